@@ -1,0 +1,580 @@
+//! A city's configuration as data: the shape of `policies/<slug>/tenant.toml`.
+//!
+//! Parsing is pure (a string in, a value or a located error out); reading the file and
+//! storing the result belong to the store and the server.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Weekday7, WeeklyHours};
+
+/// The whole configuration of one tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub slug: String,
+    pub name: String,
+    pub branding: Branding,
+    pub booking: BookingRules,
+    pub confirmation: ConfirmationRules,
+    pub terms: Terms,
+    #[serde(default)]
+    pub consents: Vec<Consent>,
+    /// Days on which the whole tenant is closed (besides public holidays).
+    #[serde(default)]
+    pub closures: Vec<NaiveDate>,
+    pub offices: Vec<Office>,
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    pub display_name: String,
+    pub primary_color: String,
+    #[serde(default = "default_secondary")]
+    pub secondary_color: String,
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    /// Sender name and address for e-mails of this city.
+    #[serde(default)]
+    pub email_from: Option<String>,
+}
+
+fn default_secondary() -> String {
+    "#ffffff".into()
+}
+
+/// How far ahead and how soon a visit can be booked, and until when it can be cancelled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BookingRules {
+    /// Last bookable day, counted from today (ZG-6: 60 days; DG-2: 14 days).
+    #[serde(default)]
+    pub horizon_days: Option<u32>,
+    /// Last bookable day as calendar months from today (CI-14: one month).
+    #[serde(default)]
+    pub horizon_months: Option<u32>,
+    pub min_notice: MinNotice,
+    pub cancellation_cutoff: CancellationCutoff,
+    /// Client fields the booking form must ask for.
+    pub required_client_fields: Vec<ClientField>,
+    /// Default slot length for the tenant's services.
+    pub slot_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MinNotice {
+    /// At least this many minutes between now and the slot start.
+    Minutes { minutes: u32 },
+    /// From the next working day on (CI-14): Friday → Monday.
+    NextWorkingDay,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationCutoff {
+    /// Until the visit starts.
+    SlotStart,
+    /// At the latest on the day before the visit (GD-13).
+    DayBefore,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientField {
+    Name,
+    Email,
+    Phone,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationMode {
+    /// Confirmed as soon as it is stored (ZG, DG, CI).
+    Immediate,
+    /// Pending until the link in the e-mail is followed (GD-7, GD-9).
+    EmailLink,
+    /// Pending until the code sent by e-mail (or SMS when chosen) is entered (OP-7, OP-8).
+    EmailCode,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationRules {
+    pub mode: ConfirmationMode,
+    /// How long a pending booking waits for confirmation.
+    #[serde(default = "default_ttl")]
+    pub ttl_minutes: u32,
+    /// The client may ask for the code by SMS instead of e-mail (OP-7).
+    #[serde(default)]
+    pub sms_option: bool,
+}
+
+fn default_ttl() -> u32 {
+    60
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Terms {
+    pub version: String,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    pub key: String,
+    pub version: String,
+    pub text: String,
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Office {
+    pub key: String,
+    pub name: String,
+    pub address: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub hours: WeeklyHoursConfig,
+    #[serde(default)]
+    pub departments: Vec<Department>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub key: String,
+    pub name: String,
+}
+
+/// Opening hours by weekday, each a list of "HH:MM-HH:MM" ranges.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyHoursConfig {
+    #[serde(default)]
+    pub mon: Vec<String>,
+    #[serde(default)]
+    pub tue: Vec<String>,
+    #[serde(default)]
+    pub wed: Vec<String>,
+    #[serde(default)]
+    pub thu: Vec<String>,
+    #[serde(default)]
+    pub fri: Vec<String>,
+    #[serde(default)]
+    pub sat: Vec<String>,
+    #[serde(default)]
+    pub sun: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub key: String,
+    pub office: String,
+    #[serde(default)]
+    pub department: Option<String>,
+    pub name: String,
+    /// Queue letter shown with the service (DG-7: "R: Rejestracja działalności gospodarczej").
+    #[serde(default)]
+    pub letter: Option<String>,
+    #[serde(default = "yes")]
+    pub bookable: bool,
+    /// The desk (stanowisko) that serves booked visits, for the confirmation (GD-8).
+    #[serde(default)]
+    pub desk: Option<String>,
+    /// For non-bookable services: where to go instead (OP-2: room and phone).
+    #[serde(default)]
+    pub info: Option<String>,
+    #[serde(default)]
+    pub slot_minutes: Option<u32>,
+    #[serde(default)]
+    pub capacity_online: u32,
+    #[serde(default)]
+    pub capacity_staff: u32,
+    /// Hours of this service when they differ from its office's.
+    #[serde(default)]
+    pub hours: Option<WeeklyHoursConfig>,
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An extra field a service's form asks for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub key: String,
+    pub label: String,
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Email,
+    Phone,
+    Pesel,
+    Date,
+    RegistrationNumber,
+    VinTail,
+    ApplicationNumber,
+}
+
+/// A configuration error, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: pole `{field}`: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl TenantConfig {
+    /// Parses and checks a tenant file. `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<TenantConfig, ConfigError> {
+        let cfg: TenantConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| line_of(text, s.start))
+                .unwrap_or(1);
+            let message = e.message().to_string();
+            let field = field_from_message(&message)
+                .or_else(|| key_on_line(text, line))
+                .unwrap_or_else(|| "?".to_string());
+            ConfigError {
+                file: file.to_string(),
+                line,
+                field,
+                message,
+            }
+        })?;
+        cfg.check().map_err(|(field, message)| ConfigError {
+            file: file.to_string(),
+            line: locate(text, &field),
+            field,
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Semantic checks that the types cannot express. Returns (field path, message).
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: &str| Err((f.to_string(), m.to_string()));
+        if !is_slug(&self.slug) {
+            return err("slug", "dozwolone są małe litery, cyfry i myślniki");
+        }
+        if self.name.trim().is_empty() {
+            return err("name", "nazwa nie może być pusta");
+        }
+        if self.booking.horizon_days.is_none() && self.booking.horizon_months.is_none() {
+            return err(
+                "booking.horizon_days",
+                "podaj horizon_days albo horizon_months",
+            );
+        }
+        if self.booking.slot_minutes == 0 || self.booking.slot_minutes > 480 {
+            return err("booking.slot_minutes", "długość slotu musi mieć 1–480 minut");
+        }
+        if self.confirmation.mode != ConfirmationMode::Immediate
+            && !self.booking.required_client_fields.contains(&ClientField::Email)
+        {
+            return err(
+                "booking.required_client_fields",
+                "potwierdzenie e-mailem wymaga adresu e-mail",
+            );
+        }
+        if self.confirmation.ttl_minutes == 0 {
+            return err("confirmation.ttl_minutes", "czas na potwierdzenie musi być dodatni");
+        }
+        if !is_color(&self.branding.primary_color) {
+            return err("branding.primary_color", "kolor w formacie #rrggbb");
+        }
+        if !is_color(&self.branding.secondary_color) {
+            return err("branding.secondary_color", "kolor w formacie #rrggbb");
+        }
+        let mut consent_keys = BTreeSet::new();
+        for (i, c) in self.consents.iter().enumerate() {
+            if !consent_keys.insert(c.key.as_str()) {
+                return err(&format!("consents[{i}].key"), "powtórzony klucz zgody");
+            }
+        }
+        let mut office_keys = BTreeSet::new();
+        for (i, o) in self.offices.iter().enumerate() {
+            if !is_slug(&o.key) || !office_keys.insert(o.key.as_str()) {
+                return err(&format!("offices[{i}].key"), "klucz pusty, niepoprawny lub powtórzony");
+            }
+            if let Err(m) = WeeklyHours::from_config(&o.hours) {
+                return err(&format!("offices[{i}].hours"), &m);
+            }
+        }
+        if self.offices.is_empty() {
+            return err("offices", "potrzebny jest co najmniej jeden urząd");
+        }
+        let mut service_keys = BTreeSet::new();
+        for (i, s) in self.services.iter().enumerate() {
+            let at = |f: &str| format!("services[{i}].{f}");
+            if !is_slug(&s.key) || !service_keys.insert(s.key.as_str()) {
+                return err(&at("key"), "klucz pusty, niepoprawny lub powtórzony");
+            }
+            let Some(office) = self.offices.iter().find(|o| o.key == s.office) else {
+                return err(&at("office"), "nieznany urząd");
+            };
+            if let Some(d) = &s.department {
+                if !office.departments.iter().any(|x| &x.key == d) {
+                    return err(&at("department"), "nieznany wydział w tym urzędzie");
+                }
+            }
+            if let Some(h) = &s.hours {
+                if let Err(m) = WeeklyHours::from_config(h) {
+                    return err(&at("hours"), &m);
+                }
+            }
+            if let Some(m) = s.slot_minutes {
+                if m == 0 || m > 480 {
+                    return err(&at("slot_minutes"), "długość slotu musi mieć 1–480 minut");
+                }
+            }
+            if s.bookable && s.capacity_online == 0 && s.capacity_staff == 0 {
+                return err(&at("capacity_online"), "usługa rezerwowalna potrzebuje pojemności");
+            }
+            if !s.bookable && s.info.is_none() {
+                return err(&at("info"), "usługa informacyjna potrzebuje opisu (pokój, telefon)");
+            }
+            let mut fk = BTreeSet::new();
+            for (j, f) in s.fields.iter().enumerate() {
+                if !is_field_key(&f.key) || !fk.insert(f.key.as_str()) {
+                    return err(&at(&format!("fields[{j}].key")), "klucz pusty, niepoprawny lub powtórzony");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn service(&self, key: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.key == key)
+    }
+
+    pub fn office(&self, key: &str) -> Option<&Office> {
+        self.offices.iter().find(|o| o.key == key)
+    }
+
+    /// The hours a service is bookable in: its own, else its office's.
+    pub fn hours_of(&self, service: &Service) -> WeeklyHours {
+        let cfg = service
+            .hours
+            .as_ref()
+            .or_else(|| self.office(&service.office).map(|o| &o.hours));
+        cfg.and_then(|h| WeeklyHours::from_config(h).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn slot_minutes_of(&self, service: &Service) -> u32 {
+        service.slot_minutes.unwrap_or(self.booking.slot_minutes)
+    }
+}
+
+impl WeeklyHoursConfig {
+    pub fn day(&self, d: Weekday7) -> &[String] {
+        match d {
+            Weekday7::Mon => &self.mon,
+            Weekday7::Tue => &self.tue,
+            Weekday7::Wed => &self.wed,
+            Weekday7::Thu => &self.thu,
+            Weekday7::Fri => &self.fri,
+            Weekday7::Sat => &self.sat,
+            Weekday7::Sun => &self.sun,
+        }
+    }
+}
+
+/// Parses "HH:MM-HH:MM".
+pub fn parse_range(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("„{s}”: zakres w formacie GG:MM-GG:MM"))?;
+    let p = |x: &str| {
+        NaiveTime::parse_from_str(x.trim(), "%H:%M")
+            .map_err(|_| format!("„{s}”: niepoprawna godzina „{x}”"))
+    };
+    let (a, b) = (p(a)?, p(b)?);
+    if a >= b {
+        return Err(format!("„{s}”: koniec musi być po początku"));
+    }
+    Ok((a, b))
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_field_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn is_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn field_from_message(msg: &str) -> Option<String> {
+    // serde messages name fields in backticks: "missing field `name`".
+    msg.split('`').nth(1).map(str::to_string)
+}
+
+/// The key assigned on a line (`key = value`), for errors that point at a value.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let (key, _) = l.split_once('=')?;
+    let key = key.trim().trim_start_matches('{').trim();
+    let key = key.rsplit([',', '{']).next().unwrap_or(key).trim();
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+/// Best-effort line of a field path such as `services[3].office` in the file.
+fn locate(text: &str, path: &str) -> usize {
+    let mut parts = path.split('.');
+    let first = parts.next().unwrap_or("");
+    let (table, index) = match first.split_once('[') {
+        Some((t, rest)) => (t, rest.trim_end_matches(']').parse::<usize>().ok()),
+        None => (first, None),
+    };
+    let leaf = path
+        .rsplit('.')
+        .next()
+        .unwrap_or(path)
+        .split('[')
+        .next()
+        .unwrap_or("");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = 0;
+    if let Some(i) = index {
+        let header = format!("[[{table}]]");
+        let mut seen = 0;
+        for (n, l) in lines.iter().enumerate() {
+            if l.trim().starts_with(&header) {
+                if seen == i {
+                    start = n;
+                    break;
+                }
+                seen += 1;
+            }
+        }
+    }
+    for (n, l) in lines.iter().enumerate().skip(start) {
+        let t = l.trim_start();
+        if t.starts_with(leaf) && t[leaf.len()..].trim_start().starts_with('=') {
+            return n + 1;
+        }
+    }
+    start + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r##"
+slug = "test"
+name = "Urząd Testowy"
+closures = ["2026-12-31"]
+
+[branding]
+display_name = "Urząd Testowy"
+primary_color = "#123456"
+
+[booking]
+horizon_days = 30
+min_notice = { kind = "minutes", minutes = 60 }
+cancellation_cutoff = "slot_start"
+required_client_fields = ["name", "email"]
+slot_minutes = 15
+
+[confirmation]
+mode = "immediate"
+
+[terms]
+version = "1"
+title = "Regulamin"
+text = "Treść"
+
+[[offices]]
+key = "ratusz"
+name = "Ratusz"
+address = "Rynek 1"
+hours = { mon = ["08:00-16:00"] }
+
+[[services]]
+key = "dowod"
+office = "ratusz"
+name = "Dowód osobisty"
+capacity_online = 2
+capacity_staff = 1
+"##;
+
+    #[test]
+    fn minimal_config_parses() {
+        let c = TenantConfig::parse("t.toml", MINIMAL).expect("parses");
+        assert_eq!(c.services[0].key, "dowod");
+        assert_eq!(c.slot_minutes_of(&c.services[0]), 15);
+    }
+
+    #[test]
+    fn unknown_office_is_located() {
+        let bad = MINIMAL.replace("office = \"ratusz\"", "office = \"nie-ma\"");
+        let e = TenantConfig::parse("t.toml", &bad).expect_err("must fail");
+        assert_eq!(e.field, "services[0].office");
+        assert_eq!(e.line, bad.lines().position(|l| l.contains("nie-ma")).map(|n| n + 1).unwrap_or(0));
+    }
+
+    #[test]
+    fn type_error_names_line_and_field() {
+        let bad = MINIMAL.replace("capacity_online = 2", "capacity_online = \"dwa\"");
+        let e = TenantConfig::parse("t.toml", &bad).expect_err("must fail");
+        let want = bad.lines().position(|l| l.contains("\"dwa\"")).map(|n| n + 1).unwrap_or(0);
+        assert_eq!(e.line, want);
+        assert_eq!(e.field, "capacity_online");
+        assert!(e.to_string().starts_with("t.toml:"), "{e}");
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let bad = MINIMAL.replace("name = \"Dowód osobisty\"\n", "");
+        let e = TenantConfig::parse("t.toml", &bad).expect_err("must fail");
+        assert_eq!(e.field, "name");
+    }
+
+    #[test]
+    fn bad_hours_rejected() {
+        let bad = MINIMAL.replace("08:00-16:00", "16:00-08:00");
+        let e = TenantConfig::parse("t.toml", &bad).expect_err("must fail");
+        assert_eq!(e.field, "offices[0].hours");
+    }
+}

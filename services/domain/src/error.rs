@@ -1,0 +1,107 @@
+//! Every rejection the product gives: a stable machine code and a Polish message (P-8).
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::calendar::to_local;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("Nie znaleziono.")]
+    NotFound,
+    #[error("Niepoprawne pole „{field}”: {reason}")]
+    InvalidField { field: String, reason: String },
+    #[error("Ta usługa nie jest dostępna do rezerwacji.")]
+    NotBookable,
+    #[error("Ten termin już minął.")]
+    SlotInPast,
+    #[error("Termin jest zbyt odległy: rezerwacje są możliwe do {}.", .last_day.format("%d.%m.%Y"))]
+    BeyondHorizon { last_day: NaiveDate },
+    #[error("Termin jest zbyt bliski: najwcześniejszy możliwy to {}.", to_local(*.first).format("%d.%m.%Y %H:%M"))]
+    TooSoon { first: DateTime<Utc> },
+    #[error("W tym dniu urząd jest nieczynny ({name}).")]
+    Holiday { name: &'static str },
+    #[error("W tym dniu urząd jest nieczynny.")]
+    OfficeClosed,
+    #[error("W tej godzinie nie ma terminu do rezerwacji.")]
+    OutsideHours,
+    #[error("Brak wolnych miejsc w tym terminie. Wybierz inny termin.")]
+    SlotFull,
+    #[error("Zakres dat jest niepoprawny: {0}")]
+    InvalidRange(String),
+    #[error("Należy zaakceptować aktualny regulamin (wersja {current}).")]
+    TermsNotAccepted { current: String },
+    #[error("Wymagana jest zgoda: {key}.")]
+    ConsentRequired { key: String },
+    #[error("Link lub token jest nieważny.")]
+    InvalidToken,
+    #[error("Kod potwierdzenia jest niepoprawny. Pozostało prób: {remaining}.")]
+    InvalidCode { remaining: u32 },
+    #[error("Przekroczono liczbę prób wpisania kodu. Rezerwacji nie można już potwierdzić kodem.")]
+    CodeLocked,
+    #[error("Czas na potwierdzenie rezerwacji minął; termin został zwolniony.")]
+    BookingExpired,
+    #[error("Rezerwacja jest już potwierdzona.")]
+    AlreadyConfirmed,
+    #[error("Rezerwacja została anulowana.")]
+    AlreadyCancelled,
+    #[error("Tej rezerwacji nie można już potwierdzić.")]
+    NotPending,
+    #[error("Tej rezerwacji nie można już odwołać: {0}")]
+    CancellationClosed(String),
+    #[error("Ten klucz idempotencji użyto już dla innego zgłoszenia.")]
+    IdempotencyConflict,
+    #[error("Potwierdzenie SMS wymaga numeru telefonu.")]
+    SmsNeedsPhone,
+    #[error("Ten urząd nie wysyła kodów SMS.")]
+    SmsNotOffered,
+    #[error("Wewnętrzny błąd serwera. Spróbuj ponownie za chwilę.")]
+    Internal,
+}
+
+impl DomainError {
+    /// The stable code clients branch on.
+    pub fn code(&self) -> &'static str {
+        use DomainError::*;
+        match self {
+            NotFound => "NOT_FOUND",
+            InvalidField { .. } => "VALIDATION_FAILED",
+            NotBookable => "SERVICE_NOT_BOOKABLE",
+            SlotInPast => "SLOT_IN_PAST",
+            BeyondHorizon { .. } => "BEYOND_HORIZON",
+            TooSoon { .. } => "TOO_SOON",
+            Holiday { .. } => "HOLIDAY",
+            OfficeClosed => "OFFICE_CLOSED",
+            OutsideHours => "OUTSIDE_HOURS",
+            SlotFull => "SLOT_FULL",
+            InvalidRange(_) => "INVALID_RANGE",
+            TermsNotAccepted { .. } => "TERMS_NOT_ACCEPTED",
+            ConsentRequired { .. } => "CONSENT_REQUIRED",
+            InvalidToken => "INVALID_TOKEN",
+            InvalidCode { .. } => "INVALID_CODE",
+            CodeLocked => "CODE_LOCKED",
+            BookingExpired => "BOOKING_EXPIRED",
+            AlreadyConfirmed => "ALREADY_CONFIRMED",
+            AlreadyCancelled => "ALREADY_CANCELLED",
+            NotPending => "NOT_PENDING",
+            CancellationClosed(_) => "CANCELLATION_CLOSED",
+            IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            SmsNeedsPhone => "SMS_NEEDS_PHONE",
+            SmsNotOffered => "SMS_NOT_OFFERED",
+            Internal => "INTERNAL",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            DomainError::InvalidField { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> DomainError {
+        DomainError::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}

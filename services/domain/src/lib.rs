@@ -1,0 +1,10 @@
+//! okienko's domain: the model and rules of visit booking, with no I/O.
+
+pub mod booking;
+pub mod calendar;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod validate;
+
+pub use error::DomainError;

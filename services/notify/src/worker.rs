@@ -1,0 +1,98 @@
+//! Delivers the outbox: claims due rows, sends them, records the outcome, retries with backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use okienko_domain::clock::Clock;
+use okienko_store::{claim_due, mark_failed, mark_sent, Db, OutboxRow, StoreError};
+use tokio::sync::{watch, Notify};
+
+use crate::email::EmailBackend;
+use crate::message::Message;
+use crate::sms::SmsProvider;
+
+/// After this many failed attempts a message is marked failed and left for an operator.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// How long a claimed message is reserved for the worker that claimed it.
+const LEASE_SECONDS: i64 = 300;
+
+#[derive(Clone)]
+pub struct Deliverer {
+    pub db: Db,
+    pub email: EmailBackend,
+    pub sms: Arc<dyn SmsProvider>,
+    pub default_from: String,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Seconds until the next try after `attempts` failures: 30 s doubling, at most an hour.
+pub fn backoff(attempts: i64) -> i64 {
+    (30_i64 << attempts.clamp(0, 7)).min(3600)
+}
+
+impl Deliverer {
+    /// Delivers what is due now; returns how many messages were attempted.
+    pub async fn deliver_due(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now().timestamp();
+        let rows = claim_due(&self.db, now, LEASE_SECONDS, 20).await?;
+        for row in &rows {
+            match self.deliver(row).await {
+                Ok(()) => mark_sent(&self.db, row.id, self.clock.now().timestamp()).await?,
+                Err(e) => {
+                    let attempts = row.attempts + 1;
+                    let retry = (attempts < MAX_ATTEMPTS)
+                        .then(|| self.clock.now().timestamp() + backoff(attempts));
+                    tracing::warn!(outbox = row.id, tenant = row.tenant_id, attempts, error = %e, "delivery failed");
+                    mark_failed(&self.db, row.id, &e, retry).await?;
+                }
+            }
+        }
+        Ok(rows.len())
+    }
+
+    async fn deliver(&self, row: &OutboxRow) -> Result<(), String> {
+        let m: Message = serde_json::from_str(&row.payload_json).map_err(|e| e.to_string())?;
+        match row.channel.as_str() {
+            "email" => self
+                .email
+                .send(row.id, &m, &self.default_from)
+                .await
+                .map_err(|e| e.to_string()),
+            "sms" => self.sms.send(&m.to, &m.text).await.map_err(|e| e.to_string()),
+            other => Err(format!("unknown channel {other}")),
+        }
+    }
+
+    /// Runs until `shutdown` turns true: delivers whenever woken, and at least every `every`.
+    pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>, every: Duration) {
+        loop {
+            loop {
+                match self.deliver_due().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox worker");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), 60);
+        assert_eq!(backoff(2), 120);
+        assert_eq!(backoff(20), 3600);
+    }
+}

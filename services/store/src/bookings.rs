@@ -1,0 +1,332 @@
+//! Bookings and seats. A booking and its seat are taken, and given back, in one transaction,
+//! together with the messages that tell the client (the outbox).
+
+use sqlx::FromRow;
+
+use crate::outbox::{insert_outbox, NewOutbox};
+use crate::{on_db, on_read, unique, Db, Result, StoreError, TenantId};
+
+pub const BOOKING_COLUMNS: &str = "id, tenant_id, service_id, code, status, quota, source, slot_start, slot_end, \
+    client_name, client_email, client_phone, fields_json, terms_version, consents_json, accepted_at, \
+    confirmation_mode, confirm_channel, confirm_secret_hash, confirm_attempts, confirm_expires_at, \
+    confirmed_at, manage_token_hash, idempotency_key, request_hash, cancelled_at, cancel_reason, \
+    created_at, updated_at";
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct BookingRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub service_id: i64,
+    pub code: String,
+    pub status: String,
+    pub quota: String,
+    pub source: String,
+    pub slot_start: i64,
+    pub slot_end: i64,
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub client_phone: Option<String>,
+    pub fields_json: String,
+    pub terms_version: String,
+    pub consents_json: String,
+    pub accepted_at: i64,
+    pub confirmation_mode: String,
+    pub confirm_channel: Option<String>,
+    pub confirm_secret_hash: Option<String>,
+    pub confirm_attempts: i64,
+    pub confirm_expires_at: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub manage_token_hash: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    pub cancelled_at: Option<i64>,
+    pub cancel_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a new booking stores.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub tenant: TenantId,
+    pub service_id: i64,
+    pub code: String,
+    pub status: &'static str,
+    pub quota: &'static str,
+    pub source: &'static str,
+    pub slot_start: i64,
+    pub slot_end: i64,
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub client_phone: Option<String>,
+    pub fields_json: String,
+    pub terms_version: String,
+    pub consents_json: String,
+    pub confirmation_mode: &'static str,
+    pub confirm_channel: Option<&'static str>,
+    pub confirm_secret_hash: Option<String>,
+    pub confirm_expires_at: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub manage_token_hash: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub booking: BookingRow,
+    /// The idempotency key had been used: this is the first request's booking.
+    pub replayed: bool,
+}
+
+/// Takes a seat and stores the booking and its messages, or nothing.
+///
+/// Capacity is one conditional upsert on the slot's usage row: it either raises `used`
+/// below `capacity` or changes no row, whatever the concurrency (P-3).
+/// Errors: `SlotFull`; `Unique("code")` when the human code is taken (retry with another).
+pub async fn create_booking(
+    db: &Db,
+    b: &NewBooking,
+    capacity: i64,
+    messages: &[NewOutbox],
+) -> Result<Created> {
+    if let Some(key) = &b.idempotency_key {
+        if let Some(existing) = booking_by_idempotency_key(db, b.tenant, key).await? {
+            return Ok(Created { booking: existing, replayed: true });
+        }
+    }
+    let result: Result<BookingRow> = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let taken = sqlx::query(
+            "INSERT INTO slot_usage (tenant_id, service_id, slot_start, quota, used) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (tenant_id, service_id, slot_start, quota) \
+             DO UPDATE SET used = slot_usage.used + 1 WHERE slot_usage.used < $5",
+        )
+        .bind(b.tenant.0)
+        .bind(b.service_id)
+        .bind(b.slot_start)
+        .bind(b.quota)
+        .bind(capacity)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if taken != 1 || capacity < 1 {
+            return Err(StoreError::SlotFull);
+        }
+        let row = sqlx::query_as::<_, BookingRow>(&format!(
+            "INSERT INTO bookings (tenant_id, service_id, code, status, quota, source, slot_start, slot_end, \
+             client_name, client_email, client_phone, fields_json, terms_version, consents_json, accepted_at, \
+             confirmation_mode, confirm_channel, confirm_secret_hash, confirm_attempts, confirm_expires_at, \
+             confirmed_at, manage_token_hash, idempotency_key, request_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, $19, \
+             $20, $21, $22, $23, $15, $15) RETURNING {BOOKING_COLUMNS}"
+        ))
+        .bind(b.tenant.0)
+        .bind(b.service_id)
+        .bind(&b.code)
+        .bind(b.status)
+        .bind(b.quota)
+        .bind(b.source)
+        .bind(b.slot_start)
+        .bind(b.slot_end)
+        .bind(&b.client_name)
+        .bind(&b.client_email)
+        .bind(&b.client_phone)
+        .bind(&b.fields_json)
+        .bind(&b.terms_version)
+        .bind(&b.consents_json)
+        .bind(b.now)
+        .bind(b.confirmation_mode)
+        .bind(b.confirm_channel)
+        .bind(&b.confirm_secret_hash)
+        .bind(b.confirm_expires_at)
+        .bind(b.confirmed_at)
+        .bind(&b.manage_token_hash)
+        .bind(&b.idempotency_key)
+        .bind(&b.request_hash)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unique(e, &["idempotency", "code"]))?;
+        for m in messages {
+            insert_outbox(&mut tx, b.tenant, Some(row.id), m, b.now).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }.await);
+    match result {
+        Ok(booking) => Ok(Created { booking, replayed: false }),
+        // Two requests with one key raced: the other one stored its booking first.
+        Err(StoreError::Unique("idempotency")) => {
+            let key = b.idempotency_key.as_deref().unwrap_or_default();
+            let existing = booking_by_idempotency_key(db, b.tenant, key)
+                .await?
+                .ok_or(StoreError::Conflict)?;
+            Ok(Created { booking: existing, replayed: true })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn booking_by(db: &Db, tenant: TenantId, column: &str, value: &str) -> Result<Option<BookingRow>> {
+    // `column` is one of this module's constants, never input.
+    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND {column} = $2");
+    on_db!(db, pool => Ok(sqlx::query_as::<_, BookingRow>(&sql)
+        .bind(tenant.0)
+        .bind(value)
+        .fetch_optional(pool)
+        .await?))
+}
+
+pub async fn booking_by_idempotency_key(db: &Db, tenant: TenantId, key: &str) -> Result<Option<BookingRow>> {
+    booking_by(db, tenant, "idempotency_key", key).await
+}
+
+pub async fn booking_by_manage_hash(db: &Db, tenant: TenantId, hash: &str) -> Result<Option<BookingRow>> {
+    booking_by(db, tenant, "manage_token_hash", hash).await
+}
+
+pub async fn booking_by_confirm_hash(db: &Db, tenant: TenantId, hash: &str) -> Result<Option<BookingRow>> {
+    booking_by(db, tenant, "confirm_secret_hash", hash).await
+}
+
+pub async fn booking_by_code(db: &Db, tenant: TenantId, code: &str) -> Result<Option<BookingRow>> {
+    booking_by(db, tenant, "code", code).await
+}
+
+pub async fn booking_by_id(db: &Db, tenant: TenantId, id: i64) -> Result<Option<BookingRow>> {
+    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND id = $2");
+    on_db!(db, pool => Ok(sqlx::query_as::<_, BookingRow>(&sql)
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+}
+
+/// pending → confirmed, if still pending and within its limit. `Conflict` otherwise.
+pub async fn confirm_booking(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    now: i64,
+    messages: &[NewOutbox],
+) -> Result<BookingRow> {
+    let sql = format!(
+        "UPDATE bookings SET status = 'confirmed', confirmed_at = $3, updated_at = $3 \
+         WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND confirm_expires_at > $3 \
+         RETURNING {BOOKING_COLUMNS}"
+    );
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_as::<_, BookingRow>(&sql)
+            .bind(tenant.0)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::Conflict)?;
+        for m in messages {
+            insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    })
+}
+
+/// Counts a wrong confirmation code; returns the attempts so far.
+pub async fn count_failed_code(db: &Db, tenant: TenantId, id: i64, now: i64) -> Result<i64> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(
+        "UPDATE bookings SET confirm_attempts = confirm_attempts + 1, updated_at = $3 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING confirm_attempts",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound)?))
+}
+
+/// Ends a booking that holds a seat (cancelled, expired, rejected) and gives the seat back,
+/// exactly once: the state change is conditional, the seat follows it in the same transaction.
+/// `Conflict` when the booking no longer holds a seat.
+pub async fn release_booking(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    new_status: &'static str,
+    reason: Option<&str>,
+    now: i64,
+    messages: &[NewOutbox],
+) -> Result<BookingRow> {
+    let sql = format!(
+        "UPDATE bookings SET status = $3, cancelled_at = $4, cancel_reason = $5, updated_at = $4 \
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') \
+         RETURNING {BOOKING_COLUMNS}"
+    );
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_as::<_, BookingRow>(&sql)
+            .bind(tenant.0)
+            .bind(id)
+            .bind(new_status)
+            .bind(now)
+            .bind(reason)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::Conflict)?;
+        sqlx::query(
+            "UPDATE slot_usage SET used = used - 1 \
+             WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
+        )
+        .bind(tenant.0)
+        .bind(row.service_id)
+        .bind(row.slot_start)
+        .bind(&row.quota)
+        .execute(&mut *tx)
+        .await?;
+        for m in messages {
+            insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    })
+}
+
+/// Pending bookings whose confirmation time has run out, oldest first (all tenants: the
+/// expiry worker ends each one through `release_booking`, scoped by its tenant).
+pub async fn due_for_expiry(db: &Db, now: i64, limit: i64) -> Result<Vec<(TenantId, i64)>> {
+    let rows: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT tenant_id, id FROM bookings WHERE status = 'pending' AND confirm_expires_at <= $1 \
+         ORDER BY confirm_expires_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?);
+    Ok(rows.into_iter().map(|(t, id)| (TenantId(t), id)).collect())
+}
+
+/// Seats taken per slot start in `[from, to)` for one service and quota. Reads only the
+/// usage rows of that range, so its cost does not grow with the bookings stored.
+pub async fn slot_usage(
+    db: &Db,
+    tenant: TenantId,
+    service_id: i64,
+    quota: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, i64)>> {
+    on_read!(db, pool => Ok(sqlx::query_as(
+        "SELECT slot_start, used FROM slot_usage \
+         WHERE tenant_id = $1 AND service_id = $2 AND quota = $3 AND slot_start >= $4 AND slot_start < $5 \
+         ORDER BY slot_start",
+    )
+    .bind(tenant.0)
+    .bind(service_id)
+    .bind(quota)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?))
+}
