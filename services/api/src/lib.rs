@@ -1,0 +1,55 @@
+//! The API layer: the tenant catalog, the booking use cases, the public GraphQL schema
+//! and the HTTP router. Seams for later work: staff/admin schemas, caches and rate limits
+//! wrap `App` and the router here.
+
+pub mod booking;
+pub mod catalog;
+pub mod error;
+pub mod http;
+pub mod pages;
+pub mod public;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use okienko_domain::clock::Clock;
+use okienko_store::Db;
+use tokio::sync::Notify;
+
+pub use catalog::{Catalog, TenantCtx};
+pub use error::ApiError;
+
+/// Settings the API needs from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Base of links in e-mails, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Whether GraphiQL and SDL introspection are offered.
+    pub graphiql: bool,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            public_url: "http://127.0.0.1:8080".into(),
+            body_limit: 256 * 1024,
+            graphiql: true,
+        }
+    }
+}
+
+/// Everything a request needs, shared.
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub catalog: Catalog,
+    /// Key for tokens derived from idempotency keys (see `tokens`).
+    pub secret: Vec<u8>,
+    pub settings: ApiSettings,
+    /// Wakes the outbox worker after a commit that wrote messages.
+    pub outbox_wake: Arc<Notify>,
+}
+
+pub type AppRef = Arc<App>;

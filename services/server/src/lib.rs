@@ -1,0 +1,150 @@
+//! The `okienko` server: configuration, start-up, workers and the HTTP listener.
+
+pub mod config;
+pub mod import;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use okienko_api::{ApiSettings, App, Catalog};
+use okienko_notify::{Deliverer, EmailBackend, HttpSmsGateway, LogSms, SmsProvider};
+use okienko_store::{Db, ImportOutcome};
+use tokio::sync::{watch, Notify};
+
+pub use config::{Config, SmsConfig};
+
+/// How often the expiry worker looks for pending bookings past their limit.
+const EXPIRY_EVERY: Duration = Duration::from_secs(15);
+/// How often the outbox worker looks for due messages when nobody wakes it.
+const OUTBOX_EVERY: Duration = Duration::from_secs(5);
+
+fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &cfg.secret {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = cfg.data_dir.join("secret.key");
+    if let Ok(s) = std::fs::read(&path) {
+        return Ok(s);
+    }
+    let s: [u8; 32] = rand::random();
+    let text = hex::encode(s);
+    std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(text.into_bytes())
+}
+
+/// Opens the database and imports the shipped tenants that are not there yet.
+pub async fn prepare(cfg: &Config) -> anyhow::Result<(Db, Arc<dyn okienko_domain::clock::Clock>)> {
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    let clock = cfg.clock();
+    let db = Db::connect(&cfg.database_url).await.context("database")?;
+    if cfg.policies_dir.is_dir() {
+        let now = clock.now().timestamp();
+        for (slug, outcome) in import::import_dir(&db, &cfg.policies_dir, now, false).await? {
+            match outcome {
+                ImportOutcome::Created => tracing::info!(tenant = %slug, "tenant imported"),
+                ImportOutcome::KeptExisting => tracing::warn!(
+                    tenant = %slug,
+                    "tenant.toml differs from the database copy, which is kept; run `okienko tenants import` to apply the file"
+                ),
+                _ => {}
+            }
+        }
+    }
+    Ok((db, clock))
+}
+
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let (db, clock) = prepare(&cfg).await?;
+    let catalog = Catalog::default();
+    catalog.reload(&db).await?;
+    let email = match &cfg.smtp_url {
+        Some(url) => EmailBackend::smtp(url)?,
+        None => EmailBackend::Files(cfg.mail_dir()),
+    };
+    let sms: Arc<dyn SmsProvider> = match &cfg.sms {
+        SmsConfig::Log => Arc::new(LogSms { file: Some(cfg.data_dir.join("sms.log")) }),
+        SmsConfig::Http { url, token, sender } => Arc::new(HttpSmsGateway::new(url.clone(), token.clone(), sender.clone())?),
+    };
+    let wake = Arc::new(Notify::new());
+    let app = Arc::new(App {
+        db: db.clone(),
+        clock: clock.clone(),
+        catalog,
+        secret: secret(&cfg)?,
+        settings: ApiSettings { public_url: cfg.public_url.clone(), ..ApiSettings::default() },
+        outbox_wake: wake.clone(),
+    });
+
+    // Settle what fell due while the server was down before answering anyone.
+    let expired = okienko_api::booking::expire_due(&app).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if expired > 0 {
+        tracing::info!(expired, "pending bookings expired at start");
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let deliverer = Deliverer {
+        db: db.clone(),
+        email: email.clone(),
+        sms,
+        default_from: cfg.mail_from.clone(),
+        clock: clock.clone(),
+    };
+    let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
+    let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
+
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    tracing::info!(
+        listen = %cfg.listen,
+        database = db.backend(),
+        mail = %email.describe(),
+        tenants = ?app.catalog.slugs(),
+        dev_clock = ?cfg.start_at,
+        "okienko ready"
+    );
+    axum::serve(listener, okienko_api::http::router(app.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = tokio::join!(outbox_task, expiry_task);
+    db.close().await;
+    Ok(())
+}
+
+async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(EXPIRY_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        match okienko_api::booking::expire_due(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "pending bookings expired"),
+            Err(e) => tracing::error!(error = ?e, "expiry worker"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

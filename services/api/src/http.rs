@@ -1,0 +1,174 @@
+//! The HTTP surface: GraphQL per tenant, the pages behind e-mailed links, health checks.
+
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{ErrorExtensionValues, Value};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+
+use crate::pages;
+use crate::public::{self, PublicSchema};
+use crate::{App, TenantCtx};
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: Arc<App>,
+    pub public: PublicSchema,
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let state = HttpState { app, public: public::schema() };
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/t/{slug}/graphql", post(graphql).get(graphiql))
+        .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
+        .route("/t/{slug}/rezerwacja/{token}/anuluj", post(pages::cancel_action))
+        .route("/t/{slug}/potwierdz/{token}", get(pages::confirm_page).post(pages::confirm_action))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A JSON body in the GraphQL error shape, for answers given before GraphQL runs.
+pub fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+}
+
+async fn not_found() -> Response {
+    error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "Nie ma takiej strony.")
+}
+
+fn unknown_tenant(slug: &str) -> Response {
+    let shown: String = slug.chars().take(64).collect();
+    error_json(
+        StatusCode::NOT_FOUND,
+        "TENANT_NOT_FOUND",
+        &format!("Nie ma urzędu o identyfikatorze „{shown}” w tym serwisie."),
+    )
+}
+
+pub(crate) fn tenant_of(app: &App, slug: &str) -> Result<Arc<TenantCtx>, Response> {
+    app.catalog.get(slug).ok_or_else(|| unknown_tenant(slug))
+}
+
+async fn index(State(s): State<HttpState>) -> Html<String> {
+    let items: String = s
+        .app
+        .catalog
+        .slugs()
+        .iter()
+        .filter_map(|slug| s.app.catalog.get(slug))
+        .map(|t| {
+            format!(
+                "<li><a href=\"/t/{}/graphql\">{}</a></li>",
+                pages::escape(&t.slug),
+                pages::escape(&t.cfg.branding.display_name)
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\"><title>okienko</title></head>\
+         <body><main><h1>okienko – rezerwacja wizyt w urzędach</h1><ul>{items}</ul></main></body></html>"
+    ))
+}
+
+async fn readyz(State(s): State<HttpState>) -> Response {
+    match s.app.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if !s.app.settings.graphiql {
+        return error_json(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Użyj metody POST.");
+    }
+    Html(
+        GraphiQLSource::build()
+            .endpoint(&format!("/t/{}/graphql", t.slug))
+            .title(&format!("okienko – {}", t.cfg.branding.display_name))
+            .finish(),
+    )
+    .into_response()
+}
+
+/// Reads the body up to the limit: 413 past it.
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let too_large = || {
+        error_json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("Zapytanie jest za duże (limit {} KiB).", limit / 1024),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+}
+
+async fn graphql(State(s): State<HttpState>, Path(slug): Path<String>, headers: HeaderMap, body: Body) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let bytes = match read_body(&headers, body, s.app.settings.body_limit).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let req: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_json(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("Treść zapytania nie jest poprawnym żądaniem GraphQL w JSON: {e}"),
+            )
+        }
+    };
+    let req = req.data(s.app.clone()).data(t);
+    let resp = s.public.execute(req).await;
+    graphql_response(resp)
+}
+
+/// Gives every error a stable code and a Polish message; 400 when the request itself was
+/// invalid (nothing executed).
+pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
+    let request_failed = resp.data == Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+    for e in &mut resp.errors {
+        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            let (code, prefix) = if e.path.is_empty() {
+                ("INVALID_QUERY", "Niepoprawne zapytanie GraphQL")
+            } else {
+                ("BAD_USER_INPUT", "Niepoprawne dane wejściowe")
+            };
+            e.message = format!("{prefix}: {}", e.message);
+            let mut ext = e.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+            ext.set("code", code);
+            e.extensions = Some(ext);
+        }
+    }
+    let status = if request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+}

@@ -1,0 +1,80 @@
+//! Reading `policies/<slug>/tenant.toml` files and importing them, all or nothing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use okienko_domain::config::TenantConfig;
+use okienko_store::{import_tenants, Db, ImportOutcome, TenantImport};
+use sha2::{Digest, Sha256};
+
+/// The tenant files under `dir`: `dir/tenant.toml` itself, or `dir/*/tenant.toml`.
+pub fn tenant_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let single = dir.join("tenant.toml");
+    if single.is_file() {
+        return Ok(vec![single]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let p = entry?.path().join("tenant.toml");
+        if p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Parses every file; one bad file fails the whole set, with every error listed.
+pub fn parse_all(files: &[PathBuf]) -> anyhow::Result<Vec<TenantImport>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        match TenantConfig::parse(&name, &text) {
+            Ok(cfg) => {
+                let dir_name = f.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str());
+                if let Some(d) = dir_name.filter(|d| *d != cfg.slug) {
+                    errors.push(format!("{name}:1: pole `slug`: „{}” różni się od nazwy katalogu „{d}”", cfg.slug));
+                    continue;
+                }
+                out.push(to_import(&cfg)?);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(anyhow!("nothing imported; fix these first:\n{}", errors.join("\n")));
+    }
+    Ok(out)
+}
+
+pub fn to_import(cfg: &TenantConfig) -> anyhow::Result<TenantImport> {
+    let json = serde_json::to_string(cfg)?;
+    Ok(TenantImport {
+        slug: cfg.slug.clone(),
+        name: cfg.name.clone(),
+        config_hash: hex::encode(Sha256::digest(json.as_bytes())),
+        config_json: json,
+        offices: cfg.offices.iter().map(|o| (o.key.clone(), o.name.clone())).collect(),
+        services: cfg
+            .services
+            .iter()
+            .map(|s| (s.key.clone(), s.office.clone(), s.name.clone()))
+            .collect(),
+    })
+}
+
+/// Imports the tenants under `dir`. Returns (slug, outcome) per tenant.
+pub async fn import_dir(db: &Db, dir: &Path, now: i64, force: bool) -> anyhow::Result<Vec<(String, ImportOutcome)>> {
+    let files = tenant_files(dir)?;
+    let items = parse_all(&files)?;
+    let outcomes = import_tenants(db, &items, now, force).await?;
+    Ok(items.into_iter().map(|i| i.slug).zip(outcomes).collect())
+}
