@@ -1,0 +1,265 @@
+//! Test databases on both backends, and helpers for reading what the product sent.
+//!
+//! PostgreSQL, the first that answers: `TEST_DATABASE_URL`; the local server on
+//! 127.0.0.1:5432 (user postgres, trust); a throwaway cluster made with the local
+//! `initdb`/`pg_ctl` (kept under the temp dir and reused by later test processes).
+//! A Docker engine is not used: none runs where this project is built. With none of these,
+//! Postgres tests fail when `OKIENKO_REQUIRE_POSTGRES=1` (CI) and are skipped with a notice
+//! otherwise. Each test gets a database of its own, dropped when the test ends.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use okienko_store::Db;
+use sqlx::{Connection, PgConnection};
+use tokio::sync::OnceCell;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database for one test.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    drop_pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/test.db", dir.path().display());
+        TestDb { url, backend: Backend::Sqlite, _dir: Some(dir), drop_pg: None }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a printed notice) when no server can be had
+    /// and `OKIENKO_REQUIRE_POSTGRES` is not set.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = match postgres_admin_url().await {
+            Some(u) => u,
+            None => {
+                if std::env::var("OKIENKO_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                    panic!(
+                        "OKIENKO_REQUIRE_POSTGRES=1 but no PostgreSQL could be found or started: \
+                         set TEST_DATABASE_URL, run a server on 127.0.0.1:5432, or install initdb/pg_ctl"
+                    );
+                }
+                eprintln!("notice: PostgreSQL not available; skipping a PostgreSQL test");
+                return None;
+            }
+        };
+        let name = format!("okienko_t_{}", rand::random::<u64>());
+        let mut c = PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
+        let _ = c.close().await;
+        let url = with_database(&admin, &name);
+        Some(TestDb { url, backend: Backend::Postgres, _dir: None, drop_pg: Some((admin, name)) })
+    }
+
+    pub async fn connect(&self) -> Db {
+        Db::connect(&self.url).await.expect("connect and migrate")
+    }
+
+    pub async fn of(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(TestDb::sqlite().await),
+            Backend::Postgres => TestDb::postgres().await,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.drop_pg.take() {
+            // Drop runs outside any runtime we may block: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async {
+                    let mut c = PgConnection::connect(&admin).await.ok()?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// Replaces the database name in a postgres URL.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+static ADMIN: OnceCell<Option<String>> = OnceCell::const_new();
+
+/// A URL to a database from which test databases can be created.
+pub async fn postgres_admin_url() -> Option<String> {
+    ADMIN
+        .get_or_init(|| async {
+            if let Ok(u) = std::env::var("TEST_DATABASE_URL") {
+                return Some(u);
+            }
+            let local = "postgres://postgres@127.0.0.1:5432/postgres".to_string();
+            if answers(&local).await {
+                return Some(local);
+            }
+            local_cluster().await
+        })
+        .await
+        .clone()
+}
+
+async fn answers(url: &str) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(url)).await,
+        Ok(Ok(_))
+    )
+}
+
+fn pg_bin(name: &str) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin").join(name))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop().or_else(|| {
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
+    })
+}
+
+/// A cluster of our own: `initdb` + `pg_ctl start` on port 55432 under the temp dir.
+async fn local_cluster() -> Option<String> {
+    const PORT: u16 = 55432;
+    let url = format!("postgres://postgres@127.0.0.1:{PORT}/postgres");
+    if answers(&url).await {
+        return Some(url);
+    }
+    let (initdb, pg_ctl) = (pg_bin("initdb")?, pg_bin("pg_ctl")?);
+    let dir = std::env::temp_dir().join("okienko-test-pg");
+    let data = dir.join("data");
+    // PostgreSQL refuses to run as root: run it as the `postgres` user when we are root.
+    let as_pg = is_root();
+    let run = |args: Vec<String>| -> bool {
+        let mut cmd = if as_pg {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]);
+            c.args(&args);
+            c
+        } else {
+            let mut c = Command::new(&args[0]);
+            c.args(&args[1..]);
+            c
+        };
+        cmd.output().map(|o| o.status.success()).unwrap_or(false)
+    };
+    std::fs::create_dir_all(&dir).ok()?;
+    if as_pg {
+        let _ = Command::new("chown").args(["-R", "postgres", &dir.display().to_string()]).status();
+    }
+    if !data.join("PG_VERSION").exists() {
+        let ok = run(vec![
+            initdb.display().to_string(),
+            "-D".into(),
+            data.display().to_string(),
+            "-U".into(),
+            "postgres".into(),
+            "--auth=trust".into(),
+            "--no-sync".into(),
+        ]);
+        if !ok {
+            return None;
+        }
+    }
+    let log = dir.join("log");
+    run(vec![
+        pg_ctl.display().to_string(),
+        "-D".into(),
+        data.display().to_string(),
+        "-l".into(),
+        log.display().to_string(),
+        "-o".into(),
+        format!("-p {PORT} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.display()),
+        "-w".into(),
+        "start".into(),
+    ]);
+    answers(&url).await.then_some(url)
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+}
+
+/// Decodes quoted-printable soft breaks and `=XX` escapes, leaving other text as is,
+/// so a test can search an `.eml` file for Polish text.
+pub fn eml_text(raw: &str) -> String {
+    let bytes = raw.replace("=\r\n", "").replace("=\n", "");
+    let b = bytes.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(v) = hex {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).replace("\r\n ", "").replace("\n ", "")
+}
+
+/// Waits (bounded) for a file in `dir` whose decoded text contains `needle`.
+pub async fn wait_for_mail(dir: &Path, needle: &str) -> String {
+    for _ in 0..200 {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "eml")) {
+                let text = eml_text(&std::fs::read_to_string(p).unwrap_or_default());
+                if text.contains(needle) {
+                    return text;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no e-mail containing {needle:?} arrived in {}", dir.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(with_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
+        assert_eq!(with_database("postgres://u@h:1/db?sslmode=disable", "x"), "postgres://u@h:1/x?sslmode=disable");
+        assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+    }
+
+    #[test]
+    fn quoted_printable_is_decoded() {
+        assert_eq!(eml_text("Urz=C4=85d =\r\nMiejski a=b"), "Urząd Miejski a=b");
+    }
+}
