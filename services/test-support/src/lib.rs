@@ -226,7 +226,7 @@ pub fn eml_text(raw: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).replace("\r\n ", "").replace("\n ", "")
+    String::from_utf8_lossy(&out).replace("\r\n", "\n")
 }
 
 /// Waits (bounded) for a file in `dir` whose decoded text contains `needle`.

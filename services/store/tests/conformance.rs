@@ -1,0 +1,1208 @@
+//! Store conformance suite: every scenario is written once and runs on both backends,
+//! SQLite and PostgreSQL, so the one query layer behaves the same on each.
+//!
+//! `OKIENKO_REQUIRE_POSTGRES=1 cargo test -p okienko-store --test conformance`
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use okienko_store::{
+    active_services, booking_by_code, booking_by_id, booking_by_manage_hash, claim_due,
+    confirm_booking, count_failed_code, create_booking, due_for_expiry, import_tenants,
+    list_tenants, mark_failed, mark_sent, on_db, outbox_for_booking, release_booking, slot_usage,
+    tenant_by_slug, Created, Db, ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId,
+    TenantImport,
+};
+use okienko_test_support::TestDb;
+
+/// 2026-01-01T00:00:00Z: a fixed "now" in UTC seconds.
+const NOW: i64 = 1_767_225_600;
+/// A 15-minute slot on the next day.
+const SLOT: i64 = NOW + 86_400 + 9 * 3600;
+const LEN: i64 = 900;
+
+/// Generates `$sqlite` and `$postgres` tests that run `$scenario` on a fresh database of each
+/// backend. The `TestDb` lives until the end of the test (it drops its database on `Drop`).
+macro_rules! both {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let t = TestDb::sqlite().await;
+            let db = t.connect().await;
+            $scenario(db.clone()).await;
+            db.close().await;
+            drop(t);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            let Some(t) = TestDb::postgres().await else {
+                return;
+            };
+            let db = t.connect().await;
+            $scenario(db.clone()).await;
+            db.close().await;
+            drop(t);
+        }
+    };
+}
+
+both!(scenario_import, import_sqlite, import_postgres);
+both!(scenario_capacity, capacity_sqlite, capacity_postgres);
+both!(scenario_quotas, quotas_sqlite, quotas_postgres);
+both!(
+    scenario_idempotency,
+    idempotency_sqlite,
+    idempotency_postgres
+);
+both!(
+    scenario_concurrent_retries,
+    concurrent_retries_sqlite,
+    concurrent_retries_postgres
+);
+both!(
+    scenario_code_unique,
+    code_unique_sqlite,
+    code_unique_postgres
+);
+both!(scenario_release, release_sqlite, release_postgres);
+both!(scenario_confirm, confirm_sqlite, confirm_postgres);
+both!(scenario_isolation, isolation_sqlite, isolation_postgres);
+both!(scenario_outbox, outbox_sqlite, outbox_postgres);
+both!(
+    scenario_failed_code,
+    failed_code_sqlite,
+    failed_code_postgres
+);
+both!(
+    scenario_slot_usage_range,
+    slot_usage_range_sqlite,
+    slot_usage_range_postgres
+);
+
+// ---------------------------------------------------------------------------------------------
+// Fixture and helpers
+// ---------------------------------------------------------------------------------------------
+
+struct Fx {
+    a: TenantId,
+    b: TenantId,
+    /// Tenant a's service.
+    sa: i64,
+    /// Tenant b's service.
+    sb: i64,
+}
+
+fn tenant_import(slug: &str, hash: &str, services: &[&str]) -> TenantImport {
+    TenantImport {
+        slug: slug.to_string(),
+        name: format!("Urząd Miejski {slug}"),
+        config_json: format!("{{\"hash\":\"{hash}\"}}"),
+        config_hash: hash.to_string(),
+        offices: vec![("ratusz".to_string(), "Ratusz".to_string())],
+        services: services
+            .iter()
+            .map(|k| (k.to_string(), "ratusz".to_string(), format!("Sprawa {k}")))
+            .collect(),
+    }
+}
+
+fn imports() -> Vec<TenantImport> {
+    vec![
+        tenant_import("a", "ha1", &["dowod"]),
+        tenant_import("b", "hb1", &["dowod"]),
+    ]
+}
+
+async fn fixture(db: &Db) -> Fx {
+    let out = import_tenants(db, &imports(), NOW, false).await.unwrap();
+    assert_eq!(out, vec![ImportOutcome::Created, ImportOutcome::Created]);
+    let tenants = list_tenants(db).await.unwrap();
+    let id = |slug: &str| TenantId(tenants.iter().find(|t| t.slug == slug).unwrap().id);
+    let (a, b) = (id("a"), id("b"));
+    assert_ne!(a, b);
+    let sa = active_services(db, a).await.unwrap();
+    let sb = active_services(db, b).await.unwrap();
+    assert_eq!(sa.len(), 1);
+    assert_eq!(sb.len(), 1);
+    Fx {
+        a,
+        b,
+        sa: sa[0].id,
+        sb: sb[0].id,
+    }
+}
+
+/// A confirmed online booking (no confirmation step).
+fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBooking {
+    NewBooking {
+        tenant,
+        service_id,
+        code: code.to_string(),
+        status: "confirmed",
+        quota: "online",
+        source: "online",
+        slot_start,
+        slot_end: slot_start + LEN,
+        client_name: Some("Jan Kowalski".to_string()),
+        client_email: Some("jan@example.pl".to_string()),
+        client_phone: None,
+        fields_json: "{}".to_string(),
+        terms_version: "2026-01".to_string(),
+        consents_json: "[]".to_string(),
+        confirmation_mode: "immediate",
+        confirm_channel: None,
+        confirm_secret_hash: None,
+        confirm_expires_at: None,
+        confirmed_at: Some(NOW),
+        manage_token_hash: format!("manage-{code}"),
+        idempotency_key: None,
+        request_hash: None,
+        now: NOW,
+    }
+}
+
+/// A booking waiting for its e-mail confirmation until `expires_at`.
+fn pending(
+    tenant: TenantId,
+    service_id: i64,
+    code: &str,
+    slot_start: i64,
+    expires_at: i64,
+) -> NewBooking {
+    NewBooking {
+        status: "pending",
+        confirmation_mode: "email_code",
+        confirm_channel: Some("email"),
+        confirm_secret_hash: Some(format!("secret-{code}")),
+        confirm_expires_at: Some(expires_at),
+        confirmed_at: None,
+        ..nb(tenant, service_id, code, slot_start)
+    }
+}
+
+fn msg(text: &str) -> NewOutbox {
+    NewOutbox {
+        channel: "email",
+        recipient: "jan@example.pl".to_string(),
+        payload_json: format!("{{\"text\":\"{text}\"}}"),
+    }
+}
+
+/// Seats used in one slot and quota (0 when no usage row).
+async fn used(db: &Db, tenant: TenantId, service: i64, quota: &str, slot: i64) -> i64 {
+    let rows = slot_usage(db, tenant, service, quota, slot, slot + 1)
+        .await
+        .unwrap();
+    assert!(rows.len() <= 1, "one usage row per slot: {rows:?}");
+    rows.first().map(|r| r.1).unwrap_or(0)
+}
+
+async fn count_bookings_in_slot(db: &Db, tenant: TenantId, service: i64, slot: i64) -> i64 {
+    on_db!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM bookings WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3",
+    )
+    .bind(tenant.0)
+    .bind(service)
+    .bind(slot)
+    .fetch_one(p)
+    .await
+    .unwrap())
+}
+
+async fn count_outbox(db: &Db) -> i64 {
+    on_db!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox").fetch_one(p).await.unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Migrations: idempotent, and the same tables and columns on both backends
+// ---------------------------------------------------------------------------------------------
+
+/// (table, column, nullable) of the application's tables.
+type Columns = BTreeSet<(String, String, bool)>;
+
+async fn columns(db: &Db) -> Columns {
+    let rows: Vec<(String, String, bool)> = match db {
+        Db::Pg(p) => sqlx::query_as::<_, (String, String, String)>(
+            "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT), CAST(is_nullable AS TEXT) \
+             FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(t, c, n)| (t, c, n == "YES"))
+        .collect(),
+        Db::Sqlite { write, .. } => sqlx::query_as::<_, (String, String, i64, i64)>(
+            "SELECT m.name, p.name, p.\"notnull\", p.pk FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> '_sqlx_migrations'",
+        )
+        .fetch_all(write)
+        .await
+        .unwrap()
+        .into_iter()
+        // SQLite reports an INTEGER PRIMARY KEY as nullable; it is the rowid and never NULL.
+        .map(|(t, c, notnull, pk)| (t, c, notnull == 0 && pk == 0))
+        .collect(),
+    };
+    rows.into_iter().collect()
+}
+
+async fn migration_versions(db: &Db) -> Vec<i64> {
+    on_db!(db, p => sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(p)
+        .await
+        .unwrap())
+}
+
+/// Connects twice to the same database; the second connect (and an explicit migrate) must
+/// change nothing and keep the data. Returns the schema and the applied migrations.
+async fn migrate_twice(t: &TestDb) -> (Columns, Vec<i64>) {
+    let first = t.connect().await;
+    import_tenants(&first, &imports(), NOW, false)
+        .await
+        .unwrap();
+    let versions = migration_versions(&first).await;
+    let cols = columns(&first).await;
+
+    let second = Db::connect(&t.url)
+        .await
+        .expect("second connect on the same URL");
+    second.migrate().await.expect("migrate again");
+    assert_eq!(
+        migration_versions(&second).await,
+        versions,
+        "{}: migrations applied twice",
+        second.backend()
+    );
+    assert_eq!(columns(&second).await, cols);
+    let slugs: Vec<String> = list_tenants(&second)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
+    assert_eq!(
+        slugs,
+        ["a", "b"],
+        "{}: data lost on reconnect",
+        second.backend()
+    );
+    first.close().await;
+    second.close().await;
+    (cols, versions)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrations_match_across_backends() {
+    let lite = TestDb::sqlite().await;
+    let (lite_cols, lite_versions) = migrate_twice(&lite).await;
+    assert!(!lite_versions.is_empty());
+    for t in [
+        "tenants",
+        "offices",
+        "services",
+        "slot_usage",
+        "bookings",
+        "outbox",
+    ] {
+        assert!(
+            lite_cols.iter().any(|c| c.0 == t),
+            "sqlite: table {t} missing"
+        );
+    }
+    assert!(lite_cols.contains(&("bookings".to_string(), "code".to_string(), false)));
+
+    let Some(pg) = TestDb::postgres().await else {
+        return;
+    };
+    let (pg_cols, pg_versions) = migrate_twice(&pg).await;
+    assert_eq!(
+        pg_versions, lite_versions,
+        "both backends have the same migration versions"
+    );
+    let only_pg: Vec<_> = pg_cols.difference(&lite_cols).collect();
+    let only_lite: Vec<_> = lite_cols.difference(&pg_cols).collect();
+    assert!(
+        only_pg.is_empty() && only_lite.is_empty(),
+        "schemas differ\nonly in PostgreSQL: {only_pg:?}\nonly in SQLite: {only_lite:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Import: idempotent, force semantics, deactivation, all-or-nothing
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_import(db: Db) {
+    let items = imports();
+    assert_eq!(
+        import_tenants(&db, &items, NOW, false).await.unwrap(),
+        [ImportOutcome::Created, ImportOutcome::Created]
+    );
+    assert_eq!(
+        import_tenants(&db, &items, NOW + 1, false).await.unwrap(),
+        [ImportOutcome::Unchanged, ImportOutcome::Unchanged]
+    );
+    let a = tenant_by_slug(&db, "a").await.unwrap().unwrap();
+    let b = tenant_by_slug(&db, "b").await.unwrap().unwrap();
+    let a_id = TenantId(a.id);
+    let b_services = active_services(&db, TenantId(b.id)).await.unwrap();
+
+    // Changed file, no force: the database copy wins.
+    let changed = vec![
+        tenant_import("a", "ha2", &["dowod"]),
+        tenant_import("b", "hb1", &["dowod"]),
+    ];
+    assert_eq!(
+        import_tenants(&db, &changed, NOW + 2, false).await.unwrap(),
+        [ImportOutcome::KeptExisting, ImportOutcome::Unchanged]
+    );
+    let kept = tenant_by_slug(&db, "a").await.unwrap().unwrap();
+    assert_eq!(
+        (kept.config_hash.as_str(), kept.config_json.as_str()),
+        ("ha1", a.config_json.as_str())
+    );
+
+    // With force: updated.
+    assert_eq!(
+        import_tenants(&db, &changed, NOW + 3, true).await.unwrap(),
+        [ImportOutcome::Updated, ImportOutcome::Unchanged]
+    );
+    let updated = tenant_by_slug(&db, "a").await.unwrap().unwrap();
+    assert_eq!(updated.id, a.id, "an update keeps the tenant id");
+    assert_eq!(updated.config_hash, "ha2");
+    assert_eq!(updated.config_json, "{\"hash\":\"ha2\"}");
+
+    // A service dropped from the file becomes inactive; a new one is active; ids are stable.
+    let before = active_services(&db, a_id).await.unwrap();
+    assert_eq!(before.len(), 1);
+    let next = vec![
+        tenant_import("a", "ha3", &["paszport"]),
+        tenant_import("b", "hb1", &["dowod"]),
+    ];
+    assert_eq!(
+        import_tenants(&db, &next, NOW + 4, true).await.unwrap(),
+        [ImportOutcome::Updated, ImportOutcome::Unchanged]
+    );
+    let after = active_services(&db, a_id).await.unwrap();
+    assert_eq!(
+        after.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
+        ["paszport"]
+    );
+    assert!(
+        after.iter().all(|s| s.id != before[0].id),
+        "the removed service is not active"
+    );
+    let back = vec![
+        tenant_import("a", "ha4", &["dowod", "paszport"]),
+        tenant_import("b", "hb1", &["dowod"]),
+    ];
+    import_tenants(&db, &back, NOW + 5, true).await.unwrap();
+    let restored = active_services(&db, a_id).await.unwrap();
+    assert_eq!(restored.len(), 2);
+    assert!(
+        restored.iter().any(|s| s.id == before[0].id),
+        "a re-added service keeps its id"
+    );
+    assert_eq!(
+        active_services(&db, TenantId(b.id))
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>(),
+        b_services.iter().map(|s| s.id).collect::<Vec<_>>(),
+        "tenant b's services untouched"
+    );
+
+    // All or nothing: make the second tenant's import fail (a test-only unique index on new
+    // office names); the first tenant of the same call must not be stored either.
+    on_db!(&db, p => sqlx::query("CREATE UNIQUE INDEX test_only_office_name ON offices (name) WHERE name <> 'Ratusz'")
+        .execute(p)
+        .await
+        .map(|_| ())
+        .unwrap());
+    let tenants_before = list_tenants(&db).await.unwrap().len();
+    let mut c = tenant_import("c", "hc1", &["dowod"]);
+    c.offices = vec![("ratusz".to_string(), "Jedyne biuro".to_string())];
+    let mut d = tenant_import("d", "hd1", &["dowod"]);
+    d.offices = vec![("ratusz".to_string(), "Jedyne biuro".to_string())];
+    let failed = import_tenants(&db, &[c, d], NOW + 6, false).await;
+    assert!(
+        matches!(failed, Err(StoreError::Db(_))),
+        "expected a database error, got {failed:?}"
+    );
+    assert!(
+        tenant_by_slug(&db, "c").await.unwrap().is_none(),
+        "a failed import stores nothing"
+    );
+    assert_eq!(list_tenants(&db).await.unwrap().len(), tenants_before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Capacity under concurrency (P-3)
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_capacity(db: Db) {
+    let fx = fixture(&db).await;
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let db = db.clone();
+        let b = nb(fx.a, fx.sa, &format!("CAP-{i:03}"), SLOT);
+        tasks.push(tokio::spawn(async move {
+            create_booking(&db, &b, 2, &[msg("created")]).await
+        }));
+    }
+    let (mut ok, mut full) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(c) => {
+                assert!(!c.replayed);
+                ok += 1;
+            }
+            Err(StoreError::SlotFull) => full += 1,
+            Err(e) => panic!(
+                "{}: only SlotFull may fail a booking, got {e:?}",
+                db.backend()
+            ),
+        }
+    }
+    assert_eq!((ok, full), (2, 98));
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 2);
+    assert_eq!(count_bookings_in_slot(&db, fx.a, fx.sa, SLOT).await, 2);
+    assert_eq!(
+        count_outbox(&db).await,
+        2,
+        "only the successful bookings wrote messages"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Separate quotas on one slot
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_quotas(db: Db) {
+    let fx = fixture(&db).await;
+    create_booking(&db, &nb(fx.a, fx.sa, "Q-ON-1", SLOT), 1, &[])
+        .await
+        .unwrap();
+    let staff = NewBooking {
+        quota: "staff",
+        source: "staff",
+        ..nb(fx.a, fx.sa, "Q-ST-1", SLOT)
+    };
+    let c = create_booking(&db, &staff, 1, &[]).await.unwrap();
+    assert_eq!(c.booking.quota, "staff");
+    let second = create_booking(&db, &nb(fx.a, fx.sa, "Q-ON-2", SLOT), 1, &[]).await;
+    assert!(
+        matches!(second, Err(StoreError::SlotFull)),
+        "got {second:?}"
+    );
+    let staff2 = NewBooking {
+        quota: "staff",
+        source: "staff",
+        ..nb(fx.a, fx.sa, "Q-ST-2", SLOT)
+    };
+    assert!(matches!(
+        create_booking(&db, &staff2, 1, &[]).await,
+        Err(StoreError::SlotFull)
+    ));
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
+    assert_eq!(used(&db, fx.a, fx.sa, "staff", SLOT).await, 1);
+    assert_eq!(count_bookings_in_slot(&db, fx.a, fx.sa, SLOT).await, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Idempotency keys
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_idempotency(db: Db) {
+    let fx = fixture(&db).await;
+    let keyed = |tenant, service, code: &str| NewBooking {
+        idempotency_key: Some("key-1".to_string()),
+        request_hash: Some("req-1".to_string()),
+        ..nb(tenant, service, code, SLOT)
+    };
+    let first = create_booking(&db, &keyed(fx.a, fx.sa, "ID-1"), 3, &[msg("created")])
+        .await
+        .unwrap();
+    assert!(!first.replayed);
+    // A retry (the client generated a new code before retrying: the key decides).
+    let again = create_booking(&db, &keyed(fx.a, fx.sa, "ID-2"), 3, &[msg("created")])
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.booking.id, first.booking.id);
+    assert_eq!(again.booking.code, "ID-1");
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
+    assert_eq!(count_bookings_in_slot(&db, fx.a, fx.sa, SLOT).await, 1);
+    assert_eq!(
+        outbox_for_booking(&db, fx.a, first.booking.id)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "a replay writes no message"
+    );
+
+    // The same key in another tenant is another request.
+    let other = create_booking(&db, &keyed(fx.b, fx.sb, "ID-1"), 3, &[])
+        .await
+        .unwrap();
+    assert!(!other.replayed);
+    assert_ne!(other.booking.id, first.booking.id);
+    assert_eq!(other.booking.tenant_id, fx.b.0);
+    assert_eq!(used(&db, fx.b, fx.sb, "online", SLOT).await, 1);
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Concurrent retries with one key
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_concurrent_retries(db: Db) {
+    let fx = fixture(&db).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let db = db.clone();
+        let b = NewBooking {
+            idempotency_key: Some("retry-key".to_string()),
+            ..nb(fx.a, fx.sa, &format!("RT-{i:02}"), SLOT)
+        };
+        tasks.push(tokio::spawn(async move {
+            create_booking(&db, &b, 5, &[msg("created")]).await
+        }));
+    }
+    let mut results: Vec<Created> = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(c) => results.push(c),
+            Err(e) => panic!("{}: a retry must replay, got {e:?}", db.backend()),
+        }
+    }
+    let ids: BTreeSet<i64> = results.iter().map(|c| c.booking.id).collect();
+    assert_eq!(ids.len(), 1, "all retries see one booking: {ids:?}");
+    assert_eq!(
+        results.iter().filter(|c| !c.replayed).count(),
+        1,
+        "exactly one call created it"
+    );
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
+    assert_eq!(count_bookings_in_slot(&db, fx.a, fx.sa, SLOT).await, 1);
+    assert_eq!(count_outbox(&db).await, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Human code unique per tenant
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_code_unique(db: Db) {
+    let fx = fixture(&db).await;
+    create_booking(&db, &nb(fx.a, fx.sa, "ABC-123", SLOT), 5, &[msg("created")])
+        .await
+        .unwrap();
+    let outbox_before = count_outbox(&db).await;
+    let dup = NewBooking {
+        manage_token_hash: "manage-other".to_string(),
+        ..nb(fx.a, fx.sa, "ABC-123", SLOT)
+    };
+    let r = create_booking(&db, &dup, 5, &[msg("created")]).await;
+    assert!(matches!(r, Err(StoreError::Unique("code"))), "got {r:?}");
+    assert_eq!(
+        used(&db, fx.a, fx.sa, "online", SLOT).await,
+        1,
+        "the seat was given back"
+    );
+    assert_eq!(count_bookings_in_slot(&db, fx.a, fx.sa, SLOT).await, 1);
+    assert_eq!(
+        count_outbox(&db).await,
+        outbox_before,
+        "no message from the failed booking"
+    );
+
+    // Another slot: the code is still taken in this tenant, and that slot's seat is not kept.
+    let r = create_booking(&db, &nb(fx.a, fx.sa, "ABC-123", SLOT + LEN), 5, &[]).await;
+    assert!(matches!(r, Err(StoreError::Unique("code"))), "got {r:?}");
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT + LEN).await, 0);
+
+    let in_b = create_booking(&db, &nb(fx.b, fx.sb, "ABC-123", SLOT), 5, &[])
+        .await
+        .unwrap();
+    assert_eq!(in_b.booking.code, "ABC-123");
+    assert_eq!(in_b.booking.tenant_id, fx.b.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. A seat is released exactly once
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_release(db: Db) {
+    let fx = fixture(&db).await;
+    let b = create_booking(&db, &nb(fx.a, fx.sa, "REL-1", SLOT), 2, &[msg("created")])
+        .await
+        .unwrap()
+        .booking;
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
+
+    let r = release_booking(
+        &db,
+        fx.a,
+        b.id,
+        "cancelled",
+        Some("client"),
+        NOW + 10,
+        &[msg("cancelled")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, "cancelled");
+    assert_eq!(r.cancelled_at, Some(NOW + 10));
+    assert_eq!(r.cancel_reason.as_deref(), Some("client"));
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 0);
+    let out = outbox_for_booking(&db, fx.a, b.id).await.unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1].payload_json, msg("cancelled").payload_json);
+
+    let again = release_booking(
+        &db,
+        fx.a,
+        b.id,
+        "cancelled",
+        Some("client"),
+        NOW + 11,
+        &[msg("cancelled")],
+    )
+    .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "got {again:?}");
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 0);
+    assert_eq!(
+        outbox_for_booking(&db, fx.a, b.id).await.unwrap().len(),
+        2,
+        "no message from a failed release"
+    );
+    let stored = booking_by_id(&db, fx.a, b.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.cancelled_at,
+        Some(NOW + 10),
+        "the second release changed nothing"
+    );
+
+    // Concurrent releases of one booking, next to another booking in the same slot: exactly
+    // one wins and exactly one seat is given back (a double release would show used = 0).
+    let slot = SLOT + LEN;
+    let keep = create_booking(&db, &nb(fx.a, fx.sa, "REL-KEEP", slot), 2, &[])
+        .await
+        .unwrap()
+        .booking;
+    let target = create_booking(&db, &nb(fx.a, fx.sa, "REL-2", slot), 2, &[])
+        .await
+        .unwrap()
+        .booking;
+    assert_eq!(used(&db, fx.a, fx.sa, "online", slot).await, 2);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let db = db.clone();
+        let (tenant, id) = (fx.a, target.id);
+        tasks.push(tokio::spawn(async move {
+            release_booking(
+                &db,
+                tenant,
+                id,
+                "cancelled",
+                None,
+                NOW + 20 + i,
+                &[msg("cancelled")],
+            )
+            .await
+        }));
+    }
+    let (mut ok, mut conflict) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict) => conflict += 1,
+            Err(e) => panic!(
+                "{}: only Conflict may fail a release, got {e:?}",
+                db.backend()
+            ),
+        }
+    }
+    assert_eq!((ok, conflict), (1, 19));
+    assert_eq!(used(&db, fx.a, fx.sa, "online", slot).await, 1);
+    assert_eq!(
+        outbox_for_booking(&db, fx.a, target.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        booking_by_id(&db, fx.a, keep.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "confirmed"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Confirmation and expiry
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_confirm(db: Db) {
+    let fx = fixture(&db).await;
+    let live = create_booking(
+        &db,
+        &pending(fx.a, fx.sa, "CF-LIVE", SLOT, NOW + 600),
+        5,
+        &[],
+    )
+    .await
+    .unwrap()
+    .booking;
+    let late = create_booking(
+        &db,
+        &pending(fx.a, fx.sa, "CF-LATE", SLOT, NOW - 10),
+        5,
+        &[],
+    )
+    .await
+    .unwrap()
+    .booking;
+    let late_b = create_booking(&db, &pending(fx.b, fx.sb, "CF-LATE", SLOT, NOW - 5), 5, &[])
+        .await
+        .unwrap()
+        .booking;
+    // A confirmed booking whose (old) confirmation limit has passed is not due for expiry.
+    let done = NewBooking {
+        confirm_expires_at: Some(NOW - 100),
+        ..nb(fx.a, fx.sa, "CF-DONE", SLOT)
+    };
+    let done = create_booking(&db, &done, 5, &[]).await.unwrap().booking;
+
+    let c = confirm_booking(&db, fx.a, live.id, NOW + 1, &[msg("confirmed")])
+        .await
+        .unwrap();
+    assert_eq!(c.status, "confirmed");
+    assert_eq!(c.confirmed_at, Some(NOW + 1));
+    assert_eq!(
+        booking_by_id(&db, fx.a, live.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "confirmed"
+    );
+    assert_eq!(
+        outbox_for_booking(&db, fx.a, live.id).await.unwrap().len(),
+        1
+    );
+    let twice = confirm_booking(&db, fx.a, live.id, NOW + 2, &[msg("confirmed")]).await;
+    assert!(matches!(twice, Err(StoreError::Conflict)), "got {twice:?}");
+
+    let r = confirm_booking(&db, fx.a, late.id, NOW, &[msg("confirmed")]).await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "got {r:?}");
+    let still = booking_by_id(&db, fx.a, late.id).await.unwrap().unwrap();
+    assert_eq!(
+        (still.status.as_str(), still.confirmed_at),
+        ("pending", None)
+    );
+    assert!(outbox_for_booking(&db, fx.a, late.id)
+        .await
+        .unwrap()
+        .is_empty());
+    // The limit itself is already too late.
+    let at_limit = confirm_booking(&db, fx.b, late_b.id, NOW - 5, &[]).await;
+    assert!(
+        matches!(at_limit, Err(StoreError::Conflict)),
+        "got {at_limit:?}"
+    );
+
+    let due = due_for_expiry(&db, NOW, 100).await.unwrap();
+    assert_eq!(
+        due,
+        vec![(fx.a, late.id), (fx.b, late_b.id)],
+        "oldest limit first, with the tenant"
+    );
+    assert!(!due.iter().any(|d| d.1 == done.id || d.1 == live.id));
+    assert_eq!(
+        due_for_expiry(&db, NOW, 1).await.unwrap(),
+        vec![(fx.a, late.id)],
+        "limit honoured"
+    );
+    assert!(due_for_expiry(&db, NOW - 11, 100).await.unwrap().is_empty());
+
+    // The expiry worker releases it through its own tenant.
+    release_booking(
+        &db,
+        due[0].0,
+        due[0].1,
+        "expired",
+        Some("not confirmed in time"),
+        NOW,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        due_for_expiry(&db, NOW, 100).await.unwrap(),
+        vec![(fx.b, late_b.id)]
+    );
+    assert_eq!(
+        used(&db, fx.a, fx.sa, "online", SLOT).await,
+        2,
+        "live + done keep their seats"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Tenant isolation
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_isolation(db: Db) {
+    let fx = fixture(&db).await;
+    let b = create_booking(
+        &db,
+        &pending(fx.a, fx.sa, "ISO-1", SLOT, NOW + 600),
+        5,
+        &[msg("created")],
+    )
+    .await
+    .unwrap()
+    .booking;
+    let other = fx.b;
+
+    assert!(booking_by_manage_hash(&db, other, &b.manage_token_hash)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(booking_by_code(&db, other, &b.code)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(booking_by_id(&db, other, b.id).await.unwrap().is_none());
+    let r = release_booking(
+        &db,
+        other,
+        b.id,
+        "cancelled",
+        Some("x"),
+        NOW + 1,
+        &[msg("cancelled")],
+    )
+    .await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "got {r:?}");
+    let r = confirm_booking(&db, other, b.id, NOW + 1, &[msg("confirmed")]).await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "got {r:?}");
+    let r = count_failed_code(&db, other, b.id, NOW + 1).await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "got {r:?}");
+    assert!(
+        slot_usage(&db, other, fx.sa, "online", SLOT - 86_400, SLOT + 86_400)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(outbox_for_booking(&db, other, b.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Tenant a's row is exactly as it was, and still reachable in its own tenant.
+    assert_eq!(
+        booking_by_id(&db, fx.a, b.id).await.unwrap().as_ref(),
+        Some(&b)
+    );
+    assert_eq!(
+        booking_by_manage_hash(&db, fx.a, &b.manage_token_hash)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&b)
+    );
+    assert_eq!(
+        booking_by_code(&db, fx.a, &b.code).await.unwrap().as_ref(),
+        Some(&b)
+    );
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
+    assert_eq!(outbox_for_booking(&db, fx.a, b.id).await.unwrap().len(), 1);
+    assert_eq!(
+        count_outbox(&db).await,
+        1,
+        "no message written by the other tenant's calls"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Outbox
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_outbox(db: Db) {
+    let fx = fixture(&db).await;
+    let b = create_booking(&db, &nb(fx.a, fx.sa, "OB-1", SLOT), 1, &[msg("created")])
+        .await
+        .unwrap()
+        .booking;
+    let rows = outbox_for_booking(&db, fx.a, b.id).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let id = rows[0].id;
+    assert_eq!(
+        (
+            rows[0].status.as_str(),
+            rows[0].attempts,
+            rows[0].next_attempt_at
+        ),
+        ("pending", 0, NOW)
+    );
+
+    let claimed = claim_due(&db, NOW, 60, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(claimed[0].booking_id, Some(b.id));
+    assert_eq!(claimed[0].tenant_id, fx.a.0);
+    assert!(
+        claim_due(&db, NOW + 1, 60, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    assert!(
+        claim_due(&db, NOW + 59, 60, 10).await.unwrap().is_empty(),
+        "still leased"
+    );
+
+    mark_failed(&db, id, "smtp down", Some(NOW + 300))
+        .await
+        .unwrap();
+    assert!(
+        claim_due(&db, NOW + 299, 60, 10).await.unwrap().is_empty(),
+        "not before retry_at"
+    );
+    let retried = claim_due(&db, NOW + 300, 60, 10).await.unwrap();
+    assert_eq!(retried.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(retried[0].attempts, 1);
+    assert_eq!(retried[0].last_error.as_deref(), Some("smtp down"));
+
+    mark_sent(&db, id, NOW + 301).await.unwrap();
+    assert!(
+        claim_due(&db, NOW + 1_000_000, 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent is never claimed"
+    );
+    let sent = &outbox_for_booking(&db, fx.a, b.id).await.unwrap()[0];
+    assert_eq!(
+        (
+            sent.status.as_str(),
+            sent.attempts,
+            sent.last_error.as_deref()
+        ),
+        ("sent", 2, None)
+    );
+
+    // Given up: never claimed again either.
+    let g = create_booking(
+        &db,
+        &nb(fx.a, fx.sa, "OB-G", SLOT + LEN),
+        1,
+        &[msg("created")],
+    )
+    .await
+    .unwrap()
+    .booking;
+    let gid = outbox_for_booking(&db, fx.a, g.id).await.unwrap()[0].id;
+    assert_eq!(
+        claim_due(&db, NOW, 60, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        [gid]
+    );
+    mark_failed(&db, gid, "bad address", None).await.unwrap();
+    assert!(
+        claim_due(&db, NOW + 1_000_000, 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "failed is never claimed"
+    );
+    assert_eq!(
+        outbox_for_booking(&db, fx.a, g.id).await.unwrap()[0].status,
+        "failed"
+    );
+
+    // A booking whose transaction failed leaves no message.
+    let before = count_outbox(&db).await;
+    let full = create_booking(
+        &db,
+        &nb(fx.a, fx.sa, "OB-2", SLOT),
+        1,
+        &[msg("created"), msg("sms")],
+    )
+    .await;
+    assert!(matches!(full, Err(StoreError::SlotFull)), "got {full:?}");
+    assert_eq!(count_outbox(&db).await, before);
+
+    // Two workers claiming at once never get the same row.
+    for round in 0..10i64 {
+        let now = NOW + 10_000 * (round + 1);
+        let code = format!("OB-R{round}");
+        let messages: Vec<NewOutbox> = (0..20).map(|i| msg(&format!("m{i}"))).collect();
+        let nbk = NewBooking {
+            now,
+            ..nb(fx.a, fx.sa, &code, SLOT + 100 * LEN + round * LEN)
+        };
+        create_booking(&db, &nbk, 1, &messages).await.unwrap();
+        let (d1, d2) = (db.clone(), db.clone());
+        let h1 = tokio::spawn(async move { claim_due(&d1, now, 60, 15).await });
+        let h2 = tokio::spawn(async move { claim_due(&d2, now, 60, 15).await });
+        let (c1, c2) = (h1.await.unwrap().unwrap(), h2.await.unwrap().unwrap());
+        let s1: BTreeSet<i64> = c1.iter().map(|r| r.id).collect();
+        let s2: BTreeSet<i64> = c2.iter().map(|r| r.id).collect();
+        assert_eq!(s1.len(), c1.len());
+        assert_eq!(s2.len(), c2.len());
+        assert!(
+            s1.is_disjoint(&s2),
+            "{} round {round}: one row claimed twice: {s1:?} {s2:?}",
+            db.backend()
+        );
+        assert!(c1.len() <= 15 && c2.len() <= 15);
+        assert_eq!(
+            s1.len() + s2.len(),
+            20,
+            "round {round}: every due row claimed by one of them"
+        );
+        for r in c1.iter().chain(&c2) {
+            mark_sent(&db, r.id, now).await.unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. Wrong confirmation codes are counted
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_failed_code(db: Db) {
+    let fx = fixture(&db).await;
+    let b = create_booking(&db, &pending(fx.a, fx.sa, "FC-1", SLOT, NOW + 600), 5, &[])
+        .await
+        .unwrap()
+        .booking;
+    assert_eq!(b.confirm_attempts, 0);
+    for expected in 1..=3 {
+        assert_eq!(
+            count_failed_code(&db, fx.a, b.id, NOW + expected)
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    let stored = booking_by_id(&db, fx.a, b.id).await.unwrap().unwrap();
+    assert_eq!((stored.confirm_attempts, stored.updated_at), (3, NOW + 3));
+    let missing = count_failed_code(&db, fx.a, b.id + 1000, NOW).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound)),
+        "got {missing:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13. Availability reads only the range asked for
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_slot_usage_range(db: Db) {
+    let fx = fixture(&db).await;
+    // A second service in tenant a, to check the service filter.
+    let more = vec![
+        tenant_import("a", "ha2", &["dowod", "paszport"]),
+        tenant_import("b", "hb1", &["dowod"]),
+    ];
+    import_tenants(&db, &more, NOW, true).await.unwrap();
+    let other_service = active_services(&db, fx.a)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.key == "paszport")
+        .unwrap()
+        .id;
+
+    // Seats taken (slot offset in slots → seats), created out of order.
+    let plan: BTreeMap<i64, i64> = [(3, 1), (1, 2), (0, 1), (2, 3), (4, 1), (-1, 2)]
+        .into_iter()
+        .collect();
+    let mut n = 0;
+    for (&k, &seats) in plan.iter().rev() {
+        for _ in 0..seats {
+            n += 1;
+            create_booking(
+                &db,
+                &nb(fx.a, fx.sa, &format!("SU-{n}"), SLOT + k * LEN),
+                10,
+                &[],
+            )
+            .await
+            .unwrap();
+        }
+    }
+    // Noise: other quota, other service, other tenant, in the range.
+    let staff = NewBooking {
+        quota: "staff",
+        ..nb(fx.a, fx.sa, "SU-ST", SLOT + LEN)
+    };
+    create_booking(&db, &staff, 10, &[]).await.unwrap();
+    create_booking(
+        &db,
+        &nb(fx.a, other_service, "SU-OS", SLOT + 2 * LEN),
+        10,
+        &[],
+    )
+    .await
+    .unwrap();
+    create_booking(&db, &nb(fx.b, fx.sb, "SU-B", SLOT + 2 * LEN), 10, &[])
+        .await
+        .unwrap();
+
+    let got = slot_usage(&db, fx.a, fx.sa, "online", SLOT, SLOT + 4 * LEN)
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            (SLOT, 1),
+            (SLOT + LEN, 2),
+            (SLOT + 2 * LEN, 3),
+            (SLOT + 3 * LEN, 1)
+        ],
+        "[from, to), ordered"
+    );
+    // `from` is inclusive, `to` exclusive, to the second.
+    let got = slot_usage(&db, fx.a, fx.sa, "online", SLOT + 1, SLOT + 2 * LEN + 1)
+        .await
+        .unwrap();
+    assert_eq!(got, vec![(SLOT + LEN, 2), (SLOT + 2 * LEN, 3)]);
+    assert!(
+        slot_usage(&db, fx.a, fx.sa, "online", SLOT + LEN, SLOT + LEN)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        slot_usage(&db, fx.a, fx.sa, "staff", SLOT, SLOT + 4 * LEN)
+            .await
+            .unwrap(),
+        vec![(SLOT + LEN, 1)]
+    );
+    assert_eq!(
+        slot_usage(&db, fx.a, other_service, "online", SLOT, SLOT + 4 * LEN)
+            .await
+            .unwrap(),
+        vec![(SLOT + 2 * LEN, 1)]
+    );
+    assert_eq!(
+        slot_usage(&db, fx.b, fx.sb, "online", SLOT, SLOT + 4 * LEN)
+            .await
+            .unwrap(),
+        vec![(SLOT + 2 * LEN, 1)]
+    );
+}

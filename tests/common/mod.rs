@@ -1,0 +1,252 @@
+//! Runs the real `okienko` binary for end-to-end tests and talks to it over HTTP.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+pub use okienko_test_support::{wait_for_mail, Backend, TestDb};
+
+/// Tuesday 1 December 2026, 09:00 in Warsaw: the dev clock's start in most tests.
+pub const NOW: &str = "2026-12-01T08:00:00Z";
+
+pub struct Server {
+    pub base: String,
+    pub data: PathBuf,
+    child: Child,
+    env: Vec<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct ServerBuilder {
+    env: Vec<(String, String)>,
+}
+
+impl ServerBuilder {
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.retain(|(x, _)| x != k);
+        self.env.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub fn now(self, t: &str) -> Self {
+        self.env("OKIENKO_DEV", "1").env("OKIENKO_NOW", t)
+    }
+
+    pub fn database(self, url: &str) -> Self {
+        self.env("DATABASE_URL", url)
+    }
+
+    pub async fn start(self) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_path_buf();
+        Server::spawn(self.env, data, Some(dir)).await
+    }
+}
+
+impl Server {
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder { env: vec![] }.now(NOW)
+    }
+
+    /// The shipped cities on SQLite, the clock at `NOW`.
+    pub async fn start() -> Server {
+        Server::builder().start().await
+    }
+
+    /// Starts on the given backend; `None` when that backend is unavailable (see TestDb).
+    pub async fn on(backend: Backend, db: &Option<TestDb>) -> Option<Server> {
+        match (backend, db) {
+            (Backend::Sqlite, _) => Some(Server::start().await),
+            (Backend::Postgres, Some(db)) => Some(Server::builder().database(&db.url).start().await),
+            (Backend::Postgres, None) => None,
+        }
+    }
+
+    async fn spawn(env: Vec<(String, String)>, data: PathBuf, dir: Option<tempfile::TempDir>) -> Server {
+        let port = free_port();
+        let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let log = std::fs::File::create(data.join("server.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_okienko"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info,sqlx=warn")
+            .env("OKIENKO_DATA_DIR", &data)
+            .env("OKIENKO_POLICIES", &policies)
+            .env("OKIENKO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("OKIENKO_SECRET", "test-secret")
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start okienko");
+        let mut s = Server { base: format!("http://127.0.0.1:{port}"), data, child, env, _dir: dir };
+        s.wait_ready().await;
+        s
+    }
+
+    async fn wait_ready(&mut self) {
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("okienko exited with {status}:\n{}", self.log());
+            }
+            if let Ok(r) = client.get(format!("{}/readyz", self.base)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("okienko did not become ready:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default()
+    }
+
+    /// Stops this server and starts another on the same data with the clock at `now`.
+    pub async fn restart_at(mut self, now: &str) -> Server {
+        self.stop();
+        let mut env = std::mem::take(&mut self.env);
+        env.retain(|(k, _)| k != "OKIENKO_NOW");
+        env.push(("OKIENKO_NOW".into(), now.into()));
+        let dir = self._dir.take();
+        let data = self.data.clone();
+        Server::spawn(env, data, dir).await
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data.join("mail")
+    }
+
+    pub async fn post_raw(&self, slug: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/t/{slug}/graphql", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text })))
+    }
+
+    pub async fn gql(&self, slug: &str, query: &str, vars: Value) -> Value {
+        let (status, v) = self.post_raw(slug, json!({ "query": query, "variables": vars }).to_string()).await;
+        assert!(status == 200 || status == 400, "HTTP {status}: {v}");
+        v
+    }
+
+    /// The id of the service with this key.
+    pub async fn service_id(&self, slug: &str, key: &str) -> String {
+        let v = self.gql(slug, "{ services { id key } }", json!({})).await;
+        v["data"]["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap_or_else(|| panic!("no service {key} in {slug}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The first slot with seats left, from `from` on (a date, 14 days searched).
+    pub async fn first_free_slot(&self, slug: &str, service: &str, from: &str) -> (String, i64) {
+        let to = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap() + chrono::Duration::days(14);
+        let v = self
+            .gql(
+                slug,
+                "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) { availability(serviceId: $s, from: $f, to: $t) { date slots { start remaining } } }",
+                json!({ "s": service, "f": from, "t": to.to_string() }),
+            )
+            .await;
+        for day in v["data"]["availability"].as_array().unwrap_or_else(|| panic!("{v}")) {
+            for s in day["slots"].as_array().unwrap() {
+                if s["remaining"].as_i64().unwrap() > 0 {
+                    return (s["start"].as_str().unwrap().to_string(), s["remaining"].as_i64().unwrap());
+                }
+            }
+        }
+        panic!("no free slot for {slug}/{service} from {from}: {v}");
+    }
+
+    pub async fn remaining(&self, slug: &str, service: &str, start: &str) -> i64 {
+        let date = chrono::DateTime::parse_from_rfc3339(start)
+            .unwrap()
+            .with_timezone(&chrono_tz::Europe::Warsaw)
+            .date_naive()
+            .to_string();
+        let v = self
+            .gql(
+                slug,
+                "query($s: ID!, $f: NaiveDate!) { availability(serviceId: $s, from: $f, to: $f) { slots { start remaining } } }",
+                json!({ "s": service, "f": date }),
+            )
+            .await;
+        let want = chrono::DateTime::parse_from_rfc3339(start).unwrap();
+        v["data"]["availability"][0]["slots"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .find(|s| chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() == want)
+            .map(|s| s["remaining"].as_i64().unwrap())
+            .unwrap_or_else(|| panic!("slot {start} not offered: {v}"))
+    }
+
+    pub async fn book(&self, slug: &str, input: Value) -> Value {
+        self.gql(slug, CREATE, json!({ "i": input })).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    pub async fn post_form(&self, path: &str) -> (u16, String) {
+        let r = reqwest::Client::new().post(format!("{}{path}", self.base)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub const CREATE: &str = "mutation($i: CreateBookingInput!) { createBooking(input: $i) { managementToken replayed \
+    booking { code status start localDate localTime confirmBy cancellableUntil clientPhone service { name letter } } } }";
+
+pub const BOOKING: &str = "query($t: String!) { booking(token: $t) { code status start localTime } }";
+
+pub fn code_of(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+}
+
+/// The text after `prefix` up to the end of its line.
+pub fn after<'a>(text: &'a str, prefix: &str) -> &'a str {
+    let i = text.find(prefix).unwrap_or_else(|| panic!("{prefix:?} not in:\n{text}")) + prefix.len();
+    text[i..].lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()
+}
