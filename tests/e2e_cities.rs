@@ -12,7 +12,9 @@ use serde_json::json;
 async fn zielona_gora_immediate_booking_then_cancellation() {
     let s = Server::start().await;
     let service = s.service_id("zielona-gora", "rejestracja-pojazdu").await;
-    let (start, before) = s.first_free_slot("zielona-gora", &service, "2026-12-02").await;
+    let (start, before) = s
+        .first_free_slot("zielona-gora", &service, "2026-12-02")
+        .await;
     let v = s
         .book(
             "zielona-gora",
@@ -28,26 +30,47 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
     assert_eq!(created["booking"]["status"], "CONFIRMED", "{v}");
     let token = created["managementToken"].as_str().unwrap().to_string();
     let code = created["booking"]["code"].as_str().unwrap().to_string();
-    assert_eq!(s.remaining("zielona-gora", &service, &start).await, before - 1);
+    assert_eq!(
+        s.remaining("zielona-gora", &service, &start).await,
+        before - 1
+    );
 
     let mail = wait_for_mail(&s.mail_dir(), &code).await;
     assert!(mail.contains("To: jan@example.pl"), "{mail}");
-    assert!(mail.contains(&format!("/t/zielona-gora/rezerwacja/{token}")), "{mail}");
+    assert!(
+        mail.contains(&format!("/t/zielona-gora/rezerwacja/{token}")),
+        "{mail}"
+    );
     assert!(mail.contains("Urząd Miasta Zielona Góra"), "{mail}");
-    assert!(mail.contains("BEGIN:VCALENDAR"), "an .ics attachment: {mail}");
+    assert!(
+        mail.contains("BEGIN:VCALENDAR"),
+        "an .ics attachment: {mail}"
+    );
 
     // The page behind the link offers the button; the button cancels.
     let (status, page) = s.get(&format!("/t/zielona-gora/rezerwacja/{token}")).await;
     assert_eq!(status, 200);
     assert!(page.contains("Anuluj rezerwację") && page.contains(&code));
 
-    let v = s.gql("zielona-gora", "mutation($t: String!) { cancelBooking(token: $t) { status } }", json!({ "t": token })).await;
+    let v = s
+        .gql(
+            "zielona-gora",
+            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
+            json!({ "t": token }),
+        )
+        .await;
     assert_eq!(v["data"]["cancelBooking"]["status"], "CANCELLED", "{v}");
     assert_eq!(s.remaining("zielona-gora", &service, &start).await, before);
     let mail = wait_for_mail(&s.mail_dir(), "wizyta została odwołana").await;
     assert!(mail.contains(&code), "{mail}");
 
-    let v = s.gql("zielona-gora", "mutation($t: String!) { cancelBooking(token: $t) { status } }", json!({ "t": token })).await;
+    let v = s
+        .gql(
+            "zielona-gora",
+            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
+            json!({ "t": token }),
+        )
+        .await;
     assert_eq!(code_of(&v), "ALREADY_CANCELLED", "{v}");
 }
 
@@ -69,9 +92,15 @@ async fn gdynia_pending_confirmed_by_link() {
     let v = s.book("gdynia", gdynia_input(&service, &start)).await;
     let b = &v["data"]["createBooking"]["booking"];
     assert_eq!(b["status"], "PENDING", "{v}");
-    assert_eq!(b["confirmBy"], "2026-12-01T09:00:00+00:00", "60 minutes from now: {v}");
+    assert_eq!(
+        b["confirmBy"], "2026-12-01T09:00:00+00:00",
+        "60 minutes from now: {v}"
+    );
     let code = b["code"].as_str().unwrap().to_string();
-    let token = v["data"]["createBooking"]["managementToken"].as_str().unwrap().to_string();
+    let token = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
     let link = after(&mail, "Aby potwierdzić rezerwację, otwórz link:\n").to_string();
@@ -79,26 +108,50 @@ async fn gdynia_pending_confirmed_by_link() {
     assert!(path.starts_with("/t/gdynia/potwierdz/"));
 
     // The management token is not the confirmation token: the form cannot skip the e-mail.
-    let v = s.gql("gdynia", "mutation($t: String!) { confirmBooking(token: $t) { status } }", json!({ "t": token })).await;
+    let v = s
+        .gql(
+            "gdynia",
+            "mutation($t: String!) { confirmBooking(token: $t) { status } }",
+            json!({ "t": token }),
+        )
+        .await;
     assert_eq!(code_of(&v), "INVALID_TOKEN", "{v}");
 
     // Opening the link only shows a button; pressing it confirms.
     let (status, page) = s.get(&path).await;
     assert_eq!(status, 200);
     assert!(page.contains("Potwierdź rezerwację"));
-    assert_eq!(s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"], "PENDING");
+    assert_eq!(
+        s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"],
+        "PENDING"
+    );
     let (status, page) = s.post_form(&path).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Rezerwacja potwierdzona"));
-    assert_eq!(s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"], "CONFIRMED");
+    assert_eq!(
+        s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"],
+        "CONFIRMED"
+    );
 
     let mail = wait_for_mail(&s.mail_dir(), "potwierdza umówioną wizytę").await;
-    assert!(mail.contains(&format!("Numer rezerwacji (kod): {code}")), "{mail}");
+    assert!(
+        mail.contains(&format!("Numer rezerwacji (kod): {code}")),
+        "{mail}"
+    );
     assert!(mail.contains("Stanowisko: Stanowisko"), "{mail}");
-    assert!(mail.contains("Data wizyty: ") && mail.contains("Godzina wizyty: "), "{mail}");
+    assert!(
+        mail.contains("Data wizyty: ") && mail.contains("Godzina wizyty: "),
+        "{mail}"
+    );
 
     // GD-13: cancelling is possible until the day before, not on the day.
-    let v = s.gql("gdynia", "query($t: String!) { booking(token: $t) { cancellableUntil start } }", json!({ "t": token })).await;
+    let v = s
+        .gql(
+            "gdynia",
+            "query($t: String!) { booking(token: $t) { cancellableUntil start } }",
+            json!({ "t": token }),
+        )
+        .await;
     let until = v["data"]["booking"]["cancellableUntil"].as_str().unwrap();
     assert!(until < start.as_str(), "{until} before {start}");
 }
@@ -111,7 +164,10 @@ async fn gdynia_pending_expires_after_sixty_minutes() {
     let service = s.service_id("gdynia", "meldunek").await;
     let (start, before) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
     let v = s.book("gdynia", gdynia_input(&service, &start)).await;
-    let token = v["data"]["createBooking"]["managementToken"].as_str().unwrap().to_string();
+    let token = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(s.remaining("gdynia", &service, &start).await, before - 1);
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
     let link = after(&mail, "otwórz link:\n").to_string();
@@ -119,14 +175,30 @@ async fn gdynia_pending_expires_after_sixty_minutes() {
 
     // 59 minutes later it still holds its seat.
     let s = s.restart_at("2026-12-01T08:59:00Z").await;
-    assert_eq!(s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"], "PENDING");
+    assert_eq!(
+        s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"],
+        "PENDING"
+    );
 
     let s = s.restart_at("2026-12-01T09:01:00Z").await;
-    assert_eq!(s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"], "EXPIRED");
+    assert_eq!(
+        s.gql("gdynia", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"],
+        "EXPIRED"
+    );
     assert_eq!(s.remaining("gdynia", &service, &start).await, before);
-    let v = s.gql("gdynia", "mutation($t: String!) { confirmBooking(token: $t) { status } }", json!({ "t": confirm_token })).await;
+    let v = s
+        .gql(
+            "gdynia",
+            "mutation($t: String!) { confirmBooking(token: $t) { status } }",
+            json!({ "t": confirm_token }),
+        )
+        .await;
     assert_eq!(code_of(&v), "BOOKING_EXPIRED", "{v}");
-    wait_for_mail(&s.mail_dir(), "nie została potwierdzona w wyznaczonym czasie").await;
+    wait_for_mail(
+        &s.mail_dir(),
+        "nie została potwierdzona w wyznaczonym czasie",
+    )
+    .await;
 }
 
 fn opole_input(service: &str, start: &str, email: &str) -> serde_json::Value {
@@ -138,7 +210,8 @@ fn opole_input(service: &str, start: &str, email: &str) -> serde_json::Value {
     })
 }
 
-const CONFIRM_CODE: &str = "mutation($t: String!, $c: String) { confirmBooking(token: $t, code: $c) { status } }";
+const CONFIRM_CODE: &str =
+    "mutation($t: String!, $c: String) { confirmBooking(token: $t, code: $c) { status } }";
 
 /// OP: confirmed by the e-mailed code (OP-7); a wrong code is refused and counted; after
 /// five wrong codes the booking cannot be confirmed by code any more.
@@ -147,34 +220,67 @@ async fn opole_confirmed_by_code_and_wrong_codes_refused() {
     let s = Server::start().await;
     let service = s.service_id("opole", "dowod-osobisty-odbior").await;
     let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
-    let v = s.book("opole", opole_input(&service, &start, "ewa@example.pl")).await;
-    assert_eq!(v["data"]["createBooking"]["booking"]["status"], "PENDING", "{v}");
-    let token = v["data"]["createBooking"]["managementToken"].as_str().unwrap().to_string();
+    let v = s
+        .book("opole", opole_input(&service, &start, "ewa@example.pl"))
+        .await;
+    assert_eq!(
+        v["data"]["createBooking"]["booking"]["status"], "PENDING",
+        "{v}"
+    );
+    let token = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mail = wait_for_mail(&s.mail_dir(), "Kod potwierdzenia: ").await;
     let code = after(&mail, "Kod potwierdzenia: ").to_string();
     assert_eq!(code.len(), 6);
     let wrong = if code == "000000" { "111111" } else { "000000" };
 
-    let v = s.gql("opole", CONFIRM_CODE, json!({ "t": token, "c": wrong })).await;
+    let v = s
+        .gql("opole", CONFIRM_CODE, json!({ "t": token, "c": wrong }))
+        .await;
     assert_eq!(code_of(&v), "INVALID_CODE", "{v}");
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("Pozostało prób: 4"), "{v}");
-    let v = s.gql("opole", CONFIRM_CODE, json!({ "t": token, "c": code })).await;
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Pozostało prób: 4"),
+        "{v}"
+    );
+    let v = s
+        .gql("opole", CONFIRM_CODE, json!({ "t": token, "c": code }))
+        .await;
     assert_eq!(v["data"]["confirmBooking"]["status"], "CONFIRMED", "{v}");
 
     // A second booking: five wrong codes lock it, and then even the right one is refused.
     let (start2, _) = s.first_free_slot("opole", &service, "2026-12-03").await;
-    let v = s.book("opole", opole_input(&service, &start2, "adam@example.pl")).await;
-    let token2 = v["data"]["createBooking"]["managementToken"].as_str().unwrap().to_string();
+    let v = s
+        .book("opole", opole_input(&service, &start2, "adam@example.pl"))
+        .await;
+    let token2 = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mail2 = wait_for_mail(&s.mail_dir(), "To: adam@example.pl").await;
     let code2 = after(&mail2, "Kod potwierdzenia: ").to_string();
-    let wrong2 = if code2 == "000000" { "111111" } else { "000000" };
+    let wrong2 = if code2 == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     for i in 0..4 {
-        let v = s.gql("opole", CONFIRM_CODE, json!({ "t": token2, "c": wrong2 })).await;
+        let v = s
+            .gql("opole", CONFIRM_CODE, json!({ "t": token2, "c": wrong2 }))
+            .await;
         assert_eq!(code_of(&v), "INVALID_CODE", "try {i}: {v}");
     }
-    let v = s.gql("opole", CONFIRM_CODE, json!({ "t": token2, "c": wrong2 })).await;
+    let v = s
+        .gql("opole", CONFIRM_CODE, json!({ "t": token2, "c": wrong2 }))
+        .await;
     assert_eq!(code_of(&v), "CODE_LOCKED", "{v}");
-    let v = s.gql("opole", CONFIRM_CODE, json!({ "t": token2, "c": code2 })).await;
+    let v = s
+        .gql("opole", CONFIRM_CODE, json!({ "t": token2, "c": code2 }))
+        .await;
     assert_eq!(code_of(&v), "CODE_LOCKED", "{v}");
 
     // OP-10: ID pickup requires the application number.
@@ -182,7 +288,10 @@ async fn opole_confirmed_by_code_and_wrong_codes_refused() {
     input["fields"] = json!([]);
     let v = s.book("opole", input).await;
     assert_eq!(code_of(&v), "VALIDATION_FAILED", "{v}");
-    assert_eq!(v["errors"][0]["extensions"]["field"], "fields.application_number");
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"],
+        "fields.application_number"
+    );
 }
 
 /// OP-7: with a phone number and the SMS option, the code comes by SMS.
@@ -198,7 +307,10 @@ async fn opole_code_by_sms() {
     assert_eq!(code_of(&v), "SMS_NEEDS_PHONE", "{v}");
     input["client"]["phone"] = json!("+48 601-234-567");
     let v = s.book("opole", input).await;
-    let token = v["data"]["createBooking"]["managementToken"].as_str().unwrap().to_string();
+    let token = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut sms = String::new();
     for _ in 0..100 {
         sms = std::fs::read_to_string(s.data.join("sms.log")).unwrap_or_default();
@@ -210,8 +322,14 @@ async fn opole_code_by_sms() {
     let line: serde_json::Value = serde_json::from_str(sms.lines().next().unwrap()).unwrap();
     assert_eq!(line["to"], "48601234567");
     let text = line["text"].as_str().unwrap();
-    let code = after(text, "kod potwierdzenia wizyty ").split(": ").nth(1).unwrap()[..6].to_string();
-    let v = s.gql("opole", CONFIRM_CODE, json!({ "t": token, "c": code })).await;
+    let code = after(text, "kod potwierdzenia wizyty ")
+        .split(": ")
+        .nth(1)
+        .unwrap()[..6]
+        .to_string();
+    let v = s
+        .gql("opole", CONFIRM_CODE, json!({ "t": token, "c": code }))
+        .await;
     assert_eq!(v["data"]["confirmBooking"]["status"], "CONFIRMED", "{v}");
 }
 
@@ -220,8 +338,12 @@ async fn opole_code_by_sms() {
 #[tokio::test]
 async fn dabrowa_confirmation_content() {
     let s = Server::start().await;
-    let service = s.service_id("dabrowa-gornicza", "rejestracja-dzialalnosci").await;
-    let (start, _) = s.first_free_slot("dabrowa-gornicza", &service, "2026-12-02").await;
+    let service = s
+        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
+        .await;
+    let (start, _) = s
+        .first_free_slot("dabrowa-gornicza", &service, "2026-12-02")
+        .await;
     let v = s
         .book(
             "dabrowa-gornicza",
@@ -236,12 +358,28 @@ async fn dabrowa_confirmation_content() {
     assert_eq!(b["status"], "CONFIRMED", "{v}");
     assert_eq!(b["clientPhone"], "48662138278");
     let mail = wait_for_mail(&s.mail_dir(), b["code"].as_str().unwrap()).await;
-    let date = chrono::NaiveDate::parse_from_str(b["localDate"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let date =
+        chrono::NaiveDate::parse_from_str(b["localDate"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     assert!(mail.contains("Klient: Piotr"), "{mail}");
-    assert!(mail.contains("Usługa: R: Rejestracja działalności gospodarczej"), "{mail}");
-    assert!(mail.contains(&format!("Data wizyty: {}", date.format("%d/%m/%Y"))), "{mail}");
-    assert!(mail.contains(&format!("Godzina wizyty: {}", b["localTime"].as_str().unwrap())), "{mail}");
-    assert!(mail.contains("Numer telefonu Klienta (identyfikator): 48662138278"), "{mail}");
+    assert!(
+        mail.contains("Usługa: R: Rejestracja działalności gospodarczej"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!("Data wizyty: {}", date.format("%d/%m/%Y"))),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!(
+            "Godzina wizyty: {}",
+            b["localTime"].as_str().unwrap()
+        )),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Numer telefonu Klienta (identyfikator): 48662138278"),
+        "{mail}"
+    );
 
     // DG-6: the phone is required.
     let v = s
@@ -280,10 +418,16 @@ async fn cieszyn_code_on_screen_and_in_mail() {
                     "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"].as_str().unwrap_or_else(|| panic!("{v}")).to_string();
+    let code = v["data"]["createBooking"]["booking"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
     assert_eq!(code.len(), 6);
     let mail = wait_for_mail(&s.mail_dir(), &code).await;
-    assert!(mail.contains(&format!("Numer rezerwacji (kod): {code}")), "{mail}");
+    assert!(
+        mail.contains(&format!("Numer rezerwacji (kod): {code}")),
+        "{mail}"
+    );
     assert!(mail.contains("Link do anulowania terminu: "), "{mail}");
     assert!(mail.contains("Urząd Miejski w Cieszynie"), "{mail}");
 }

@@ -12,10 +12,16 @@ async fn burst(backend: Backend) {
         Backend::Postgres => TestDb::postgres().await,
         Backend::Sqlite => None,
     };
-    let Some(s) = Server::on(backend, &db).await else { return };
+    let Some(s) = Server::on(backend, &db).await else {
+        return;
+    };
     // Capacity 2 online per slot.
-    let service = s.service_id("dabrowa-gornicza", "rejestracja-dzialalnosci").await;
-    let (start, remaining) = s.first_free_slot("dabrowa-gornicza", &service, "2026-12-02").await;
+    let service = s
+        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
+        .await;
+    let (start, remaining) = s
+        .first_free_slot("dabrowa-gornicza", &service, "2026-12-02")
+        .await;
     assert_eq!(remaining, 2);
 
     let client = reqwest::Client::new();
@@ -54,7 +60,10 @@ async fn burst(backend: Backend) {
         Backend::Postgres => "database=\"postgres\"",
         Backend::Sqlite => "database=\"sqlite\"",
     };
-    assert!(s.log().contains(backend_name), "ran on the intended backend");
+    assert!(
+        s.log().contains(backend_name),
+        "ran on the intended backend"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -18,7 +18,10 @@ fn zg_input(service: &str, start: &str) -> serde_json::Value {
 fn assert_polish_error(v: &serde_json::Value, code: &str) {
     assert_eq!(code_of(v), code, "{v}");
     let msg = v["errors"][0]["message"].as_str().unwrap();
-    assert!(!msg.is_empty() && !msg.contains("panicked") && !msg.to_lowercase().contains("sql"), "{msg}");
+    assert!(
+        !msg.is_empty() && !msg.contains("panicked") && !msg.to_lowercase().contains("sql"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -28,12 +31,22 @@ async fn malformed_requests_are_400_with_codes() {
     assert_eq!(status, 400);
     assert_polish_error(&v, "BAD_REQUEST");
 
-    let (status, v) = s.post_raw("zielona-gora", json!({ "query": "{ services { id " }).to_string()).await;
+    let (status, v) = s
+        .post_raw(
+            "zielona-gora",
+            json!({ "query": "{ services { id " }).to_string(),
+        )
+        .await;
     assert_eq!(status, 400, "{v}");
     assert_polish_error(&v, "INVALID_QUERY");
-    assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("Niepoprawne zapytanie"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Niepoprawne zapytanie"));
 
-    let (status, v) = s.post_raw("zielona-gora", json!({ "query": "{ nope }" }).to_string()).await;
+    let (status, v) = s
+        .post_raw("zielona-gora", json!({ "query": "{ nope }" }).to_string())
+        .await;
     assert_eq!(status, 400, "{v}");
     assert_polish_error(&v, "INVALID_QUERY");
 
@@ -52,13 +65,21 @@ async fn malformed_requests_are_400_with_codes() {
     // A body over the limit is refused before it is parsed.
     let huge = "x".repeat(1024 * 1024);
     let (status, v) = s
-        .post_raw("zielona-gora", json!({ "query": "{ tenant { name } }", "variables": { "n": huge } }).to_string())
+        .post_raw(
+            "zielona-gora",
+            json!({ "query": "{ tenant { name } }", "variables": { "n": huge } }).to_string(),
+        )
         .await;
     assert_eq!(status, 413, "{v}");
     assert_polish_error(&v, "PAYLOAD_TOO_LARGE");
 
     // Unknown tenant: 404 with a clear body.
-    let (status, v) = s.post_raw("nie-ma-takiego", json!({ "query": "{ tenant { name } }" }).to_string()).await;
+    let (status, v) = s
+        .post_raw(
+            "nie-ma-takiego",
+            json!({ "query": "{ tenant { name } }" }).to_string(),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_polish_error(&v, "TENANT_NOT_FOUND");
     let (status, _) = s.get("/t/nie-ma-takiego/graphql").await;
@@ -71,18 +92,78 @@ async fn malformed_requests_are_400_with_codes() {
 #[tokio::test]
 async fn booking_refusals_store_nothing() {
     let s = Server::start().await;
-    let service = s.service_id("zielona-gora", "odbior-dowodu-rejestracyjnego").await;
-    let (start, before) = s.first_free_slot("zielona-gora", &service, "2026-12-02").await;
+    let service = s
+        .service_id("zielona-gora", "odbior-dowodu-rejestracyjnego")
+        .await;
+    let (start, before) = s
+        .first_free_slot("zielona-gora", &service, "2026-12-02")
+        .await;
 
     let cases: Vec<(serde_json::Value, &str)> = vec![
-        ({ let mut i = zg_input(&service, &start); i["client"]["name"] = json!("x".repeat(100_000)); i }, "VALIDATION_FAILED"),
-        ({ let mut i = zg_input(&service, &start); i["client"]["email"] = json!("jan@"); i }, "VALIDATION_FAILED"),
-        ({ let mut i = zg_input(&service, &start); i["client"]["phone"] = json!("12"); i }, "VALIDATION_FAILED"),
-        ({ let mut i = zg_input(&service, &start); i["client"]["phone"] = json!(null); i }, "VALIDATION_FAILED"),
-        ({ let mut i = zg_input(&service, &start); i["acceptedTermsVersion"] = json!("0.9"); i }, "TERMS_NOT_ACCEPTED"),
-        ({ let mut i = zg_input(&service, &start); i["consents"] = json!(["rodo"]); i }, "CONSENT_REQUIRED"),
-        ({ let mut i = zg_input(&service, &start); i["fields"] = json!([{ "key": "nope", "value": "1" }]); i }, "VALIDATION_FAILED"),
-        ({ let mut i = zg_input(&service, &start); i["fields"] = json!([{ "key": "vin_tail", "value": "ABCIO" }]); i }, "VALIDATION_FAILED"),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["client"]["name"] = json!("x".repeat(100_000));
+                i
+            },
+            "VALIDATION_FAILED",
+        ),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["client"]["email"] = json!("jan@");
+                i
+            },
+            "VALIDATION_FAILED",
+        ),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["client"]["phone"] = json!("12");
+                i
+            },
+            "VALIDATION_FAILED",
+        ),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["client"]["phone"] = json!(null);
+                i
+            },
+            "VALIDATION_FAILED",
+        ),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["acceptedTermsVersion"] = json!("0.9");
+                i
+            },
+            "TERMS_NOT_ACCEPTED",
+        ),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["consents"] = json!(["rodo"]);
+                i
+            },
+            "CONSENT_REQUIRED",
+        ),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["fields"] = json!([{ "key": "nope", "value": "1" }]);
+                i
+            },
+            "VALIDATION_FAILED",
+        ),
+        (
+            {
+                let mut i = zg_input(&service, &start);
+                i["fields"] = json!([{ "key": "vin_tail", "value": "ABCIO" }]);
+                i
+            },
+            "VALIDATION_FAILED",
+        ),
         (zg_input(&service, "2026-11-30T08:00:00Z"), "SLOT_IN_PAST"),
         (zg_input(&service, "2026-12-01T08:30:00Z"), "TOO_SOON"),
         (zg_input(&service, "2027-03-01T08:00:00Z"), "BEYOND_HORIZON"),
@@ -100,14 +181,29 @@ async fn booking_refusals_store_nothing() {
     for (input, code) in cases {
         let v = s.book("zielona-gora", input.clone()).await;
         assert_polish_error(&v, code);
-        assert!(v["data"].is_null() || v["data"]["createBooking"].is_null(), "{v}");
+        assert!(
+            v["data"].is_null() || v["data"]["createBooking"].is_null(),
+            "{v}"
+        );
     }
-    assert_eq!(s.remaining("zielona-gora", &service, &start).await, before, "nothing was stored");
-    assert!(std::fs::read_dir(s.mail_dir()).map(|d| d.count()).unwrap_or(0) == 0, "no e-mail was queued");
+    assert_eq!(
+        s.remaining("zielona-gora", &service, &start).await,
+        before,
+        "nothing was stored"
+    );
+    assert!(
+        std::fs::read_dir(s.mail_dir())
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0,
+        "no e-mail was queued"
+    );
 
     // Another tenant's service id is NOT_FOUND and reveals nothing about it.
     let gdynia_service = s.service_id("gdynia", "meldunek").await;
-    let v = s.book("zielona-gora", zg_input(&gdynia_service, &start)).await;
+    let v = s
+        .book("zielona-gora", zg_input(&gdynia_service, &start))
+        .await;
     assert_polish_error(&v, "NOT_FOUND");
     assert_eq!(v["errors"][0]["message"], "Nie znaleziono.");
     let v = s
@@ -118,29 +214,60 @@ async fn booking_refusals_store_nothing() {
         )
         .await;
     assert_polish_error(&v, "NOT_FOUND");
-    let v = s.gql("zielona-gora", "query($s: ID!) { service(id: $s) { name } }", json!({ "s": gdynia_service })).await;
+    let v = s
+        .gql(
+            "zielona-gora",
+            "query($s: ID!) { service(id: $s) { name } }",
+            json!({ "s": gdynia_service }),
+        )
+        .await;
     assert_polish_error(&v, "NOT_FOUND");
 
     // Availability ranges.
     let q = "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) { availability(serviceId: $s, from: $f, to: $t) { date } }";
-    let v = s.gql("zielona-gora", q, json!({ "s": service, "f": "2026-12-10", "t": "2026-12-01" })).await;
+    let v = s
+        .gql(
+            "zielona-gora",
+            q,
+            json!({ "s": service, "f": "2026-12-10", "t": "2026-12-01" }),
+        )
+        .await;
     assert_polish_error(&v, "INVALID_RANGE");
-    let v = s.gql("zielona-gora", q, json!({ "s": service, "f": "2026-12-01", "t": "2027-12-01" })).await;
+    let v = s
+        .gql(
+            "zielona-gora",
+            q,
+            json!({ "s": service, "f": "2026-12-01", "t": "2027-12-01" }),
+        )
+        .await;
     assert_polish_error(&v, "INVALID_RANGE");
 
     // OP-2: information-only services are not bookable.
     let info = s.service_id("opole", "wymeldowanie-postepowanie").await;
-    let v = s.gql("opole", q, json!({ "s": info, "f": "2026-12-02", "t": "2026-12-02" })).await;
+    let v = s
+        .gql(
+            "opole",
+            q,
+            json!({ "s": info, "f": "2026-12-02", "t": "2026-12-02" }),
+        )
+        .await;
     assert_polish_error(&v, "SERVICE_NOT_BOOKABLE");
 }
 
 #[tokio::test]
 async fn wrong_tokens_and_cross_tenant_tokens() {
     let s = Server::start().await;
-    let service = s.service_id("zielona-gora", "odbior-dowodu-rejestracyjnego").await;
-    let (start, _) = s.first_free_slot("zielona-gora", &service, "2026-12-02").await;
+    let service = s
+        .service_id("zielona-gora", "odbior-dowodu-rejestracyjnego")
+        .await;
+    let (start, _) = s
+        .first_free_slot("zielona-gora", &service, "2026-12-02")
+        .await;
     let v = s.book("zielona-gora", zg_input(&service, &start)).await;
-    let token = v["data"]["createBooking"]["managementToken"].as_str().unwrap().to_string();
+    let token = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     for t in ["", "x", &"y".repeat(5000)] {
         let v = s.gql("zielona-gora", BOOKING, json!({ "t": t })).await;
@@ -149,27 +276,49 @@ async fn wrong_tokens_and_cross_tenant_tokens() {
     // Tenant B cannot read, confirm or cancel tenant A's booking with A's token.
     let v = s.gql("gdynia", BOOKING, json!({ "t": token })).await;
     assert_polish_error(&v, "INVALID_TOKEN");
-    let v = s.gql("gdynia", "mutation($t: String!) { cancelBooking(token: $t) { status } }", json!({ "t": token })).await;
+    let v = s
+        .gql(
+            "gdynia",
+            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
+            json!({ "t": token }),
+        )
+        .await;
     assert_polish_error(&v, "INVALID_TOKEN");
     let (status, _) = s.get(&format!("/t/gdynia/rezerwacja/{token}")).await;
     assert_eq!(status, 404);
-    assert_eq!(s.gql("zielona-gora", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"], "CONFIRMED");
+    assert_eq!(
+        s.gql("zielona-gora", BOOKING, json!({ "t": token })).await["data"]["booking"]["status"],
+        "CONFIRMED"
+    );
 }
 
 #[tokio::test]
 async fn idempotency_key_returns_the_first_booking() {
     let s = Server::start().await;
-    let service = s.service_id("zielona-gora", "odbior-dowodu-rejestracyjnego").await;
-    let (start, before) = s.first_free_slot("zielona-gora", &service, "2026-12-02").await;
+    let service = s
+        .service_id("zielona-gora", "odbior-dowodu-rejestracyjnego")
+        .await;
+    let (start, before) = s
+        .first_free_slot("zielona-gora", &service, "2026-12-02")
+        .await;
     let mut input = zg_input(&service, &start);
     input["idempotencyKey"] = json!("retry-1");
     let a = s.book("zielona-gora", input.clone()).await;
     let b = s.book("zielona-gora", input.clone()).await;
     assert_eq!(a["data"]["createBooking"]["replayed"], false, "{a}");
     assert_eq!(b["data"]["createBooking"]["replayed"], true, "{b}");
-    assert_eq!(a["data"]["createBooking"]["booking"]["code"], b["data"]["createBooking"]["booking"]["code"]);
-    assert_eq!(a["data"]["createBooking"]["managementToken"], b["data"]["createBooking"]["managementToken"]);
-    assert_eq!(s.remaining("zielona-gora", &service, &start).await, before - 1);
+    assert_eq!(
+        a["data"]["createBooking"]["booking"]["code"],
+        b["data"]["createBooking"]["booking"]["code"]
+    );
+    assert_eq!(
+        a["data"]["createBooking"]["managementToken"],
+        b["data"]["createBooking"]["managementToken"]
+    );
+    assert_eq!(
+        s.remaining("zielona-gora", &service, &start).await,
+        before - 1
+    );
     // The same key for a different request is a conflict, not a silent replay.
     input["client"]["name"] = json!("Inna Osoba");
     let c = s.book("zielona-gora", input).await;

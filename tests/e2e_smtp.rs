@@ -21,14 +21,24 @@ impl Drop for Smtpd {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
 async fn confirmation_is_delivered_over_smtp() {
-    let available = Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
+    let available = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !available {
-        assert!(std::env::var("CI").is_err(), "CI must install aiosmtpd (pip install aiosmtpd)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install aiosmtpd (pip install aiosmtpd)"
+        );
         eprintln!("notice: aiosmtpd not installed; skipping the SMTP test");
         return;
     }
@@ -37,7 +47,15 @@ async fn confirmation_is_delivered_over_smtp() {
     let port = free_port();
     let _smtpd = Smtpd(
         Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -51,7 +69,10 @@ async fn confirmation_is_delivered_over_smtp() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let s = Server::builder().env("SMTP_URL", &format!("smtp://127.0.0.1:{port}")).start().await;
+    let s = Server::builder()
+        .env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
+        .start()
+        .await;
     let service = s.service_id("cieszyn", "meldunek").await;
     let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
     let v = s
@@ -61,11 +82,20 @@ async fn confirmation_is_delivered_over_smtp() {
                     "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"].as_str().unwrap_or_else(|| panic!("{v}")).to_string();
+    let code = v["data"]["createBooking"]["booking"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
     let mail = wait_for_mail_in(&maildir.join("new"), &code).await;
     assert!(mail.contains("To: smtp@example.pl"), "{mail}");
-    assert!(mail.contains("rezerwacje@cieszyn"), "sender of the city: {mail}");
-    assert!(mail.contains("Urząd Miejski w Cieszynie potwierdza umówioną wizytę"), "{mail}");
+    assert!(
+        mail.contains("rezerwacje@cieszyn"),
+        "sender of the city: {mail}"
+    );
+    assert!(
+        mail.contains("Urząd Miejski w Cieszynie potwierdza umówioną wizytę"),
+        "{mail}"
+    );
     assert!(mail.contains("BEGIN:VCALENDAR"), "{mail}");
     assert!(!s.mail_dir().exists(), "SMTP replaces the file backend");
 }
@@ -74,7 +104,9 @@ async fn confirmation_is_delivered_over_smtp() {
 async fn wait_for_mail_in(dir: &std::path::Path, needle: &str) -> String {
     for _ in 0..200 {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let text = okienko_test_support::eml_text(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            let text = okienko_test_support::eml_text(
+                &std::fs::read_to_string(e.path()).unwrap_or_default(),
+            );
             if text.contains(needle) {
                 return text;
             }

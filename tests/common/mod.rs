@@ -1,5 +1,5 @@
 //! Runs the real `okienko` binary for end-to-end tests and talks to it over HTTP.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,7 +21,11 @@ pub struct Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct ServerBuilder {
@@ -64,12 +68,18 @@ impl Server {
     pub async fn on(backend: Backend, db: &Option<TestDb>) -> Option<Server> {
         match (backend, db) {
             (Backend::Sqlite, _) => Some(Server::start().await),
-            (Backend::Postgres, Some(db)) => Some(Server::builder().database(&db.url).start().await),
+            (Backend::Postgres, Some(db)) => {
+                Some(Server::builder().database(&db.url).start().await)
+            }
             (Backend::Postgres, None) => None,
         }
     }
 
-    async fn spawn(env: Vec<(String, String)>, data: PathBuf, dir: Option<tempfile::TempDir>) -> Server {
+    async fn spawn(
+        env: Vec<(String, String)>,
+        data: PathBuf,
+        dir: Option<tempfile::TempDir>,
+    ) -> Server {
         let port = free_port();
         let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
         let log = std::fs::File::create(data.join("server.log")).unwrap();
@@ -87,7 +97,13 @@ impl Server {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start okienko");
-        let mut s = Server { base: format!("http://127.0.0.1:{port}"), data, child, env, _dir: dir };
+        let mut s = Server {
+            base: format!("http://127.0.0.1:{port}"),
+            data,
+            child,
+            env,
+            _dir: dir,
+        };
         s.wait_ready().await;
         s
     }
@@ -124,7 +140,10 @@ impl Server {
     }
 
     fn stop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         for _ in 0..100 {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
@@ -149,11 +168,19 @@ impl Server {
             .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text })))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text })),
+        )
     }
 
     pub async fn gql(&self, slug: &str, query: &str, vars: Value) -> Value {
-        let (status, v) = self.post_raw(slug, json!({ "query": query, "variables": vars }).to_string()).await;
+        let (status, v) = self
+            .post_raw(
+                slug,
+                json!({ "query": query, "variables": vars }).to_string(),
+            )
+            .await;
         assert!(status == 200 || status == 400, "HTTP {status}: {v}");
         v
     }
@@ -174,7 +201,8 @@ impl Server {
 
     /// The first slot with seats left, from `from` on (a date, 14 days searched).
     pub async fn first_free_slot(&self, slug: &str, service: &str, from: &str) -> (String, i64) {
-        let to = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap() + chrono::Duration::days(14);
+        let to = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap()
+            + chrono::Duration::days(14);
         let v = self
             .gql(
                 slug,
@@ -182,10 +210,16 @@ impl Server {
                 json!({ "s": service, "f": from, "t": to.to_string() }),
             )
             .await;
-        for day in v["data"]["availability"].as_array().unwrap_or_else(|| panic!("{v}")) {
+        for day in v["data"]["availability"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+        {
             for s in day["slots"].as_array().unwrap() {
                 if s["remaining"].as_i64().unwrap() > 0 {
-                    return (s["start"].as_str().unwrap().to_string(), s["remaining"].as_i64().unwrap());
+                    return (
+                        s["start"].as_str().unwrap().to_string(),
+                        s["remaining"].as_i64().unwrap(),
+                    );
                 }
             }
         }
@@ -210,7 +244,9 @@ impl Server {
             .as_array()
             .unwrap_or_else(|| panic!("{v}"))
             .iter()
-            .find(|s| chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() == want)
+            .find(|s| {
+                chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() == want
+            })
             .map(|s| s["remaining"].as_i64().unwrap())
             .unwrap_or_else(|| panic!("slot {start} not offered: {v}"))
     }
@@ -225,7 +261,11 @@ impl Server {
     }
 
     pub async fn post_form(&self, path: &str) -> (u16, String) {
-        let r = reqwest::Client::new().post(format!("{}{path}", self.base)).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
 }
@@ -239,7 +279,8 @@ impl Drop for Server {
 pub const CREATE: &str = "mutation($i: CreateBookingInput!) { createBooking(input: $i) { managementToken replayed \
     booking { code status start localDate localTime confirmBy cancellableUntil clientPhone service { name letter } } } }";
 
-pub const BOOKING: &str = "query($t: String!) { booking(token: $t) { code status start localTime } }";
+pub const BOOKING: &str =
+    "query($t: String!) { booking(token: $t) { code status start localTime } }";
 
 pub fn code_of(v: &Value) -> &str {
     v["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
@@ -247,6 +288,13 @@ pub fn code_of(v: &Value) -> &str {
 
 /// The text after `prefix` up to the end of its line.
 pub fn after<'a>(text: &'a str, prefix: &str) -> &'a str {
-    let i = text.find(prefix).unwrap_or_else(|| panic!("{prefix:?} not in:\n{text}")) + prefix.len();
-    text[i..].lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()
+    let i = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix:?} not in:\n{text}"))
+        + prefix.len();
+    text[i..]
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default()
 }

@@ -97,7 +97,10 @@ pub async fn availability(
         return Err(DomainError::InvalidRange("data końcowa jest przed początkową".into()).into());
     }
     if (to - from).num_days() >= MAX_RANGE_DAYS {
-        return Err(DomainError::InvalidRange(format!("najwyżej {MAX_RANGE_DAYS} dni w jednym zapytaniu")).into());
+        return Err(DomainError::InvalidRange(format!(
+            "najwyżej {MAX_RANGE_DAYS} dni w jednym zapytaniu"
+        ))
+        .into());
     }
     let now = app.clock.now();
     let cal = tenant.calendar(service);
@@ -105,7 +108,11 @@ pub async fn availability(
     let mut days = Vec::new();
     let mut d = from;
     while d <= to {
-        let mut day = DaySlots { date: d, closed: None, slots: Vec::new() };
+        let mut day = DaySlots {
+            date: d,
+            closed: None,
+            slots: Vec::new(),
+        };
         if !window.contains_day(d) {
             day.closed = Some("Poza okresem, w którym można rezerwować".into());
         } else {
@@ -118,7 +125,11 @@ pub async fn availability(
                         .slots_on(d)
                         .into_iter()
                         .filter(|s| s.start >= window.earliest && s.start > now)
-                        .map(|s| SlotSeats { start: s.start, end: s.end, remaining: 0 })
+                        .map(|s| SlotSeats {
+                            start: s.start,
+                            end: s.end,
+                            remaining: 0,
+                        })
                         .collect();
                 }
             }
@@ -127,8 +138,15 @@ pub async fn availability(
         d += Duration::days(1);
     }
     let (Some(first), Some(last)) = (
-        days.iter().flat_map(|d| d.slots.first()).next().map(|s| s.start),
-        days.iter().rev().flat_map(|d| d.slots.last()).next().map(|s| s.start),
+        days.iter()
+            .flat_map(|d| d.slots.first())
+            .next()
+            .map(|s| s.start),
+        days.iter()
+            .rev()
+            .flat_map(|d| d.slots.last())
+            .next()
+            .map(|s| s.start),
     ) else {
         return Ok(days);
     };
@@ -158,7 +176,12 @@ pub async fn availability(
 
 fn validate_client(tenant: &TenantCtx, c: &ClientData) -> Result<ClientData, DomainError> {
     let required = &tenant.cfg.booking.required_client_fields;
-    let opt = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let (name, email, phone) = (opt(&c.name), opt(&c.email), opt(&c.phone));
     let need = |f: ClientField, v: &Option<String>, key: &str| {
         if required.contains(&f) && v.is_none() {
@@ -171,13 +194,22 @@ fn validate_client(tenant: &TenantCtx, c: &ClientData) -> Result<ClientData, Dom
     need(ClientField::Email, &email, "client.email")?;
     need(ClientField::Phone, &phone, "client.phone")?;
     Ok(ClientData {
-        name: name.map(|n| validate::name("client.name", &n)).transpose()?,
-        email: email.map(|e| validate::email("client.email", &e)).transpose()?,
-        phone: phone.map(|p| validate::phone("client.phone", &p)).transpose()?,
+        name: name
+            .map(|n| validate::name("client.name", &n))
+            .transpose()?,
+        email: email
+            .map(|e| validate::email("client.email", &e))
+            .transpose()?,
+        phone: phone
+            .map(|p| validate::phone("client.phone", &p))
+            .transpose()?,
     })
 }
 
-fn validate_fields(service: &ServiceCtx, given: &[(String, String)]) -> Result<Vec<(String, String)>, DomainError> {
+fn validate_fields(
+    service: &ServiceCtx,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, DomainError> {
     if given.len() > MAX_FIELDS {
         return Err(DomainError::invalid("fields", "za dużo pól"));
     }
@@ -188,26 +220,45 @@ fn validate_fields(service: &ServiceCtx, given: &[(String, String)]) -> Result<V
             .fields
             .iter()
             .find(|f| &f.key == key)
-            .ok_or_else(|| DomainError::invalid(format!("fields.{}", key.chars().take(64).collect::<String>()), "ta usługa nie ma takiego pola"))?;
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    format!("fields.{}", key.chars().take(64).collect::<String>()),
+                    "ta usługa nie ma takiego pola",
+                )
+            })?;
         if out.iter().any(|(k, _)| k == key) {
-            return Err(DomainError::invalid(format!("fields.{key}"), "pole podano dwa razy"));
+            return Err(DomainError::invalid(
+                format!("fields.{key}"),
+                "pole podano dwa razy",
+            ));
         }
         if value.trim().is_empty() {
             continue;
         }
-        out.push((key.clone(), validate::field(spec.kind, &format!("fields.{key}"), value)?));
+        out.push((
+            key.clone(),
+            validate::field(spec.kind, &format!("fields.{key}"), value)?,
+        ));
     }
     for spec in service.cfg.fields.iter().filter(|f| f.required) {
         if !out.iter().any(|(k, _)| k == &spec.key) {
-            return Err(DomainError::invalid(format!("fields.{}", spec.key), format!("pole „{}” jest wymagane", spec.label)));
+            return Err(DomainError::invalid(
+                format!("fields.{}", spec.key),
+                format!("pole „{}” jest wymagane", spec.label),
+            ));
         }
     }
     Ok(out)
 }
 
-fn validate_consents(tenant: &TenantCtx, r: &CreateRequest) -> Result<Vec<(String, String)>, DomainError> {
+fn validate_consents(
+    tenant: &TenantCtx,
+    r: &CreateRequest,
+) -> Result<Vec<(String, String)>, DomainError> {
     if r.accepted_terms_version != tenant.cfg.terms.version {
-        return Err(DomainError::TermsNotAccepted { current: tenant.cfg.terms.version.clone() });
+        return Err(DomainError::TermsNotAccepted {
+            current: tenant.cfg.terms.version.clone(),
+        });
     }
     let mut accepted = Vec::new();
     for key in &r.consents {
@@ -219,8 +270,15 @@ fn validate_consents(tenant: &TenantCtx, r: &CreateRequest) -> Result<Vec<(Strin
             .ok_or_else(|| DomainError::invalid("consents", "nieznana zgoda"))?;
         accepted.push((c.key.clone(), c.version.clone()));
     }
-    if let Some(missing) = tenant.cfg.consents.iter().find(|c| c.required && !r.consents.contains(&c.key)) {
-        return Err(DomainError::ConsentRequired { key: missing.key.clone() });
+    if let Some(missing) = tenant
+        .cfg
+        .consents
+        .iter()
+        .find(|c| c.required && !r.consents.contains(&c.key))
+    {
+        return Err(DomainError::ConsentRequired {
+            key: missing.key.clone(),
+        });
     }
     Ok(accepted)
 }
@@ -242,14 +300,26 @@ fn sms_msg(m: &Message) -> NewOutbox {
 }
 
 pub fn manage_url(app: &App, tenant: &TenantCtx, token: &str) -> String {
-    format!("{}/t/{}/rezerwacja/{token}", app.settings.public_url, tenant.slug)
+    format!(
+        "{}/t/{}/rezerwacja/{token}",
+        app.settings.public_url, tenant.slug
+    )
 }
 
 pub fn confirm_url(app: &App, tenant: &TenantCtx, token: &str) -> String {
-    format!("{}/t/{}/potwierdz/{token}", app.settings.public_url, tenant.slug)
+    format!(
+        "{}/t/{}/potwierdz/{token}",
+        app.settings.public_url, tenant.slug
+    )
 }
 
-fn visit(app: &App, tenant: &TenantCtx, service: &ServiceCtx, b: &BookingLike<'_>, token: Option<&str>) -> Visit {
+fn visit(
+    app: &App,
+    tenant: &TenantCtx,
+    service: &ServiceCtx,
+    b: &BookingLike<'_>,
+    token: Option<&str>,
+) -> Visit {
     let office = tenant.office(service.office_id);
     let start = DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default();
     Visit {
@@ -321,8 +391,16 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
     }
 
     let request_hash = tokens::hash(
-        &serde_json::json!([service.id, slot.start.timestamp(), &client, &fields, &consents, r.accepted_terms_version, r.channel])
-            .to_string(),
+        &serde_json::json!([
+            service.id,
+            slot.start.timestamp(),
+            &client,
+            &fields,
+            &consents,
+            r.accepted_terms_version,
+            r.channel
+        ])
+        .to_string(),
     );
     let token = match &r.idempotency_key {
         Some(k) => tokens::derived_token(&app.secret, tenant.id.0, k),
@@ -344,8 +422,17 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
         }
         ConfirmationMode::EmailCode => {
             let c = tokens::numeric_code();
-            let ch = if r.channel == CodeChannel::Sms { "sms" } else { "email" };
-            (BookingStatus::Pending, Some(ch), Some(tokens::code_hash(&manage_hash, &c)), Some(c))
+            let ch = if r.channel == CodeChannel::Sms {
+                "sms"
+            } else {
+                "email"
+            };
+            (
+                BookingStatus::Pending,
+                Some(ch),
+                Some(tokens::code_hash(&manage_hash, &c)),
+                Some(c),
+            )
         }
     };
 
@@ -362,7 +449,9 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
         let v = visit(app, tenant, service, &like, Some(&token));
         let mut messages = Vec::new();
         match (mode, &client.email) {
-            (ConfirmationMode::Immediate, Some(to)) => messages.push(email_msg(to, &v.confirmed(to))),
+            (ConfirmationMode::Immediate, Some(to)) => {
+                messages.push(email_msg(to, &v.confirmed(to)))
+            }
             (ConfirmationMode::EmailLink, Some(to)) => {
                 let url = confirm_url(app, tenant, confirm_link.as_deref().unwrap_or_default());
                 messages.push(email_msg(to, &v.confirm_by_link(to, &url, until_local)));
@@ -370,7 +459,9 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             (ConfirmationMode::EmailCode, Some(to)) => {
                 let c = code_plain.as_deref().unwrap_or_default();
                 match (r.channel, &client.phone) {
-                    (CodeChannel::Sms, Some(p)) => messages.push(sms_msg(&v.code_sms(p, c, until_local))),
+                    (CodeChannel::Sms, Some(p)) => {
+                        messages.push(sms_msg(&v.code_sms(p, c, until_local)))
+                    }
                     _ => messages.push(email_msg(to, &v.confirm_by_code(to, c, until_local))),
                 }
             }
@@ -388,7 +479,8 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             client_name: client.name.clone(),
             client_email: client.email.clone(),
             client_phone: client.phone.clone(),
-            fields_json: serde_json::to_string(&fields.iter().cloned().collect::<HashMap<_, _>>()).unwrap_or_default(),
+            fields_json: serde_json::to_string(&fields.iter().cloned().collect::<HashMap<_, _>>())
+                .unwrap_or_default(),
             terms_version: tenant.cfg.terms.version.clone(),
             consents_json: serde_json::to_string(&consents).unwrap_or_default(),
             confirmation_mode: mode_str(mode),
@@ -401,9 +493,18 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             request_hash: Some(request_hash.clone()),
             now: now.timestamp(),
         };
-        match store::create_booking(&app.db, &nb, i64::from(service.cfg.capacity_online), &messages).await {
+        match store::create_booking(
+            &app.db,
+            &nb,
+            i64::from(service.cfg.capacity_online),
+            &messages,
+        )
+        .await
+        {
             Ok(created) => {
-                if created.replayed && created.booking.request_hash.as_deref() != Some(request_hash.as_str()) {
+                if created.replayed
+                    && created.booking.request_hash.as_deref() != Some(request_hash.as_str())
+                {
                     return Err(DomainError::IdempotencyConflict.into());
                 }
                 if !created.replayed {
@@ -416,7 +517,11 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
                         "booking created"
                     );
                 }
-                return Ok(CreatedBooking { booking: created.booking, token, replayed: created.replayed });
+                return Ok(CreatedBooking {
+                    booking: created.booking,
+                    token,
+                    replayed: created.replayed,
+                });
             }
             Err(StoreError::Unique("code")) => {
                 last_err = Some(StoreError::Unique("code"));
@@ -455,7 +560,12 @@ pub async fn by_token(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<B
 
 /// Confirms a pending booking: by the e-mailed link's token (`code` absent), or by the
 /// management token with the code sent by e-mail or SMS.
-pub async fn confirm(app: &App, tenant: &TenantCtx, token: &str, code: Option<&str>) -> ApiResult<BookingRow> {
+pub async fn confirm(
+    app: &App,
+    tenant: &TenantCtx,
+    token: &str,
+    code: Option<&str>,
+) -> ApiResult<BookingRow> {
     let now = app.clock.now();
     let b = match tenant.cfg.confirmation.mode {
         ConfirmationMode::Immediate => {
@@ -484,12 +594,18 @@ pub async fn confirm(app: &App, tenant: &TenantCtx, token: &str, code: Option<&s
                 return Err(DomainError::CodeLocked.into());
             }
             let want = b.confirm_secret_hash.as_deref().unwrap_or_default();
-            if code.len() > 16 || !tokens::same(&tokens::code_hash(&b.manage_token_hash, code), want) {
-                let attempts = store::count_failed_code(&app.db, tenant.id, b.id, now.timestamp()).await?;
+            if code.len() > 16
+                || !tokens::same(&tokens::code_hash(&b.manage_token_hash, code), want)
+            {
+                let attempts =
+                    store::count_failed_code(&app.db, tenant.id, b.id, now.timestamp()).await?;
                 if attempts >= MAX_CODE_ATTEMPTS {
                     return Err(DomainError::CodeLocked.into());
                 }
-                return Err(DomainError::InvalidCode { remaining: (MAX_CODE_ATTEMPTS - attempts) as u32 }.into());
+                return Err(DomainError::InvalidCode {
+                    remaining: (MAX_CODE_ATTEMPTS - attempts) as u32,
+                }
+                .into());
             }
             b
         }
@@ -499,7 +615,10 @@ pub async fn confirm(app: &App, tenant: &TenantCtx, token: &str, code: Option<&s
         return Ok(b);
     }
     let messages = match (&b.client_email, tenant.service(b.service_id)) {
-        (Some(to), Some(service)) => vec![email_msg(to, &visit(app, tenant, service, &(&b).into(), None).confirmed(to))],
+        (Some(to), Some(service)) => vec![email_msg(
+            to,
+            &visit(app, tenant, service, &(&b).into(), None).confirmed(to),
+        )],
         _ => Vec::new(),
     };
     match store::confirm_booking(&app.db, tenant.id, b.id, now.timestamp(), &messages).await {
@@ -508,7 +627,9 @@ pub async fn confirm(app: &App, tenant: &TenantCtx, token: &str, code: Option<&s
             Ok(row)
         }
         Err(StoreError::Conflict) => {
-            let fresh = store::booking_by_id(&app.db, tenant.id, b.id).await?.ok_or(DomainError::NotFound)?;
+            let fresh = store::booking_by_id(&app.db, tenant.id, b.id)
+                .await?
+                .ok_or(DomainError::NotFound)?;
             match status_of(&fresh) {
                 BookingStatus::Confirmed => Ok(fresh),
                 _ => Err(refusal_for(&fresh).into()),
@@ -520,7 +641,12 @@ pub async fn confirm(app: &App, tenant: &TenantCtx, token: &str, code: Option<&s
 
 /// Refuses a booking that can no longer be confirmed; a pending one past its limit is
 /// expired on the spot (the worker would do it soon anyway).
-async fn check_open(app: &App, tenant: &TenantCtx, b: &BookingRow, now: DateTime<Utc>) -> ApiResult<()> {
+async fn check_open(
+    app: &App,
+    tenant: &TenantCtx,
+    b: &BookingRow,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
     match status_of(b) {
         BookingStatus::Pending => {
             if b.confirm_expires_at.is_some_and(|t| t <= now.timestamp()) {
@@ -548,8 +674,10 @@ pub fn cancellable_until(tenant: &TenantCtx, b: &BookingRow) -> DateTime<Utc> {
     let start = DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default();
     match tenant.cfg.booking.cancellation_cutoff {
         CancellationCutoff::SlotStart => start,
-        CancellationCutoff::DayBefore => okienko_domain::calendar::local_to_utc(local_date(start).and_time(chrono::NaiveTime::MIN))
-            .unwrap_or(start),
+        CancellationCutoff::DayBefore => okienko_domain::calendar::local_to_utc(
+            local_date(start).and_time(chrono::NaiveTime::MIN),
+        )
+        .unwrap_or(start),
     }
 }
 
@@ -562,22 +690,39 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
     let until = cancellable_until(tenant, &b);
     if now >= until {
         let why = match tenant.cfg.booking.cancellation_cutoff {
-            CancellationCutoff::DayBefore => "wizytę można odwołać najpóźniej w dniu poprzedzającym wizytę.",
+            CancellationCutoff::DayBefore => {
+                "wizytę można odwołać najpóźniej w dniu poprzedzającym wizytę."
+            }
             CancellationCutoff::SlotStart => "termin wizyty już się rozpoczął.",
         };
         return Err(DomainError::CancellationClosed(why.into()).into());
     }
     let messages = match (&b.client_email, tenant.service(b.service_id)) {
-        (Some(to), Some(service)) => vec![email_msg(to, &visit(app, tenant, service, &(&b).into(), None).cancelled(to))],
+        (Some(to), Some(service)) => vec![email_msg(
+            to,
+            &visit(app, tenant, service, &(&b).into(), None).cancelled(to),
+        )],
         _ => Vec::new(),
     };
-    match store::release_booking(&app.db, tenant.id, b.id, BookingStatus::Cancelled.as_str(), Some("client"), now.timestamp(), &messages).await {
+    match store::release_booking(
+        &app.db,
+        tenant.id,
+        b.id,
+        BookingStatus::Cancelled.as_str(),
+        Some("client"),
+        now.timestamp(),
+        &messages,
+    )
+    .await
+    {
         Ok(row) => {
             app.outbox_wake.notify_one();
             Ok(row)
         }
         Err(StoreError::Conflict) => {
-            let fresh = store::booking_by_id(&app.db, tenant.id, b.id).await?.ok_or(DomainError::NotFound)?;
+            let fresh = store::booking_by_id(&app.db, tenant.id, b.id)
+                .await?
+                .ok_or(DomainError::NotFound)?;
             Err(refusal_for(&fresh).into())
         }
         Err(e) => Err(e.into()),
@@ -592,11 +737,24 @@ async fn expire_one(app: &App, tenant: &TenantCtx, id: i64) -> ApiResult<bool> {
         return Ok(false);
     };
     let messages = match (&b.client_email, tenant.service(b.service_id)) {
-        (Some(to), Some(service)) => vec![email_msg(to, &visit(app, tenant, service, &(&b).into(), None).expired(to))],
+        (Some(to), Some(service)) => vec![email_msg(
+            to,
+            &visit(app, tenant, service, &(&b).into(), None).expired(to),
+        )],
         _ => Vec::new(),
     };
     let now = app.clock.now().timestamp();
-    match store::release_booking(&app.db, tenant.id, id, BookingStatus::Expired.as_str(), Some("not confirmed in time"), now, &messages).await {
+    match store::release_booking(
+        &app.db,
+        tenant.id,
+        id,
+        BookingStatus::Expired.as_str(),
+        Some("not confirmed in time"),
+        now,
+        &messages,
+    )
+    .await
+    {
         Ok(_) => {
             app.outbox_wake.notify_one();
             Ok(true)

@@ -61,7 +61,12 @@ impl Catalog {
     }
 
     pub fn by_id(&self, id: TenantId) -> Option<Arc<TenantCtx>> {
-        self.tenants.read().ok()?.values().find(|t| t.id == id).cloned()
+        self.tenants
+            .read()
+            .ok()?
+            .values()
+            .find(|t| t.id == id)
+            .cloned()
     }
 
     pub fn slugs(&self) -> Vec<String> {

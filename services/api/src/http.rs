@@ -23,15 +23,24 @@ pub struct HttpState {
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    let state = HttpState { app, public: public::schema() };
+    let state = HttpState {
+        app,
+        public: public::schema(),
+    };
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/t/{slug}/graphql", post(graphql).get(graphiql))
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
-        .route("/t/{slug}/rezerwacja/{token}/anuluj", post(pages::cancel_action))
-        .route("/t/{slug}/potwierdz/{token}", get(pages::confirm_page).post(pages::confirm_action))
+        .route(
+            "/t/{slug}/rezerwacja/{token}/anuluj",
+            post(pages::cancel_action),
+        )
+        .route(
+            "/t/{slug}/potwierdz/{token}",
+            get(pages::confirm_page).post(pages::confirm_action),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -39,7 +48,12 @@ pub fn router(app: Arc<App>) -> Router {
 /// A JSON body in the GraphQL error shape, for answers given before GraphQL runs.
 pub fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {
@@ -55,6 +69,8 @@ fn unknown_tenant(slug: &str) -> Response {
     )
 }
 
+// The error is the finished response handlers return as is; boxing it buys nothing here.
+#[allow(clippy::result_large_err)]
 pub(crate) fn tenant_of(app: &App, slug: &str) -> Result<Arc<TenantCtx>, Response> {
     app.catalog.get(slug).ok_or_else(|| unknown_tenant(slug))
 }
@@ -96,7 +112,11 @@ async fn graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Respo
         Err(r) => return r,
     };
     if !s.app.settings.graphiql {
-        return error_json(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Użyj metody POST.");
+        return error_json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Użyj metody POST.",
+        );
     }
     Html(
         GraphiQLSource::build()
@@ -108,7 +128,12 @@ async fn graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Respo
 }
 
 /// Reads the body up to the limit: 413 past it.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+#[allow(clippy::result_large_err)]
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, Response> {
     let too_large = || {
         error_json(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -123,10 +148,17 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> 
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
 }
 
-async fn graphql(State(s): State<HttpState>, Path(slug): Path<String>, headers: HeaderMap, body: Body) -> Response {
+async fn graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
@@ -153,9 +185,14 @@ async fn graphql(State(s): State<HttpState>, Path(slug): Path<String>, headers: 
 /// Gives every error a stable code and a Polish message; 400 when the request itself was
 /// invalid (nothing executed).
 pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
-    let request_failed = resp.data == Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+    let request_failed = resp.data == Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
     for e in &mut resp.errors {
-        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
         if !has_code {
             let (code, prefix) = if e.path.is_empty() {
                 ("INVALID_QUERY", "Niepoprawne zapytanie GraphQL")
@@ -163,12 +200,24 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
                 ("BAD_USER_INPUT", "Niepoprawne dane wejściowe")
             };
             e.message = format!("{prefix}: {}", e.message);
-            let mut ext = e.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+            let mut ext = e
+                .extensions
+                .take()
+                .unwrap_or_else(ErrorExtensionValues::default);
             ext.set("code", code);
             e.extensions = Some(ext);
         }
     }
-    let status = if request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if request_failed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }

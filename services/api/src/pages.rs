@@ -42,7 +42,10 @@ fn page(t: &TenantCtx, status: StatusCode, title: &str, body: &str) -> Response 
 
 fn details(t: &TenantCtx, b: &BookingRow) -> String {
     let local = to_local(chrono::DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default());
-    let service = t.service(b.service_id).map(|s| s.cfg.name.clone()).unwrap_or_default();
+    let service = t
+        .service(b.service_id)
+        .map(|s| s.cfg.name.clone())
+        .unwrap_or_default();
     let status = match booking::status_of(b) {
         okienko_domain::booking::BookingStatus::Pending => "oczekuje na potwierdzenie",
         okienko_domain::booking::BookingStatus::Confirmed => "potwierdzona",
@@ -68,10 +71,18 @@ fn error_page(t: &TenantCtx, e: ApiError) -> Response {
         "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::CONFLICT,
     };
-    page(t, status, "Nie udało się", &format!("<p>{}</p>", escape(&d.to_string())))
+    page(
+        t,
+        status,
+        "Nie udało się",
+        &format!("<p>{}</p>", escape(&d.to_string())),
+    )
 }
 
-pub async fn manage_page(State(s): State<HttpState>, Path((slug, token)): Path<(String, String)>) -> Response {
+pub async fn manage_page(
+    State(s): State<HttpState>,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
@@ -92,7 +103,10 @@ pub async fn manage_page(State(s): State<HttpState>, Path((slug, token)): Path<(
     }
 }
 
-pub async fn cancel_action(State(s): State<HttpState>, Path((slug, token)): Path<(String, String)>) -> Response {
+pub async fn cancel_action(
+    State(s): State<HttpState>,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
@@ -102,13 +116,19 @@ pub async fn cancel_action(State(s): State<HttpState>, Path((slug, token)): Path
             &t,
             StatusCode::OK,
             "Rezerwacja anulowana",
-            &format!("{}<p>Termin jest wolny dla innych osób. Dziękujemy.</p>", details(&t, &b)),
+            &format!(
+                "{}<p>Termin jest wolny dla innych osób. Dziękujemy.</p>",
+                details(&t, &b)
+            ),
         ),
         Err(e) => error_page(&t, e),
     }
 }
 
-pub async fn confirm_page(State(s): State<HttpState>, Path((slug, token)): Path<(String, String)>) -> Response {
+pub async fn confirm_page(
+    State(s): State<HttpState>,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
@@ -122,7 +142,10 @@ pub async fn confirm_page(State(s): State<HttpState>, Path((slug, token)): Path<
     page(&t, StatusCode::OK, "Potwierdzenie rezerwacji", &body)
 }
 
-pub async fn confirm_action(State(s): State<HttpState>, Path((slug, token)): Path<(String, String)>) -> Response {
+pub async fn confirm_action(
+    State(s): State<HttpState>,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
@@ -132,7 +155,10 @@ pub async fn confirm_action(State(s): State<HttpState>, Path((slug, token)): Pat
             &t,
             StatusCode::OK,
             "Rezerwacja potwierdzona",
-            &format!("{}<p>Potwierdzenie wysłaliśmy e-mailem.</p>", details(&t, &b)),
+            &format!(
+                "{}<p>Potwierdzenie wysłaliśmy e-mailem.</p>",
+                details(&t, &b)
+            ),
         ),
         Err(e) => error_page(&t, e),
     }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    ComplexObject, Context, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject, ID,
+    ComplexObject, Context, EmptySubscription, Enum, InputObject, Object, Result, Schema,
+    SimpleObject, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use okienko_domain::booking::BookingStatus as DomainStatus;
@@ -205,14 +206,23 @@ impl Tenant {
     }
     async fn terms(&self) -> Terms {
         let t = &self.0.cfg.terms;
-        Terms { version: t.version.clone(), title: t.title.clone(), text: t.text.clone() }
+        Terms {
+            version: t.version.clone(),
+            title: t.title.clone(),
+            text: t.text.clone(),
+        }
     }
     async fn consents(&self) -> Vec<Consent> {
         self.0
             .cfg
             .consents
             .iter()
-            .map(|c| Consent { key: c.key.clone(), version: c.version.clone(), text: c.text.clone(), required: c.required })
+            .map(|c| Consent {
+                key: c.key.clone(),
+                version: c.version.clone(),
+                text: c.text.clone(),
+                required: c.required,
+            })
             .collect()
     }
     async fn confirmation_mode(&self) -> ConfirmationMode {
@@ -227,10 +237,23 @@ impl Tenant {
         self.0.cfg.confirmation.sms_option
     }
     async fn required_client_fields(&self) -> Vec<ClientField> {
-        self.0.cfg.booking.required_client_fields.iter().map(|f| (*f).into()).collect()
+        self.0
+            .cfg
+            .booking
+            .required_client_fields
+            .iter()
+            .map(|f| (*f).into())
+            .collect()
     }
     async fn offices(&self) -> Vec<Office> {
-        self.0.offices.iter().map(|o| Office { tenant: self.0.clone(), id: o.id }).collect()
+        self.0
+            .offices
+            .iter()
+            .map(|o| Office {
+                tenant: self.0.clone(),
+                id: o.id,
+            })
+            .collect()
     }
 }
 
@@ -257,14 +280,25 @@ impl Office {
         self.ctx().map(|o| o.cfg.name.clone()).unwrap_or_default()
     }
     async fn address(&self) -> String {
-        self.ctx().map(|o| o.cfg.address.clone()).unwrap_or_default()
+        self.ctx()
+            .map(|o| o.cfg.address.clone())
+            .unwrap_or_default()
     }
     async fn phone(&self) -> Option<String> {
         self.ctx().and_then(|o| o.cfg.phone.clone())
     }
     async fn departments(&self) -> Vec<Department> {
         self.ctx()
-            .map(|o| o.cfg.departments.iter().map(|d| Department { key: d.key.clone(), name: d.name.clone() }).collect())
+            .map(|o| {
+                o.cfg
+                    .departments
+                    .iter()
+                    .map(|d| Department {
+                        key: d.key.clone(),
+                        name: d.name.clone(),
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
     async fn services(&self) -> Vec<Service> {
@@ -272,7 +306,10 @@ impl Office {
             .services
             .iter()
             .filter(|s| s.office_id == self.id)
-            .map(|s| Service { tenant: self.tenant.clone(), id: s.id })
+            .map(|s| Service {
+                tenant: self.tenant.clone(),
+                id: s.id,
+            })
             .collect()
     }
 }
@@ -319,10 +356,16 @@ impl Service {
             .departments
             .iter()
             .find(|d| &d.key == key)
-            .map(|d| Department { key: d.key.clone(), name: d.name.clone() })
+            .map(|d| Department {
+                key: d.key.clone(),
+                name: d.name.clone(),
+            })
     }
     async fn office(&self) -> Option<Office> {
-        self.ctx().map(|s| Office { tenant: self.tenant.clone(), id: s.office_id })
+        self.ctx().map(|s| Office {
+            tenant: self.tenant.clone(),
+            id: s.office_id,
+        })
     }
     async fn slot_minutes(&self) -> u32 {
         self.ctx().map(|s| s.slot_minutes).unwrap_or_default()
@@ -400,7 +443,10 @@ pub struct Booking {
 #[ComplexObject]
 impl Booking {
     async fn service(&self) -> Service {
-        Service { tenant: self.tenant.clone(), id: self.service_id }
+        Service {
+            tenant: self.tenant.clone(),
+            id: self.service_id,
+        }
     }
 }
 
@@ -422,7 +468,9 @@ impl Booking {
             client_email: b.client_email.clone(),
             client_phone: b.client_phone.clone(),
             confirmation_mode: b.confirmation_mode.clone(),
-            confirm_by: (b.status == "pending").then(|| b.confirm_expires_at.map(ts)).flatten(),
+            confirm_by: (b.status == "pending")
+                .then(|| b.confirm_expires_at.map(ts))
+                .flatten(),
             cancellable_until: booking::cancellable_until(&tenant, b),
             terms_version: b.terms_version.clone(),
             service_id: b.service_id,
@@ -485,7 +533,13 @@ impl Query {
 
     async fn offices(&self, ctx: &Context<'_>) -> Vec<Office> {
         let t = tenant(ctx);
-        t.offices.iter().map(|o| Office { tenant: t.clone(), id: o.id }).collect()
+        t.offices
+            .iter()
+            .map(|o| Office {
+                tenant: t.clone(),
+                id: o.id,
+            })
+            .collect()
     }
 
     /// Services, optionally of one office.
@@ -495,14 +549,20 @@ impl Query {
         t.services
             .iter()
             .filter(|s| office.is_none_or(|o| s.office_id == o))
-            .map(|s| Service { tenant: t.clone(), id: s.id })
+            .map(|s| Service {
+                tenant: t.clone(),
+                id: s.id,
+            })
             .collect()
     }
 
     async fn service(&self, ctx: &Context<'_>, id: ID) -> Result<Service> {
         let t = tenant(ctx);
         let s = booking::service_by_id(&t, &id).map_err(|e| crate::error::to_gql(&e))?;
-        Ok(Service { id: s.id, tenant: t.clone() })
+        Ok(Service {
+            id: s.id,
+            tenant: t.clone(),
+        })
     }
 
     /// The days from the first bookable one to the last, for a service.
@@ -510,11 +570,20 @@ impl Query {
         let t = tenant(ctx);
         let s = booking::service_by_id(&t, &service_id).map_err(|e| crate::error::to_gql(&e))?;
         let w = BookingWindow::compute(&t.cfg.booking, &t.calendar(s), app(ctx).clock.now());
-        Ok(BookingWindowInfo { first_day: w.first_day, last_day: w.last_day })
+        Ok(BookingWindowInfo {
+            first_day: w.first_day,
+            last_day: w.last_day,
+        })
     }
 
     /// Slots and remaining online seats per day of `[from, to]` (at most 62 days).
-    async fn availability(&self, ctx: &Context<'_>, service_id: ID, from: NaiveDate, to: NaiveDate) -> Result<Vec<AvailabilityDay>> {
+    async fn availability(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AvailabilityDay>> {
         let t = tenant(ctx);
         let days = booking::availability(app(ctx), &t, &service_id, from, to).await?;
         Ok(days
@@ -548,12 +617,20 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> Result<CreateBookingPayload> {
+    async fn create_booking(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateBookingInput,
+    ) -> Result<CreateBookingPayload> {
         let t = tenant(ctx);
         let req = CreateRequest {
             service_id: input.service_id.to_string(),
             start: input.start,
-            client: ClientData { name: input.client.name, email: input.client.email, phone: input.client.phone },
+            client: ClientData {
+                name: input.client.name,
+                email: input.client.email,
+                phone: input.client.phone,
+            },
             fields: input.fields.into_iter().map(|f| (f.key, f.value)).collect(),
             accepted_terms_version: input.accepted_terms_version,
             consents: input.consents,
@@ -573,7 +650,12 @@ impl Mutation {
 
     /// Confirms a pending booking: with the token from the e-mailed link, or with the
     /// management token and the code from the e-mail or SMS.
-    async fn confirm_booking(&self, ctx: &Context<'_>, token: String, code: Option<String>) -> Result<Booking> {
+    async fn confirm_booking(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        code: Option<String>,
+    ) -> Result<Booking> {
         let t = tenant(ctx);
         let b = booking::confirm(app(ctx), &t, &token, code.as_deref()).await?;
         Ok(Booking::from_row(t, &b))

@@ -93,7 +93,13 @@ mod tests {
 
     #[test]
     fn status_round_trip() {
-        for s in [BookingStatus::Pending, BookingStatus::Confirmed, BookingStatus::Cancelled, BookingStatus::Expired, BookingStatus::Rejected] {
+        for s in [
+            BookingStatus::Pending,
+            BookingStatus::Confirmed,
+            BookingStatus::Cancelled,
+            BookingStatus::Expired,
+            BookingStatus::Rejected,
+        ] {
             assert_eq!(BookingStatus::parse(s.as_str()), Some(s));
         }
         assert!(BookingStatus::Pending.holds_seat());

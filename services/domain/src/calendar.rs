@@ -2,7 +2,10 @@
 //! Everything is computed in Europe/Warsaw local time and turned into UTC instants at the end,
 //! so a slot is correct on the days the clocks change (P-2).
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+    Weekday,
+};
 use chrono_tz::Europe::Warsaw;
 use chrono_tz::Tz;
 
@@ -253,7 +256,9 @@ impl BookingWindow {
                     }
                     d += Duration::days(1);
                 }
-                let earliest = local_to_utc(d.and_time(NaiveTime::MIN)).unwrap_or(now).max(now);
+                let earliest = local_to_utc(d.and_time(NaiveTime::MIN))
+                    .unwrap_or(now)
+                    .max(now);
                 BookingWindow {
                     first_day: d,
                     last_day,
@@ -336,7 +341,9 @@ mod tests {
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("rfc3339").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("rfc3339")
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -350,10 +357,16 @@ mod tests {
 
     #[test]
     fn movable_and_fixed_holidays() {
-        assert_eq!(public_holiday(d(2026, 4, 6)), Some("Poniedziałek Wielkanocny"));
+        assert_eq!(
+            public_holiday(d(2026, 4, 6)),
+            Some("Poniedziałek Wielkanocny")
+        );
         assert_eq!(public_holiday(d(2026, 6, 4)), Some("Boże Ciało"));
         assert_eq!(public_holiday(d(2026, 5, 24)), Some("Zielone Świątki"));
-        assert_eq!(public_holiday(d(2026, 11, 11)), Some("Narodowe Święto Niepodległości"));
+        assert_eq!(
+            public_holiday(d(2026, 11, 11)),
+            Some("Narodowe Święto Niepodległości")
+        );
         assert!(public_holiday(d(2025, 12, 24)).is_some());
         assert!(public_holiday(d(2024, 12, 24)).is_none());
         assert!(public_holiday(d(2026, 6, 5)).is_none());
@@ -363,7 +376,11 @@ mod tests {
     fn no_slots_on_holiday_or_closure() {
         let h = hours("08:00-10:00");
         let closures = [d(2026, 12, 31)];
-        let cal = Calendar { hours: &h, closures: &closures, slot_minutes: 15 };
+        let cal = Calendar {
+            hours: &h,
+            closures: &closures,
+            slot_minutes: 15,
+        };
         assert!(cal.slots_on(d(2026, 6, 4)).is_empty(), "Corpus Christi");
         assert!(cal.slots_on(d(2026, 12, 31)).is_empty(), "closure day");
         assert_eq!(cal.slots_on(d(2026, 6, 5)).len(), 8);
@@ -378,9 +395,16 @@ mod tests {
             ..Default::default()
         })
         .expect("valid");
-        let cal = Calendar { hours: &h, closures: &[], slot_minutes: 30 };
+        let cal = Calendar {
+            hours: &h,
+            closures: &[],
+            slot_minutes: 30,
+        };
         let slots = cal.slots_on(d(2026, 3, 29));
-        let locals: Vec<String> = slots.iter().map(|s| s.local.format("%H:%M").to_string()).collect();
+        let locals: Vec<String> = slots
+            .iter()
+            .map(|s| s.local.format("%H:%M").to_string())
+            .collect();
         assert_eq!(locals, ["01:00", "01:30", "03:00", "03:30"]);
         assert_eq!(slots[0].start, utc("2026-03-29T00:00:00Z"));
         assert_eq!(slots[2].start, utc("2026-03-29T01:00:00Z"));
@@ -397,28 +421,50 @@ mod tests {
             ..Default::default()
         })
         .expect("valid");
-        let cal = Calendar { hours: &h, closures: &[], slot_minutes: 60 };
-        assert_eq!(cal.slots_on(d(2026, 10, 25))[0].start, utc("2026-10-25T07:00:00Z"));
-        assert_eq!(cal.slots_on(d(2026, 10, 18))[0].start, utc("2026-10-18T06:00:00Z"));
+        let cal = Calendar {
+            hours: &h,
+            closures: &[],
+            slot_minutes: 60,
+        };
+        assert_eq!(
+            cal.slots_on(d(2026, 10, 25))[0].start,
+            utc("2026-10-25T07:00:00Z")
+        );
+        assert_eq!(
+            cal.slots_on(d(2026, 10, 18))[0].start,
+            utc("2026-10-18T06:00:00Z")
+        );
     }
 
     #[test]
     fn next_working_day_from_friday_is_monday() {
         let h = hours("08:00-15:00");
-        let cal = Calendar { hours: &h, closures: &[], slot_minutes: 15 };
+        let cal = Calendar {
+            hours: &h,
+            closures: &[],
+            slot_minutes: 15,
+        };
         // Friday 20 November 2026, 10:00 local.
         let now = utc("2026-11-20T09:00:00Z");
         let w = BookingWindow::compute(&rules(MinNotice::NextWorkingDay), &cal, now);
         assert_eq!(w.first_day, d(2026, 11, 23));
         // Tuesday 10 November → Thursday 12 November (11 November is a holiday).
-        let w = BookingWindow::compute(&rules(MinNotice::NextWorkingDay), &cal, utc("2026-11-10T09:00:00Z"));
+        let w = BookingWindow::compute(
+            &rules(MinNotice::NextWorkingDay),
+            &cal,
+            utc("2026-11-10T09:00:00Z"),
+        );
         assert_eq!(w.first_day, d(2026, 11, 12));
     }
 
     #[test]
     fn horizon_edges() {
         let h = hours("08:00-15:00");
-        let cal = Calendar { hours: &h, closures: &[], slot_minutes: 15 };
+        let cal = Calendar {
+            hours: &h,
+            closures: &[],
+            slot_minutes: 15,
+        };
         let now = utc("2026-11-02T09:00:00Z"); // Monday
         let r = rules(MinNotice::Minutes { minutes: 60 });
         // Last day 2 December 2026 (Wednesday), 08:00 local = 07:00 UTC.
@@ -433,15 +479,28 @@ mod tests {
             Err(DomainError::TooSoon { .. })
         ));
         assert!(check_slot(&r, &cal, now, utc("2026-11-02T10:00:00Z")).is_ok());
-        assert_eq!(check_slot(&r, &cal, now, utc("2026-11-02T08:00:00Z")), Err(DomainError::SlotInPast));
-        assert_eq!(check_slot(&r, &cal, now, utc("2026-11-03T07:07:00Z")), Err(DomainError::OutsideHours));
-        assert!(matches!(check_slot(&r, &cal, now, utc("2026-11-11T09:00:00Z")), Err(DomainError::Holiday { .. })));
+        assert_eq!(
+            check_slot(&r, &cal, now, utc("2026-11-02T08:00:00Z")),
+            Err(DomainError::SlotInPast)
+        );
+        assert_eq!(
+            check_slot(&r, &cal, now, utc("2026-11-03T07:07:00Z")),
+            Err(DomainError::OutsideHours)
+        );
+        assert!(matches!(
+            check_slot(&r, &cal, now, utc("2026-11-11T09:00:00Z")),
+            Err(DomainError::Holiday { .. })
+        ));
     }
 
     #[test]
     fn month_horizon() {
         let h = hours("08:00-15:00");
-        let cal = Calendar { hours: &h, closures: &[], slot_minutes: 15 };
+        let cal = Calendar {
+            hours: &h,
+            closures: &[],
+            slot_minutes: 15,
+        };
         let mut r = rules(MinNotice::NextWorkingDay);
         r.horizon_days = None;
         r.horizon_months = Some(1);

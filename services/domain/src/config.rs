@@ -252,10 +252,7 @@ impl TenantConfig {
     /// Parses and checks a tenant file. `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<TenantConfig, ConfigError> {
         let cfg: TenantConfig = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| line_of(text, s.start))
-                .unwrap_or(1);
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
             let message = e.message().to_string();
             let field = field_from_message(&message)
                 .or_else(|| key_on_line(text, line))
@@ -292,10 +289,16 @@ impl TenantConfig {
             );
         }
         if self.booking.slot_minutes == 0 || self.booking.slot_minutes > 480 {
-            return err("booking.slot_minutes", "długość slotu musi mieć 1–480 minut");
+            return err(
+                "booking.slot_minutes",
+                "długość slotu musi mieć 1–480 minut",
+            );
         }
         if self.confirmation.mode != ConfirmationMode::Immediate
-            && !self.booking.required_client_fields.contains(&ClientField::Email)
+            && !self
+                .booking
+                .required_client_fields
+                .contains(&ClientField::Email)
         {
             return err(
                 "booking.required_client_fields",
@@ -303,7 +306,10 @@ impl TenantConfig {
             );
         }
         if self.confirmation.ttl_minutes == 0 {
-            return err("confirmation.ttl_minutes", "czas na potwierdzenie musi być dodatni");
+            return err(
+                "confirmation.ttl_minutes",
+                "czas na potwierdzenie musi być dodatni",
+            );
         }
         if !is_color(&self.branding.primary_color) {
             return err("branding.primary_color", "kolor w formacie #rrggbb");
@@ -320,7 +326,10 @@ impl TenantConfig {
         let mut office_keys = BTreeSet::new();
         for (i, o) in self.offices.iter().enumerate() {
             if !is_slug(&o.key) || !office_keys.insert(o.key.as_str()) {
-                return err(&format!("offices[{i}].key"), "klucz pusty, niepoprawny lub powtórzony");
+                return err(
+                    &format!("offices[{i}].key"),
+                    "klucz pusty, niepoprawny lub powtórzony",
+                );
             }
             if let Err(m) = WeeklyHours::from_config(&o.hours) {
                 return err(&format!("offices[{i}].hours"), &m);
@@ -354,15 +363,24 @@ impl TenantConfig {
                 }
             }
             if s.bookable && s.capacity_online == 0 && s.capacity_staff == 0 {
-                return err(&at("capacity_online"), "usługa rezerwowalna potrzebuje pojemności");
+                return err(
+                    &at("capacity_online"),
+                    "usługa rezerwowalna potrzebuje pojemności",
+                );
             }
             if !s.bookable && s.info.is_none() {
-                return err(&at("info"), "usługa informacyjna potrzebuje opisu (pokój, telefon)");
+                return err(
+                    &at("info"),
+                    "usługa informacyjna potrzebuje opisu (pokój, telefon)",
+                );
             }
             let mut fk = BTreeSet::new();
             for (j, f) in s.fields.iter().enumerate() {
                 if !is_field_key(&f.key) || !fk.insert(f.key.as_str()) {
-                    return err(&at(&format!("fields[{j}].key")), "klucz pusty, niepoprawny lub powtórzony");
+                    return err(
+                        &at(&format!("fields[{j}].key")),
+                        "klucz pusty, niepoprawny lub powtórzony",
+                    );
                 }
             }
         }
@@ -551,14 +569,24 @@ capacity_staff = 1
         let bad = MINIMAL.replace("office = \"ratusz\"", "office = \"nie-ma\"");
         let e = TenantConfig::parse("t.toml", &bad).expect_err("must fail");
         assert_eq!(e.field, "services[0].office");
-        assert_eq!(e.line, bad.lines().position(|l| l.contains("nie-ma")).map(|n| n + 1).unwrap_or(0));
+        assert_eq!(
+            e.line,
+            bad.lines()
+                .position(|l| l.contains("nie-ma"))
+                .map(|n| n + 1)
+                .unwrap_or(0)
+        );
     }
 
     #[test]
     fn type_error_names_line_and_field() {
         let bad = MINIMAL.replace("capacity_online = 2", "capacity_online = \"dwa\"");
         let e = TenantConfig::parse("t.toml", &bad).expect_err("must fail");
-        let want = bad.lines().position(|l| l.contains("\"dwa\"")).map(|n| n + 1).unwrap_or(0);
+        let want = bad
+            .lines()
+            .position(|l| l.contains("\"dwa\""))
+            .map(|n| n + 1)
+            .unwrap_or(0);
         assert_eq!(e.line, want);
         assert_eq!(e.field, "capacity_online");
         assert!(e.to_string().starts_with("t.toml:"), "{e}");

@@ -82,7 +82,12 @@ pub fn email(field: &str, s: &str) -> Result<String, DomainError> {
 /// A Polish phone number, normalised to the 48xxxxxxxxx identifier (DG-8).
 /// Accepts +48, 0048 or 48 prefixes, spaces, dashes, dots and brackets.
 pub fn phone(field: &str, s: &str) -> Result<String, DomainError> {
-    let bad = || reason(field, "podaj polski numer telefonu (9 cyfr, opcjonalnie +48)");
+    let bad = || {
+        reason(
+            field,
+            "podaj polski numer telefonu (9 cyfr, opcjonalnie +48)",
+        )
+    };
     if s.len() > 40 {
         return Err(bad());
     }
@@ -181,7 +186,8 @@ pub fn vin_tail(field: &str, s: &str) -> Result<String, DomainError> {
 pub fn application_number(field: &str, s: &str) -> Result<String, DomainError> {
     let t = s.trim().to_uppercase();
     let ok = (4..=40).contains(&t.len())
-        && t.chars().all(|c| c.is_ascii_alphanumeric() || "/-.".contains(c));
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-.".contains(c));
     if !ok {
         return Err(reason(field, "niepoprawny numer wniosku"));
     }
@@ -209,8 +215,20 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("e", " Jan.Kowalski@Example.PL ").ok().as_deref(), Some("Jan.Kowalski@example.pl"));
-        for bad in ["", "a@b", "a@@b.pl", "@b.pl", "a@b.p", "a b@c.pl", "a..b@c.pl", "a@-b.pl"] {
+        assert_eq!(
+            email("e", " Jan.Kowalski@Example.PL ").ok().as_deref(),
+            Some("Jan.Kowalski@example.pl")
+        );
+        for bad in [
+            "",
+            "a@b",
+            "a@@b.pl",
+            "@b.pl",
+            "a@b.p",
+            "a b@c.pl",
+            "a..b@c.pl",
+            "a@-b.pl",
+        ] {
             assert!(email("e", bad).is_err(), "{bad}");
         }
         assert!(email("e", &format!("{}@x.pl", "a".repeat(1_000_000))).is_err());
@@ -218,10 +236,24 @@ mod tests {
 
     #[test]
     fn phones_normalise() {
-        for ok in ["662138278", "+48 662 138 278", "0048662138278", "48-662-138-278", "(+48) 662.138.278", "+48662138278"] {
+        for ok in [
+            "662138278",
+            "+48 662 138 278",
+            "0048662138278",
+            "48-662-138-278",
+            "(+48) 662.138.278",
+            "+48662138278",
+        ] {
             assert_eq!(phone("p", ok).ok().as_deref(), Some("48662138278"), "{ok}");
         }
-        for bad in ["12345", "+49662138278", "66213827a", "062138278", "+0048662138278", ""] {
+        for bad in [
+            "12345",
+            "+49662138278",
+            "66213827a",
+            "062138278",
+            "+0048662138278",
+            "",
+        ] {
             assert!(phone("p", bad).is_err(), "{bad}");
         }
     }
@@ -240,13 +272,20 @@ mod tests {
         assert_eq!(vin_tail("v", "a1b2c").ok().as_deref(), Some("A1B2C"));
         assert!(vin_tail("v", "A1B2O").is_err());
         assert!(vin_tail("v", "123").is_err());
-        assert_eq!(registration_number("r", "fz 12345").ok().as_deref(), Some("FZ12345"));
+        assert_eq!(
+            registration_number("r", "fz 12345").ok().as_deref(),
+            Some("FZ12345")
+        );
         assert!(registration_number("r", "1234").is_err());
     }
 
     fn pesel_with_checksum(first10: &str) -> String {
         const W: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
-        let sum: u32 = first10.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let sum: u32 = first10
+            .bytes()
+            .zip(W)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
         format!("{first10}{}", (10 - sum % 10) % 10)
     }
 

@@ -87,10 +87,9 @@ fn build(m: &Message, default_from: &str) -> Result<lettre::Message, NotifyError
         .unwrap_or(default_from)
         .parse()
         .map_err(|e| NotifyError::Address(format!("from: {e}")))?;
-    let to: Mailbox = m
-        .to
-        .parse()
-        .map_err(|e| NotifyError::Address(format!("to: {e}")))?;
+    let to: Mailbox =
+        m.to.parse()
+            .map_err(|e| NotifyError::Address(format!("to: {e}")))?;
     let builder = lettre::Message::builder()
         .from(from)
         .to(to)

@@ -106,7 +106,12 @@ impl Visit {
         );
         self.mail(
             to,
-            format!("Potwierdzenie wizyty {} – {} {}", self.code, self.date(), self.time()),
+            format!(
+                "Potwierdzenie wizyty {} – {} {}",
+                self.code,
+                self.date(),
+                self.time()
+            ),
             body,
             true,
         )
@@ -123,7 +128,12 @@ impl Visit {
             until.format("%d.%m.%Y %H:%M"),
             self.footer()
         );
-        self.mail(to, format!("Potwierdź rezerwację wizyty {}", self.code), body, false)
+        self.mail(
+            to,
+            format!("Potwierdź rezerwację wizyty {}", self.code),
+            body,
+            false,
+        )
     }
 
     /// A preliminary booking waiting for the code to be typed in the form (OP-7, OP-8).
@@ -137,7 +147,12 @@ impl Visit {
             until.format("%d.%m.%Y %H:%M"),
             self.footer()
         );
-        self.mail(to, format!("Kod potwierdzenia rezerwacji: {code}"), body, false)
+        self.mail(
+            to,
+            format!("Kod potwierdzenia rezerwacji: {code}"),
+            body,
+            false,
+        )
     }
 
     /// The code by SMS (OP-7).
@@ -196,13 +211,24 @@ impl Visit {
             format!("DTSTAMP:{}", stamp(self.start)),
             format!("DTSTART:{}", stamp(self.start)),
             format!("DTEND:{}", stamp(end)),
-            format!("SUMMARY:{}", ics_escape(&format!("{} – {}", self.city, self.service_label()))),
-            format!("LOCATION:{}", ics_escape(&format!("{}, {}", self.office, self.address))),
+            format!(
+                "SUMMARY:{}",
+                ics_escape(&format!("{} – {}", self.city, self.service_label()))
+            ),
+            format!(
+                "LOCATION:{}",
+                ics_escape(&format!("{}, {}", self.office, self.address))
+            ),
             format!("DESCRIPTION:{}", ics_escape(&desc)),
             "END:VEVENT".into(),
             "END:VCALENDAR".into(),
         ];
-        lines.iter().map(|l| fold(l)).collect::<Vec<_>>().join("\r\n") + "\r\n"
+        lines
+            .iter()
+            .map(|l| fold(l))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+            + "\r\n"
     }
 }
 
@@ -259,12 +285,20 @@ mod tests {
     #[test]
     fn dg7_content() {
         let m = visit().confirmed("p@example.pl");
-        assert!(m.text.contains("Usługa: R: Rejestracja działalności gospodarczej"), "{}", m.text);
+        assert!(
+            m.text
+                .contains("Usługa: R: Rejestracja działalności gospodarczej"),
+            "{}",
+            m.text
+        );
         assert!(m.text.contains("Data wizyty: 08/06/2026"));
         assert!(m.text.contains("Godzina wizyty: 08:40"));
         assert!(m.text.contains("(identyfikator): 48662138278"));
         assert!(m.text.contains("http://x/anuluj/t"));
-        assert!(m.ics.as_deref().is_some_and(|i| i.contains("DTSTART:20260608T064000Z")));
+        assert!(m
+            .ics
+            .as_deref()
+            .is_some_and(|i| i.contains("DTSTART:20260608T064000Z")));
     }
 
     #[test]

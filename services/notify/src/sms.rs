@@ -64,7 +64,12 @@ impl HttpSmsGateway {
             .timeout(std::time::Duration::from_secs(15))
             .build()
             .map_err(|e| NotifyError::Config(e.to_string()))?;
-        Ok(HttpSmsGateway { client, url, token, sender })
+        Ok(HttpSmsGateway {
+            client,
+            url,
+            token,
+            sender,
+        })
     }
 }
 
@@ -85,7 +90,10 @@ impl SmsProvider for HttpSmsGateway {
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(NotifyError::Transport(format!("gateway answered {}", resp.status())))
+            Err(NotifyError::Transport(format!(
+                "gateway answered {}",
+                resp.status()
+            )))
         }
     }
 

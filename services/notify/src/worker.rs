@@ -58,13 +58,22 @@ impl Deliverer {
                 .send(row.id, &m, &self.default_from)
                 .await
                 .map_err(|e| e.to_string()),
-            "sms" => self.sms.send(&m.to, &m.text).await.map_err(|e| e.to_string()),
+            "sms" => self
+                .sms
+                .send(&m.to, &m.text)
+                .await
+                .map_err(|e| e.to_string()),
             other => Err(format!("unknown channel {other}")),
         }
     }
 
     /// Runs until `shutdown` turns true: delivers whenever woken, and at least every `every`.
-    pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>, every: Duration) {
+    pub async fn run(
+        self,
+        wake: Arc<Notify>,
+        mut shutdown: watch::Receiver<bool>,
+        every: Duration,
+    ) {
         loop {
             loop {
                 match self.deliver_due().await {

@@ -27,7 +27,11 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub enum SmsConfig {
     Log,
-    Http { url: String, token: Option<String>, sender: String },
+    Http {
+        url: String,
+        token: Option<String>,
+        sender: String,
+    },
 }
 
 fn var(name: &str) -> Option<String> {
@@ -50,10 +54,14 @@ impl Config {
         let dev = var("OKIENKO_DEV").as_deref() == Some("1");
         let start_at = match var("OKIENKO_NOW") {
             None => None,
-            Some(_) if !dev => bail!("OKIENKO_NOW is a development setting: it is accepted only with OKIENKO_DEV=1"),
+            Some(_) if !dev => bail!(
+                "OKIENKO_NOW is a development setting: it is accepted only with OKIENKO_DEV=1"
+            ),
             Some(v) => Some(
                 DateTime::parse_from_rfc3339(&v)
-                    .with_context(|| format!("OKIENKO_NOW: expected an RFC 3339 instant, got {v:?}"))?
+                    .with_context(|| {
+                        format!("OKIENKO_NOW: expected an RFC 3339 instant, got {v:?}")
+                    })?
                     .with_timezone(&Utc),
             ),
         };
@@ -70,9 +78,12 @@ impl Config {
             database_url,
             listen,
             public_url,
-            policies_dir: PathBuf::from(var("OKIENKO_POLICIES").unwrap_or_else(|| "./policies".into())),
+            policies_dir: PathBuf::from(
+                var("OKIENKO_POLICIES").unwrap_or_else(|| "./policies".into()),
+            ),
             smtp_url: var("SMTP_URL"),
-            mail_from: var("OKIENKO_MAIL_FROM").unwrap_or_else(|| "okienko <noreply@okienko.local>".into()),
+            mail_from: var("OKIENKO_MAIL_FROM")
+                .unwrap_or_else(|| "okienko <noreply@okienko.local>".into()),
             sms,
             dev,
             start_at,

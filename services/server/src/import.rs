@@ -39,9 +39,15 @@ pub fn parse_all(files: &[PathBuf]) -> anyhow::Result<Vec<TenantImport>> {
         };
         match TenantConfig::parse(&name, &text) {
             Ok(cfg) => {
-                let dir_name = f.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str());
+                let dir_name = f
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .and_then(|n| n.to_str());
                 if let Some(d) = dir_name.filter(|d| *d != cfg.slug) {
-                    errors.push(format!("{name}:1: pole `slug`: „{}” różni się od nazwy katalogu „{d}”", cfg.slug));
+                    errors.push(format!(
+                        "{name}:1: pole `slug`: „{}” różni się od nazwy katalogu „{d}”",
+                        cfg.slug
+                    ));
                     continue;
                 }
                 out.push(to_import(&cfg)?);
@@ -50,7 +56,10 @@ pub fn parse_all(files: &[PathBuf]) -> anyhow::Result<Vec<TenantImport>> {
         }
     }
     if !errors.is_empty() {
-        return Err(anyhow!("nothing imported; fix these first:\n{}", errors.join("\n")));
+        return Err(anyhow!(
+            "nothing imported; fix these first:\n{}",
+            errors.join("\n")
+        ));
     }
     Ok(out)
 }
@@ -62,7 +71,11 @@ pub fn to_import(cfg: &TenantConfig) -> anyhow::Result<TenantImport> {
         name: cfg.name.clone(),
         config_hash: hex::encode(Sha256::digest(json.as_bytes())),
         config_json: json,
-        offices: cfg.offices.iter().map(|o| (o.key.clone(), o.name.clone())).collect(),
+        offices: cfg
+            .offices
+            .iter()
+            .map(|o| (o.key.clone(), o.name.clone()))
+            .collect(),
         services: cfg
             .services
             .iter()
@@ -72,7 +85,12 @@ pub fn to_import(cfg: &TenantConfig) -> anyhow::Result<TenantImport> {
 }
 
 /// Imports the tenants under `dir`. Returns (slug, outcome) per tenant.
-pub async fn import_dir(db: &Db, dir: &Path, now: i64, force: bool) -> anyhow::Result<Vec<(String, ImportOutcome)>> {
+pub async fn import_dir(
+    db: &Db,
+    dir: &Path,
+    now: i64,
+    force: bool,
+) -> anyhow::Result<Vec<(String, ImportOutcome)>> {
     let files = tenant_files(dir)?;
     let items = parse_all(&files)?;
     let outcomes = import_tenants(db, &items, now, force).await?;

@@ -35,7 +35,8 @@ fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
 
 /// Opens the database and imports the shipped tenants that are not there yet.
 pub async fn prepare(cfg: &Config) -> anyhow::Result<(Db, Arc<dyn okienko_domain::clock::Clock>)> {
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
     let clock = cfg.clock();
     let db = Db::connect(&cfg.database_url).await.context("database")?;
     if cfg.policies_dir.is_dir() {
@@ -63,8 +64,14 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         None => EmailBackend::Files(cfg.mail_dir()),
     };
     let sms: Arc<dyn SmsProvider> = match &cfg.sms {
-        SmsConfig::Log => Arc::new(LogSms { file: Some(cfg.data_dir.join("sms.log")) }),
-        SmsConfig::Http { url, token, sender } => Arc::new(HttpSmsGateway::new(url.clone(), token.clone(), sender.clone())?),
+        SmsConfig::Log => Arc::new(LogSms {
+            file: Some(cfg.data_dir.join("sms.log")),
+        }),
+        SmsConfig::Http { url, token, sender } => Arc::new(HttpSmsGateway::new(
+            url.clone(),
+            token.clone(),
+            sender.clone(),
+        )?),
     };
     let wake = Arc::new(Notify::new());
     let app = Arc::new(App {
@@ -72,12 +79,17 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         clock: clock.clone(),
         catalog,
         secret: secret(&cfg)?,
-        settings: ApiSettings { public_url: cfg.public_url.clone(), ..ApiSettings::default() },
+        settings: ApiSettings {
+            public_url: cfg.public_url.clone(),
+            ..ApiSettings::default()
+        },
         outbox_wake: wake.clone(),
     });
 
     // Settle what fell due while the server was down before answering anyone.
-    let expired = okienko_api::booking::expire_due(&app).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let expired = okienko_api::booking::expire_due(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     if expired > 0 {
         tracing::info!(expired, "pending bookings expired at start");
     }

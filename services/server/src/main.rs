@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use okienko_server::{import, prepare, serve, Config};
 
 #[derive(Parser)]
-#[command(name = "okienko", version, about = "Rezerwacja wizyt i kolejka w urzędach miast")]
+#[command(
+    name = "okienko",
+    version,
+    about = "Rezerwacja wizyt i kolejka w urzędach miast"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -62,10 +66,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrated ({})", db.backend());
             Ok(())
         }
-        Command::Tenants { command: TenantsCommand::Import { dir } } => {
-            let cfg = Config { policies_dir: PathBuf::from("/nonexistent"), ..Config::from_env()? };
+        Command::Tenants {
+            command: TenantsCommand::Import { dir },
+        } => {
+            let cfg = Config {
+                policies_dir: PathBuf::from("/nonexistent"),
+                ..Config::from_env()?
+            };
             let (db, clock) = prepare(&cfg).await?;
-            for (slug, outcome) in import::import_dir(&db, &dir, clock.now().timestamp(), true).await? {
+            for (slug, outcome) in
+                import::import_dir(&db, &dir, clock.now().timestamp(), true).await?
+            {
                 println!("{slug}: {outcome:?}");
             }
             Ok(())

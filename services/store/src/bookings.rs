@@ -93,7 +93,10 @@ pub async fn create_booking(
 ) -> Result<Created> {
     if let Some(key) = &b.idempotency_key {
         if let Some(existing) = booking_by_idempotency_key(db, b.tenant, key).await? {
-            return Ok(Created { booking: existing, replayed: true });
+            return Ok(Created {
+                booking: existing,
+                replayed: true,
+            });
         }
     }
     let result: Result<BookingRow> = on_db!(db, pool => async {
@@ -155,22 +158,46 @@ pub async fn create_booking(
         Ok(row)
     }.await);
     match result {
-        Ok(booking) => Ok(Created { booking, replayed: false }),
+        Ok(booking) => Ok(Created {
+            booking,
+            replayed: false,
+        }),
+        // A retry raced the first request for the slot's last seat: that request's booking
+        // took it, so the retry replays it rather than reporting a full slot.
+        Err(StoreError::SlotFull) => match &b.idempotency_key {
+            Some(key) => match booking_by_idempotency_key(db, b.tenant, key).await? {
+                Some(existing) => Ok(Created {
+                    booking: existing,
+                    replayed: true,
+                }),
+                None => Err(StoreError::SlotFull),
+            },
+            None => Err(StoreError::SlotFull),
+        },
         // Two requests with one key raced: the other one stored its booking first.
         Err(StoreError::Unique("idempotency")) => {
             let key = b.idempotency_key.as_deref().unwrap_or_default();
             let existing = booking_by_idempotency_key(db, b.tenant, key)
                 .await?
                 .ok_or(StoreError::Conflict)?;
-            Ok(Created { booking: existing, replayed: true })
+            Ok(Created {
+                booking: existing,
+                replayed: true,
+            })
         }
         Err(e) => Err(e),
     }
 }
 
-async fn booking_by(db: &Db, tenant: TenantId, column: &str, value: &str) -> Result<Option<BookingRow>> {
+async fn booking_by(
+    db: &Db,
+    tenant: TenantId,
+    column: &str,
+    value: &str,
+) -> Result<Option<BookingRow>> {
     // `column` is one of this module's constants, never input.
-    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND {column} = $2");
+    let sql =
+        format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND {column} = $2");
     on_db!(db, pool => Ok(sqlx::query_as::<_, BookingRow>(&sql)
         .bind(tenant.0)
         .bind(value)
@@ -178,15 +205,27 @@ async fn booking_by(db: &Db, tenant: TenantId, column: &str, value: &str) -> Res
         .await?))
 }
 
-pub async fn booking_by_idempotency_key(db: &Db, tenant: TenantId, key: &str) -> Result<Option<BookingRow>> {
+pub async fn booking_by_idempotency_key(
+    db: &Db,
+    tenant: TenantId,
+    key: &str,
+) -> Result<Option<BookingRow>> {
     booking_by(db, tenant, "idempotency_key", key).await
 }
 
-pub async fn booking_by_manage_hash(db: &Db, tenant: TenantId, hash: &str) -> Result<Option<BookingRow>> {
+pub async fn booking_by_manage_hash(
+    db: &Db,
+    tenant: TenantId,
+    hash: &str,
+) -> Result<Option<BookingRow>> {
     booking_by(db, tenant, "manage_token_hash", hash).await
 }
 
-pub async fn booking_by_confirm_hash(db: &Db, tenant: TenantId, hash: &str) -> Result<Option<BookingRow>> {
+pub async fn booking_by_confirm_hash(
+    db: &Db,
+    tenant: TenantId,
+    hash: &str,
+) -> Result<Option<BookingRow>> {
     booking_by(db, tenant, "confirm_secret_hash", hash).await
 }
 

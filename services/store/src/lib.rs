@@ -30,7 +30,10 @@ pub enum Db {
     Pg(PgPool),
     /// SQLite has one writer at a time; a one-connection write pool queues writers in-process
     /// instead of letting them fail on the file lock, while readers use WAL snapshots.
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
 }
 
 /// Runs the same body on the writer of whichever backend is live.
@@ -119,7 +122,9 @@ impl Db {
                 .await?;
             Db::Sqlite { write, read }
         } else {
-            return Err(StoreError::BadUrl(url.split(':').next().unwrap_or("").to_string()));
+            return Err(StoreError::BadUrl(
+                url.split(':').next().unwrap_or("").to_string(),
+            ));
         };
         db.migrate().await?;
         Ok(db)

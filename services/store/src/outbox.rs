@@ -105,7 +105,11 @@ pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<()> {
 
 /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when `None`.
 pub async fn mark_failed(db: &Db, id: i64, error: &str, retry_at: Option<i64>) -> Result<()> {
-    let status = if retry_at.is_some() { "pending" } else { "failed" };
+    let status = if retry_at.is_some() {
+        "pending"
+    } else {
+        "failed"
+    };
     on_db!(db, pool => sqlx::query(
         "UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, next_attempt_at = COALESCE($4, next_attempt_at) WHERE id = $1",
     )
@@ -120,7 +124,11 @@ pub async fn mark_failed(db: &Db, id: i64, error: &str, retry_at: Option<i64>) -
 }
 
 /// A tenant's messages for one booking, oldest first.
-pub async fn outbox_for_booking(db: &Db, tenant: TenantId, booking_id: i64) -> Result<Vec<OutboxRow>> {
+pub async fn outbox_for_booking(
+    db: &Db,
+    tenant: TenantId,
+    booking_id: i64,
+) -> Result<Vec<OutboxRow>> {
     on_db!(db, pool => Ok(sqlx::query_as::<_, OutboxRow>(&format!(
         "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE tenant_id = $1 AND booking_id = $2 ORDER BY id"
     ))

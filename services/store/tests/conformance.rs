@@ -61,6 +61,11 @@ both!(
     concurrent_retries_postgres
 );
 both!(
+    scenario_concurrent_retries_last_seat,
+    concurrent_retries_last_seat_sqlite,
+    concurrent_retries_last_seat_postgres
+);
+both!(
     scenario_code_unique,
     code_unique_sqlite,
     code_unique_postgres
@@ -562,7 +567,17 @@ async fn scenario_idempotency(db: Db) {
 // ---------------------------------------------------------------------------------------------
 
 async fn scenario_concurrent_retries(db: Db) {
-    let fx = fixture(&db).await;
+    concurrent_retries(&db, 5).await;
+}
+
+/// Retries racing the first request for the slot's last seat still get its booking back,
+/// not `SlotFull`.
+async fn scenario_concurrent_retries_last_seat(db: Db) {
+    concurrent_retries(&db, 1).await;
+}
+
+async fn concurrent_retries(db: &Db, capacity: i64) {
+    let fx = fixture(db).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
         let db = db.clone();
@@ -571,14 +586,17 @@ async fn scenario_concurrent_retries(db: Db) {
             ..nb(fx.a, fx.sa, &format!("RT-{i:02}"), SLOT)
         };
         tasks.push(tokio::spawn(async move {
-            create_booking(&db, &b, 5, &[msg("created")]).await
+            create_booking(&db, &b, capacity, &[msg("created")]).await
         }));
     }
     let mut results: Vec<Created> = Vec::new();
     for t in tasks {
         match t.await.unwrap() {
             Ok(c) => results.push(c),
-            Err(e) => panic!("{}: a retry must replay, got {e:?}", db.backend()),
+            Err(e) => panic!(
+                "{} (capacity {capacity}): a retry must replay, got {e:?}",
+                db.backend()
+            ),
         }
     }
     let ids: BTreeSet<i64> = results.iter().map(|c| c.booking.id).collect();
@@ -588,9 +606,9 @@ async fn scenario_concurrent_retries(db: Db) {
         1,
         "exactly one call created it"
     );
-    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
-    assert_eq!(count_bookings_in_slot(&db, fx.a, fx.sa, SLOT).await, 1);
-    assert_eq!(count_outbox(&db).await, 1);
+    assert_eq!(used(db, fx.a, fx.sa, "online", SLOT).await, 1);
+    assert_eq!(count_bookings_in_slot(db, fx.a, fx.sa, SLOT).await, 1);
+    assert_eq!(count_outbox(db).await, 1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,7 +34,12 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/test.db", dir.path().display());
-        TestDb { url, backend: Backend::Sqlite, _dir: Some(dir), drop_pg: None }
+        TestDb {
+            url,
+            backend: Backend::Sqlite,
+            _dir: Some(dir),
+            drop_pg: None,
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (with a printed notice) when no server can be had
@@ -54,11 +59,21 @@ impl TestDb {
             }
         };
         let name = format!("okienko_t_{}", rand::random::<u64>());
-        let mut c = PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
+        let mut c = PgConnection::connect(&admin)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .expect("create database");
         let _ = c.close().await;
         let url = with_database(&admin, &name);
-        Some(TestDb { url, backend: Backend::Postgres, _dir: None, drop_pg: Some((admin, name)) })
+        Some(TestDb {
+            url,
+            backend: Backend::Postgres,
+            _dir: None,
+            drop_pg: Some((admin, name)),
+        })
     }
 
     pub async fn connect(&self) -> Db {
@@ -78,10 +93,16 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.drop_pg.take() {
             // Drop runs outside any runtime we may block: use a thread with its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     let mut c = PgConnection::connect(&admin).await.ok()?;
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.ok()
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut c)
+                        .await
+                        .ok()
                 })
             })
             .join();
@@ -141,7 +162,11 @@ fn pg_bin(name: &str) -> Option<PathBuf> {
         .collect();
     found.sort();
     found.pop().or_else(|| {
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
+        std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
     })
 }
 
@@ -172,7 +197,9 @@ async fn local_cluster() -> Option<String> {
     };
     std::fs::create_dir_all(&dir).ok()?;
     if as_pg {
-        let _ = Command::new("chown").args(["-R", "postgres", &dir.display().to_string()]).status();
+        let _ = Command::new("chown")
+            .args(["-R", "postgres", &dir.display().to_string()])
+            .status();
     }
     if !data.join("PG_VERSION").exists() {
         let ok = run(vec![
@@ -196,7 +223,10 @@ async fn local_cluster() -> Option<String> {
         "-l".into(),
         log.display().to_string(),
         "-o".into(),
-        format!("-p {PORT} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.display()),
+        format!(
+            "-p {PORT} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            dir.display()
+        ),
         "-w".into(),
         "start".into(),
     ]);
@@ -204,7 +234,11 @@ async fn local_cluster() -> Option<String> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }
 
 /// Decodes quoted-printable soft breaks and `=XX` escapes, leaving other text as is,
@@ -216,7 +250,9 @@ pub fn eml_text(raw: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'=' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(v) = hex {
                 out.push(v);
                 i += 3;
@@ -235,7 +271,10 @@ pub async fn wait_for_mail(dir: &Path, needle: &str) -> String {
         if let Ok(rd) = std::fs::read_dir(dir) {
             let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
             paths.sort();
-            for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "eml")) {
+            for p in paths
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            {
                 let text = eml_text(&std::fs::read_to_string(p).unwrap_or_default());
                 if text.contains(needle) {
                     return text;
@@ -244,7 +283,10 @@ pub async fn wait_for_mail(dir: &Path, needle: &str) -> String {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no e-mail containing {needle:?} arrived in {}", dir.display());
+    panic!(
+        "no e-mail containing {needle:?} arrived in {}",
+        dir.display()
+    );
 }
 
 #[cfg(test)]
@@ -253,8 +295,14 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(with_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
-        assert_eq!(with_database("postgres://u@h:1/db?sslmode=disable", "x"), "postgres://u@h:1/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u@h:1/postgres", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:1/db?sslmode=disable", "x"),
+            "postgres://u@h:1/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
     }
 

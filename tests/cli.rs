@@ -1,0 +1,108 @@
+//! The `okienko` command line: migrate, and tenant import that is idempotent and all or nothing.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn okienko(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_okienko"))
+        .args(args)
+        .env("OKIENKO_DATA_DIR", data)
+        .env_remove("DATABASE_URL")
+        .env_remove("OKIENKO_NOW")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn copy_policies(to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for city in std::fs::read_dir(&from).unwrap().flatten() {
+        let dir = to.join(city.file_name());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(city.path().join("tenant.toml"), dir.join("tenant.toml")).unwrap();
+    }
+}
+
+#[test]
+fn import_is_idempotent_and_all_or_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let policies = tempfile::tempdir().unwrap();
+    copy_policies(policies.path());
+    let dir = policies.path().to_str().unwrap();
+
+    let out = okienko(data.path(), &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let first = okienko(data.path(), &["tenants", "import", dir]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert_eq!(
+        text(&first).matches(": Created").count(),
+        5,
+        "{}",
+        text(&first)
+    );
+    let again = okienko(data.path(), &["tenants", "import", dir]);
+    assert!(again.status.success());
+    assert_eq!(
+        text(&again).matches(": Unchanged").count(),
+        5,
+        "{}",
+        text(&again)
+    );
+
+    // One good change and one broken file: nothing is imported, the error names file, line, field.
+    let gd = policies.path().join("gdynia/tenant.toml");
+    let changed = std::fs::read_to_string(&gd)
+        .unwrap()
+        .replace("horizon_days = 30", "horizon_days = 31");
+    std::fs::write(&gd, changed).unwrap();
+    let op = policies.path().join("opole/tenant.toml");
+    let original = std::fs::read_to_string(&op).unwrap();
+    let broken = original.replacen("capacity_online = 1", "capacity_online = \"jeden\"", 1);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("\"jeden\""))
+        .unwrap()
+        + 1;
+    std::fs::write(&op, broken).unwrap();
+    let out = okienko(data.path(), &["tenants", "import", dir]);
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(
+        msg.contains(&format!("opole/tenant.toml:{line}: pole `capacity_online`")),
+        "{msg}"
+    );
+    assert!(msg.contains("nothing imported"), "{msg}");
+
+    // Fixed: now Gdynia is updated (it was not half-imported before) and the rest unchanged.
+    std::fs::write(&op, original).unwrap();
+    let out = okienko(data.path(), &["tenants", "import", dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("gdynia: Updated"), "{}", text(&out));
+    assert_eq!(text(&out).matches(": Unchanged").count(), 4);
+}
+
+#[test]
+fn unknown_database_scheme_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_okienko"))
+        .arg("migrate")
+        .env("OKIENKO_DATA_DIR", data.path())
+        .env("DATABASE_URL", "mysql://x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("unsupported DATABASE_URL"),
+        "{}",
+        text(&out)
+    );
+}
