@@ -115,3 +115,45 @@ async fn wait_for_mail_in(dir: &std::path::Path, needle: &str) -> String {
     }
     panic!("no message with {needle:?} in {}", dir.display());
 }
+
+/// An e-mail acknowledged with its booking is not lost when delivery fails and the server
+/// restarts: the outbox row waits and is delivered by the next server.
+#[tokio::test]
+async fn undelivered_mail_survives_a_restart() {
+    // Nothing listens on this port: every delivery attempt fails.
+    let dead = free_port();
+    let s = Server::builder()
+        .env("SMTP_URL", &format!("smtp://127.0.0.1:{dead}"))
+        .start()
+        .await;
+    let service = s.service_id("cieszyn", "meldunek").await;
+    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
+    let v = s
+        .book(
+            "cieszyn",
+            json!({ "serviceId": service, "start": start, "client": { "email": "retry@example.pl" },
+                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
+        )
+        .await;
+    let code = v["data"]["createBooking"]["booking"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    for _ in 0..100 {
+        if s.log().contains("delivery failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(s.log().contains("delivery failed"), "{}", s.log());
+    assert!(!s.mail_dir().exists());
+
+    // Restarted later with the file backend, the message is delivered after its backoff.
+    let s = {
+        let mut s = s;
+        s.remove_env("SMTP_URL");
+        s.restart_at("2026-12-01T08:30:00Z").await
+    };
+    let mail = wait_for_mail(&s.mail_dir(), &code).await;
+    assert!(mail.contains("To: retry@example.pl"), "{mail}");
+}

@@ -128,6 +128,11 @@ impl Server {
         std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default()
     }
 
+    /// Drops a variable for the next `restart_at`.
+    pub fn remove_env(&mut self, k: &str) {
+        self.env.retain(|(x, _)| x != k);
+    }
+
     /// Stops this server and starts another on the same data with the clock at `now`.
     pub async fn restart_at(mut self, now: &str) -> Server {
         self.stop();

@@ -135,7 +135,10 @@ pub async fn availability(
             }
         }
         days.push(day);
-        d += Duration::days(1);
+        match d.succ_opt() {
+            Some(next) => d = next,
+            None => break,
+        }
     }
     let (Some(first), Some(last)) = (
         days.iter()
@@ -337,6 +340,7 @@ fn visit(
         code: b.code.to_string(),
         client_name: b.client_name.map(str::to_string),
         client_phone: b.client_phone.map(str::to_string),
+        stamp: app.clock.now(),
         manage_url: match token {
             Some(t) => manage_url(app, tenant, t),
             None => format!("{}/t/{}/rezerwacja", app.settings.public_url, tenant.slug),

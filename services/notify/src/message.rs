@@ -38,6 +38,8 @@ pub struct Visit {
     pub client_name: Option<String>,
     pub client_phone: Option<String>,
     pub manage_url: String,
+    /// When the message was made (the calendar entry's DTSTAMP).
+    pub stamp: DateTime<Utc>,
 }
 
 impl Visit {
@@ -208,7 +210,7 @@ impl Visit {
             "METHOD:PUBLISH".into(),
             "BEGIN:VEVENT".into(),
             format!("UID:{}@{}.okienko", self.code, self.tenant_slug),
-            format!("DTSTAMP:{}", stamp(self.start)),
+            format!("DTSTAMP:{}", stamp(self.stamp)),
             format!("DTSTART:{}", stamp(self.start)),
             format!("DTEND:{}", stamp(end)),
             format!(
@@ -279,6 +281,7 @@ mod tests {
             client_name: Some("Piotr".into()),
             client_phone: Some("48662138278".into()),
             manage_url: "http://x/anuluj/t".into(),
+            stamp: start,
         }
     }
 
