@@ -86,7 +86,7 @@ async fn confirmation_is_delivered_over_smtp() {
         .as_str()
         .unwrap_or_else(|| panic!("{v}"))
         .to_string();
-    let mail = wait_for_mail_in(&maildir.join("new"), &code).await;
+    let mail = wait_for_mail(&maildir.join("new"), &code).await;
     assert!(mail.contains("To: smtp@example.pl"), "{mail}");
     assert!(
         mail.contains("rezerwacje@cieszyn"),
@@ -98,22 +98,6 @@ async fn confirmation_is_delivered_over_smtp() {
     );
     assert!(mail.contains("BEGIN:VCALENDAR"), "{mail}");
     assert!(!s.mail_dir().exists(), "SMTP replaces the file backend");
-}
-
-/// Maildir files have no extension: read every file.
-async fn wait_for_mail_in(dir: &std::path::Path, needle: &str) -> String {
-    for _ in 0..200 {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let text = okienko_test_support::eml_text(
-                &std::fs::read_to_string(e.path()).unwrap_or_default(),
-            );
-            if text.contains(needle) {
-                return text;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no message with {needle:?} in {}", dir.display());
 }
 
 /// An e-mail acknowledged with its booking is not lost when delivery fails and the server

@@ -302,6 +302,22 @@ fn sms_msg(m: &Message) -> NewOutbox {
     }
 }
 
+/// The e-mail `render` makes for a stored booking's client, if the client gave an address.
+fn mail_to_client(
+    app: &App,
+    tenant: &TenantCtx,
+    b: &BookingRow,
+    render: fn(&Visit, &str) -> Message,
+) -> Vec<NewOutbox> {
+    match (&b.client_email, tenant.service(b.service_id)) {
+        (Some(to), Some(service)) => vec![email_msg(
+            to,
+            &render(&visit(app, tenant, service, &b.into(), None), to),
+        )],
+        _ => Vec::new(),
+    }
+}
+
 pub fn manage_url(app: &App, tenant: &TenantCtx, token: &str) -> String {
     format!(
         "{}/t/{}/rezerwacja/{token}",
@@ -618,13 +634,7 @@ pub async fn confirm(
     if status_of(&b) == BookingStatus::Confirmed {
         return Ok(b);
     }
-    let messages = match (&b.client_email, tenant.service(b.service_id)) {
-        (Some(to), Some(service)) => vec![email_msg(
-            to,
-            &visit(app, tenant, service, &(&b).into(), None).confirmed(to),
-        )],
-        _ => Vec::new(),
-    };
+    let messages = mail_to_client(app, tenant, &b, Visit::confirmed);
     match store::confirm_booking(&app.db, tenant.id, b.id, now.timestamp(), &messages).await {
         Ok(row) => {
             app.outbox_wake.notify_one();
@@ -701,13 +711,7 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
         };
         return Err(DomainError::CancellationClosed(why.into()).into());
     }
-    let messages = match (&b.client_email, tenant.service(b.service_id)) {
-        (Some(to), Some(service)) => vec![email_msg(
-            to,
-            &visit(app, tenant, service, &(&b).into(), None).cancelled(to),
-        )],
-        _ => Vec::new(),
-    };
+    let messages = mail_to_client(app, tenant, &b, Visit::cancelled);
     match store::release_booking(
         &app.db,
         tenant.id,
@@ -740,13 +744,7 @@ async fn expire_one(app: &App, tenant: &TenantCtx, id: i64) -> ApiResult<bool> {
     let Some(b) = store::booking_by_id(&app.db, tenant.id, id).await? else {
         return Ok(false);
     };
-    let messages = match (&b.client_email, tenant.service(b.service_id)) {
-        (Some(to), Some(service)) => vec![email_msg(
-            to,
-            &visit(app, tenant, service, &(&b).into(), None).expired(to),
-        )],
-        _ => Vec::new(),
-    };
+    let messages = mail_to_client(app, tenant, &b, Visit::expired);
     let now = app.clock.now().timestamp();
     match store::release_booking(
         &app.db,

@@ -7,9 +7,7 @@ use async_graphql::{
     SimpleObject, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use okienko_domain::booking::BookingStatus as DomainStatus;
 use okienko_domain::calendar::{to_local, BookingWindow};
-use okienko_domain::config::{self as cfg, ClientField as CfgClientField};
 use okienko_store::BookingRow;
 
 use crate::booking::{self, ClientData, CodeChannel, CreateRequest};
@@ -51,6 +49,7 @@ fn tenant(ctx: &Context<'_>) -> Arc<TenantCtx> {
 // Types
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "okienko_domain::config::ConfirmationMode")]
 pub enum ConfirmationMode {
     /// Confirmed as soon as it is made.
     Immediate,
@@ -60,34 +59,16 @@ pub enum ConfirmationMode {
     EmailCode,
 }
 
-impl From<cfg::ConfirmationMode> for ConfirmationMode {
-    fn from(m: cfg::ConfirmationMode) -> Self {
-        match m {
-            cfg::ConfirmationMode::Immediate => ConfirmationMode::Immediate,
-            cfg::ConfirmationMode::EmailLink => ConfirmationMode::EmailLink,
-            cfg::ConfirmationMode::EmailCode => ConfirmationMode::EmailCode,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "okienko_domain::config::ClientField")]
 pub enum ClientField {
     Name,
     Email,
     Phone,
 }
 
-impl From<CfgClientField> for ClientField {
-    fn from(f: CfgClientField) -> Self {
-        match f {
-            CfgClientField::Name => ClientField::Name,
-            CfgClientField::Email => ClientField::Email,
-            CfgClientField::Phone => ClientField::Phone,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "okienko_domain::config::FieldKind")]
 pub enum FieldKind {
     Text,
     Email,
@@ -99,22 +80,8 @@ pub enum FieldKind {
     ApplicationNumber,
 }
 
-impl From<cfg::FieldKind> for FieldKind {
-    fn from(k: cfg::FieldKind) -> Self {
-        match k {
-            cfg::FieldKind::Text => FieldKind::Text,
-            cfg::FieldKind::Email => FieldKind::Email,
-            cfg::FieldKind::Phone => FieldKind::Phone,
-            cfg::FieldKind::Pesel => FieldKind::Pesel,
-            cfg::FieldKind::Date => FieldKind::Date,
-            cfg::FieldKind::RegistrationNumber => FieldKind::RegistrationNumber,
-            cfg::FieldKind::VinTail => FieldKind::VinTail,
-            cfg::FieldKind::ApplicationNumber => FieldKind::ApplicationNumber,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "okienko_domain::booking::BookingStatus")]
 pub enum BookingStatus {
     /// Waiting for confirmation by link or code.
     Pending,
@@ -124,18 +91,6 @@ pub enum BookingStatus {
     Expired,
     /// Rejected by the office.
     Rejected,
-}
-
-impl From<DomainStatus> for BookingStatus {
-    fn from(s: DomainStatus) -> Self {
-        match s {
-            DomainStatus::Pending => BookingStatus::Pending,
-            DomainStatus::Confirmed => BookingStatus::Confirmed,
-            DomainStatus::Cancelled => BookingStatus::Cancelled,
-            DomainStatus::Expired => BookingStatus::Expired,
-            DomainStatus::Rejected => BookingStatus::Rejected,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
