@@ -271,10 +271,14 @@ pub async fn wait_for_mail(dir: &Path, needle: &str) -> String {
         if let Ok(rd) = std::fs::read_dir(dir) {
             let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
             paths.sort();
-            for p in paths
-                .iter()
-                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            {
+            // `.eml` files or a maildir's; never the temporary `.name.tmp` files being written.
+            let is_mail = |p: &&PathBuf| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            };
+            for p in paths.iter().filter(is_mail) {
                 let text = eml_text(&std::fs::read_to_string(p).unwrap_or_default());
                 if text.contains(needle) {
                     return text;
