@@ -511,6 +511,7 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             manage_token_hash: manage_hash.clone(),
             idempotency_key: r.idempotency_key.clone(),
             request_hash: Some(request_hash.clone()),
+            identities: Vec::new(),
             now: now.timestamp(),
         };
         match store::create_booking(

@@ -70,6 +70,8 @@ pub struct NewBooking {
     pub manage_token_hash: String,
     pub idempotency_key: Option<String>,
     pub request_hash: Option<String>,
+    /// (kind, salted hash of the value) the booking counts against.
+    pub identities: Vec<(String, String)>,
     pub now: i64,
 }
 
@@ -151,6 +153,18 @@ pub async fn create_booking(
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique(e, &["idempotency", "code"]))?;
+        for (kind, hash) in &b.identities {
+            sqlx::query(
+                "INSERT INTO booking_identities (tenant_id, booking_id, kind, value_hash) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(b.tenant.0)
+            .bind(row.id)
+            .bind(kind)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        }
         for m in messages {
             insert_outbox(&mut tx, b.tenant, Some(row.id), m, b.now).await?;
         }
@@ -298,6 +312,22 @@ pub async fn release_booking(
     now: i64,
     messages: &[NewOutbox],
 ) -> Result<BookingRow> {
+    release_booking_at(db, tenant, id, new_status, reason, now, None, messages).await
+}
+
+/// Like `release_booking`, but with `seat_back_at` the seat is given back only then, by
+/// `release_due_seats` (so a cancelled slot cannot be handed straight to a buyer).
+#[allow(clippy::too_many_arguments)]
+pub async fn release_booking_at(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    new_status: &'static str,
+    reason: Option<&str>,
+    now: i64,
+    seat_back_at: Option<i64>,
+    messages: &[NewOutbox],
+) -> Result<BookingRow> {
     let sql = format!(
         "UPDATE bookings SET status = $3, cancelled_at = $4, cancel_reason = $5, updated_at = $4 \
          WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') \
@@ -314,16 +344,32 @@ pub async fn release_booking(
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::Conflict)?;
-        sqlx::query(
-            "UPDATE slot_usage SET used = used - 1 \
-             WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
-        )
-        .bind(tenant.0)
-        .bind(row.service_id)
-        .bind(row.slot_start)
-        .bind(&row.quota)
-        .execute(&mut *tx)
-        .await?;
+        match seat_back_at {
+            Some(due) if due > now => {
+                sqlx::query(
+                    "INSERT INTO seat_releases (tenant_id, service_id, slot_start, quota, due_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(tenant.0)
+                .bind(row.service_id)
+                .bind(row.slot_start)
+                .bind(&row.quota)
+                .bind(due)
+                .execute(&mut *tx)
+                .await?;
+            }
+            _ => {
+                sqlx::query(
+                    "UPDATE slot_usage SET used = used - 1 \
+                     WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
+                )
+                .bind(tenant.0)
+                .bind(row.service_id)
+                .bind(row.slot_start)
+                .bind(&row.quota)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         for m in messages {
             insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
         }
@@ -368,4 +414,140 @@ pub async fn slot_usage(
     .bind(to)
     .fetch_all(pool)
     .await?))
+}
+
+/// Gives back the seats whose delayed release is due; each exactly once (the row is
+/// deleted in the transaction that frees its seat). Returns how many were freed.
+pub async fn release_due_seats(db: &Db, now: i64) -> Result<usize> {
+    let due: Vec<i64> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT id FROM seat_releases WHERE due_at <= $1 ORDER BY due_at LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?);
+    let mut freed = 0;
+    for id in due {
+        let done: bool = on_db!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
+                "DELETE FROM seat_releases WHERE id = $1 RETURNING tenant_id, service_id, slot_start, quota",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((tenant, service, start, quota)) = row else {
+                return Ok::<bool, StoreError>(false);
+            };
+            sqlx::query(
+                "UPDATE slot_usage SET used = used - 1 \
+                 WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
+            )
+            .bind(tenant)
+            .bind(service)
+            .bind(start)
+            .bind(&quota)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await)?;
+        freed += usize::from(done);
+    }
+    Ok(freed)
+}
+
+/// Active bookings (holding a seat, not yet started) per identity hash, in one tenant.
+pub async fn active_by_identity(
+    db: &Db,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for h in hashes {
+        let n: i64 = on_read!(db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM booking_identities i JOIN bookings b ON b.id = i.booking_id AND b.tenant_id = i.tenant_id \
+             WHERE i.tenant_id = $1 AND i.value_hash = $2 AND b.status IN ('pending', 'confirmed') AND b.slot_start > $3",
+        )
+        .bind(tenant.0)
+        .bind(h)
+        .bind(now)
+        .fetch_one(pool)
+        .await?);
+        out.push((h.clone(), n));
+    }
+    Ok(out)
+}
+
+/// Active bookings of these identities on one local day, as (service id, slot start).
+pub async fn active_for_identities_between(
+    db: &Db,
+    tenant: TenantId,
+    hashes: &[String],
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, i64)>> {
+    let mut out = Vec::new();
+    for h in hashes {
+        let rows: Vec<(i64, i64)> = on_read!(db, pool => sqlx::query_as(
+            "SELECT DISTINCT b.service_id, b.slot_start FROM booking_identities i \
+             JOIN bookings b ON b.id = i.booking_id AND b.tenant_id = i.tenant_id \
+             WHERE i.tenant_id = $1 AND i.value_hash = $2 AND b.status IN ('pending', 'confirmed') \
+             AND b.slot_start >= $3 AND b.slot_start < $4",
+        )
+        .bind(tenant.0)
+        .bind(h)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?);
+        out.extend(rows);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Records a no-show for each identity of a booking (OP-14).
+pub async fn record_no_show(
+    db: &Db,
+    tenant: TenantId,
+    booking_id: i64,
+    department: Option<&str>,
+    at: i64,
+) -> Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO no_shows (tenant_id, booking_id, value_hash, department, at) \
+         SELECT tenant_id, booking_id, value_hash, $3, $4 FROM booking_identities WHERE tenant_id = $1 AND booking_id = $2",
+    )
+    .bind(tenant.0)
+    .bind(booking_id)
+    .bind(department)
+    .bind(at)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// No-shows of these identities since `since`: (identity hash, department, at).
+pub async fn recent_no_shows(
+    db: &Db,
+    tenant: TenantId,
+    hashes: &[String],
+    since: i64,
+) -> Result<Vec<(String, Option<String>, i64)>> {
+    let mut out = Vec::new();
+    for h in hashes {
+        let rows: Vec<(String, Option<String>, i64)> = on_read!(db, pool => sqlx::query_as(
+            "SELECT value_hash, department, at FROM no_shows WHERE tenant_id = $1 AND value_hash = $2 AND at >= $3 ORDER BY at",
+        )
+        .bind(tenant.0)
+        .bind(h)
+        .bind(since)
+        .fetch_all(pool)
+        .await?);
+        out.extend(rows);
+    }
+    Ok(out)
 }

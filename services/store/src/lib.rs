@@ -14,10 +14,12 @@ use sqlx::{PgPool, SqlitePool};
 
 pub mod bookings;
 pub mod outbox;
+pub mod policies;
 pub mod tenants;
 
 pub use bookings::*;
 pub use outbox::*;
+pub use policies::*;
 pub use tenants::*;
 
 /// A tenant's database id. Every store function that touches tenant data takes one.

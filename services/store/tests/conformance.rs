@@ -7,6 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use okienko_store::{
+    activate_policy, active_by_identity, active_for_identities_between, active_policy,
+    policy_history, recent_no_shows, record_no_show, release_booking_at, release_due_seats,
+};
+use okienko_store::{
     active_services, booking_by_code, booking_by_id, booking_by_manage_hash, claim_due,
     confirm_booking, count_failed_code, create_booking, due_for_expiry, import_tenants,
     list_tenants, mark_failed, mark_sent, on_db, outbox_for_booking, release_booking, slot_usage,
@@ -74,6 +78,13 @@ both!(scenario_release, release_sqlite, release_postgres);
 both!(scenario_confirm, confirm_sqlite, confirm_postgres);
 both!(scenario_isolation, isolation_sqlite, isolation_postgres);
 both!(scenario_outbox, outbox_sqlite, outbox_postgres);
+both!(
+    scenario_delayed_release,
+    delayed_release_sqlite,
+    delayed_release_postgres
+);
+both!(scenario_identities, identities_sqlite, identities_postgres);
+both!(scenario_policies, policies_sqlite, policies_postgres);
 both!(
     scenario_failed_code,
     failed_code_sqlite,
@@ -163,6 +174,7 @@ fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBook
         manage_token_hash: format!("manage-{code}"),
         idempotency_key: None,
         request_hash: None,
+        identities: Vec::new(),
         now: NOW,
     }
 }
@@ -1223,4 +1235,168 @@ async fn scenario_slot_usage_range(db: Db) {
             .unwrap(),
         vec![(SLOT + 2 * LEN, 1)]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14. A cancelled seat comes back only after its delay, exactly once
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_delayed_release(db: Db) {
+    let fx = fixture(&db).await;
+    let b = create_booking(&db, &nb(fx.a, fx.sa, "DL-1", SLOT), 1, &[])
+        .await
+        .unwrap()
+        .booking;
+    release_booking_at(
+        &db,
+        fx.a,
+        b.id,
+        "cancelled",
+        Some("client"),
+        NOW,
+        Some(NOW + 1800),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        used(&db, fx.a, fx.sa, "online", SLOT).await,
+        1,
+        "still held during the delay"
+    );
+    assert_eq!(release_due_seats(&db, NOW + 1799).await.unwrap(), 0);
+    let err = create_booking(&db, &nb(fx.a, fx.sa, "DL-2", SLOT), 1, &[]).await;
+    assert!(matches!(err, Err(StoreError::SlotFull)), "{err:?}");
+    // Two workers at once: the seat comes back once.
+    let (x, y) = tokio::join!(
+        release_due_seats(&db, NOW + 1800),
+        release_due_seats(&db, NOW + 1800)
+    );
+    assert_eq!(x.unwrap() + y.unwrap(), 1);
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 0);
+    assert_eq!(release_due_seats(&db, NOW + 9999).await.unwrap(), 0);
+    // A past due time frees at once.
+    let c = create_booking(&db, &nb(fx.a, fx.sa, "DL-3", SLOT), 1, &[])
+        .await
+        .unwrap()
+        .booking;
+    release_booking_at(&db, fx.a, c.id, "cancelled", None, NOW, Some(NOW - 1), &[])
+        .await
+        .unwrap();
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 15. Identity keys: counted per tenant, only for active future bookings; no-shows
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_identities(db: Db) {
+    let fx = fixture(&db).await;
+    let with_id = |tenant, service, code: &str, slot| NewBooking {
+        identities: vec![
+            ("email".to_string(), "h-email".to_string()),
+            ("phone".to_string(), "h-phone".to_string()),
+        ],
+        ..nb(tenant, service, code, slot)
+    };
+    let one = create_booking(&db, &with_id(fx.a, fx.sa, "IK-1", SLOT), 5, &[])
+        .await
+        .unwrap()
+        .booking;
+    create_booking(&db, &with_id(fx.a, fx.sa, "IK-2", SLOT + LEN), 5, &[])
+        .await
+        .unwrap();
+    create_booking(&db, &with_id(fx.b, fx.sb, "IK-3", SLOT), 5, &[])
+        .await
+        .unwrap();
+    let hashes = vec!["h-email".to_string(), "h-other".to_string()];
+    let counts = active_by_identity(&db, fx.a, &hashes, NOW).await.unwrap();
+    assert_eq!(
+        counts,
+        vec![("h-email".to_string(), 2), ("h-other".to_string(), 0)]
+    );
+    // Past bookings and released ones do not count.
+    assert_eq!(
+        active_by_identity(&db, fx.a, &hashes[..1], SLOT + 1)
+            .await
+            .unwrap()[0]
+            .1,
+        1
+    );
+    release_booking(&db, fx.a, one.id, "cancelled", None, NOW, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        active_by_identity(&db, fx.a, &hashes[..1], NOW)
+            .await
+            .unwrap()[0]
+            .1,
+        1
+    );
+    let day = active_for_identities_between(&db, fx.a, &hashes, SLOT - 3600, SLOT + 86_400)
+        .await
+        .unwrap();
+    assert_eq!(day, vec![(fx.sa, SLOT + LEN)]);
+
+    record_no_show(&db, fx.a, one.id, Some("wso"), NOW + 10)
+        .await
+        .unwrap();
+    let ns = recent_no_shows(&db, fx.a, &["h-phone".to_string()], NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        ns,
+        vec![("h-phone".to_string(), Some("wso".to_string()), NOW + 10)]
+    );
+    assert!(
+        recent_no_shows(&db, fx.a, &["h-phone".to_string()], NOW + 11)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        recent_no_shows(&db, fx.b, &["h-phone".to_string()], NOW)
+            .await
+            .unwrap()
+            .is_empty(),
+        "tenant b sees nothing"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 16. Policy versions: every one kept, exactly one active, per tenant
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_policies(db: Db) {
+    let fx = fixture(&db).await;
+    assert!(active_policy(&db, fx.a).await.unwrap().is_none());
+    let v1 = activate_policy(&db, fx.a, "h1", "fn a() {}", "import", "ok", NOW)
+        .await
+        .unwrap();
+    let v2 = activate_policy(&db, fx.a, "h2", "fn b() {}", "admin@a", "ok", NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!((v1.version, v2.version), (1, 2));
+    let active = active_policy(&db, fx.a).await.unwrap().unwrap();
+    assert_eq!(
+        (active.version, active.hash.as_str(), active.author.as_str()),
+        (2, "h2", "admin@a")
+    );
+    let history = policy_history(&db, fx.a).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|p| (p.version, p.active))
+            .collect::<Vec<_>>(),
+        vec![(2, 1), (1, 0)]
+    );
+    assert!(
+        active_policy(&db, fx.b).await.unwrap().is_none(),
+        "tenant b has none"
+    );
+    let b1 = activate_policy(&db, fx.b, "hb", "fn c() {}", "import", "ok", NOW)
+        .await
+        .unwrap();
+    assert_eq!(b1.version, 1);
+    assert_eq!(active_policy(&db, fx.a).await.unwrap().unwrap().version, 2);
 }
