@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod pages;
 pub mod public;
+pub mod resident;
 pub mod tokens;
 
 use std::sync::Arc;

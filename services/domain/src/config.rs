@@ -27,6 +27,27 @@ pub struct TenantConfig {
     pub closures: Vec<NaiveDate>,
     pub offices: Vec<Office>,
     pub services: Vec<Service>,
+    /// Settings the city's policy script reads (`settings` in its hooks), e.g. `identity_cap`;
+    /// `cancel_release_delay_minutes` is read by the host.
+    #[serde(default)]
+    pub policy: serde_json::Map<String, serde_json::Value>,
+    /// Login with the city's resident card (GD-5): its identity provider.
+    #[serde(default)]
+    pub resident_card: Option<ResidentCard>,
+}
+
+/// An OpenID-style identity provider whose signed tokens (RS256 or ES256) carry the client's data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResidentCard {
+    pub issuer: String,
+    pub audience: String,
+    /// Where the provider publishes its keys (JWKS).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The keys inline, as a JWKS JSON document (instead of `jwks_url`).
+    #[serde(default)]
+    pub jwks: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -335,6 +356,19 @@ impl TenantConfig {
                 return err(&format!("offices[{i}].hours"), &m);
             }
         }
+        if let Some(rc) = &self.resident_card {
+            if rc.jwks_url.is_none() && rc.jwks.is_none() {
+                return err("resident_card.jwks_url", "podaj jwks_url albo jwks");
+            }
+        }
+        if let Some(v) = self.policy.get("cancel_release_delay_minutes") {
+            if !v.as_u64().is_some_and(|m| m <= 24 * 60) {
+                return err(
+                    "policy.cancel_release_delay_minutes",
+                    "liczba minut od 0 do 1440",
+                );
+            }
+        }
         if self.offices.is_empty() {
             return err("offices", "potrzebny jest co najmniej jeden urząd");
         }
@@ -403,6 +437,14 @@ impl TenantConfig {
             .or_else(|| self.office(&service.office).map(|o| &o.hours));
         cfg.and_then(|h| WeeklyHours::from_config(h).ok())
             .unwrap_or_default()
+    }
+
+    /// Minutes before a cancelled seat is offered again (0: at once).
+    pub fn cancel_release_delay_minutes(&self) -> u32 {
+        self.policy
+            .get("cancel_release_delay_minutes")
+            .and_then(serde_json::Value::as_u64)
+            .map_or(0, |m| m.min(24 * 60) as u32)
     }
 
     pub fn slot_minutes_of(&self, service: &Service) -> u32 {

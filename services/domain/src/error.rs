@@ -54,13 +54,28 @@ pub enum DomainError {
     SmsNeedsPhone,
     #[error("Ten urząd nie wysyła kodów SMS.")]
     SmsNotOffered,
+    #[error("Logowanie Kartą Mieszkańca jest nieważne lub wygasło. Zaloguj się ponownie.")]
+    ResidentTokenInvalid,
+    #[error("Ten urząd nie prowadzi rezerwacji z logowaniem Kartą Mieszkańca.")]
+    ResidentCardNotOffered,
+    /// A refusal by the city's policy script, with the script's code and message.
+    #[error("{message}")]
+    Policy {
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("Nie udało się sprawdzić zasad rezerwacji tego urzędu. Spróbuj ponownie później.")]
+    PolicyFailed,
+    #[error("Tej zmiany nie można wprowadzić: {0}")]
+    ChangeNotAllowed(String),
     #[error("Wewnętrzny błąd serwera. Spróbuj ponownie za chwilę.")]
     Internal,
 }
 
 impl DomainError {
     /// The stable code clients branch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         use DomainError::*;
         match self {
             NotFound => "NOT_FOUND",
@@ -87,6 +102,11 @@ impl DomainError {
             IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             SmsNeedsPhone => "SMS_NEEDS_PHONE",
             SmsNotOffered => "SMS_NOT_OFFERED",
+            ResidentTokenInvalid => "RESIDENT_TOKEN_INVALID",
+            ResidentCardNotOffered => "RESIDENT_CARD_NOT_OFFERED",
+            Policy { code, .. } => code,
+            PolicyFailed => "POLICY_ERROR",
+            ChangeNotAllowed(_) => "CHANGE_NOT_ALLOWED",
             Internal => "INTERNAL",
         }
     }
@@ -94,6 +114,7 @@ impl DomainError {
     pub fn field(&self) -> Option<&str> {
         match self {
             DomainError::InvalidField { field, .. } => Some(field),
+            DomainError::Policy { field, .. } => field.as_deref(),
             _ => None,
         }
     }

@@ -551,3 +551,104 @@ pub async fn recent_no_shows(
     }
     Ok(out)
 }
+
+/// Moves a booking that holds a seat to another slot of its service: the new seat is taken
+/// (or `SlotFull`) and the old one given back, in one transaction. `Conflict` when the
+/// booking no longer holds a seat.
+#[allow(clippy::too_many_arguments)]
+pub async fn reschedule_booking(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    new_start: i64,
+    new_end: i64,
+    capacity: i64,
+    now: i64,
+    messages: &[NewOutbox],
+) -> Result<BookingRow> {
+    let sql = format!(
+        "UPDATE bookings SET slot_start = $3, slot_end = $4, updated_at = $5 \
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') RETURNING {BOOKING_COLUMNS}"
+    );
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let old = sqlx::query_as::<_, BookingRow>(&format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed')"
+        ))
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::Conflict)?;
+        if old.slot_start == new_start {
+            return Ok(old);
+        }
+        let taken = sqlx::query(
+            "INSERT INTO slot_usage (tenant_id, service_id, slot_start, quota, used) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (tenant_id, service_id, slot_start, quota) \
+             DO UPDATE SET used = slot_usage.used + 1 WHERE slot_usage.used < $5",
+        )
+        .bind(tenant.0)
+        .bind(old.service_id)
+        .bind(new_start)
+        .bind(&old.quota)
+        .bind(capacity)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if taken != 1 || capacity < 1 {
+            return Err(StoreError::SlotFull);
+        }
+        // The row is re-checked by its own condition: a concurrent cancellation wins.
+        let row = sqlx::query_as::<_, BookingRow>(&sql)
+            .bind(tenant.0)
+            .bind(id)
+            .bind(new_start)
+            .bind(new_end)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::Conflict)?;
+        sqlx::query(
+            "UPDATE slot_usage SET used = used - 1 \
+             WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
+        )
+        .bind(tenant.0)
+        .bind(old.service_id)
+        .bind(old.slot_start)
+        .bind(&old.quota)
+        .execute(&mut *tx)
+        .await?;
+        for m in messages {
+            insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }.await)
+}
+
+/// Corrects the client's contact data of a booking that holds a seat.
+pub async fn update_booking_client(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    name: Option<&str>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    now: i64,
+) -> Result<BookingRow> {
+    let sql = format!(
+        "UPDATE bookings SET client_name = $3, client_email = $4, client_phone = $5, updated_at = $6 \
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') RETURNING {BOOKING_COLUMNS}"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, BookingRow>(&sql)
+        .bind(tenant.0)
+        .bind(id)
+        .bind(name)
+        .bind(email)
+        .bind(phone)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::Conflict))
+}

@@ -85,6 +85,7 @@ both!(
 );
 both!(scenario_identities, identities_sqlite, identities_postgres);
 both!(scenario_policies, policies_sqlite, policies_postgres);
+both!(scenario_reschedule, reschedule_sqlite, reschedule_postgres);
 both!(
     scenario_failed_code,
     failed_code_sqlite,
@@ -1399,4 +1400,60 @@ async fn scenario_policies(db: Db) {
         .unwrap();
     assert_eq!(b1.version, 1);
     assert_eq!(active_policy(&db, fx.a).await.unwrap().unwrap().version, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 17. Rescheduling moves the seat in one transaction; client data corrections
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_reschedule(db: Db) {
+    let fx = fixture(&db).await;
+    let b = create_booking(&db, &nb(fx.a, fx.sa, "RS-1", SLOT), 1, &[])
+        .await
+        .unwrap()
+        .booking;
+    create_booking(&db, &nb(fx.a, fx.sa, "RS-2", SLOT + 2 * LEN), 1, &[])
+        .await
+        .unwrap();
+    // The target is full: nothing moves.
+    let full =
+        reschedule_booking(&db, fx.a, b.id, SLOT + 2 * LEN, SLOT + 3 * LEN, 1, NOW, &[]).await;
+    assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 1);
+    // Another tenant cannot move it.
+    let other = reschedule_booking(&db, fx.b, b.id, SLOT + LEN, SLOT + 2 * LEN, 1, NOW, &[]).await;
+    assert!(matches!(other, Err(StoreError::Conflict)), "{other:?}");
+    let moved = reschedule_booking(&db, fx.a, b.id, SLOT + LEN, SLOT + 2 * LEN, 1, NOW, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.slot_start, moved.slot_end),
+        (SLOT + LEN, SLOT + 2 * LEN)
+    );
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT).await, 0);
+    assert_eq!(used(&db, fx.a, fx.sa, "online", SLOT + LEN).await, 1);
+
+    let fixed = update_booking_client(
+        &db,
+        fx.a,
+        b.id,
+        Some("Jan"),
+        Some("jan@example.pl"),
+        None,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(fixed.client_email.as_deref(), Some("jan@example.pl"));
+    let other = update_booking_client(&db, fx.b, b.id, Some("X"), None, None, NOW).await;
+    assert!(matches!(other, Err(StoreError::Conflict)));
+    assert_eq!(
+        booking_by_id(&db, fx.a, b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .client_name
+            .as_deref(),
+        Some("Jan")
+    );
 }
