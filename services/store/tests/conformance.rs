@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use okienko_store::{
     activate_policy, active_by_identity, active_for_identities_between, active_policy,
     policy_history, recent_no_shows, record_no_show, release_booking_at, release_due_seats,
+    reschedule_booking, update_booking_client,
 };
 use okienko_store::{
     active_services, booking_by_code, booking_by_id, booking_by_manage_hash, claim_due,
