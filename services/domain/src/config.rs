@@ -362,7 +362,7 @@ impl TenantConfig {
             }
         }
         if let Some(v) = self.policy.get("cancel_release_delay_minutes") {
-            if !v.as_u64().is_some_and(|m| m <= 24 * 60) {
+            if v.as_u64().is_none_or(|m| m > 24 * 60) {
                 return err(
                     "policy.cancel_release_delay_minutes",
                     "liczba minut od 0 do 1440",
