@@ -1,0 +1,261 @@
+//! The host side of the city policies (P-6): the active compiled policy per tenant, the data
+//! a hook needs prefetched from the database, and the calls, off the async threads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use hmac::{Hmac, Mac};
+use okienko_domain::calendar::{local_date, local_to_utc, to_local};
+use okienko_domain::config::FieldSpec;
+use okienko_domain::DomainError;
+use okienko_policy::{Limits, Policy, PolicyEngine, PolicyError};
+use okienko_store::{self as store, Db, StoreError, TenantId};
+use serde_json::{json, Map, Value};
+use sha2::Sha256;
+
+use crate::booking::ClientData;
+use crate::catalog::{ServiceCtx, TenantCtx};
+
+/// Days of no-shows the host looks back on when the city sets none (OP-14's period is the
+/// city's setting `no_show_block_days`).
+const DEFAULT_NO_SHOW_DAYS: i64 = 90;
+
+pub struct PolicyHost {
+    pub engine: Arc<PolicyEngine>,
+    active: RwLock<HashMap<TenantId, Arc<Policy>>>,
+}
+
+impl Default for PolicyHost {
+    fn default() -> Self {
+        PolicyHost {
+            engine: Arc::new(PolicyEngine::new(Limits::default())),
+            active: RwLock::default(),
+        }
+    }
+}
+
+/// One identity a booking counts against, with the salted hash that is stored.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub kind: String,
+    pub value: String,
+    pub hash: String,
+}
+
+impl PolicyHost {
+    /// Loads (compiles, from cache when unchanged) the active policy of every tenant.
+    pub async fn reload(&self, db: &Db, tenants: &[Arc<TenantCtx>]) -> Result<(), StoreError> {
+        let mut next = HashMap::new();
+        for t in tenants {
+            if let Some(row) = store::active_policy(db, t.id).await? {
+                match self.engine.compile(&t.slug, &row.source) {
+                    Ok(p) => {
+                        next.insert(t.id, p);
+                    }
+                    Err(e) => tracing::error!(tenant = %t.slug, version = row.version, error = %e, "active policy does not compile; none applied"),
+                }
+            }
+        }
+        if let Ok(mut w) = self.active.write() {
+            *w = next;
+        }
+        Ok(())
+    }
+
+    pub fn policy(&self, tenant: TenantId) -> Option<Arc<Policy>> {
+        self.active.read().ok()?.get(&tenant).cloned()
+    }
+
+    /// Calls a hook on a blocking thread (a hostile script may run until its deadline).
+    pub async fn call(&self, tenant: TenantId, hook: &'static str, arg: Value) -> Result<Option<Value>, DomainError> {
+        let Some(policy) = self.policy(tenant) else {
+            return Ok(None);
+        };
+        if !policy.has_hook(hook) {
+            return Ok(None);
+        }
+        let engine = self.engine.clone();
+        let result = tokio::task::spawn_blocking(move || policy.call(&engine, hook, arg))
+            .await
+            .map_err(|_| DomainError::PolicyFailed)?;
+        result.map_err(to_domain)
+    }
+}
+
+pub fn to_domain(e: PolicyError) -> DomainError {
+    match e {
+        PolicyError::Rejected { code, message, field } => DomainError::Policy { code, message, field },
+        other => {
+            tracing::warn!(error = %other, "policy failed");
+            DomainError::PolicyFailed
+        }
+    }
+}
+
+fn opt(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+}
+
+pub fn service_json(s: &ServiceCtx) -> Value {
+    json!({
+        "key": s.cfg.key,
+        "name": s.cfg.name,
+        "department": opt(&s.cfg.department),
+        "letter": opt(&s.cfg.letter),
+    })
+}
+
+pub fn client_json(c: &ClientData) -> Value {
+    json!({ "name": opt(&c.name), "email": opt(&c.email), "phone": opt(&c.phone) })
+}
+
+pub fn slot_json(start: DateTime<Utc>) -> Value {
+    let local = to_local(start);
+    json!({
+        "start": start.to_rfc3339(),
+        "local_date": local.date().to_string(),
+        "local_time": local.format("%H:%M").to_string(),
+        "weekday": local.weekday().number_from_monday(),
+    })
+}
+
+pub fn settings_json(t: &TenantCtx) -> Value {
+    Value::Object(t.cfg.policy.clone())
+}
+
+/// The booking's context as every booking hook sees it.
+pub fn booking_ctx(
+    t: &TenantCtx,
+    s: &ServiceCtx,
+    source: &str,
+    client: &ClientData,
+    fields: &[(String, String)],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Value {
+    let fields: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    json!({
+        "tenant": t.slug,
+        "source": source,
+        "service": service_json(s),
+        "client": client_json(client),
+        "fields": fields,
+        "slot": slot_json(start),
+        "now": now.to_rfc3339(),
+        "settings": settings_json(t),
+    })
+}
+
+/// The identities a booking counts against: the policy's `identity_keys`, or by default its
+/// e-mail and phone. Hashed with the server's secret and the tenant, so a stored hash of a
+/// nine-digit phone number cannot be reversed by trying them all.
+pub async fn identities(host: &PolicyHost, secret: &[u8], t: &TenantCtx, ctx: &Value) -> Result<Vec<Identity>, DomainError> {
+    let pairs: Vec<(String, String)> = match host.call(t.id, "identity_keys", ctx.clone()).await? {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| Some((i.get("kind")?.as_str()?.to_string(), i.get("value")?.as_str()?.to_string())))
+            .collect(),
+        _ => ["email", "phone"]
+            .iter()
+            .filter_map(|k| Some((k.to_string(), ctx["client"][k].as_str()?.to_string())))
+            .collect(),
+    };
+    let mut out: Vec<Identity> = pairs
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(kind, value)| {
+            let value = value.trim().to_lowercase();
+            Identity { hash: identity_hash(secret, t.id, &kind, &value), kind, value }
+        })
+        .collect();
+    out.sort_by(|a, b| a.hash.cmp(&b.hash));
+    out.dedup_by(|a, b| a.hash == b.hash);
+    Ok(out)
+}
+
+pub fn identity_hash(secret: &[u8], tenant: TenantId, kind: &str, value: &str) -> String {
+    match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(mut mac) => {
+            mac.update(format!("identity|{}|{kind}|{value}", tenant.0).as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        }
+        Err(_) => crate::tokens::hash(&format!("identity|{}|{kind}|{value}", tenant.0)),
+    }
+}
+
+/// What the booking hooks need to know of the client's past: active bookings per identity,
+/// active bookings on the visit's day, and recent no-shows (OP-14).
+pub async fn history(
+    db: &Db,
+    t: &TenantCtx,
+    ids: &[Identity],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Value, StoreError> {
+    let hashes: Vec<String> = ids.iter().map(|i| i.hash.clone()).collect();
+    let label = |hash: &str| {
+        ids.iter()
+            .find(|i| i.hash == hash)
+            .map(|i| format!("{}:{}", i.kind, i.value))
+            .unwrap_or_default()
+    };
+    let mut active = Map::new();
+    for (hash, n) in store::active_by_identity(db, t.id, &hashes, now.timestamp()).await? {
+        active.insert(label(&hash), json!(n));
+    }
+    let day = local_date(start);
+    let day_start = local_to_utc(day.and_time(chrono::NaiveTime::MIN)).unwrap_or(start);
+    let day_end = day_start + Duration::days(1);
+    let same_day = store::active_for_identities_between(db, t.id, &hashes, day_start.timestamp(), day_end.timestamp()).await?;
+    let same_day: Vec<Value> = same_day
+        .iter()
+        .filter_map(|(service, slot)| {
+            let s = t.service(*service)?;
+            Some(json!({ "service": service_json(s), "slot": slot_json(DateTime::from_timestamp(*slot, 0)?) }))
+        })
+        .collect();
+    let days = t
+        .cfg
+        .policy
+        .get("no_show_block_days")
+        .and_then(Value::as_i64)
+        .unwrap_or(DEFAULT_NO_SHOW_DAYS)
+        .clamp(0, 3650);
+    let since = (now - Duration::days(days)).timestamp();
+    let no_shows: Vec<Value> = store::recent_no_shows(db, t.id, &hashes, since)
+        .await?
+        .into_iter()
+        .map(|(hash, department, at)| {
+            json!({
+                "identity": label(&hash),
+                "department": department,
+                "at": DateTime::from_timestamp(at, 0).unwrap_or_default().to_rfc3339(),
+            })
+        })
+        .collect();
+    Ok(json!({ "active_by_identity": active, "same_day": same_day, "no_shows": no_shows }))
+}
+
+/// The form fields of a service: the policy's `form_fields`, or the configured ones.
+pub async fn form_fields(host: &PolicyHost, t: &TenantCtx, s: &ServiceCtx) -> Result<Vec<FieldSpec>, DomainError> {
+    let configured = s.cfg.fields.clone();
+    let ctx = json!({ "service": service_json(s), "fields": serde_json::to_value(&configured).unwrap_or_default() });
+    match host.call(t.id, "form_fields", ctx).await? {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| {
+                let mut v = v;
+                if let Some(m) = v.as_object_mut() {
+                    // `pattern` is advisory for forms; the host validates by kind.
+                    m.remove("pattern");
+                }
+                serde_json::from_value::<FieldSpec>(v).map_err(|e| {
+                    tracing::warn!(tenant = %t.slug, error = %e, "form_fields returned an unusable field");
+                    DomainError::PolicyFailed
+                })
+            })
+            .collect(),
+        _ => Ok(configured),
+    }
+}
