@@ -118,6 +118,8 @@ async fn app_for(db: Db) -> (App, Arc<TenantCtx>) {
         secret: b"bench-secret".to_vec(),
         settings: ApiSettings::default(),
         outbox_wake: Arc::new(Notify::new()),
+        policies: Default::default(),
+        resident: Default::default(),
     };
     let tenant = app.catalog.get(SLUG).expect("tenant imported");
     (app, tenant)

@@ -6,14 +6,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use okienko_domain::booking::{BookingStatus, Quota};
 use okienko_domain::calendar::{check_slot, local_date, to_local, BookingWindow, DayClosed};
-use okienko_domain::config::{CancellationCutoff, ClientField, ConfirmationMode};
+use okienko_domain::config::{CancellationCutoff, ClientField, ConfirmationMode, FieldSpec};
 use okienko_domain::{validate, DomainError};
 use okienko_notify::{Message, Visit};
 use okienko_store::{self as store, BookingRow, NewBooking, NewOutbox, StoreError};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::catalog::{ServiceCtx, TenantCtx};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::policy_host;
 use crate::tokens;
 use crate::App;
 
@@ -46,6 +48,8 @@ pub struct CreateRequest {
     pub consents: Vec<String>,
     pub channel: CodeChannel,
     pub idempotency_key: Option<String>,
+    /// A resident-card login (GD-5): the client's data come from its claims.
+    pub resident_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,7 +214,7 @@ fn validate_client(tenant: &TenantCtx, c: &ClientData) -> Result<ClientData, Dom
 }
 
 fn validate_fields(
-    service: &ServiceCtx,
+    specs: &[FieldSpec],
     given: &[(String, String)],
 ) -> Result<Vec<(String, String)>, DomainError> {
     if given.len() > MAX_FIELDS {
@@ -218,17 +222,12 @@ fn validate_fields(
     }
     let mut out = Vec::new();
     for (key, value) in given {
-        let spec = service
-            .cfg
-            .fields
-            .iter()
-            .find(|f| &f.key == key)
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    format!("fields.{}", key.chars().take(64).collect::<String>()),
-                    "ta usługa nie ma takiego pola",
-                )
-            })?;
+        let spec = specs.iter().find(|f| &f.key == key).ok_or_else(|| {
+            DomainError::invalid(
+                format!("fields.{}", key.chars().take(64).collect::<String>()),
+                "ta usługa nie ma takiego pola",
+            )
+        })?;
         if out.iter().any(|(k, _)| k == key) {
             return Err(DomainError::invalid(
                 format!("fields.{key}"),
@@ -243,7 +242,7 @@ fn validate_fields(
             validate::field(spec.kind, &format!("fields.{key}"), value)?,
         ));
     }
-    for spec in service.cfg.fields.iter().filter(|f| f.required) {
+    for spec in specs.iter().filter(|f| f.required) {
         if !out.iter().any(|(k, _)| k == &spec.key) {
             return Err(DomainError::invalid(
                 format!("fields.{}", spec.key),
@@ -395,10 +394,20 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             return Err(DomainError::invalid("idempotencyKey", "od 1 do 128 znaków").into());
         }
     }
-    let client = validate_client(tenant, &r.client)?;
-    let fields = validate_fields(service, &r.fields)?;
-    let consents = validate_consents(tenant, &r)?;
     let now = app.clock.now();
+    let source = if r.resident_token.is_some() {
+        "resident_card"
+    } else {
+        "online"
+    };
+    let raw_client = match &r.resident_token {
+        Some(token) => resident_client(app, tenant, token, now).await?,
+        None => r.client.clone(),
+    };
+    let client = validate_client(tenant, &raw_client)?;
+    let specs = policy_host::form_fields(&app.policies, tenant, service).await?;
+    let fields = validate_fields(&specs, &r.fields)?;
+    let consents = validate_consents(tenant, &r)?;
     let slot = check_slot(&tenant.cfg.booking, &tenant.calendar(service), now, r.start)?;
     let mode = tenant.cfg.confirmation.mode;
     if mode == ConfirmationMode::EmailCode && r.channel == CodeChannel::Sms {
@@ -422,6 +431,36 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
         ])
         .to_string(),
     );
+    // A retried request gets its first answer before any rule runs again: the first booking
+    // itself now counts against the client's limits.
+    if let Some(key) = &r.idempotency_key {
+        if let Some(existing) = store::booking_by_idempotency_key(&app.db, tenant.id, key).await? {
+            if existing.request_hash.as_deref() != Some(request_hash.as_str()) {
+                return Err(DomainError::IdempotencyConflict.into());
+            }
+            let token = tokens::derived_token(&app.secret, tenant.id.0, key);
+            return Ok(CreatedBooking {
+                booking: existing,
+                token,
+                replayed: true,
+            });
+        }
+    }
+
+    // The city's rules (P-6): identities, their history, then the verdict.
+    let mut ctx =
+        policy_host::booking_ctx(tenant, service, source, &client, &fields, slot.start, now);
+    let identities = policy_host::identities(&app.policies, &app.secret, tenant, &ctx).await?;
+    ctx["history"] = policy_host::history(&app.db, tenant, &identities, slot.start, now).await?;
+    let (client, fields) = match app
+        .policies
+        .call(tenant.id, "validate_booking", ctx)
+        .await?
+    {
+        Some(Value::Object(changes)) => apply_changes(tenant, &specs, client, fields, &changes)?,
+        _ => (client, fields),
+    };
+
     let token = match &r.idempotency_key {
         Some(k) => tokens::derived_token(&app.secret, tenant.id.0, k),
         None => tokens::random_token(),
@@ -493,7 +532,7 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             code: code.clone(),
             status: status.as_str(),
             quota: Quota::Online.as_str(),
-            source: "online",
+            source,
             slot_start: slot.start.timestamp(),
             slot_end: slot.end.timestamp(),
             client_name: client.name.clone(),
@@ -511,7 +550,10 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             manage_token_hash: manage_hash.clone(),
             idempotency_key: r.idempotency_key.clone(),
             request_hash: Some(request_hash.clone()),
-            identities: Vec::new(),
+            identities: identities
+                .iter()
+                .map(|i| (i.kind.clone(), i.hash.clone()))
+                .collect(),
             now: now.timestamp(),
         };
         match store::create_booking(
@@ -552,6 +594,70 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
         }
     }
     Err(last_err.unwrap_or(StoreError::Conflict).into())
+}
+
+/// The client's data from a resident-card login: the city's `map_claims`, or the common
+/// OpenID claims when the city has no such hook.
+async fn resident_client(
+    app: &App,
+    tenant: &TenantCtx,
+    token: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<ClientData> {
+    let rc = tenant
+        .cfg
+        .resident_card
+        .as_ref()
+        .ok_or(DomainError::ResidentCardNotOffered)?;
+    let claims = app.resident.claims(rc, token, now).await?;
+    let ctx =
+        serde_json::json!({ "claims": claims, "settings": policy_host::settings_json(tenant) });
+    let mapped = app.policies.call(tenant.id, "map_claims", ctx).await?.unwrap_or_else(|| {
+        let c = |k: &str| claims.get(k).cloned().unwrap_or(Value::Null);
+        serde_json::json!({ "name": c("name"), "email": c("email"), "phone": c("phone_number") })
+    });
+    let text = |k: &str| mapped.get(k).and_then(Value::as_str).map(str::to_string);
+    Ok(ClientData {
+        name: text("name"),
+        email: text("email"),
+        phone: text("phone"),
+    })
+}
+
+/// Applies the normalised values a `validate_booking` hook returned, validated again.
+fn apply_changes(
+    tenant: &TenantCtx,
+    specs: &[FieldSpec],
+    client: ClientData,
+    fields: Vec<(String, String)>,
+    changes: &serde_json::Map<String, Value>,
+) -> Result<(ClientData, Vec<(String, String)>), DomainError> {
+    let mut client = client;
+    if let Some(Value::Object(c)) = changes.get("client") {
+        let pick = |k: &str, old: Option<String>| match c.get(k) {
+            Some(Value::String(v)) => Some(v.clone()),
+            Some(Value::Null) => None,
+            _ => old,
+        };
+        client = ClientData {
+            name: pick("name", client.name),
+            email: pick("email", client.email),
+            phone: pick("phone", client.phone),
+        };
+        client = validate_client(tenant, &client)?;
+    }
+    let mut fields = fields;
+    if let Some(Value::Object(f)) = changes.get("fields") {
+        let mut given: Vec<(String, String)> = fields.clone();
+        for (k, v) in f {
+            if let Some(v) = v.as_str() {
+                given.retain(|(key, _)| key != k);
+                given.push((k.clone(), v.to_string()));
+            }
+        }
+        fields = validate_fields(specs, &given)?;
+    }
+    Ok((client, fields))
 }
 
 fn mode_str(m: ConfirmationMode) -> &'static str {
@@ -713,13 +819,14 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
         return Err(DomainError::CancellationClosed(why.into()).into());
     }
     let messages = mail_to_client(app, tenant, &b, Visit::cancelled);
-    match store::release_booking(
+    match store::release_booking_at(
         &app.db,
         tenant.id,
         b.id,
         BookingStatus::Cancelled.as_str(),
         Some("client"),
         now.timestamp(),
+        seat_back_at(tenant, now),
         &messages,
     )
     .await
@@ -789,4 +896,145 @@ pub async fn expire_due(app: &App) -> ApiResult<usize> {
             return Ok(n);
         }
     }
+}
+
+/// When a cancelled seat is offered again: after the city's delay plus a random part of it,
+/// so whoever agreed with the canceller on a moment cannot count on it (ZG-12, OP-11, GD-12).
+fn seat_back_at(tenant: &TenantCtx, now: DateTime<Utc>) -> Option<i64> {
+    let delay = i64::from(tenant.cfg.cancel_release_delay_minutes()) * 60;
+    (delay > 0).then(|| now.timestamp() + delay + rand::random::<u32>() as i64 % (delay + 1))
+}
+
+/// Gives back the cancelled seats whose delay has passed.
+pub async fn release_due(app: &App) -> ApiResult<usize> {
+    Ok(store::release_due_seats(&app.db, app.clock.now().timestamp()).await?)
+}
+
+fn change_side(
+    tenant: &TenantCtx,
+    service: &ServiceCtx,
+    client: &ClientData,
+    start: DateTime<Utc>,
+) -> Value {
+    serde_json::json!({
+        "client": policy_host::client_json(client),
+        "slot": policy_host::slot_json(start),
+        "service": policy_host::service_json(service),
+        "tenant": tenant.slug,
+    })
+}
+
+fn client_of(b: &BookingRow) -> ClientData {
+    ClientData {
+        name: b.client_name.clone(),
+        email: b.client_email.clone(),
+        phone: b.client_phone.clone(),
+    }
+}
+
+/// Asks the city's `validate_change` hook whether a change is allowed.
+async fn check_change(
+    app: &App,
+    tenant: &TenantCtx,
+    kind: &str,
+    before: Value,
+    after: Value,
+) -> ApiResult<()> {
+    let ctx = serde_json::json!({ "kind": kind, "before": before, "after": after, "settings": policy_host::settings_json(tenant) });
+    app.policies.call(tenant.id, "validate_change", ctx).await?;
+    Ok(())
+}
+
+/// Moves a booking to another slot of its service (until the cancellation cutoff).
+pub async fn reschedule(
+    app: &App,
+    tenant: &TenantCtx,
+    token: &str,
+    start: DateTime<Utc>,
+) -> ApiResult<BookingRow> {
+    let b = by_token(app, tenant, token).await?;
+    let now = app.clock.now();
+    if !status_of(&b).holds_seat() {
+        return Err(refusal_for(&b).into());
+    }
+    if now >= cancellable_until(tenant, &b) {
+        return Err(DomainError::ChangeNotAllowed("termin jest zbyt bliski.".into()).into());
+    }
+    let service = tenant.service(b.service_id).ok_or(DomainError::NotFound)?;
+    let slot = check_slot(&tenant.cfg.booking, &tenant.calendar(service), now, start)?;
+    let client = client_of(&b);
+    let old_start = DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default();
+    check_change(
+        app,
+        tenant,
+        "reschedule",
+        change_side(tenant, service, &client, old_start),
+        change_side(tenant, service, &client, slot.start),
+    )
+    .await?;
+    let capacity = if b.quota == Quota::Staff.as_str() {
+        service.cfg.capacity_staff
+    } else {
+        service.cfg.capacity_online
+    };
+    let mut moved = b.clone();
+    moved.slot_start = slot.start.timestamp();
+    moved.slot_end = slot.end.timestamp();
+    let messages = mail_to_client(app, tenant, &moved, Visit::confirmed);
+    let row = store::reschedule_booking(
+        &app.db,
+        tenant.id,
+        b.id,
+        slot.start.timestamp(),
+        slot.end.timestamp(),
+        i64::from(capacity),
+        now.timestamp(),
+        &messages,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict => ApiError::Domain(DomainError::AlreadyCancelled),
+        other => other.into(),
+    })?;
+    app.outbox_wake.notify_one();
+    Ok(row)
+}
+
+/// Corrects the client's contact data of a booking that holds a seat.
+pub async fn update_client(
+    app: &App,
+    tenant: &TenantCtx,
+    token: &str,
+    data: ClientData,
+) -> ApiResult<BookingRow> {
+    let b = by_token(app, tenant, token).await?;
+    if !status_of(&b).holds_seat() {
+        return Err(refusal_for(&b).into());
+    }
+    let service = tenant.service(b.service_id).ok_or(DomainError::NotFound)?;
+    let client = validate_client(tenant, &data)?;
+    let start = DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default();
+    check_change(
+        app,
+        tenant,
+        "update_client",
+        change_side(tenant, service, &client_of(&b), start),
+        change_side(tenant, service, &client, start),
+    )
+    .await?;
+    let now = app.clock.now().timestamp();
+    store::update_booking_client(
+        &app.db,
+        tenant.id,
+        b.id,
+        client.name.as_deref(),
+        client.email.as_deref(),
+        client.phone.as_deref(),
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict => ApiError::Domain(DomainError::AlreadyCancelled),
+        other => other.into(),
+    })
 }

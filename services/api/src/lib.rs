@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod error;
 pub mod http;
 pub mod pages;
+pub mod policy_host;
 pub mod public;
 pub mod resident;
 pub mod tokens;
@@ -51,6 +52,24 @@ pub struct App {
     pub settings: ApiSettings,
     /// Wakes the outbox worker after a commit that wrote messages.
     pub outbox_wake: Arc<Notify>,
+    /// The cities' active policy scripts.
+    pub policies: policy_host::PolicyHost,
+    /// Verifies resident-card logins (GD-5).
+    pub resident: resident::ResidentVerifier,
+}
+
+impl App {
+    /// Rebuilds the tenant catalog and the active policies from the database.
+    pub async fn reload(&self) -> Result<(), okienko_store::StoreError> {
+        self.catalog.reload(&self.db).await?;
+        let tenants: Vec<_> = self
+            .catalog
+            .slugs()
+            .iter()
+            .filter_map(|s| self.catalog.get(s))
+            .collect();
+        self.policies.reload(&self.db, &tenants).await
+    }
 }
 
 pub type AppRef = Arc<App>;

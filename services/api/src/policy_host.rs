@@ -53,7 +53,9 @@ impl PolicyHost {
                     Ok(p) => {
                         next.insert(t.id, p);
                     }
-                    Err(e) => tracing::error!(tenant = %t.slug, version = row.version, error = %e, "active policy does not compile; none applied"),
+                    Err(e) => {
+                        tracing::error!(tenant = %t.slug, version = row.version, error = %e, "active policy does not compile; none applied")
+                    }
                 }
             }
         }
@@ -68,7 +70,12 @@ impl PolicyHost {
     }
 
     /// Calls a hook on a blocking thread (a hostile script may run until its deadline).
-    pub async fn call(&self, tenant: TenantId, hook: &'static str, arg: Value) -> Result<Option<Value>, DomainError> {
+    pub async fn call(
+        &self,
+        tenant: TenantId,
+        hook: &'static str,
+        arg: Value,
+    ) -> Result<Option<Value>, DomainError> {
         let Some(policy) = self.policy(tenant) else {
             return Ok(None);
         };
@@ -85,7 +92,15 @@ impl PolicyHost {
 
 pub fn to_domain(e: PolicyError) -> DomainError {
     match e {
-        PolicyError::Rejected { code, message, field } => DomainError::Policy { code, message, field },
+        PolicyError::Rejected {
+            code,
+            message,
+            field,
+        } => DomainError::Policy {
+            code,
+            message,
+            field,
+        },
         other => {
             tracing::warn!(error = %other, "policy failed");
             DomainError::PolicyFailed
@@ -134,7 +149,10 @@ pub fn booking_ctx(
     start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Value {
-    let fields: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let fields: Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     json!({
         "tenant": t.slug,
         "source": source,
@@ -150,11 +168,21 @@ pub fn booking_ctx(
 /// The identities a booking counts against: the policy's `identity_keys`, or by default its
 /// e-mail and phone. Hashed with the server's secret and the tenant, so a stored hash of a
 /// nine-digit phone number cannot be reversed by trying them all.
-pub async fn identities(host: &PolicyHost, secret: &[u8], t: &TenantCtx, ctx: &Value) -> Result<Vec<Identity>, DomainError> {
+pub async fn identities(
+    host: &PolicyHost,
+    secret: &[u8],
+    t: &TenantCtx,
+    ctx: &Value,
+) -> Result<Vec<Identity>, DomainError> {
     let pairs: Vec<(String, String)> = match host.call(t.id, "identity_keys", ctx.clone()).await? {
         Some(Value::Array(items)) => items
             .iter()
-            .filter_map(|i| Some((i.get("kind")?.as_str()?.to_string(), i.get("value")?.as_str()?.to_string())))
+            .filter_map(|i| {
+                Some((
+                    i.get("kind")?.as_str()?.to_string(),
+                    i.get("value")?.as_str()?.to_string(),
+                ))
+            })
             .collect(),
         _ => ["email", "phone"]
             .iter()
@@ -166,7 +194,11 @@ pub async fn identities(host: &PolicyHost, secret: &[u8], t: &TenantCtx, ctx: &V
         .filter(|(_, v)| !v.trim().is_empty())
         .map(|(kind, value)| {
             let value = value.trim().to_lowercase();
-            Identity { hash: identity_hash(secret, t.id, &kind, &value), kind, value }
+            Identity {
+                hash: identity_hash(secret, t.id, &kind, &value),
+                kind,
+                value,
+            }
         })
         .collect();
     out.sort_by(|a, b| a.hash.cmp(&b.hash));
@@ -207,7 +239,14 @@ pub async fn history(
     let day = local_date(start);
     let day_start = local_to_utc(day.and_time(chrono::NaiveTime::MIN)).unwrap_or(start);
     let day_end = day_start + Duration::days(1);
-    let same_day = store::active_for_identities_between(db, t.id, &hashes, day_start.timestamp(), day_end.timestamp()).await?;
+    let same_day = store::active_for_identities_between(
+        db,
+        t.id,
+        &hashes,
+        day_start.timestamp(),
+        day_end.timestamp(),
+    )
+    .await?;
     let same_day: Vec<Value> = same_day
         .iter()
         .filter_map(|(service, slot)| {
@@ -238,7 +277,11 @@ pub async fn history(
 }
 
 /// The form fields of a service: the policy's `form_fields`, or the configured ones.
-pub async fn form_fields(host: &PolicyHost, t: &TenantCtx, s: &ServiceCtx) -> Result<Vec<FieldSpec>, DomainError> {
+pub async fn form_fields(
+    host: &PolicyHost,
+    t: &TenantCtx,
+    s: &ServiceCtx,
+) -> Result<Vec<FieldSpec>, DomainError> {
     let configured = s.cfg.fields.clone();
     let ctx = json!({ "service": service_json(s), "fields": serde_json::to_value(&configured).unwrap_or_default() });
     match host.call(t.id, "form_fields", ctx).await? {
@@ -258,4 +301,101 @@ pub async fn form_fields(host: &PolicyHost, t: &TenantCtx, s: &ServiceCtx) -> Re
             .collect(),
         _ => Ok(configured),
     }
+}
+
+/// Why a new policy version was not activated; the old one stays active.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    #[error("the policy does not compile: {0}")]
+    Compile(String),
+    #[error("a policy is activated only with its tests; none were given")]
+    NoTests,
+    #[error("policy tests failed:\n{0}")]
+    TestsFailed(String),
+    #[error("policy tests could not run: {0}")]
+    TestsUnreadable(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The city's `[policy]` settings as the TOML table the test runner reads.
+pub fn settings_toml(t: &okienko_domain::config::TenantConfig) -> Option<String> {
+    if t.policy.is_empty() {
+        return None;
+    }
+    toml::to_string(&t.policy).ok()
+}
+
+/// Compiles a new version, runs its tests, and only when all pass stores it as the active
+/// version (P-6). Returns the stored row and the test report.
+#[allow(clippy::too_many_arguments)]
+pub async fn activate(
+    db: &Db,
+    host: &PolicyHost,
+    tenant: TenantId,
+    cfg: &okienko_domain::config::TenantConfig,
+    source: &str,
+    tests: &[(String, String)],
+    author: &str,
+    now: i64,
+) -> Result<(store::PolicyRow, String), ActivationError> {
+    if tests.is_empty() {
+        return Err(ActivationError::NoTests);
+    }
+    let engine = host.engine.clone();
+    let (slug, src, settings, files) = (
+        cfg.slug.clone(),
+        source.to_string(),
+        settings_toml(cfg),
+        tests.to_vec(),
+    );
+    let run = tokio::task::spawn_blocking(move || {
+        okienko_policy::testing::run_sources(&engine, &slug, &src, settings.as_deref(), &files)
+    })
+    .await
+    .map_err(|e| ActivationError::TestsUnreadable(e.to_string()))?;
+    let report = match run {
+        Ok(r) => r,
+        Err(okienko_policy::testing::TestRunError::Policy(e)) => {
+            return Err(ActivationError::Compile(e.to_string()))
+        }
+        Err(e) => return Err(ActivationError::TestsUnreadable(e.to_string())),
+    };
+    let text = report.to_string();
+    if !report.ok() {
+        return Err(ActivationError::TestsFailed(text));
+    }
+    let policy = host
+        .engine
+        .compile(&cfg.slug, source)
+        .map_err(|e| ActivationError::Compile(e.to_string()))?;
+    let row = store::activate_policy(db, tenant, policy.hash(), source, author, &text, now).await?;
+    if let Ok(mut w) = host.active.write() {
+        w.insert(tenant, policy);
+    }
+    Ok((row, text))
+}
+
+/// A policy directory's script and test files: `<dir>/policy.rhai`, `<dir>/tests/*.toml`.
+pub fn read_policy_dir(dir: &std::path::Path) -> std::io::Result<(String, Vec<(String, String)>)> {
+    let source = std::fs::read_to_string(dir.join("policy.rhai"))?;
+    Ok((source, read_tests(&dir.join("tests"))?))
+}
+
+pub fn read_tests(dir: &std::path::Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                files.push((name, std::fs::read_to_string(&p)?));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }

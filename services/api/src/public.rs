@@ -325,23 +325,24 @@ impl Service {
     async fn slot_minutes(&self) -> u32 {
         self.ctx().map(|s| s.slot_minutes).unwrap_or_default()
     }
-    /// Extra fields the booking form must ask for.
-    async fn fields(&self) -> Vec<FormField> {
-        self.ctx()
-            .map(|s| {
-                s.cfg
-                    .fields
-                    .iter()
-                    .map(|f| FormField {
-                        key: f.key.clone(),
-                        label: f.label.clone(),
-                        kind: f.kind.into(),
-                        required: f.required,
-                        help: f.help.clone(),
-                    })
-                    .collect()
+    /// Extra fields the booking form must ask for (the city's policy may set them).
+    async fn fields(&self, ctx: &Context<'_>) -> Result<Vec<FormField>> {
+        let Some(s) = self.ctx() else {
+            return Ok(Vec::new());
+        };
+        let specs = crate::policy_host::form_fields(&app(ctx).policies, &self.tenant, s)
+            .await
+            .map_err(|e| crate::error::to_gql(&e))?;
+        Ok(specs
+            .into_iter()
+            .map(|f| FormField {
+                key: f.key,
+                label: f.label,
+                kind: f.kind.into(),
+                required: f.required,
+                help: f.help,
             })
-            .unwrap_or_default()
+            .collect())
     }
 }
 
@@ -473,6 +474,9 @@ pub struct CreateBookingInput {
     confirmation_channel: ConfirmationChannel,
     /// A retried request with the same key returns the first booking.
     idempotency_key: Option<String>,
+    /// A token from the city's resident-card login (GD-5); the client's data are then taken
+    /// from it and `client` is ignored.
+    resident_token: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -594,6 +598,7 @@ impl Mutation {
                 ConfirmationChannel::Sms => CodeChannel::Sms,
             },
             idempotency_key: input.idempotency_key,
+            resident_token: input.resident_token,
         };
         let created = booking::create(app(ctx), &t, req).await?;
         Ok(CreateBookingPayload {
@@ -613,6 +618,36 @@ impl Mutation {
     ) -> Result<Booking> {
         let t = tenant(ctx);
         let b = booking::confirm(app(ctx), &t, &token, code.as_deref()).await?;
+        Ok(Booking::from_row(t, &b))
+    }
+
+    /// Moves a booking to another slot of its service, where the city allows it (CI-21 does not).
+    async fn reschedule_booking(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        start: DateTime<Utc>,
+    ) -> Result<Booking> {
+        let t = tenant(ctx);
+        let b = booking::reschedule(app(ctx), &t, &token, start).await?;
+        Ok(Booking::from_row(t, &b))
+    }
+
+    /// Corrects the client's contact data; the person named cannot change where the city
+    /// forbids it (GD-12).
+    async fn update_booking_client(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        client: ClientInput,
+    ) -> Result<Booking> {
+        let t = tenant(ctx);
+        let data = ClientData {
+            name: client.name,
+            email: client.email,
+            phone: client.phone,
+        };
+        let b = booking::update_client(app(ctx), &t, &token, data).await?;
         Ok(Booking::from_row(t, &b))
     }
 

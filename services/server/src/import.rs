@@ -96,3 +96,67 @@ pub async fn import_dir(
     let outcomes = import_tenants(db, &items, now, force).await?;
     Ok(items.into_iter().map(|i| i.slug).zip(outcomes).collect())
 }
+
+/// Activates each tenant's shipped `policy.rhai` (after its tests pass) when the tenant has no
+/// active policy, or, with `force`, when the file differs from the active version.
+/// A policy whose tests fail is reported and not activated; the other tenants go on.
+pub async fn import_policies(
+    app: &okienko_api::App,
+    dir: &Path,
+    force: bool,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut outcomes = Vec::new();
+    for file in tenant_files(dir)? {
+        let Some(policy_dir) = file.parent() else {
+            continue;
+        };
+        if !policy_dir.join("policy.rhai").is_file() {
+            continue;
+        }
+        let slug = policy_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let Some(tenant) = app.catalog.get(&slug) else {
+            continue;
+        };
+        let (source, tests) = okienko_api::policy_host::read_policy_dir(policy_dir)?;
+        let hash = app
+            .policies
+            .engine
+            .compile(&slug, &source)
+            .map(|p| p.hash().to_string())
+            .ok();
+        let active = app.policies.policy(tenant.id);
+        let outcome = match (&active, force) {
+            (Some(p), _) if Some(p.hash()) == hash.as_deref() => "unchanged".to_string(),
+            (Some(_), false) => {
+                "kept (the database copy wins; use `okienko policy activate`)".to_string()
+            }
+            _ => {
+                let now = app.clock.now().timestamp();
+                match okienko_api::policy_host::activate(
+                    &app.db,
+                    &app.policies,
+                    tenant.id,
+                    &tenant.cfg,
+                    &source,
+                    &tests,
+                    "import",
+                    now,
+                )
+                .await
+                {
+                    Ok((row, _)) => format!("activated version {}", row.version),
+                    Err(e) => {
+                        tracing::error!(tenant = %slug, error = %e, "shipped policy not activated");
+                        format!("NOT activated: {e}")
+                    }
+                }
+            }
+        };
+        outcomes.push((slug, outcome));
+    }
+    Ok(outcomes)
+}

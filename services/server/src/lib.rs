@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use okienko_api::policy_host::PolicyHost;
+use okienko_api::resident::ResidentVerifier;
 use okienko_api::{ApiSettings, App, Catalog};
 use okienko_notify::{Deliverer, EmailBackend, HttpSmsGateway, LogSms, SmsProvider};
 use okienko_store::{Db, ImportOutcome};
@@ -55,10 +57,35 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<(Db, Arc<dyn okienko_domain
     Ok((db, clock))
 }
 
+/// The shared application over a prepared database, with its catalog and policies loaded.
+pub async fn build_app(
+    cfg: &Config,
+    db: Db,
+    clock: Arc<dyn okienko_domain::clock::Clock>,
+) -> anyhow::Result<Arc<App>> {
+    let app = Arc::new(App {
+        db,
+        clock,
+        catalog: Catalog::default(),
+        secret: secret(cfg)?,
+        settings: ApiSettings {
+            public_url: cfg.public_url.clone(),
+            ..ApiSettings::default()
+        },
+        outbox_wake: Arc::new(Notify::new()),
+        policies: PolicyHost::default(),
+        resident: ResidentVerifier::default(),
+    });
+    app.reload().await?;
+    Ok(app)
+}
+
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let (db, clock) = prepare(&cfg).await?;
-    let catalog = Catalog::default();
-    catalog.reload(&db).await?;
+    let app = build_app(&cfg, db.clone(), clock.clone()).await?;
+    if cfg.policies_dir.is_dir() {
+        import::import_policies(&app, &cfg.policies_dir, false).await?;
+    }
     let email = match &cfg.smtp_url {
         Some(url) => EmailBackend::smtp(url)?,
         None => EmailBackend::Files(cfg.mail_dir()),
@@ -73,18 +100,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             sender.clone(),
         )?),
     };
-    let wake = Arc::new(Notify::new());
-    let app = Arc::new(App {
-        db: db.clone(),
-        clock: clock.clone(),
-        catalog,
-        secret: secret(&cfg)?,
-        settings: ApiSettings {
-            public_url: cfg.public_url.clone(),
-            ..ApiSettings::default()
-        },
-        outbox_wake: wake.clone(),
-    });
+    let wake = app.outbox_wake.clone();
 
     // Settle what fell due while the server was down before answering anyone.
     let expired = okienko_api::booking::expire_due(&app)
@@ -135,6 +151,11 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "pending bookings expired"),
             Err(e) => tracing::error!(error = ?e, "expiry worker"),
+        }
+        match okienko_api::booking::release_due(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(freed = n, "cancelled seats offered again"),
+            Err(e) => tracing::error!(error = ?e, "seat release worker"),
         }
     }
 }

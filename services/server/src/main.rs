@@ -29,6 +29,26 @@ enum Command {
     },
     /// Print a GraphQL schema's SDL (public).
     Schema,
+    /// City policy scripts (P-6).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Run the cases in `<dir>/tests/*.toml` against `<dir>/policy.rhai`; non-zero exit on a failure.
+    Test { dir: PathBuf },
+    /// Compile `<file>`, run the tests beside it (`tests/*.toml`), and only if all pass make it the
+    /// tenant's active policy; otherwise the old version stays active.
+    Activate {
+        tenant: String,
+        file: PathBuf,
+        /// Recorded as the version's author.
+        #[arg(long, default_value = "cli")]
+        author: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -79,6 +99,83 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 println!("{slug}: {outcome:?}");
             }
+            Ok(())
+        }
+        Command::Policy {
+            command: PolicyCommand::Test { dir },
+        } => {
+            let settings = match std::fs::read_to_string(dir.join("tenant.toml")) {
+                Ok(text) => {
+                    let cfg = okienko_domain::config::TenantConfig::parse(
+                        &dir.join("tenant.toml").display().to_string(),
+                        &text,
+                    )?;
+                    okienko_api::policy_host::settings_toml(&cfg)
+                }
+                Err(_) => None,
+            };
+            let (source, tests) = okienko_api::policy_host::read_policy_dir(&dir)?;
+            let slug = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("tenant")
+                .to_string();
+            let engine = okienko_policy::PolicyEngine::new(okienko_policy::Limits::default());
+            let report = okienko_policy::testing::run_sources(
+                &engine,
+                &slug,
+                &source,
+                settings.as_deref(),
+                &tests,
+            )?;
+            println!("{report}");
+            if !report.ok() || tests.is_empty() {
+                anyhow::bail!("policy tests failed for {}", dir.display());
+            }
+            Ok(())
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Activate {
+                    tenant,
+                    file,
+                    author,
+                },
+        } => {
+            let cfg = Config {
+                policies_dir: PathBuf::from("/nonexistent"),
+                ..Config::from_env()?
+            };
+            let (db, clock) = prepare(&cfg).await?;
+            let app = okienko_server::build_app(&cfg, db, clock).await?;
+            let t = app
+                .catalog
+                .get(&tenant)
+                .ok_or_else(|| anyhow::anyhow!("no tenant {tenant:?}"))?;
+            let source = std::fs::read_to_string(&file)?;
+            let tests = okienko_api::policy_host::read_tests(
+                &file
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("tests"),
+            )?;
+            let now = app.clock.now().timestamp();
+            let (row, report) = okienko_api::policy_host::activate(
+                &app.db,
+                &app.policies,
+                t.id,
+                &t.cfg,
+                &source,
+                &tests,
+                &author,
+                now,
+            )
+            .await?;
+            println!("{report}");
+            println!(
+                "{tenant}: policy version {} active ({})",
+                row.version, row.hash
+            );
             Ok(())
         }
         Command::Schema => {
