@@ -387,23 +387,29 @@ impl Policy {
 
 /// Turns a rhai error into a refusal (a proper `throw #{ code, message }`) or a failure.
 fn eval_error(err: &EvalAltResult, limits: &Limits) -> PolicyError {
+    let pos = err.unwrap_inner().position();
+    let pos = if pos.is_none() {
+        String::new()
+    } else {
+        format!(" at {pos}")
+    };
     match err.unwrap_inner() {
-        EvalAltResult::ErrorRuntime(value, pos) => rejection(value)
-            .unwrap_or_else(|why| PolicyError::failed(format!("throw of {why} at {pos}"))),
-        EvalAltResult::ErrorTooManyOperations(pos) => PolicyError::failed(format!(
-            "operation limit ({}) reached at {pos}",
+        EvalAltResult::ErrorRuntime(value, _) => rejection(value)
+            .unwrap_or_else(|why| PolicyError::failed(format!("throw of {why}{pos}"))),
+        EvalAltResult::ErrorTooManyOperations(_) => PolicyError::failed(format!(
+            "operation limit ({}) reached{pos}",
             limits.max_operations
         )),
-        EvalAltResult::ErrorTerminated(_, pos) => PolicyError::failed(format!(
-            "deadline ({} ms) passed at {pos}",
+        EvalAltResult::ErrorTerminated(_, _) => PolicyError::failed(format!(
+            "deadline ({} ms) passed{pos}",
             limits.deadline.as_millis()
         )),
-        EvalAltResult::ErrorStackOverflow(pos) => PolicyError::failed(format!(
-            "call depth limit ({}) reached at {pos}",
+        EvalAltResult::ErrorStackOverflow(_) => PolicyError::failed(format!(
+            "call depth limit ({}) reached{pos}",
             limits.max_call_levels
         )),
-        EvalAltResult::ErrorDataTooLarge(what, pos) => {
-            PolicyError::failed(format!("size limit: {what} at {pos}"))
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            PolicyError::failed(format!("size limit: {what}{pos}"))
         }
         _ => PolicyError::failed(err.to_string()),
     }
