@@ -10,7 +10,7 @@ fn zg_input(service: &str, start: &str) -> serde_json::Value {
     json!({
         "serviceId": service, "start": start,
         "client": { "name": "Jan Kowalski", "email": "jan@example.pl", "phone": "601234567" },
-        "fields": [ { "key": "owner_name", "value": "Jan Kowalski" } ],
+        "fields": [ { "key": "owner_name", "value": "Jan Kowalski" }, { "key": "registration_number", "value": "FZ 4K7R2" } ],
         "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"]
     })
 }

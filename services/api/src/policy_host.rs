@@ -377,25 +377,10 @@ pub async fn activate(
 }
 
 /// A policy directory's script and test files: `<dir>/policy.rhai`, `<dir>/tests/*.toml`.
-pub fn read_policy_dir(dir: &std::path::Path) -> std::io::Result<(String, Vec<(String, String)>)> {
+pub fn read_policy_dir(dir: &std::path::Path) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let source = std::fs::read_to_string(dir.join("policy.rhai"))?;
-    Ok((source, read_tests(&dir.join("tests"))?))
-}
-
-pub fn read_tests(dir: &std::path::Path) -> std::io::Result<Vec<(String, String)>> {
-    let mut files = Vec::new();
-    if dir.is_dir() {
-        for e in std::fs::read_dir(dir)? {
-            let p = e?.path();
-            if p.extension().is_some_and(|x| x == "toml") {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                files.push((name, std::fs::read_to_string(&p)?));
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    Ok((
+        source,
+        okienko_policy::testing::read_tests(&dir.join("tests"))?,
+    ))
 }

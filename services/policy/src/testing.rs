@@ -18,7 +18,7 @@
 //! returned `()` passes `"accepted"`, not `returns`.
 //!
 //! The runner fills what a case leaves out: `tenant` (the directory's name), `settings` (from
-//! `policy-settings.toml`), `now = "2026-12-01T08:00:00Z"`, `source = "online"`, empty
+//! the `[policy]` table of `tenant.toml`), `now = "2026-12-01T08:00:00Z"`, `source = "online"`, empty
 //! `client`, `fields` and `history`, and `slot.local_date`, `slot.local_time`, `slot.weekday`
 //! computed in Europe/Warsaw from `slot.start`. Which of them depends on the hook: see
 //! [`fill_defaults`].
@@ -72,7 +72,7 @@ impl fmt::Display for Report {
 /// Why the tests could not be run at all (as opposed to a case failing).
 #[derive(Debug, thiserror::Error)]
 pub enum TestRunError {
-    #[error("{}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -84,7 +84,7 @@ pub enum TestRunError {
 }
 
 /// Runs `policy_dir/tests/*.toml` (in name order) against `policy_dir/policy.rhai`, with the
-/// settings of `policy_dir/policy-settings.toml` (optional). The tenant is the directory's name.
+/// settings of the `[policy]` table of `policy_dir/tenant.toml` (optional). The tenant is the directory's name.
 pub fn run_dir(engine: &PolicyEngine, policy_dir: &Path) -> Result<Report, TestRunError> {
     let read = |p: PathBuf| {
         std::fs::read_to_string(&p).map_err(|source| TestRunError::Io { path: p, source })
@@ -95,33 +95,48 @@ pub fn run_dir(engine: &PolicyEngine, policy_dir: &Path) -> Result<Report, TestR
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "tenant".to_string());
     let source = read(policy_dir.join("policy.rhai"))?;
-    let settings_path = policy_dir.join("policy-settings.toml");
-    let settings = if settings_path.exists() {
-        Some(read(settings_path)?)
-    } else {
-        None
+    let settings = match policy_dir.join("tenant.toml") {
+        p if p.exists() => settings_of_tenant(&read(p)?),
+        _ => None,
     };
-    let tests_dir = policy_dir.join("tests");
+    let files = read_tests(&policy_dir.join("tests"))?;
+    run_sources(engine, &tenant, &source, settings.as_deref(), &files)
+}
+
+/// The `[policy]` table of a tenant.toml text, as TOML text (None when absent or unreadable).
+pub fn settings_of_tenant(tenant_toml: &str) -> Option<String> {
+    let table: toml::Table = tenant_toml.parse().ok()?;
+    let policy = table.get("policy")?.as_table()?;
+    toml::to_string(policy).ok()
+}
+
+/// The test files of a directory (`*.toml`), sorted by name, as (file name, text).
+pub fn read_tests(tests_dir: &Path) -> Result<Vec<(String, String)>, TestRunError> {
     let mut files = Vec::new();
-    if tests_dir.is_dir() {
-        let entries = std::fs::read_dir(&tests_dir).map_err(|source| TestRunError::Io {
-            path: tests_dir.clone(),
+    if !tests_dir.is_dir() {
+        return Ok(files);
+    }
+    let entries = std::fs::read_dir(tests_dir).map_err(|source| TestRunError::Io {
+        path: tests_dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&p).map_err(|source| TestRunError::Io {
+            path: p.clone(),
             source,
         })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        for p in paths {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            files.push((name, read(p)?));
-        }
+        files.push((name, text));
     }
-    run_sources(engine, &tenant, &source, settings.as_deref(), &files)
+    Ok(files)
 }
 
 /// The same as [`run_dir`] from texts: a candidate version held in memory, its settings
@@ -139,7 +154,7 @@ pub fn run_sources(
     let settings = match settings_toml {
         Some(text) => {
             let table: toml::Table = toml::from_str(text).map_err(|e| TestRunError::Invalid {
-                file: "policy-settings.toml".into(),
+                file: "tenant.toml [policy]".into(),
                 message: e.to_string(),
             })?;
             toml_to_json(&toml::Value::Table(table))

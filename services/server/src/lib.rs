@@ -106,8 +106,15 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let expired = okienko_api::booking::expire_due(&app)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    if expired > 0 {
-        tracing::info!(expired, "pending bookings expired at start");
+    let freed = okienko_api::booking::release_due(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if expired + freed > 0 {
+        tracing::info!(
+            expired,
+            freed,
+            "settled at start: pending bookings expired, cancelled seats offered again"
+        );
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);

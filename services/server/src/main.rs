@@ -104,32 +104,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy {
             command: PolicyCommand::Test { dir },
         } => {
-            let settings = match std::fs::read_to_string(dir.join("tenant.toml")) {
-                Ok(text) => {
-                    let cfg = okienko_domain::config::TenantConfig::parse(
-                        &dir.join("tenant.toml").display().to_string(),
-                        &text,
-                    )?;
-                    okienko_api::policy_host::settings_toml(&cfg)
-                }
-                Err(_) => None,
-            };
-            let (source, tests) = okienko_api::policy_host::read_policy_dir(&dir)?;
-            let slug = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("tenant")
-                .to_string();
             let engine = okienko_policy::PolicyEngine::new(okienko_policy::Limits::default());
-            let report = okienko_policy::testing::run_sources(
-                &engine,
-                &slug,
-                &source,
-                settings.as_deref(),
-                &tests,
-            )?;
+            let report = okienko_policy::testing::run_dir(&engine, &dir)?;
             println!("{report}");
-            if !report.ok() || tests.is_empty() {
+            if !report.ok() || report.passed.is_empty() {
                 anyhow::bail!("policy tests failed for {}", dir.display());
             }
             Ok(())
@@ -153,7 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .get(&tenant)
                 .ok_or_else(|| anyhow::anyhow!("no tenant {tenant:?}"))?;
             let source = std::fs::read_to_string(&file)?;
-            let tests = okienko_api::policy_host::read_tests(
+            let tests = okienko_policy::testing::read_tests(
                 &file
                     .parent()
                     .unwrap_or(std::path::Path::new("."))
