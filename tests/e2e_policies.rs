@@ -1,0 +1,523 @@
+//! The city policies (P-6) end to end: the shipped scripts as the running server applies them.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn zg_input(service: &str, start: &str, email: &str, fields: Value) -> Value {
+    json!({
+        "serviceId": service, "start": start,
+        "client": { "name": "Jan Kowalski", "email": email, "phone": "601234567" },
+        "fields": fields,
+        "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"]
+    })
+}
+
+/// ZG-13 and ZG-4: vehicle data required and fictitious values refused; ZG-12: a cap on
+/// active bookings per identity.
+#[tokio::test]
+async fn zielona_gora_vehicle_rules_and_identity_cap() {
+    let s = Server::start().await;
+    let service = s.service_id("zielona-gora", "rejestracja-pojazdu").await;
+    let (start, _) = s
+        .first_free_slot("zielona-gora", &service, "2026-12-02")
+        .await;
+    let owner = json!({ "key": "owner_name", "value": "Jan Kowalski" });
+    let cases = [
+        (json!([owner]), "VEHICLE_ID_REQUIRED"),
+        (
+            json!([owner, { "key": "vin_tail", "value": "00000" }]),
+            "VIN_INVALID",
+        ),
+        (
+            json!([owner, { "key": "vin_tail", "value": "12345" }]),
+            "VIN_INVALID",
+        ),
+        (
+            json!([owner, { "key": "registration_number", "value": "FZ 11111" }]),
+            "REGISTRATION_INVALID",
+        ),
+    ];
+    for (fields, code) in cases {
+        let v = s
+            .book(
+                "zielona-gora",
+                zg_input(&service, &start, "jan@example.pl", fields),
+            )
+            .await;
+        assert_eq!(code_of(&v), code, "{v}");
+        assert!(!v["errors"][0]["message"].as_str().unwrap().is_empty());
+    }
+    // The cap is 2 active bookings per e-mail, phone or vehicle.
+    let mut starts = Vec::new();
+    let mut day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    while starts.len() < 3 {
+        let (st, _) = s
+            .first_free_slot("zielona-gora", &service, &day.to_string())
+            .await;
+        starts.push(st);
+        day += chrono::Duration::days(1);
+    }
+    let ok = |i: usize| json!([owner, { "key": "vin_tail", "value": format!("A7K2{i}") }]);
+    for (i, st) in starts.iter().take(2).enumerate() {
+        let v = s
+            .book(
+                "zielona-gora",
+                zg_input(&service, st, "cap@example.pl", ok(i)),
+            )
+            .await;
+        assert_eq!(
+            v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
+            "{v}"
+        );
+    }
+    let v = s
+        .book(
+            "zielona-gora",
+            zg_input(&service, &starts[2], "cap@example.pl", ok(2)),
+        )
+        .await;
+    assert_eq!(code_of(&v), "IDENTITY_CAP_REACHED", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("najwyżej 2"),
+        "{v}"
+    );
+    // Another person is not affected.
+    let mut other = zg_input(&service, &starts[2], "inna@example.pl", ok(2));
+    other["client"]["phone"] = json!("602000111");
+    let v = s.book("zielona-gora", other).await;
+    assert_eq!(
+        v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
+        "{v}"
+    );
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A copy of the shipped cities with Gdynia's identity provider keys served from this machine.
+fn policies_with_local_idp(dir: &Path, jwks_url: &str) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for city in std::fs::read_dir(&from).unwrap().flatten() {
+        let to = dir.join(city.file_name());
+        std::fs::create_dir_all(to.join("tests")).unwrap();
+        for f in ["tenant.toml", "policy.rhai"] {
+            let _ = std::fs::copy(city.path().join(f), to.join(f));
+        }
+        for t in std::fs::read_dir(city.path().join("tests"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            std::fs::copy(t.path(), to.join("tests").join(t.file_name())).unwrap();
+        }
+    }
+    let gd = dir.join("gdynia/tenant.toml");
+    let text = std::fs::read_to_string(&gd)
+        .unwrap()
+        .replace("https://konto.gdynia.pl/.well-known/jwks.json", jwks_url);
+    std::fs::write(gd, text).unwrap();
+}
+
+fn token(alg: jsonwebtoken::Algorithm, claims: Value) -> String {
+    let (kid, key) = match alg {
+        jsonwebtoken::Algorithm::RS256 => (
+            "test-rs",
+            jsonwebtoken::EncodingKey::from_rsa_pem(
+                &std::fs::read(fixtures().join("resident-rs256.pem")).unwrap(),
+            )
+            .unwrap(),
+        ),
+        _ => (
+            "test-es",
+            jsonwebtoken::EncodingKey::from_ec_pem(
+                &std::fs::read(fixtures().join("resident-es256.pem")).unwrap(),
+            )
+            .unwrap(),
+        ),
+    };
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+/// GD-5: booking after a resident-card login, the client's data from the token's claims;
+/// signature, issuer, audience and expiry checked. GD-12: the person cannot be changed.
+#[tokio::test]
+async fn gdynia_resident_card_login_and_person_unchangeable() {
+    let port = free_port();
+    let _idp = Child(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(fixtures())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let policies = tempfile::tempdir().unwrap();
+    policies_with_local_idp(
+        policies.path(),
+        &format!("http://127.0.0.1:{port}/resident-jwks.json"),
+    );
+    let s = Server::builder()
+        .env("OKIENKO_POLICIES", policies.path().to_str().unwrap())
+        .start()
+        .await;
+    let service = s.service_id("gdynia", "meldunek").await;
+    let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
+
+    // The dev clock starts at 2026-12-01T08:00:00Z.
+    let now = chrono::DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .timestamp();
+    let claims = |exp: i64, aud: &str| {
+        json!({ "iss": "https://konto.gdynia.pl", "aud": aud, "sub": "km-123", "exp": exp, "iat": now,
+                "given_name": "Anna", "family_name": "Mieszkańska", "email": "Anna@Example.PL", "email_verified": true,
+                "phone_number": "+48 601 222 333" })
+    };
+    let input = |tok: String| {
+        json!({ "serviceId": service, "start": start, "client": {}, "residentToken": tok,
+                "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
+    };
+    for (tok, why) in [
+        (
+            token(
+                jsonwebtoken::Algorithm::RS256,
+                claims(now - 3600, "okienko-gdynia"),
+            ),
+            "expired",
+        ),
+        (
+            token(
+                jsonwebtoken::Algorithm::RS256,
+                claims(now + 600, "someone-else"),
+            ),
+            "wrong audience",
+        ),
+        ("eyJhbGciOiJub25lIn0.e30.".to_string(), "unsigned"),
+        ("not a token".to_string(), "garbage"),
+    ] {
+        let v = s.book("gdynia", input(tok)).await;
+        assert_eq!(code_of(&v), "RESIDENT_TOKEN_INVALID", "{why}: {v}");
+    }
+    // A token signed with the right key but tampered with is refused.
+    let good = token(
+        jsonwebtoken::Algorithm::RS256,
+        claims(now + 600, "okienko-gdynia"),
+    );
+    let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    let v = s.book("gdynia", input(parts.join("."))).await;
+    assert_eq!(code_of(&v), "RESIDENT_TOKEN_INVALID", "{v}");
+
+    for alg in [
+        jsonwebtoken::Algorithm::RS256,
+        jsonwebtoken::Algorithm::ES256,
+    ] {
+        let v = s
+            .book(
+                "gdynia",
+                input(token(alg, claims(now + 600, "okienko-gdynia"))),
+            )
+            .await;
+        let created = &v["data"]["createBooking"];
+        assert_eq!(created["booking"]["status"], "PENDING", "{alg:?}: {v}");
+        assert_eq!(created["booking"]["clientPhone"], "48601222333");
+        let t = created["managementToken"].as_str().unwrap().to_string();
+        let b = s
+            .gql(
+                "gdynia",
+                "query($t: String!) { booking(token: $t) { clientName clientEmail } }",
+                json!({ "t": t }),
+            )
+            .await;
+        assert_eq!(
+            b["data"]["booking"]["clientName"], "Anna Mieszkańska",
+            "{b}"
+        );
+        assert_eq!(
+            b["data"]["booking"]["clientEmail"], "Anna@example.pl",
+            "{b}"
+        );
+
+        // GD-12: the contact data may be corrected, the person may not change.
+        let update = "mutation($t: String!, $c: ClientInput!) { updateBookingClient(token: $t, client: $c) { clientName clientEmail } }";
+        let v = s
+            .gql("gdynia", update, json!({ "t": t, "c": { "name": "Anna Mieszkańska", "email": "anna.m@example.pl" } }))
+            .await;
+        assert_eq!(
+            v["data"]["updateBookingClient"]["clientEmail"], "anna.m@example.pl",
+            "{v}"
+        );
+        let v = s
+            .gql(
+                "gdynia",
+                update,
+                json!({ "t": t, "c": { "name": "Ktoś Inny", "email": "anna.m@example.pl" } }),
+            )
+            .await;
+        assert_eq!(code_of(&v), "PERSON_CHANGE_REFUSED", "{v}");
+    }
+
+    // Without a resident-card configuration the city refuses such logins.
+    let zg = s.service_id("zielona-gora", "prawo-jazdy").await;
+    let v = s
+        .book(
+            "zielona-gora",
+            json!({ "serviceId": zg, "start": start, "client": {}, "residentToken": good,
+                    "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"] }),
+        )
+        .await;
+    assert_eq!(code_of(&v), "RESIDENT_CARD_NOT_OFFERED", "{v}");
+}
+
+/// OP-14: after a no-show, online booking in the department is blocked, with a message saying
+/// until when. The no-show is recorded in the server's database as the queue will record it.
+#[tokio::test]
+async fn opole_no_show_blocks_online_booking() {
+    let s = Server::start().await;
+    let service = s.service_id("opole", "zameldowanie-wymeldowanie").await;
+    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let input = |start: &str| {
+        json!({ "serviceId": service, "start": start, "client": { "name": "Olga Nowak", "email": "olga@example.pl" },
+                "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"] })
+    };
+    let v = s.book("opole", input(&start)).await;
+    let code = v["data"]["createBooking"]["booking"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+
+    let db = okienko_store::Db::connect(&format!("sqlite://{}/okienko.db", s.data.display()))
+        .await
+        .unwrap();
+    let tenant = okienko_store::tenant_by_slug(&db, "opole")
+        .await
+        .unwrap()
+        .unwrap();
+    let tid = okienko_store::TenantId(tenant.id);
+    let booking = okienko_store::booking_by_code(&db, tid, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    okienko_store::record_no_show(
+        &db,
+        tid,
+        booking.id,
+        Some("ewidencja-ludnosci"),
+        chrono::DateTime::parse_from_rfc3339(NOW)
+            .unwrap()
+            .timestamp(),
+    )
+    .await
+    .unwrap();
+    db.close().await;
+
+    let (later, _) = s.first_free_slot("opole", &service, "2026-12-07").await;
+    let v = s.book("opole", input(&later)).await;
+    assert_eq!(code_of(&v), "NO_SHOW_BLOCKED", "{v}");
+    let msg = v["errors"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("zablokowana do 31.12.2026"), "{msg}");
+}
+
+/// CI-21: no rescheduling in Cieszyn; elsewhere a booking moves with its seat.
+#[tokio::test]
+async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
+    let s = Server::start().await;
+    let reschedule = "mutation($t: String!, $s: DateTime!) { rescheduleBooking(token: $t, start: $s) { start status } }";
+
+    let ci = s.service_id("cieszyn", "meldunek").await;
+    let (a, _) = s.first_free_slot("cieszyn", &ci, "2026-12-02").await;
+    let v = s
+        .book(
+            "cieszyn",
+            json!({ "serviceId": ci, "start": a, "client": { "email": "r@example.pl" },
+                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
+        )
+        .await;
+    let t = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (b, _) = s.first_free_slot("cieszyn", &ci, "2026-12-04").await;
+    let v = s
+        .gql("cieszyn", reschedule, json!({ "t": t, "s": b }))
+        .await;
+    assert_eq!(code_of(&v), "RESCHEDULE_NOT_ALLOWED", "{v}");
+
+    let dg = s
+        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
+        .await;
+    let (a, before) = s
+        .first_free_slot("dabrowa-gornicza", &dg, "2026-12-02")
+        .await;
+    let v = s
+        .book(
+            "dabrowa-gornicza",
+            json!({ "serviceId": dg, "start": a, "client": { "name": "Piotr", "email": "p@example.pl", "phone": "662138278" },
+                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+        )
+        .await;
+    let t = v["data"]["createBooking"]["managementToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (b, _) = s
+        .first_free_slot("dabrowa-gornicza", &dg, "2026-12-04")
+        .await;
+    let v = s
+        .gql("dabrowa-gornicza", reschedule, json!({ "t": t, "s": b }))
+        .await;
+    assert_eq!(v["data"]["rescheduleBooking"]["status"], "CONFIRMED", "{v}");
+    assert_eq!(s.remaining("dabrowa-gornicza", &dg, &a).await, before);
+    let v = s.gql("dabrowa-gornicza", BOOKING, json!({ "t": t })).await;
+    let moved =
+        chrono::DateTime::parse_from_rfc3339(v["data"]["booking"]["start"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(moved, chrono::DateTime::parse_from_rfc3339(&b).unwrap());
+}
+
+fn okienko(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_okienko"))
+        .args(args)
+        .env("OKIENKO_DATA_DIR", data)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+/// A new version runs its tests before activation; on a failure the old one stays. A hostile
+/// script that is active anyway is stopped within its budget: POLICY_ERROR for its city, and
+/// every other city goes on.
+#[tokio::test]
+async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
+    let s = Server::start().await;
+    let data = s.data.clone();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("cieszyn");
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+
+    // A version whose own tests fail is refused, with the failures returned.
+    std::fs::write(
+        dir.join("policy.rhai"),
+        "fn validate_booking(ctx) { throw #{ code: \"ZAWSZE_NIE\", message: \"Nie.\" }; }",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tests/a.toml"),
+        "[[case]]\nname = \"przyjmuje\"\nexpect = \"accepted\"\n",
+    )
+    .unwrap();
+    let out = okienko(
+        &data,
+        &[
+            "policy",
+            "activate",
+            "cieszyn",
+            dir.join("policy.rhai").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("FAIL a: przyjmuje") && text.contains("0 passed, 1 failed"),
+        "{text}"
+    );
+
+    // A hostile version whose test expects exactly that failure is activated.
+    std::fs::write(
+        dir.join("policy.rhai"),
+        "fn validate_booking(ctx) { let x = 0; loop { x += 1; } }",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tests/a.toml"),
+        "[[case]]\nname = \"zatrzymany\"\nexpect = { error = \"POLICY_ERROR\" }\n",
+    )
+    .unwrap();
+    let out = okienko(
+        &data,
+        &[
+            "policy",
+            "activate",
+            "cieszyn",
+            dir.join("policy.rhai").to_str().unwrap(),
+            "--author",
+            "test",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("policy version 2 active"));
+
+    let s = s.restart_at(NOW).await;
+    let ci = s.service_id("cieszyn", "meldunek").await;
+    let (a, _) = s.first_free_slot("cieszyn", &ci, "2026-12-02").await;
+    let input = json!({ "serviceId": ci, "start": a, "client": { "email": "h@example.pl" },
+                        "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] });
+    let (v, other) = tokio::join!(s.book("cieszyn", input), async {
+        let dg = s
+            .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
+            .await;
+        let (b, _) = s
+            .first_free_slot("dabrowa-gornicza", &dg, "2026-12-02")
+            .await;
+        s.book(
+            "dabrowa-gornicza",
+            json!({ "serviceId": dg, "start": b, "client": { "name": "Piotr", "email": "q@example.pl", "phone": "662138279" },
+                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+        )
+        .await
+    });
+    assert_eq!(code_of(&v), "POLICY_ERROR", "{v}");
+    assert!(
+        !v["errors"][0]["message"].as_str().unwrap().contains("loop"),
+        "no script details leak: {v}"
+    );
+    assert_eq!(
+        other["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
+        "{other}"
+    );
+    assert_eq!(s.get("/healthz").await.0, 200);
+    assert_eq!(
+        s.remaining("cieszyn", &ci, &a).await,
+        1,
+        "nothing stored for the refused booking"
+    );
+}
