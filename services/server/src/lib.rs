@@ -84,7 +84,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let (db, clock) = prepare(&cfg).await?;
     let app = build_app(&cfg, db.clone(), clock.clone()).await?;
     if cfg.policies_dir.is_dir() {
-        import::import_policies(&app, &cfg.policies_dir, false).await?;
+        for (slug, outcome) in import::import_policies(&app, &cfg.policies_dir, false).await? {
+            tracing::info!(tenant = %slug, "policy {outcome}");
+        }
     }
     let email = match &cfg.smtp_url {
         Some(url) => EmailBackend::smtp(url)?,
