@@ -12,19 +12,50 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub mod audit;
 pub mod bookings;
 pub mod outbox;
 pub mod policies;
+pub mod staff;
 pub mod tenants;
 
+pub use audit::*;
 pub use bookings::*;
 pub use outbox::*;
 pub use policies::*;
+pub use staff::*;
 pub use tenants::*;
 
 /// A tenant's database id. Every store function that touches tenant data takes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantId(pub i64);
+
+/// Whose rows a query may see: the platform's (operators, platform audit; `tenant_id` NULL)
+/// or one tenant's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Platform,
+    Tenant(TenantId),
+}
+
+impl Scope {
+    /// The value bound as `$1` in queries built with [`Scope::cond`].
+    pub fn tenant_id(self) -> Option<i64> {
+        match self {
+            Scope::Platform => None,
+            Scope::Tenant(t) => Some(t.0),
+        }
+    }
+
+    /// The condition on `column` that keeps a query inside the scope; the scope is bound as `$1`
+    /// (`tenant_id()`), so both variants take the same parameters.
+    pub(crate) fn cond(self, column: &str) -> String {
+        match self {
+            Scope::Platform => format!("{column} IS NULL AND CAST($1 AS BIGINT) IS NULL"),
+            Scope::Tenant(_) => format!("{column} = $1"),
+        }
+    }
+}
 
 /// The live database.
 #[derive(Debug, Clone)]

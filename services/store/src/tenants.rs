@@ -4,7 +4,8 @@
 
 use sqlx::FromRow;
 
-use crate::{on_db, on_read, Db, Result, TenantId};
+use crate::audit::{insert_audit, NewAudit};
+use crate::{on_db, on_read, unique, Db, Result, Scope, StoreError, TenantId};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TenantRow {
@@ -107,38 +108,7 @@ pub async fn import_tenants(
                     (id, ImportOutcome::Created)
                 }
             };
-            sqlx::query("UPDATE offices SET active = 0 WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .execute(&mut *tx)
-                .await?;
-            for (key, name) in &t.offices {
-                sqlx::query(
-                    "INSERT INTO offices (tenant_id, key, name, active) VALUES ($1, $2, $3, 1) \
-                     ON CONFLICT (tenant_id, key) DO UPDATE SET name = excluded.name, active = 1",
-                )
-                .bind(tenant_id)
-                .bind(key)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query("UPDATE services SET active = 0 WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .execute(&mut *tx)
-                .await?;
-            for (key, office, name) in &t.services {
-                sqlx::query(
-                    "INSERT INTO services (tenant_id, office_id, key, name, active) \
-                     SELECT $1, o.id, $3, $4, 1 FROM offices o WHERE o.tenant_id = $1 AND o.key = $2 \
-                     ON CONFLICT (tenant_id, key) DO UPDATE SET office_id = excluded.office_id, name = excluded.name, active = 1",
-                )
-                .bind(tenant_id)
-                .bind(office)
-                .bind(key)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            }
+            sync_rows(&mut tx, TenantId(tenant_id), &t.offices, &t.services).await?;
             outcomes.push(outcome);
         }
         tx.commit().await?;
@@ -179,4 +149,161 @@ pub async fn active_services(db: &Db, tenant: TenantId) -> Result<Vec<ServiceRow
     .bind(tenant.0)
     .fetch_all(pool)
     .await?))
+}
+
+/// Keeps the office and service rows in step with a configuration: new keys get rows, keys
+/// no longer configured become inactive, existing keys keep their ids (bookings point at them).
+async fn sync_rows<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    tenant: TenantId,
+    offices: &[(String, String)],
+    services: &[(String, String, String)],
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+{
+    sqlx::query("UPDATE offices SET active = 0 WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(&mut **tx)
+        .await?;
+    for (key, name) in offices {
+        sqlx::query(
+            "INSERT INTO offices (tenant_id, key, name, active) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (tenant_id, key) DO UPDATE SET name = excluded.name, active = 1",
+        )
+        .bind(tenant.0)
+        .bind(key.as_str())
+        .bind(name.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("UPDATE services SET active = 0 WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(&mut **tx)
+        .await?;
+    for (key, office, name) in services {
+        sqlx::query(
+            "INSERT INTO services (tenant_id, office_id, key, name, active) \
+             SELECT $1, o.id, $3, $4, 1 FROM offices o WHERE o.tenant_id = $1 AND o.key = $2 \
+             ON CONFLICT (tenant_id, key) DO UPDATE SET office_id = excluded.office_id, name = excluded.name, active = 1",
+        )
+        .bind(tenant.0)
+        .bind(office.as_str())
+        .bind(key.as_str())
+        .bind(name.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn tenant_by_id(db: &Db, tenant: TenantId) -> Result<Option<TenantRow>> {
+    on_db!(db, pool => Ok(sqlx::query_as::<_, TenantRow>(
+        "SELECT id, slug, name, config_json, config_hash, status FROM tenants WHERE id = $1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// Creates a new tenant with its office and service rows, and a platform audit row.
+/// `Unique("slug")` when the slug is taken.
+pub async fn create_tenant(
+    db: &Db,
+    t: &TenantImport,
+    audit: Option<&NewAudit>,
+    now: i64,
+) -> Result<TenantId> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tenants (slug, name, config_json, config_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(&t.slug)
+        .bind(&t.name)
+        .bind(&t.config_json)
+        .bind(&t.config_hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unique(e, &["slug"]))?;
+        sync_rows(&mut tx, TenantId(id), &t.offices, &t.services).await?;
+        if let Some(a) = audit {
+            insert_audit(&mut tx, Scope::Platform, a, now).await?;
+        }
+        tx.commit().await?;
+        Ok(TenantId(id))
+    })
+}
+
+/// Stores a tenant's edited configuration and keeps its office and service rows in step, with
+/// the change's audit row, in one transaction. The change applies only over `previous_hash`
+/// (the version it was made from): `Conflict` when someone else changed it meanwhile.
+pub async fn update_tenant_config(
+    db: &Db,
+    tenant: TenantId,
+    change: &TenantImport,
+    previous_hash: &str,
+    audit: Option<&NewAudit>,
+    now: i64,
+) -> Result<()> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE tenants SET name = $2, config_json = $3, config_hash = $4, updated_at = $5 \
+             WHERE id = $1 AND config_hash = $6",
+        )
+        .bind(tenant.0)
+        .bind(&change.name)
+        .bind(&change.config_json)
+        .bind(&change.config_hash)
+        .bind(now)
+        .bind(previous_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict);
+        }
+        sync_rows(&mut tx, tenant, &change.offices, &change.services).await?;
+        if let Some(a) = audit {
+            insert_audit(&mut tx, Scope::Tenant(tenant), a, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
+/// Sets a tenant's status (`active` or `suspended`; only active tenants are served), with a
+/// platform audit row. `NotFound` when there is no such tenant.
+pub async fn set_tenant_status(
+    db: &Db,
+    tenant: TenantId,
+    status: &'static str,
+    audit: Option<&NewAudit>,
+    now: i64,
+) -> Result<TenantRow> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query_as::<_, TenantRow>(
+            "UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1 \
+             RETURNING id, slug, name, config_json, config_hash, status",
+        )
+        .bind(tenant.0)
+        .bind(status)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        if let Some(a) = audit {
+            insert_audit(&mut tx, Scope::Platform, a, now).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    })
 }

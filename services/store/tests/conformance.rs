@@ -18,6 +18,13 @@ use okienko_store::{
     tenant_by_slug, Created, Db, ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId,
     TenantImport,
 };
+use okienko_store::{
+    api_key_by_hash, audit_page, create_api_key, create_device, create_tenant, create_user,
+    device_by_token, list_api_keys, list_devices, list_users, record_audit, record_failed_login,
+    revoke_api_key, revoke_device, revoke_session, session_user, set_tenant_status,
+    set_user_status, start_session, tenant_by_id, update_tenant_config, user_by_id, user_by_login,
+    NewAudit, NewUser, Scope,
+};
 use okienko_test_support::TestDb;
 
 /// 2026-01-01T00:00:00Z: a fixed "now" in UTC seconds.
@@ -96,6 +103,19 @@ both!(
     scenario_slot_usage_range,
     slot_usage_range_sqlite,
     slot_usage_range_postgres
+);
+both!(scenario_users, users_sqlite, users_postgres);
+both!(scenario_sessions, sessions_sqlite, sessions_postgres);
+both!(
+    scenario_devices_and_keys,
+    devices_and_keys_sqlite,
+    devices_and_keys_postgres
+);
+both!(scenario_audit, audit_sqlite, audit_postgres);
+both!(
+    scenario_tenant_config,
+    tenant_config_sqlite,
+    tenant_config_postgres
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -325,6 +345,11 @@ async fn migrations_match_across_backends() {
         "slot_usage",
         "bookings",
         "outbox",
+        "users",
+        "sessions",
+        "devices",
+        "api_keys",
+        "audit_log",
     ] {
         assert!(
             lite_cols.iter().any(|c| c.0 == t),
@@ -1457,4 +1482,563 @@ async fn scenario_reschedule(db: Db) {
             .as_deref(),
         Some("Jan")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 18. Staff: users per tenant and operators, lockout counting, sessions bound to their scope
+// ---------------------------------------------------------------------------------------------
+
+fn new_user(login: &str, role: &'static str) -> NewUser {
+    NewUser {
+        login: login.to_string(),
+        display_name: format!("Osoba {login}"),
+        password_hash: "$argon2id$test".to_string(),
+        role,
+    }
+}
+
+async fn audit_count(db: &Db, scope: Scope) -> usize {
+    audit_page(db, scope, None, 1000).await.unwrap().len()
+}
+
+async fn scenario_users(db: Db) {
+    let fx = fixture(&db).await;
+    let (a, b) = (Scope::Tenant(fx.a), Scope::Tenant(fx.b));
+    let audit = NewAudit::new("operator:1", "user.create", "");
+    let ua = create_user(
+        &db,
+        a,
+        &new_user("anna@example.pl", "admin"),
+        Some(&audit),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ua.tenant_id, Some(fx.a.0));
+    assert_eq!((ua.status.as_str(), ua.failed_logins), ("active", 0));
+    // The same login in another tenant and among operators is another person.
+    let ub = create_user(&db, b, &new_user("anna@example.pl", "clerk"), None, NOW)
+        .await
+        .unwrap();
+    let op = create_user(
+        &db,
+        Scope::Platform,
+        &new_user("anna@example.pl", "operator"),
+        None,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(op.tenant_id, None);
+    assert!(matches!(
+        create_user(&db, a, &new_user("anna@example.pl", "clerk"), None, NOW).await,
+        Err(StoreError::Unique("login"))
+    ));
+    assert!(matches!(
+        create_user(
+            &db,
+            Scope::Platform,
+            &new_user("anna@example.pl", "operator"),
+            None,
+            NOW
+        )
+        .await,
+        Err(StoreError::Unique("login"))
+    ));
+    // The schema keeps operators out of tenants and staff out of the platform.
+    assert!(
+        create_user(&db, a, &new_user("x@example.pl", "operator"), None, NOW)
+            .await
+            .is_err()
+    );
+    assert!(create_user(
+        &db,
+        Scope::Platform,
+        &new_user("y@example.pl", "admin"),
+        None,
+        NOW
+    )
+    .await
+    .is_err());
+
+    // Every lookup stays in its scope.
+    assert_eq!(
+        user_by_login(&db, a, "anna@example.pl")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        ua.id
+    );
+    assert_eq!(
+        user_by_login(&db, b, "anna@example.pl")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        ub.id
+    );
+    assert_eq!(
+        user_by_login(&db, Scope::Platform, "anna@example.pl")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        op.id
+    );
+    assert!(user_by_id(&db, b, ua.id).await.unwrap().is_none());
+    assert!(user_by_id(&db, Scope::Platform, ua.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        list_users(&db, a)
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>(),
+        [ua.id]
+    );
+    assert_eq!(
+        list_users(&db, Scope::Platform)
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>(),
+        [op.id]
+    );
+    let audits = audit_page(&db, a, None, 10).await.unwrap();
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].target, format!("user:{}", ua.id));
+
+    // Suspending through another tenant finds nothing and changes nothing.
+    assert!(matches!(
+        set_user_status(&db, b, ua.id, "suspended", None, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        user_by_id(&db, a, ua.id).await.unwrap().unwrap().status,
+        "active"
+    );
+    let s = set_user_status(&db, a, ua.id, "suspended", Some(&audit), NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(s.status, "suspended");
+    assert_eq!(audit_count(&db, a).await, 2);
+    assert_eq!(audit_count(&db, b).await, 0);
+
+    // Lockout counting: the 5th wrong password in a row locks, and the count starts again.
+    let lock = NOW + 900;
+    for i in 1..5 {
+        assert_eq!(
+            record_failed_login(&db, b, ub.id, 5, lock, NOW + i)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        user_by_id(&db, b, ub.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
+        4
+    );
+    assert!(matches!(
+        record_failed_login(&db, a, ub.id, 5, lock, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        record_failed_login(&db, b, ub.id, 5, lock, NOW + 5)
+            .await
+            .unwrap(),
+        Some(lock)
+    );
+    let locked = user_by_id(&db, b, ub.id).await.unwrap().unwrap();
+    assert_eq!((locked.failed_logins, locked.locked_until), (0, Some(lock)));
+    // A later wrong password counts from zero and keeps the lock's end.
+    assert_eq!(
+        record_failed_login(&db, b, ub.id, 5, lock + 100, NOW + 6)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        user_by_id(&db, b, ub.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until,
+        Some(lock)
+    );
+}
+
+async fn scenario_sessions(db: Db) {
+    let fx = fixture(&db).await;
+    let (a, b) = (Scope::Tenant(fx.a), Scope::Tenant(fx.b));
+    let ua = create_user(&db, a, &new_user("anna@example.pl", "admin"), None, NOW)
+        .await
+        .unwrap();
+    let op = create_user(
+        &db,
+        Scope::Platform,
+        &new_user("ops@example.pl", "operator"),
+        None,
+        NOW,
+    )
+    .await
+    .unwrap();
+    record_failed_login(&db, a, ua.id, 5, NOW + 900, NOW)
+        .await
+        .unwrap();
+    let s = start_session(&db, a, ua.id, "hash-a", NOW, NOW + 8 * 3600)
+        .await
+        .unwrap();
+    assert_eq!(s.tenant_id, Some(fx.a.0));
+    assert_eq!(
+        user_by_id(&db, a, ua.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
+        0,
+        "a successful login clears the count"
+    );
+    let (found, user) = session_user(&db, a, "hash-a", NOW + 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.id, user.id), (s.id, ua.id));
+    // Bound to its tenant: unknown elsewhere and on the platform.
+    assert!(session_user(&db, b, "hash-a", NOW + 1)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(session_user(&db, Scope::Platform, "hash-a", NOW + 1)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!revoke_session(&db, b, "hash-a", NOW + 2).await.unwrap());
+    assert!(session_user(&db, a, "hash-a", NOW + 3)
+        .await
+        .unwrap()
+        .is_some());
+    // A session cannot be started for another tenant's user.
+    assert!(matches!(
+        start_session(&db, b, ua.id, "hash-x", NOW, NOW + 60).await,
+        Err(StoreError::NotFound)
+    ));
+    // Expiry.
+    assert!(session_user(&db, a, "hash-a", NOW + 8 * 3600)
+        .await
+        .unwrap()
+        .is_none());
+    // Revocation.
+    start_session(&db, a, ua.id, "hash-a2", NOW, NOW + 60)
+        .await
+        .unwrap();
+    assert!(revoke_session(&db, a, "hash-a2", NOW + 1).await.unwrap());
+    assert!(!revoke_session(&db, a, "hash-a2", NOW + 2).await.unwrap());
+    assert!(session_user(&db, a, "hash-a2", NOW + 3)
+        .await
+        .unwrap()
+        .is_none());
+    // Operator sessions are the platform's.
+    start_session(&db, Scope::Platform, op.id, "hash-op", NOW, NOW + 60)
+        .await
+        .unwrap();
+    assert!(session_user(&db, Scope::Platform, "hash-op", NOW + 1)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(session_user(&db, a, "hash-op", NOW + 1)
+        .await
+        .unwrap()
+        .is_none());
+    // A token hash is unique.
+    assert!(matches!(
+        start_session(&db, Scope::Platform, op.id, "hash-op", NOW, NOW + 60).await,
+        Err(StoreError::Unique("token_hash"))
+    ));
+    // Suspending a user ends its sessions.
+    start_session(&db, a, ua.id, "hash-a3", NOW, NOW + 60)
+        .await
+        .unwrap();
+    set_user_status(&db, a, ua.id, "suspended", None, NOW + 1)
+        .await
+        .unwrap();
+    assert!(session_user(&db, a, "hash-a3", NOW + 2)
+        .await
+        .unwrap()
+        .is_none());
+    set_user_status(&db, a, ua.id, "active", None, NOW + 2)
+        .await
+        .unwrap();
+    assert!(
+        session_user(&db, a, "hash-a3", NOW + 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "a resumed user logs in again"
+    );
+}
+
+async fn scenario_devices_and_keys(db: Db) {
+    let fx = fixture(&db).await;
+    let office_a = okienko_store::active_offices(&db, fx.a).await.unwrap()[0].id;
+    let audit = NewAudit::new("user:1", "device.create", "");
+    let d = create_device(
+        &db,
+        fx.a,
+        office_a,
+        "kiosk",
+        "Kiosk w holu",
+        "dev-a",
+        Some(&audit),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (d.tenant_id, d.office_id, d.kind.as_str()),
+        (fx.a.0, office_a, "kiosk")
+    );
+    // Another tenant's office cannot hold a device of b.
+    assert!(matches!(
+        create_device(&db, fx.b, office_a, "display", "Obcy", "dev-b", None, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        device_by_token(&db, fx.a, "dev-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        d.id
+    );
+    assert!(device_by_token(&db, fx.b, "dev-a").await.unwrap().is_none());
+    assert!(list_devices(&db, fx.b).await.unwrap().is_empty());
+    assert!(matches!(
+        revoke_device(&db, fx.b, d.id, None, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(device_by_token(&db, fx.a, "dev-a").await.unwrap().is_some());
+    let r = revoke_device(&db, fx.a, d.id, None, NOW + 5).await.unwrap();
+    assert_eq!(r.revoked_at, Some(NOW + 5));
+    let again = revoke_device(&db, fx.a, d.id, None, NOW + 9).await.unwrap();
+    assert_eq!(
+        again.revoked_at,
+        Some(NOW + 5),
+        "revoking twice keeps the first time"
+    );
+    assert!(device_by_token(&db, fx.a, "dev-a").await.unwrap().is_none());
+    assert_eq!(list_devices(&db, fx.a).await.unwrap().len(), 1);
+
+    let k = create_api_key(
+        &db,
+        fx.a,
+        "Portal",
+        "[\"bookings:read\"]",
+        "key-a",
+        None,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(k.scopes, "[\"bookings:read\"]");
+    assert!(matches!(
+        create_api_key(&db, fx.b, "Portal", "[]", "key-a", None, NOW).await,
+        Err(StoreError::Unique("key_hash"))
+    ));
+    assert_eq!(
+        api_key_by_hash(&db, fx.a, "key-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        k.id
+    );
+    assert!(api_key_by_hash(&db, fx.b, "key-a").await.unwrap().is_none());
+    assert!(list_api_keys(&db, fx.b).await.unwrap().is_empty());
+    assert!(matches!(
+        revoke_api_key(&db, fx.b, k.id, None, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    revoke_api_key(&db, fx.a, k.id, None, NOW + 1)
+        .await
+        .unwrap();
+    assert!(api_key_by_hash(&db, fx.a, "key-a").await.unwrap().is_none());
+    assert_eq!(audit_count(&db, Scope::Tenant(fx.a)).await, 1);
+    assert_eq!(audit_count(&db, Scope::Tenant(fx.b)).await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 19. Audit log: per scope, newest first, paged by cursor
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_audit(db: Db) {
+    let fx = fixture(&db).await;
+    let (a, b) = (Scope::Tenant(fx.a), Scope::Tenant(fx.b));
+    for i in 0..5 {
+        let e = NewAudit::new("user:1", "config.edit", &format!("office:{i}"))
+            .before("{\"x\":1}")
+            .after("{\"x\":2}");
+        record_audit(&db, a, &e, NOW + i).await.unwrap();
+    }
+    record_audit(
+        &db,
+        b,
+        &NewAudit::new("user:2", "user.create", "user:2"),
+        NOW,
+    )
+    .await
+    .unwrap();
+    record_audit(
+        &db,
+        Scope::Platform,
+        &NewAudit::new("operator:1", "tenant.create", "tenant:a"),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let first = audit_page(&db, a, None, 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(),
+        ["office:4", "office:3"]
+    );
+    assert_eq!(first[0].before_json.as_deref(), Some("{\"x\":1}"));
+    assert_eq!(first[0].after_json.as_deref(), Some("{\"x\":2}"));
+    assert_eq!(first[0].tenant_id, Some(fx.a.0));
+    let second = audit_page(&db, a, Some(first[1].id), 2).await.unwrap();
+    assert_eq!(
+        second.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(),
+        ["office:2", "office:1"]
+    );
+    let last = audit_page(&db, a, Some(second[1].id), 2).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert!(audit_page(&db, a, Some(last[0].id), 2)
+        .await
+        .unwrap()
+        .is_empty());
+    let of_b = audit_page(&db, b, None, 100).await.unwrap();
+    assert_eq!(of_b.len(), 1);
+    assert_eq!(of_b[0].actor, "user:2");
+    let platform = audit_page(&db, Scope::Platform, None, 100).await.unwrap();
+    assert_eq!(platform.len(), 1);
+    assert_eq!(platform[0].tenant_id, None);
+    // A cursor from another tenant's page shows nothing of that tenant.
+    assert!(audit_page(&db, b, Some(first[0].id + 100), 100)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.tenant_id == Some(fx.b.0)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 20. Tenant configuration edits: rows in step, optimistic concurrency, status, creation
+// ---------------------------------------------------------------------------------------------
+
+async fn scenario_tenant_config(db: Db) {
+    let fx = fixture(&db).await;
+    let before = active_services(&db, fx.a).await.unwrap();
+    let b_before = tenant_by_id(&db, fx.b).await.unwrap().unwrap();
+    let change = tenant_import("a", "ha2", &["dowod", "paszport"]);
+    let audit = NewAudit::new("user:1", "config.create_service", "service:paszport")
+        .before("{}")
+        .after("{}");
+    // A change made from a stale version stores nothing, not even its audit row.
+    assert!(matches!(
+        update_tenant_config(&db, fx.a, &change, "stale", Some(&audit), NOW + 1).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(active_services(&db, fx.a).await.unwrap().len(), 1);
+    assert_eq!(audit_count(&db, Scope::Tenant(fx.a)).await, 0);
+
+    update_tenant_config(&db, fx.a, &change, "ha1", Some(&audit), NOW + 1)
+        .await
+        .unwrap();
+    let row = tenant_by_id(&db, fx.a).await.unwrap().unwrap();
+    assert_eq!(row.config_hash, "ha2");
+    let after = active_services(&db, fx.a).await.unwrap();
+    assert_eq!(after.len(), 2);
+    assert!(after
+        .iter()
+        .any(|s| s.id == before[0].id && s.key == "dowod"));
+    assert_eq!(audit_count(&db, Scope::Tenant(fx.a)).await, 1);
+
+    // Removing a service deactivates its row; re-adding it brings the same id back.
+    update_tenant_config(
+        &db,
+        fx.a,
+        &tenant_import("a", "ha3", &["paszport"]),
+        "ha2",
+        None,
+        NOW + 2,
+    )
+    .await
+    .unwrap();
+    let only = active_services(&db, fx.a).await.unwrap();
+    assert_eq!(
+        only.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
+        ["paszport"]
+    );
+    update_tenant_config(
+        &db,
+        fx.a,
+        &tenant_import("a", "ha4", &["dowod", "paszport"]),
+        "ha3",
+        None,
+        NOW + 3,
+    )
+    .await
+    .unwrap();
+    assert!(active_services(&db, fx.a)
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.id == before[0].id));
+    // Tenant b untouched.
+    let b_after = tenant_by_id(&db, fx.b).await.unwrap().unwrap();
+    assert_eq!(b_after.config_hash, b_before.config_hash);
+    assert_eq!(active_services(&db, fx.b).await.unwrap()[0].id, fx.sb);
+
+    // Status: suspended and back, audited on the platform.
+    let op = NewAudit::new("operator:1", "tenant.suspend", "tenant:b");
+    let s = set_tenant_status(&db, fx.b, "suspended", Some(&op), NOW)
+        .await
+        .unwrap();
+    assert_eq!(s.status, "suspended");
+    assert_eq!(
+        tenant_by_slug(&db, "b").await.unwrap().unwrap().status,
+        "suspended"
+    );
+    assert_eq!(
+        tenant_by_slug(&db, "a").await.unwrap().unwrap().status,
+        "active"
+    );
+    set_tenant_status(&db, fx.b, "active", None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        tenant_by_slug(&db, "b").await.unwrap().unwrap().status,
+        "active"
+    );
+    assert!(matches!(
+        set_tenant_status(&db, TenantId(fx.b.0 + 1000), "active", None, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(audit_count(&db, Scope::Platform).await, 1);
+
+    // Creation: a new slug gets its rows; a taken one is refused.
+    let c = create_tenant(&db, &tenant_import("c", "hc1", &["dowod"]), None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(active_services(&db, c).await.unwrap().len(), 1);
+    assert!(matches!(
+        create_tenant(&db, &tenant_import("a", "hx", &["dowod"]), None, NOW).await,
+        Err(StoreError::Unique("slug"))
+    ));
 }
