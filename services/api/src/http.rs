@@ -12,26 +12,42 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
+use crate::admin::{self, AdminSchema};
+use crate::auth;
 use crate::pages;
+use crate::platform::{self, PlatformSchema};
 use crate::public::{self, PublicSchema};
 use crate::{App, TenantCtx};
+use okienko_store::Scope;
 
 #[derive(Clone)]
 pub struct HttpState {
     pub app: Arc<App>,
     pub public: PublicSchema,
+    pub admin: AdminSchema,
+    pub platform: PlatformSchema,
 }
 
 pub fn router(app: Arc<App>) -> Router {
     let state = HttpState {
         app,
         public: public::schema(),
+        admin: admin::schema(),
+        platform: platform::schema(),
     };
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/t/{slug}/graphql", post(graphql).get(graphiql))
+        .route(
+            "/t/{slug}/admin/graphql",
+            post(admin_graphql).get(admin_graphiql),
+        )
+        .route(
+            "/platform/graphql",
+            post(platform_graphql).get(platform_graphiql),
+        )
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
             "/t/{slug}/rezerwacja/{token}/anuluj",
@@ -125,6 +141,100 @@ async fn graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Respo
             .finish(),
     )
     .into_response()
+}
+
+async fn admin_graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    graphiql_page(
+        &s.app,
+        &format!("/t/{}/admin/graphql", t.slug),
+        &format!("okienko – administracja – {}", t.cfg.branding.display_name),
+    )
+}
+
+async fn platform_graphiql(State(s): State<HttpState>) -> Response {
+    graphiql_page(&s.app, "/platform/graphql", "okienko – platforma")
+}
+
+fn graphiql_page(app: &App, endpoint: &str, title: &str) -> Response {
+    if !app.settings.graphiql {
+        return error_json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Użyj metody POST.",
+        );
+    }
+    Html(
+        GraphiQLSource::build()
+            .endpoint(endpoint)
+            .title(title)
+            .finish(),
+    )
+    .into_response()
+}
+
+/// Reads the body and parses it as a GraphQL request: 413 past the limit, 400 when malformed.
+#[allow(clippy::result_large_err)]
+async fn graphql_request(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<async_graphql::Request, Response> {
+    let bytes = read_body(headers, body, app.settings.body_limit).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        error_json(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!("Treść zapytania nie jest poprawnym żądaniem GraphQL w JSON: {e}"),
+        )
+    })
+}
+
+/// The caller of a staff or platform request, from its bearer token, within `scope`.
+#[allow(clippy::result_large_err)]
+async fn caller(app: &App, scope: Scope, headers: &HeaderMap) -> Result<auth::Auth, Response> {
+    auth::authenticate(app, scope, headers).await.map_err(|e| {
+        let d = e.domain();
+        error_json(StatusCode::INTERNAL_SERVER_ERROR, d.code(), &d.to_string())
+    })
+}
+
+async fn admin_graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let req = match graphql_request(&s.app, &headers, body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let req = req.data(s.app.clone()).data(t).data(who);
+    graphql_response(s.admin.execute(req).await)
+}
+
+async fn platform_graphql(State(s): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let req = match graphql_request(&s.app, &headers, body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let who = match caller(&s.app, Scope::Platform, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let req = req.data(s.app.clone()).data(who);
+    graphql_response(s.platform.execute(req).await)
 }
 
 /// Reads the body up to the limit: 413 past it.

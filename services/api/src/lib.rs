@@ -1,12 +1,17 @@
-//! The API layer: the tenant catalog, the booking use cases, the public GraphQL schema
-//! and the HTTP router. Seams for later work: staff/admin schemas, caches and rate limits
-//! wrap `App` and the router here.
+//! The API layer: the tenant catalog, the booking use cases, the public, admin and platform
+//! GraphQL schemas, staff authentication and the HTTP router. Seams for later work: staff
+//! booking operations reuse `auth::Principal` and its permissions; caches and rate limits wrap
+//! `App` and the router here.
 
+pub mod admin;
+pub mod auth;
 pub mod booking;
 pub mod catalog;
+pub mod config_edit;
 pub mod error;
 pub mod http;
 pub mod pages;
+pub mod platform;
 pub mod policy_host;
 pub mod public;
 pub mod resident;

@@ -69,6 +69,26 @@ pub enum DomainError {
     PolicyFailed,
     #[error("Tej zmiany nie można wprowadzić: {0}")]
     ChangeNotAllowed(String),
+    #[error("Zaloguj się: brak ważnego tokenu dostępu.")]
+    Unauthenticated,
+    #[error("Brak uprawnień: {0}")]
+    Forbidden(String),
+    #[error("Nieprawidłowy login lub hasło.")]
+    InvalidCredentials,
+    #[error("Konto zostało zablokowane po kolejnych nieudanych próbach logowania. Spróbuj ponownie po {}.", to_local(*.until).format("%H:%M dnia %d.%m.%Y"))]
+    AccountLocked { until: DateTime<Utc> },
+    #[error("Konto jest zawieszone. Skontaktuj się z administratorem.")]
+    AccountSuspended,
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("Konfigurację w międzyczasie zmienił ktoś inny. Spróbuj ponownie.")]
+    ConfigConflict,
+    #[error("Skrypt zasad nie kompiluje się; aktywna pozostaje poprzednia wersja. {0}")]
+    PolicyCompileFailed(String),
+    #[error("Testy skryptu zasad nie przeszły; aktywna pozostaje poprzednia wersja.\n{0}")]
+    PolicyTestsFailed(String),
+    #[error("Nie ma urzędu o identyfikatorze „{0}” w tym serwisie.")]
+    TenantNotFound(String),
     #[error("Wewnętrzny błąd serwera. Spróbuj ponownie za chwilę.")]
     Internal,
 }
@@ -107,6 +127,16 @@ impl DomainError {
             Policy { code, .. } => code,
             PolicyFailed => "POLICY_ERROR",
             ChangeNotAllowed(_) => "CHANGE_NOT_ALLOWED",
+            Unauthenticated => "UNAUTHENTICATED",
+            Forbidden(_) => "FORBIDDEN",
+            InvalidCredentials => "INVALID_CREDENTIALS",
+            AccountLocked { .. } => "ACCOUNT_LOCKED",
+            AccountSuspended => "ACCOUNT_SUSPENDED",
+            AlreadyExists(_) => "ALREADY_EXISTS",
+            ConfigConflict => "CONFLICT",
+            PolicyCompileFailed(_) => "POLICY_COMPILE_FAILED",
+            PolicyTestsFailed(_) => "POLICY_TESTS_FAILED",
+            TenantNotFound(_) => "TENANT_NOT_FOUND",
             Internal => "INTERNAL",
         }
     }

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context};
 use okienko_domain::config::TenantConfig;
 use okienko_store::{import_tenants, Db, ImportOutcome, TenantImport};
-use sha2::{Digest, Sha256};
 
 /// The tenant files under `dir`: `dir/tenant.toml` itself, or `dir/*/tenant.toml`.
 pub fn tenant_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -65,23 +64,7 @@ pub fn parse_all(files: &[PathBuf]) -> anyhow::Result<Vec<TenantImport>> {
 }
 
 pub fn to_import(cfg: &TenantConfig) -> anyhow::Result<TenantImport> {
-    let json = serde_json::to_string(cfg)?;
-    Ok(TenantImport {
-        slug: cfg.slug.clone(),
-        name: cfg.name.clone(),
-        config_hash: hex::encode(Sha256::digest(json.as_bytes())),
-        config_json: json,
-        offices: cfg
-            .offices
-            .iter()
-            .map(|o| (o.key.clone(), o.name.clone()))
-            .collect(),
-        services: cfg
-            .services
-            .iter()
-            .map(|s| (s.key.clone(), s.office.clone(), s.name.clone()))
-            .collect(),
-    })
+    Ok(okienko_api::config_edit::to_import(cfg)?)
 }
 
 /// Imports the tenants under `dir`. Returns (slug, outcome) per tenant.

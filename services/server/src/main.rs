@@ -27,8 +27,16 @@ enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
-    /// Print a GraphQL schema's SDL (public).
-    Schema,
+    /// Print a GraphQL schema's SDL.
+    Schema {
+        #[arg(value_enum, default_value = "public")]
+        which: SchemaKind,
+    },
+    /// Manage platform users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// City policy scripts (P-6).
     Policy {
         #[command(subcommand)]
@@ -48,6 +56,29 @@ enum PolicyCommand {
         /// Recorded as the version's author.
         #[arg(long, default_value = "cli")]
         author: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SchemaKind {
+    /// `/t/{slug}/graphql`
+    Public,
+    /// `/t/{slug}/admin/graphql`
+    Admin,
+    /// `/platform/graphql`
+    Platform,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a platform operator and print its generated password once; refused when the
+    /// login exists.
+    CreateOperator {
+        /// The operator's e-mail address.
+        login: String,
+        /// The name shown in the audit log (the login by default).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -156,8 +187,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Schema => {
-            print!("{}", okienko_api::public::sdl());
+        Command::Schema { which } => {
+            print!(
+                "{}",
+                match which {
+                    SchemaKind::Public => okienko_api::public::sdl(),
+                    SchemaKind::Admin => okienko_api::admin::sdl(),
+                    SchemaKind::Platform => okienko_api::platform::sdl(),
+                }
+            );
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::CreateOperator { login, name },
+        } => {
+            let cfg = Config {
+                policies_dir: PathBuf::from("/nonexistent"),
+                ..Config::from_env()?
+            };
+            let (db, clock) = prepare(&cfg).await?;
+            let name = name.unwrap_or_else(|| login.clone());
+            let (user, password) =
+                okienko_api::platform::create_operator(&db, clock.now().timestamp(), &login, &name)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("operator {} created (id {})", user.login, user.id);
+            println!("password: {password}");
+            println!("The password is shown only now; log in at /platform/graphql.");
             Ok(())
         }
     }
