@@ -164,13 +164,24 @@ impl Server {
     }
 
     pub async fn post_raw(&self, slug: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/t/{slug}/graphql", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        self.post_path(&format!("/t/{slug}/graphql"), None, body)
             .await
-            .unwrap();
+    }
+
+    /// POSTs a body to `path`, with `Authorization: Bearer <token>` when given.
+    pub async fn post_path(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.body(body).send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
         (
@@ -188,6 +199,114 @@ impl Server {
             .await;
         assert!(status == 200 || status == 400, "HTTP {status}: {v}");
         v
+    }
+
+    /// A GraphQL request to a tenant's admin API (`/t/{slug}/admin/graphql`).
+    pub async fn admin(&self, slug: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
+        let (status, v) = self
+            .post_path(
+                &format!("/t/{slug}/admin/graphql"),
+                token,
+                json!({ "query": query, "variables": vars }).to_string(),
+            )
+            .await;
+        assert!(status == 200 || status == 400, "HTTP {status}: {v}");
+        v
+    }
+
+    /// A GraphQL request to the platform API (`/platform/graphql`).
+    pub async fn platform(&self, token: Option<&str>, query: &str, vars: Value) -> Value {
+        let (status, v) = self
+            .post_path(
+                "/platform/graphql",
+                token,
+                json!({ "query": query, "variables": vars }).to_string(),
+            )
+            .await;
+        assert!(status == 200 || status == 400, "HTTP {status}: {v}");
+        v
+    }
+
+    /// Runs the `okienko` command line on this server's data directory and database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_okienko"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .env("OKIENKO_DATA_DIR", &self.data)
+            .env("OKIENKO_SECRET", "test-secret");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Creates a platform operator with the CLI; returns its password.
+    pub fn create_operator(&self, login: &str) -> String {
+        let out = self.cli(&["users", "create-operator", login]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        after(&text, "password:").to_string()
+    }
+
+    /// An operator's session token (the operator is created with the CLI).
+    pub async fn operator_token(&self) -> String {
+        let login = format!("ops{}@okienko.example.pl", rand_suffix());
+        let password = self.create_operator(&login);
+        let v = self
+            .platform(
+                None,
+                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
+                json!({ "l": login, "p": password }),
+            )
+            .await;
+        v["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string()
+    }
+
+    /// Creates an administrator of `slug` through the platform API; returns its password.
+    pub async fn create_tenant_admin(&self, operator: &str, slug: &str, login: &str) -> String {
+        let v = self
+            .platform(
+                Some(operator),
+                "mutation($s: String!, $l: String!) { createTenantAdmin(slug: $s, login: $l, displayName: \"Administrator\") { password user { id } } }",
+                json!({ "s": slug, "l": login }),
+            )
+            .await;
+        v["data"]["createTenantAdmin"]["password"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string()
+    }
+
+    /// Logs a staff member in at `slug`; returns the session token.
+    pub async fn staff_login(&self, slug: &str, login: &str, password: &str) -> String {
+        let v = self
+            .admin(
+                slug,
+                None,
+                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
+                json!({ "l": login, "p": password }),
+            )
+            .await;
+        v["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string()
+    }
+
+    /// A fresh administrator of `slug`, logged in: its session token.
+    pub async fn admin_token(&self, operator: &str, slug: &str) -> String {
+        let login = format!("admin{}@{slug}.example.pl", rand_suffix());
+        let password = self.create_tenant_admin(operator, slug, &login).await;
+        self.staff_login(slug, &login, &password).await
     }
 
     /// The id of the service with this key.
@@ -286,6 +405,13 @@ pub const CREATE: &str = "mutation($i: CreateBookingInput!) { createBooking(inpu
 
 pub const BOOKING: &str =
     "query($t: String!) { booking(token: $t) { code status start localTime } }";
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
 
 pub fn code_of(v: &Value) -> &str {
     v["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
