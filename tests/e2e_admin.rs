@@ -940,6 +940,31 @@ async fn platform_creates_suspends_and_resumes_tenants() {
         &s.platform(None, "{ tenants { slug } }", json!({})).await,
         "UNAUTHENTICATED",
     );
+    // Both staff endpoints are built like the public one: malformed 400, too large 413.
+    for path in ["/platform/graphql", "/t/gdynia/admin/graphql"] {
+        let (status, v) = s.post_path(path, Some(&op), "{ not json").await;
+        assert_eq!(status, 400, "{path}");
+        assert_code(&v, "BAD_REQUEST");
+        let (status, v) = s
+            .post_path(path, Some(&op), json!({ "query": "{ nope }" }).to_string())
+            .await;
+        assert_eq!(status, 400, "{path}");
+        assert_code(&v, "INVALID_QUERY");
+        let huge =
+            json!({ "query": "{ me { id } }", "variables": { "x": "x".repeat(1024 * 1024) } });
+        let (status, v) = s.post_path(path, Some(&op), huge.to_string()).await;
+        assert_eq!(status, 413, "{path}");
+        assert_code(&v, "PAYLOAD_TOO_LARGE");
+    }
+    let (status, v) = s
+        .post_path(
+            "/t/nie-ma/admin/graphql",
+            None,
+            json!({ "query": "{ me { id } }" }).to_string(),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_code(&v, "TENANT_NOT_FOUND");
     let v = s
         .platform(Some(&op), "{ tenants { slug status } }", json!({}))
         .await;
