@@ -24,13 +24,18 @@ const DEFAULT_NO_SHOW_DAYS: i64 = 90;
 pub struct PolicyHost {
     pub engine: Arc<PolicyEngine>,
     active: RwLock<HashMap<TenantId, Arc<Policy>>>,
+    /// At most one script per core runs at a time: the wall-clock deadline then measures a
+    /// script's own run, not its wait for a core behind a burst of others.
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for PolicyHost {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         PolicyHost {
             engine: Arc::new(PolicyEngine::new(Limits::default())),
             active: RwLock::default(),
+            running: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
 }
@@ -83,9 +88,19 @@ impl PolicyHost {
             return Ok(None);
         }
         let engine = self.engine.clone();
-        let result = tokio::task::spawn_blocking(move || policy.call(&engine, hook, arg))
+        let permit = self
+            .running
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| DomainError::PolicyFailed)?;
+        let result = tokio::task::spawn_blocking(move || {
+            let r = policy.call(&engine, hook, arg);
+            drop(permit);
+            r
+        })
+        .await
+        .map_err(|_| DomainError::PolicyFailed)?;
         result.map_err(to_domain)
     }
 }
