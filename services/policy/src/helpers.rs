@@ -11,6 +11,8 @@
 //! | `add_days(date, n)` | the date `n` days after (`n` may be negative), `YYYY-MM-DD` |
 //! | `days_between(a, b)` | whole days from date `a` to date `b` (negative when `b` is earlier) |
 //! | `format_date_pl(s)` | `dd.mm.yyyy` of a date or of an instant's Warsaw date |
+//! | `trimmed(v)` | `v` without leading and trailing white space, or `()` when `v` is missing, blank or not text |
+//! | `over_cap(counts, keys, cap)` | the first key `#{ kind, value }` of `keys` whose count in `counts` (`history.active_by_identity`, keyed `"<kind>:<value>"`) is `cap` or more; `()` when none is, or when `cap` is not a positive integer |
 //! | `matches(s, pattern)` | whether the regular expression matches somewhere in `s` (anchor it with `^…$` for the whole text); `false` for `()` |
 //! | `digits_of(s)` | the digits 0–9 of `s`, in order (`"FZ 123-45"` → `"12345"`) |
 //!
@@ -74,12 +76,47 @@ pub(crate) fn register(engine: &mut Engine) {
             text(date_of(s).map(|d| d.format("%d.%m.%Y").to_string()))
         })
         .register_fn("format_date_pl", |_: ()| Dynamic::UNIT)
+        .register_fn("trimmed", |v: Dynamic| match v.into_immutable_string() {
+            Ok(s) if !s.trim().is_empty() => Dynamic::from(s.trim().to_string()),
+            _ => Dynamic::UNIT,
+        })
+        .register_fn("over_cap", over_cap)
         .register_fn("matches", matches)
         .register_fn("matches", |_: (), _: &str| false)
         .register_fn("digits_of", |s: &str| {
             s.chars().filter(char::is_ascii_digit).collect::<String>()
         })
         .register_fn("digits_of", |_: ()| Dynamic::UNIT);
+}
+
+fn over_cap(counts: Dynamic, keys: Dynamic, cap: Dynamic) -> Dynamic {
+    let (Ok(cap), Some(counts), Some(keys)) = (
+        cap.as_int(),
+        counts.read_lock::<rhai::Map>(),
+        keys.read_lock::<rhai::Array>(),
+    ) else {
+        return Dynamic::UNIT;
+    };
+    if cap <= 0 {
+        return Dynamic::UNIT;
+    }
+    for key in keys.iter() {
+        let Some(k) = key.read_lock::<rhai::Map>() else {
+            continue;
+        };
+        let part = |name: &str| k.get(name).and_then(|v| v.clone().into_string().ok());
+        let (Some(kind), Some(value)) = (part("kind"), part("value")) else {
+            continue;
+        };
+        let count = counts
+            .get(format!("{kind}:{value}").as_str())
+            .and_then(|n| n.as_int().ok())
+            .unwrap_or(0);
+        if count >= cap {
+            return key.clone();
+        }
+    }
+    Dynamic::UNIT
 }
 
 fn matches(text: &str, pattern: &str) -> Result<bool, Box<EvalAltResult>> {
@@ -173,6 +210,36 @@ mod tests {
             Some("Jan@example.pl")
         );
         assert!(eval(r#"normalize_email("jan@")"#).is_unit());
+    }
+
+    #[test]
+    fn trimmed_text() {
+        assert_eq!(
+            eval(r#"trimmed("  Jan  ")"#).into_string().ok().as_deref(),
+            Some("Jan")
+        );
+        assert!(eval(r#"trimmed("   ")"#).is_unit());
+        assert!(eval("trimmed(())").is_unit());
+        assert!(eval("trimmed(42)").is_unit());
+    }
+
+    #[test]
+    fn cap_lookup() {
+        let first_over = |cap: &str| {
+            eval(&format!(
+                r#"let counts = #{{ "email:a@b.pl": 1, "phone:48600100200": 3 }};
+                   let keys = [#{{ kind: "email", value: "a@b.pl" }}, #{{ kind: "phone", value: "48600100200" }}];
+                   let k = over_cap(counts, keys, {cap}); if k == () {{ "" }} else {{ k.kind }}"#
+            ))
+            .into_string()
+            .unwrap_or_default()
+        };
+        assert_eq!(first_over("1"), "email");
+        assert_eq!(first_over("2"), "phone");
+        assert_eq!(first_over("4"), "");
+        assert_eq!(first_over("()"), "", "no cap configured");
+        assert_eq!(first_over("0"), "", "a cap of 0 means none");
+        assert!(eval("over_cap((), [], 2)").is_unit());
     }
 
     #[test]

@@ -98,6 +98,21 @@ const HOSTILE: &[(&str, &str, &str)] = &[
         "size limit",
     ),
     (
+        "arrays nested 10 000 × 10 000",
+        "fn validate_booking(ctx) { let b = []; b.pad(10_000, 0); let a = []; loop { a.push(b); } }",
+        "size limit",
+    ),
+    (
+        "strings spread over an array",
+        r#"fn validate_booking(ctx) { let s = "x"; s.pad(60_000, 'y'); let a = []; loop { a.push(s + "z"); } }"#,
+        "size limit",
+    ),
+    (
+        "a captured (shared) value stored inside an array",
+        "fn validate_booking(ctx) { let x = [1]; let f = || x.len(); let a = [x, x]; a.push(x); #{ a: a, f: f } }",
+        "returned",
+    ),
+    (
         "map growing without end",
         "fn validate_booking(ctx) { let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; } }",
         "size limit|deadline",
