@@ -27,7 +27,11 @@ pub struct Limits {
     pub max_array_size: usize,
     /// Entries of one object map, those of maps nested in it included.
     pub max_map_size: usize,
-    /// Wall-clock time of one call.
+    /// Wall-clock time of one call, checked every few operations. It stops scripts whose
+    /// operations are each expensive (the operation limit stops the cheap endless ones first).
+    /// Being wall-clock, it also counts time the thread was descheduled: on a saturated machine
+    /// a well-behaved call can run out of it, so calls belong on a bounded blocking pool, and a
+    /// deployment that overcommits CPU may want a longer deadline.
     pub deadline: Duration,
 }
 

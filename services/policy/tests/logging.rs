@@ -9,8 +9,13 @@ use std::sync::{Arc, Mutex};
 use okienko_policy::{Limits, PolicyEngine};
 use serde_json::json;
 
+/// Default limits with a long clock: these tests check behaviour, and a call descheduled for
+/// 50 ms on a busy test machine must not fail them (the budgets are tested in sandbox.rs).
 fn engine() -> PolicyEngine {
-    PolicyEngine::new(Limits::default())
+    PolicyEngine::new(Limits {
+        deadline: std::time::Duration::from_secs(5),
+        ..Limits::default()
+    })
 }
 
 /// Collects what the engine logs.

@@ -14,6 +14,15 @@ use serde_json::json;
 
 const SAFETY_BOUND: Duration = Duration::from_secs(2);
 
+/// The default limits with a longer clock: the operation and size limits are what these tests
+/// exercise, and a well-behaved call descheduled for 50 ms on a busy test machine would fail.
+fn limits() -> Limits {
+    Limits {
+        deadline: Duration::from_millis(500),
+        ..Limits::default()
+    }
+}
+
 const GOOD: &str = r#"
     fn validate_booking(ctx) {
         if ctx.fields.x == "no" { throw #{ code: "NO", message: "Nie." } }
@@ -156,7 +165,7 @@ const HOSTILE: &[(&str, &str, &str)] = &[
 
 #[test]
 fn hostile_scripts_fail_within_their_budget() {
-    let engine = PolicyEngine::new(Limits::default());
+    let engine = PolicyEngine::new(limits());
     for (name, script, expect) in HOSTILE {
         let reason = stopped(&engine, name, script);
         // Whichever budget runs out first: a slow (debug) build may meet the clock first.
@@ -172,7 +181,7 @@ fn hostile_scripts_fail_within_their_budget() {
 fn deadline_stops_a_script_the_operation_limit_would_not() {
     let limits = Limits {
         max_operations: 0, // unlimited: only the clock stops it
-        deadline: Duration::from_millis(50),
+        deadline: Duration::from_millis(200),
         ..Limits::default()
     };
     let engine = PolicyEngine::new(limits);
@@ -187,7 +196,7 @@ fn deadline_stops_a_script_the_operation_limit_would_not() {
 
 #[test]
 fn hostile_and_good_calls_side_by_side_on_one_engine() {
-    let engine = Arc::new(PolicyEngine::new(Limits::default()));
+    let engine = Arc::new(PolicyEngine::new(limits()));
     let hostile = {
         let engine = engine.clone();
         thread::spawn(move || {
@@ -208,7 +217,7 @@ fn hostile_and_good_calls_side_by_side_on_one_engine() {
 
 #[test]
 fn forbidden_features_do_not_compile() {
-    let engine = PolicyEngine::new(Limits::default());
+    let engine = PolicyEngine::new(limits());
     let deep = format!(
         "fn validate_booking(ctx) {{ {}1{} }}",
         "(".repeat(10_000),
