@@ -321,6 +321,18 @@ async fn opole_no_show_blocks_online_booking() {
         .unwrap_or_else(|| panic!("{v}"))
         .to_string();
 
+    // OP-5: one matter a day in the department for one person: a second slot that day is refused.
+    let date = chrono::DateTime::parse_from_rfc3339(&start)
+        .unwrap()
+        .with_timezone(&chrono_tz::Europe::Warsaw)
+        .date_naive();
+    let (same_day, _) = s
+        .first_free_slot("opole", &service, &date.to_string())
+        .await;
+    assert_ne!(same_day, start);
+    let v = s.book("opole", input(&same_day)).await;
+    assert_eq!(code_of(&v), "ONE_MATTER_PER_DAY", "{v}");
+
     let db = okienko_store::Db::connect(&format!("sqlite://{}/okienko.db", s.data.display()))
         .await
         .unwrap();

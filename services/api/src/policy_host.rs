@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use hmac::{Hmac, Mac};
-use okienko_domain::calendar::{local_date, local_to_utc, to_local};
+use okienko_domain::calendar::{local_date, to_local};
 use okienko_domain::config::FieldSpec;
 use okienko_domain::DomainError;
 use okienko_policy::{Limits, Policy, PolicyEngine, PolicyError};
@@ -231,13 +231,12 @@ pub fn identity_hash(secret: &[u8], tenant: TenantId, kind: &str, value: &str) -
     }
 }
 
-/// What the booking hooks need to know of the client's past: active bookings per identity,
-/// active bookings on the visit's day, and recent no-shows (OP-14).
+/// What the booking hooks need to know of the client's past: active bookings per identity
+/// (counts, and the bookings themselves), and recent no-shows (OP-14).
 pub async fn history(
     db: &Db,
     t: &TenantCtx,
     ids: &[Identity],
-    start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Value, StoreError> {
     let hashes: Vec<String> = ids.iter().map(|i| i.hash.clone()).collect();
@@ -247,28 +246,36 @@ pub async fn history(
             .map(|i| format!("{}:{}", i.kind, i.value))
             .unwrap_or_default()
     };
-    let mut active = Map::new();
+    let mut counts = Map::new();
     for (hash, n) in store::active_by_identity(db, t.id, &hashes, now.timestamp()).await? {
-        active.insert(label(&hash), json!(n));
+        counts.insert(label(&hash), json!(n));
     }
-    let day = local_date(start);
-    let day_start = local_to_utc(day.and_time(chrono::NaiveTime::MIN)).unwrap_or(start);
-    let day_end = day_start + Duration::days(1);
-    let same_day = store::active_for_identities_between(
-        db,
-        t.id,
-        &hashes,
-        day_start.timestamp(),
-        day_end.timestamp(),
-    )
-    .await?;
-    let same_day: Vec<Value> = same_day
-        .iter()
-        .filter_map(|(service, slot)| {
-            let s = t.service(*service)?;
-            Some(json!({ "service": service_json(s), "slot": slot_json(DateTime::from_timestamp(*slot, 0)?) }))
-        })
-        .collect();
+    // The client's active bookings, each with the identities it shares with this one.
+    let mut active: Vec<(i64, Value)> = Vec::new();
+    for (id, service, slot, hash) in
+        store::active_for_identities(db, t.id, &hashes, now.timestamp()).await?
+    {
+        if let Some(entry) = active.iter_mut().find(|(b, _)| *b == id) {
+            if let Some(ids) = entry.1["identities"].as_array_mut() {
+                ids.push(json!(label(&hash)));
+            }
+            continue;
+        }
+        let (Some(s), Some(at)) = (t.service(service), DateTime::from_timestamp(slot, 0)) else {
+            continue;
+        };
+        active.push((
+            id,
+            json!({
+                "service": s.cfg.key,
+                "department": opt(&s.cfg.department),
+                "start": at.to_rfc3339(),
+                "local_date": local_date(at).to_string(),
+                "identities": [label(&hash)],
+            }),
+        ));
+    }
+    let active: Vec<Value> = active.into_iter().map(|(_, v)| v).collect();
     let days = t
         .cfg
         .policy
@@ -288,7 +295,7 @@ pub async fn history(
             })
         })
         .collect();
-    Ok(json!({ "active_by_identity": active, "same_day": same_day, "no_shows": no_shows }))
+    Ok(json!({ "active_by_identity": counts, "active": active, "no_shows": no_shows }))
 }
 
 /// The form fields of a service: the policy's `form_fields`, or the configured ones.
@@ -333,14 +340,6 @@ pub enum ActivationError {
     Store(#[from] StoreError),
 }
 
-/// The city's `[policy]` settings as the TOML table the test runner reads.
-pub fn settings_toml(t: &okienko_domain::config::TenantConfig) -> Option<String> {
-    if t.policy.is_empty() {
-        return None;
-    }
-    toml::to_string(&t.policy).ok()
-}
-
 /// Compiles a new version, runs its tests, and only when all pass stores it as the active
 /// version (P-6). Returns the stored row and the test report.
 #[allow(clippy::too_many_arguments)]
@@ -361,11 +360,11 @@ pub async fn activate(
     let (slug, src, settings, files) = (
         cfg.slug.clone(),
         source.to_string(),
-        settings_toml(cfg),
+        Value::Object(cfg.policy.clone()),
         tests.to_vec(),
     );
     let run = tokio::task::spawn_blocking(move || {
-        okienko_policy::testing::run_sources(&engine, &slug, &src, settings.as_deref(), &files)
+        okienko_policy::testing::run_sources(&engine, &slug, &src, &settings, &files)
     })
     .await
     .map_err(|e| ActivationError::TestsUnreadable(e.to_string()))?;

@@ -21,13 +21,17 @@ pub struct Limits {
     pub max_call_levels: usize,
     /// Nesting of expressions, at compile time (the same value inside functions).
     pub max_expr_depth: usize,
-    /// Bytes of one string.
+    /// Bytes of text in one value: a string, or all the strings inside one array or map.
     pub max_string_size: usize,
-    /// Entries of one array (also bytes of a BLOB).
+    /// Entries of one array, those of arrays nested in it included (also bytes of a BLOB).
     pub max_array_size: usize,
-    /// Entries of one object map.
+    /// Entries of one object map, those of maps nested in it included.
     pub max_map_size: usize,
-    /// Wall-clock time of one call.
+    /// Wall-clock time of one call, checked every few operations. It stops scripts whose
+    /// operations are each expensive (the operation limit stops the cheap endless ones first).
+    /// Being wall-clock, it also counts time the thread was descheduled: on a saturated machine
+    /// a well-behaved call can run out of it, so calls belong on a bounded blocking pool, and a
+    /// deployment that overcommits CPU may want a longer deadline.
     pub deadline: Duration,
 }
 

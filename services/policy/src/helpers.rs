@@ -11,18 +11,39 @@
 //! | `add_days(date, n)` | the date `n` days after (`n` may be negative), `YYYY-MM-DD` |
 //! | `days_between(a, b)` | whole days from date `a` to date `b` (negative when `b` is earlier) |
 //! | `format_date_pl(s)` | `dd.mm.yyyy` of a date or of an instant's Warsaw date |
+//! | `trimmed(v)` | `v` without leading and trailing white space, or `()` when `v` is missing, blank or not text |
+//! | `over_cap(counts, keys, cap)` | the first key `#{ kind, value }` of `keys` whose count in `counts` (`history.active_by_identity`, keyed `"<kind>:<value>"`) is `cap` or more; `()` when none is, or when `cap` is not a positive integer |
+//! | `matches(s, pattern)` | whether the regular expression matches somewhere in `s` (anchor it with `^…$` for the whole text); `false` for `()` |
+//! | `digits_of(s)` | the digits 0–9 of `s`, in order (`"FZ 123-45"` → `"12345"`) |
 //!
-//! All of them also accept `()` and then return `()`, so `normalize_email(ctx.client.email)` needs
-//! no check for a missing e-mail first.
+//! All of them also accept `()` and then return `()` (`matches`: `false`), so
+//! `normalize_email(ctx.client.email)` needs no check for a missing e-mail first.
+//!
+//! `matches` uses the `regex` crate's syntax (no look-around, no back-references) and runs in
+//! time linear in the text, so a pattern cannot stall a call; an invalid pattern is a script
+//! error (`POLICY_ERROR`). Compiled patterns are kept per thread. Character loops are slow in
+//! rhai (about 0.4 µs a character), so these helpers are the fast way to check a format.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate};
-use rhai::{Dynamic, Engine, INT};
+use regex::Regex;
+use rhai::{Dynamic, Engine, EvalAltResult, Position, INT};
 
 use okienko_domain::calendar;
 use okienko_domain::validate;
 
 /// Days `add_days` accepts, either way: far beyond any booking horizon or block.
 const MAX_DAYS: INT = 100_000;
+
+/// Longest pattern `matches` compiles, and the most compiled patterns kept per thread.
+const MAX_PATTERN: usize = 1_000;
+const PATTERNS_KEPT: usize = 64;
+
+thread_local! {
+    static PATTERNS: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+}
 
 pub(crate) fn register(engine: &mut Engine) {
     engine
@@ -54,7 +75,85 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_fn("format_date_pl", |s: &str| {
             text(date_of(s).map(|d| d.format("%d.%m.%Y").to_string()))
         })
-        .register_fn("format_date_pl", |_: ()| Dynamic::UNIT);
+        .register_fn("format_date_pl", |_: ()| Dynamic::UNIT)
+        .register_fn("trimmed", |v: Dynamic| match v.into_immutable_string() {
+            Ok(s) if !s.trim().is_empty() => Dynamic::from(s.trim().to_string()),
+            _ => Dynamic::UNIT,
+        })
+        .register_fn("over_cap", over_cap)
+        .register_fn("matches", matches)
+        .register_fn("matches", |_: (), _: &str| false)
+        .register_fn("digits_of", |s: &str| {
+            s.chars().filter(char::is_ascii_digit).collect::<String>()
+        })
+        .register_fn("digits_of", |_: ()| Dynamic::UNIT);
+}
+
+fn over_cap(counts: Dynamic, keys: Dynamic, cap: Dynamic) -> Dynamic {
+    let (Ok(cap), Some(counts), Some(keys)) = (
+        cap.as_int(),
+        counts.read_lock::<rhai::Map>(),
+        keys.read_lock::<rhai::Array>(),
+    ) else {
+        return Dynamic::UNIT;
+    };
+    if cap <= 0 {
+        return Dynamic::UNIT;
+    }
+    for key in keys.iter() {
+        let Some(k) = key.read_lock::<rhai::Map>() else {
+            continue;
+        };
+        let part = |name: &str| k.get(name).and_then(|v| v.clone().into_string().ok());
+        let (Some(kind), Some(value)) = (part("kind"), part("value")) else {
+            continue;
+        };
+        let count = counts
+            .get(format!("{kind}:{value}").as_str())
+            .and_then(|n| n.as_int().ok())
+            .unwrap_or(0);
+        if count >= cap {
+            return key.clone();
+        }
+    }
+    Dynamic::UNIT
+}
+
+fn matches(text: &str, pattern: &str) -> Result<bool, Box<EvalAltResult>> {
+    let found = PATTERNS.with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        if let Some(re) = cache.get(pattern) {
+            return Some(Ok(re.is_match(text)));
+        }
+        let re = compile_pattern(pattern);
+        let answer = re
+            .as_ref()
+            .map(|re| re.is_match(text))
+            .map_err(Clone::clone);
+        if let Ok(re) = re {
+            if cache.len() >= PATTERNS_KEPT {
+                cache.clear();
+            }
+            cache.insert(pattern.to_string(), re);
+        }
+        Some(answer)
+    });
+    let answer = match found {
+        Some(a) => a,
+        None => compile_pattern(pattern).map(|re| re.is_match(text)),
+    };
+    answer.map_err(|e| EvalAltResult::ErrorRuntime(e.into(), Position::NONE).into())
+}
+
+fn compile_pattern(pattern: &str) -> Result<Regex, String> {
+    if pattern.len() > MAX_PATTERN {
+        return Err(format!("pattern longer than {MAX_PATTERN} bytes"));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .dfa_size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("invalid pattern: {e}"))
 }
 
 fn text(s: Option<String>) -> Dynamic {
@@ -111,6 +210,63 @@ mod tests {
             Some("Jan@example.pl")
         );
         assert!(eval(r#"normalize_email("jan@")"#).is_unit());
+    }
+
+    #[test]
+    fn trimmed_text() {
+        assert_eq!(
+            eval(r#"trimmed("  Jan  ")"#).into_string().ok().as_deref(),
+            Some("Jan")
+        );
+        assert!(eval(r#"trimmed("   ")"#).is_unit());
+        assert!(eval("trimmed(())").is_unit());
+        assert!(eval("trimmed(42)").is_unit());
+    }
+
+    #[test]
+    fn cap_lookup() {
+        let first_over = |cap: &str| {
+            eval(&format!(
+                r#"let counts = #{{ "email:a@b.pl": 1, "phone:48600100200": 3 }};
+                   let keys = [#{{ kind: "email", value: "a@b.pl" }}, #{{ kind: "phone", value: "48600100200" }}];
+                   let k = over_cap(counts, keys, {cap}); if k == () {{ "" }} else {{ k.kind }}"#
+            ))
+            .into_string()
+            .unwrap_or_default()
+        };
+        assert_eq!(first_over("1"), "email");
+        assert_eq!(first_over("2"), "phone");
+        assert_eq!(first_over("4"), "");
+        assert_eq!(first_over("()"), "", "no cap configured");
+        assert_eq!(first_over("0"), "", "a cap of 0 means none");
+        assert!(eval("over_cap((), [], 2)").is_unit());
+    }
+
+    #[test]
+    fn patterns_and_digits() {
+        assert_eq!(
+            eval(r#"matches("DO/123456/2026", "^[A-Z]{2,4}/[0-9]{4,10}/[0-9]{4}$")"#).as_bool(),
+            Ok(true)
+        );
+        assert_eq!(eval(r#"matches("Łukasz", "\\pL")"#).as_bool(), Ok(true));
+        assert_eq!(eval(r#"matches("12O45", "^[0-9]+$")"#).as_bool(), Ok(false));
+        assert_eq!(eval(r#"matches((), "x")"#).as_bool(), Ok(false));
+        assert_eq!(
+            eval(r#"digits_of("FZ 123-45")"#)
+                .into_string()
+                .ok()
+                .as_deref(),
+            Some("12345")
+        );
+        let mut e = Engine::new();
+        register(&mut e);
+        assert!(
+            e.eval::<bool>(r#"matches("a", "(")"#).is_err(),
+            "an invalid pattern is an error"
+        );
+        assert!(e
+            .eval::<bool>(&format!(r#"matches("a", "{}")"#, "a".repeat(2000)))
+            .is_err());
     }
 
     #[test]

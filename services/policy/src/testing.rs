@@ -96,18 +96,18 @@ pub fn run_dir(engine: &PolicyEngine, policy_dir: &Path) -> Result<Report, TestR
         .unwrap_or_else(|| "tenant".to_string());
     let source = read(policy_dir.join("policy.rhai"))?;
     let settings = match policy_dir.join("tenant.toml") {
-        p if p.exists() => settings_of_tenant(&read(p)?),
-        _ => None,
+        p if p.exists() => settings_of_tenant(&read(p)?).unwrap_or_else(|| json!({})),
+        _ => json!({}),
     };
     let files = read_tests(&policy_dir.join("tests"))?;
-    run_sources(engine, &tenant, &source, settings.as_deref(), &files)
+    run_sources(engine, &tenant, &source, &settings, &files)
 }
 
-/// The `[policy]` table of a tenant.toml text, as TOML text (None when absent or unreadable).
-pub fn settings_of_tenant(tenant_toml: &str) -> Option<String> {
+/// The `[policy]` table of a tenant.toml text, as JSON (None when absent or unreadable).
+pub fn settings_of_tenant(tenant_toml: &str) -> Option<Value> {
     let table: toml::Table = tenant_toml.parse().ok()?;
     let policy = table.get("policy")?.as_table()?;
-    toml::to_string(policy).ok()
+    Some(toml_to_json(&toml::Value::Table(policy.clone())))
 }
 
 /// The test files of a directory (`*.toml`), sorted by name, as (file name, text).
@@ -139,28 +139,19 @@ pub fn read_tests(tests_dir: &Path) -> Result<Vec<(String, String)>, TestRunErro
     Ok(files)
 }
 
-/// The same as [`run_dir`] from texts: a candidate version held in memory, its settings
-/// (a flat TOML table), and test files as (file name, TOML text).
+/// The same as [`run_dir`] from data: a candidate version held in memory, the tenant's
+/// `[policy]` settings (a JSON object; [`toml_to_json`] converts a TOML table), and test files
+/// as (file name, TOML text).
 pub fn run_sources(
     engine: &PolicyEngine,
     tenant: &str,
     policy_source: &str,
-    settings_toml: Option<&str>,
+    settings: &Value,
     test_files: &[(String, String)],
 ) -> Result<Report, TestRunError> {
     let policy = engine
         .compile(tenant, policy_source)
         .map_err(TestRunError::Policy)?;
-    let settings = match settings_toml {
-        Some(text) => {
-            let table: toml::Table = toml::from_str(text).map_err(|e| TestRunError::Invalid {
-                file: "tenant.toml [policy]".into(),
-                message: e.to_string(),
-            })?;
-            toml_to_json(&toml::Value::Table(table))
-        }
-        None => json!({}),
-    };
     let mut report = Report::default();
     for (file, text) in test_files {
         let invalid = |message: String| TestRunError::Invalid {
@@ -183,7 +174,7 @@ pub fn run_sources(
             let case = Case::parse(case).map_err(|m| invalid(format!("case {}: {m}", i + 1)))?;
             let name = format!("{stem}: {}", case.name);
             let mut input = case.input;
-            fill_defaults(&case.hook, tenant, &settings, &mut input);
+            fill_defaults(&case.hook, tenant, settings, &mut input);
             let outcome = if policy.has_hook(&case.hook) {
                 policy
                     .call(engine, &case.hook, input)
@@ -491,9 +482,18 @@ mod tests {
             hook = "map_claims"
             expect = "accepted"
         "#;
-        let e = PolicyEngine::new(Limits::default());
-        let r =
-            run_sources(&e, "t", POLICY, None, &[("a.toml".into(), cases.into())]).expect("runs");
+        let e = PolicyEngine::new(Limits {
+            deadline: std::time::Duration::from_secs(5),
+            ..Limits::default()
+        });
+        let r = run_sources(
+            &e,
+            "t",
+            POLICY,
+            &json!({}),
+            &[("a.toml".into(), cases.into())],
+        )
+        .expect("runs");
         assert_eq!(r.passed, ["a: accepted", "a: refused", "a: returns"]);
         assert_eq!(r.failed.len(), 2, "{r}");
         assert!(!r.ok());
@@ -503,7 +503,10 @@ mod tests {
 
     #[test]
     fn malformed_case_files_are_errors() {
-        let e = PolicyEngine::new(Limits::default());
+        let e = PolicyEngine::new(Limits {
+            deadline: std::time::Duration::from_secs(5),
+            ..Limits::default()
+        });
         for bad in [
             "[[case]]\nname = \"x\"\n",
             "[[case]]\nname = \"x\"\nexpect = \"fine\"\n",
@@ -512,7 +515,13 @@ mod tests {
             "[[kase]]\nname = \"x\"\n",
             "not toml",
         ] {
-            let r = run_sources(&e, "t", POLICY, None, &[("b.toml".into(), bad.into())]);
+            let r = run_sources(
+                &e,
+                "t",
+                POLICY,
+                &json!({}),
+                &[("b.toml".into(), bad.into())],
+            );
             assert!(matches!(r, Err(TestRunError::Invalid { .. })), "{bad}");
         }
     }

@@ -7,8 +7,13 @@ use std::sync::Arc;
 use okienko_policy::{Limits, PolicyEngine, PolicyError};
 use serde_json::json;
 
+/// Default limits with a long clock: these tests check behaviour, and a call descheduled for
+/// 50 ms on a busy test machine must not fail them (the budgets are tested in sandbox.rs).
 fn engine() -> PolicyEngine {
-    PolicyEngine::new(Limits::default())
+    PolicyEngine::new(Limits {
+        deadline: std::time::Duration::from_secs(5),
+        ..Limits::default()
+    })
 }
 
 #[test]

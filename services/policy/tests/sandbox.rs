@@ -14,6 +14,15 @@ use serde_json::json;
 
 const SAFETY_BOUND: Duration = Duration::from_secs(2);
 
+/// The default limits with a longer clock: the operation and size limits are what these tests
+/// exercise, and a well-behaved call descheduled for 50 ms on a busy test machine would fail.
+fn limits() -> Limits {
+    Limits {
+        deadline: Duration::from_millis(500),
+        ..Limits::default()
+    }
+}
+
 const GOOD: &str = r#"
     fn validate_booking(ctx) {
         if ctx.fields.x == "no" { throw #{ code: "NO", message: "Nie." } }
@@ -98,6 +107,21 @@ const HOSTILE: &[(&str, &str, &str)] = &[
         "size limit",
     ),
     (
+        "arrays nested 10 000 × 10 000",
+        "fn validate_booking(ctx) { let b = []; b.pad(10_000, 0); let a = []; loop { a.push(b); } }",
+        "size limit",
+    ),
+    (
+        "strings spread over an array",
+        r#"fn validate_booking(ctx) { let s = "x"; s.pad(60_000, 'y'); let a = []; loop { a.push(s + "z"); } }"#,
+        "size limit",
+    ),
+    (
+        "a captured (shared) value stored inside an array",
+        "fn validate_booking(ctx) { let x = [1]; let f = || x.len(); let a = [x, x]; a.push(x); #{ a: a, f: f } }",
+        "returned",
+    ),
+    (
         "map growing without end",
         "fn validate_booking(ctx) { let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; } }",
         "size limit|deadline",
@@ -141,7 +165,7 @@ const HOSTILE: &[(&str, &str, &str)] = &[
 
 #[test]
 fn hostile_scripts_fail_within_their_budget() {
-    let engine = PolicyEngine::new(Limits::default());
+    let engine = PolicyEngine::new(limits());
     for (name, script, expect) in HOSTILE {
         let reason = stopped(&engine, name, script);
         // Whichever budget runs out first: a slow (debug) build may meet the clock first.
@@ -157,7 +181,7 @@ fn hostile_scripts_fail_within_their_budget() {
 fn deadline_stops_a_script_the_operation_limit_would_not() {
     let limits = Limits {
         max_operations: 0, // unlimited: only the clock stops it
-        deadline: Duration::from_millis(50),
+        deadline: Duration::from_millis(200),
         ..Limits::default()
     };
     let engine = PolicyEngine::new(limits);
@@ -172,7 +196,7 @@ fn deadline_stops_a_script_the_operation_limit_would_not() {
 
 #[test]
 fn hostile_and_good_calls_side_by_side_on_one_engine() {
-    let engine = Arc::new(PolicyEngine::new(Limits::default()));
+    let engine = Arc::new(PolicyEngine::new(limits()));
     let hostile = {
         let engine = engine.clone();
         thread::spawn(move || {
@@ -193,7 +217,7 @@ fn hostile_and_good_calls_side_by_side_on_one_engine() {
 
 #[test]
 fn forbidden_features_do_not_compile() {
-    let engine = PolicyEngine::new(Limits::default());
+    let engine = PolicyEngine::new(limits());
     let deep = format!(
         "fn validate_booking(ctx) {{ {}1{} }}",
         "(".repeat(10_000),

@@ -479,26 +479,25 @@ pub async fn active_by_identity(
     Ok(out)
 }
 
-/// Active bookings of these identities on one local day, as (service id, slot start).
-pub async fn active_for_identities_between(
+/// The active (seat-holding, not yet started) bookings of these identities, one row per
+/// (booking, identity): (booking id, service id, slot start, identity hash).
+pub async fn active_for_identities(
     db: &Db,
     tenant: TenantId,
     hashes: &[String],
-    from: i64,
-    to: i64,
-) -> Result<Vec<(i64, i64)>> {
+    now: i64,
+) -> Result<Vec<(i64, i64, i64, String)>> {
     let mut out = Vec::new();
     for h in hashes {
-        let rows: Vec<(i64, i64)> = on_read!(db, pool => sqlx::query_as(
-            "SELECT DISTINCT b.service_id, b.slot_start FROM booking_identities i \
+        let rows: Vec<(i64, i64, i64, String)> = on_read!(db, pool => sqlx::query_as(
+            "SELECT b.id, b.service_id, b.slot_start, i.value_hash FROM booking_identities i \
              JOIN bookings b ON b.id = i.booking_id AND b.tenant_id = i.tenant_id \
              WHERE i.tenant_id = $1 AND i.value_hash = $2 AND b.status IN ('pending', 'confirmed') \
-             AND b.slot_start >= $3 AND b.slot_start < $4",
+             AND b.slot_start > $3 ORDER BY b.slot_start LIMIT 200",
         )
         .bind(tenant.0)
         .bind(h)
-        .bind(from)
-        .bind(to)
+        .bind(now)
         .fetch_all(pool)
         .await?);
         out.extend(rows);

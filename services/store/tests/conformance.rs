@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use okienko_store::{
-    activate_policy, active_by_identity, active_for_identities_between, active_policy,
-    policy_history, recent_no_shows, record_no_show, release_booking_at, release_due_seats,
-    reschedule_booking, update_booking_client,
+    activate_policy, active_by_identity, active_for_identities, active_policy, policy_history,
+    recent_no_shows, record_no_show, release_booking_at, release_due_seats, reschedule_booking,
+    update_booking_client,
 };
 use okienko_store::{
     active_services, booking_by_code, booking_by_id, booking_by_manage_hash, claim_due,
@@ -1360,10 +1360,15 @@ async fn scenario_identities(db: Db) {
             .1,
         1
     );
-    let day = active_for_identities_between(&db, fx.a, &hashes, SLOT - 3600, SLOT + 86_400)
+    let active = active_for_identities(&db, fx.a, &hashes, NOW)
         .await
         .unwrap();
-    assert_eq!(day, vec![(fx.sa, SLOT + LEN)]);
+    let shown: Vec<(i64, i64, &str)> = active.iter().map(|r| (r.1, r.2, r.3.as_str())).collect();
+    assert_eq!(
+        shown,
+        vec![(fx.sa, SLOT + LEN, "h-email")],
+        "only the active one, of tenant a"
+    );
 
     record_no_show(&db, fx.a, one.id, Some("wso"), NOW + 10)
         .await

@@ -1,6 +1,7 @@
-//! Script output and failures reach the log with the tenant. In a test binary of its own:
-//! tracing caches per call site whether anyone listens, and other tests running at the same
-//! time on other threads (with no subscriber) would race that cache.
+//! `print`, `debug` and failures reach the log with the tenant's slug.
+//!
+//! Alone in its own test binary: tracing caches per call site whether anyone listens, and a
+//! test running meanwhile on another thread without a subscriber could make that "no one".
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
@@ -8,8 +9,13 @@ use std::sync::{Arc, Mutex};
 use okienko_policy::{Limits, PolicyEngine};
 use serde_json::json;
 
+/// Default limits with a long clock: these tests check behaviour, and a call descheduled for
+/// 50 ms on a busy test machine must not fail them (the budgets are tested in sandbox.rs).
 fn engine() -> PolicyEngine {
-    PolicyEngine::new(Limits::default())
+    PolicyEngine::new(Limits {
+        deadline: std::time::Duration::from_secs(5),
+        ..Limits::default()
+    })
 }
 
 /// Collects what the engine logs.
