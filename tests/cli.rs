@@ -24,7 +24,11 @@ fn text(o: &Output) -> String {
 
 fn copy_policies(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for city in std::fs::read_dir(&from).unwrap().flatten() {
+    for city in std::fs::read_dir(&from)
+        .unwrap()
+        .flatten()
+        .filter(|c| c.path().is_dir())
+    {
         let dir = to.join(city.file_name());
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(city.path().join("tenant.toml"), dir.join("tenant.toml")).unwrap();

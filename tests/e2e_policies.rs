@@ -117,7 +117,11 @@ fn fixtures() -> PathBuf {
 /// A copy of the shipped cities with Gdynia's identity provider keys served from this machine.
 fn policies_with_local_idp(dir: &Path, jwks_url: &str) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for city in std::fs::read_dir(&from).unwrap().flatten() {
+    for city in std::fs::read_dir(&from)
+        .unwrap()
+        .flatten()
+        .filter(|c| c.path().is_dir())
+    {
         let to = dir.join(city.file_name());
         std::fs::create_dir_all(to.join("tests")).unwrap();
         for f in ["tenant.toml", "policy.rhai"] {
