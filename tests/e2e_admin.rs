@@ -49,7 +49,13 @@ async fn snapshot(s: &Server, slug: &str, token: &str) -> Value {
         )
         .await;
     assert!(v["errors"].is_null(), "{v}");
-    v["data"].clone()
+    let mut data = v["data"].clone();
+    let staff = s
+        .admin(slug, Some(token), STAFF_OPS_SNAPSHOT, json!({}))
+        .await;
+    assert!(staff["errors"].is_null(), "{staff}");
+    data["staffOps"] = staff["data"].clone();
+    data
 }
 
 /// Every query and mutation of the admin API, by introspection.
@@ -78,6 +84,11 @@ struct BIds {
     user_id: String,
     device_id: String,
     api_key_id: String,
+    /// B's service, booking and complaint (staff operations, issue 5 phase B).
+    service_id: String,
+    booking_id: String,
+    booking_code: String,
+    complaint_id: String,
 }
 
 /// (operation, query, variables) for every admin operation but `login`, aimed at B's objects.
@@ -218,6 +229,156 @@ fn matrix(b: &BIds) -> Vec<(&'static str, String, Value)> {
     ]
 }
 
+/// What B's administrator sees of B's bookings and complaints.
+const STAFF_OPS_SNAPSHOT: &str = "{ bookings(first: 100) { totalCount edges { node { id code status clientName clientEmail \
+    clientPhone fields outcome erasedAt cancelReason history { kind } } } } \
+    complaints(first: 100) { edges { node { id status text contactEmail answer } } } overdueComplaints { id } }";
+
+/// A confirmed phone booking of B (with an e-mail) and a complaint about it, made by B.
+async fn staff_ops_objects(s: &Server, b: &str, b_tok: &str) -> (String, String, String, String) {
+    let service_id = s.service_id(b, "zaswiadczenie").await;
+    let v = s
+        .admin(
+            b,
+            Some(b_tok),
+            "query($s: ID!) { staffAvailability(serviceId: $s, from: \"2026-12-02\", to: \"2026-12-10\") { slots { start remaining } } }",
+            json!({ "s": service_id }),
+        )
+        .await;
+    let start = v["data"]["staffAvailability"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .flat_map(|d| d["slots"].as_array().unwrap().clone())
+        .find(|x| x["remaining"].as_i64().unwrap() > 0)
+        .unwrap()["start"]
+        .clone();
+    let v = s
+        .admin(
+            b,
+            Some(b_tok),
+            "mutation($i: PhoneBookingInput!) { createPhoneBooking(input: $i) { code booking { id } } }",
+            json!({ "i": { "serviceId": service_id, "start": start,
+                "client": { "name": "Bogdan Opolski", "email": "bogdan@opole.example.pl", "phone": "601999888" } } }),
+        )
+        .await;
+    let made = &v["data"]["createPhoneBooking"];
+    let code = made["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let booking_id = made["booking"]["id"].as_str().unwrap().to_string();
+    let v = s
+        .gql(
+            b,
+            "mutation($i: ComplaintInput!) { fileComplaint(input: $i) { reference } }",
+            json!({ "i": { "text": "Reklamacja dotycząca wizyty w Opolu.", "contactEmail": "bogdan@opole.example.pl", "bookingCode": code } }),
+        )
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    let v = s
+        .admin(
+            b,
+            Some(b_tok),
+            "{ complaints(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let complaint_id = v["data"]["complaints"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    (service_id, booking_id, code, complaint_id)
+}
+
+/// The staff operations (issue 5, phase B), aimed at B's objects.
+fn staff_ops_matrix(b: &BIds) -> Vec<(&'static str, String, Value)> {
+    let client = json!({ "email": "bogdan@opole.example.pl", "phone": "601999888", "bookingId": b.booking_id });
+    vec![
+        (
+            "staffAvailability",
+            "query($s: ID!) { staffAvailability(serviceId: $s, from: \"2026-12-02\", to: \"2026-12-03\") { date } }".into(),
+            json!({ "s": b.service_id }),
+        ),
+        (
+            "bookings",
+            "query($s: ID!) { bookings(serviceId: $s, first: 10) { totalCount edges { node { code } } } }".into(),
+            json!({ "s": b.service_id }),
+        ),
+        ("booking", "query($id: ID!) { booking(id: $id) { code clientName } }".into(), json!({ "id": b.booking_id })),
+        ("bookingByCode", "query($c: String!) { bookingByCode(code: $c) { id } }".into(), json!({ "c": b.booking_code })),
+        ("complaints", "{ complaints { edges { node { id text } } } }".into(), json!({})),
+        ("overdueComplaints", "{ overdueComplaints { id } }".into(), json!({})),
+        ("complaint", "query($id: ID!) { complaint(id: $id) { text } }".into(), json!({ "id": b.complaint_id })),
+        (
+            "exportClientData",
+            "query($c: ClientSelectorInput!) { exportClientData(client: $c) }".into(),
+            json!({ "c": client }),
+        ),
+        (
+            "createPhoneBooking",
+            "mutation($s: ID!) { createPhoneBooking(input: { serviceId: $s, start: \"2026-12-02T08:00:00Z\", client: { name: \"Intruz Obcy\" } }) { code } }".into(),
+            json!({ "s": b.service_id }),
+        ),
+        ("cancelBookingForClient", "mutation($id: ID!) { cancelBookingForClient(id: $id) { status } }".into(), json!({ "id": b.booking_id })),
+        (
+            "rejectBooking",
+            "mutation($id: ID!) { rejectBooking(id: $id, reason: \"Odrzucona przez obcy urząd\") { status } }".into(),
+            json!({ "id": b.booking_id }),
+        ),
+        (
+            "recordVisitOutcome",
+            "mutation($id: ID!) { recordVisitOutcome(id: $id, outcome: NO_SHOW) { outcome } }".into(),
+            json!({ "id": b.booking_id }),
+        ),
+        (
+            "correctClientData",
+            "mutation($c: ClientSelectorInput!) { correctClientData(client: $c, name: \"Przejęty Klient\") { code } }".into(),
+            json!({ "c": client }),
+        ),
+        (
+            "eraseClientData",
+            "mutation($c: ClientSelectorInput!) { eraseClientData(client: $c, reason: \"Obcy wniosek\") { bookings } }".into(),
+            json!({ "c": client }),
+        ),
+        (
+            "registerComplaint",
+            "mutation($c: String!) { registerComplaint(input: { channel: LETTER, text: \"Obca reklamacja w cudzym urzędzie\", bookingCode: $c }) { bookingId } }".into(),
+            json!({ "c": b.booking_code }),
+        ),
+        (
+            "answerComplaint",
+            "mutation($id: ID!) { answerComplaint(id: $id, answer: \"Obca odpowiedź\") { status } }".into(),
+            json!({ "id": b.complaint_id }),
+        ),
+        ("closeComplaint", "mutation($id: ID!) { closeComplaint(id: $id) { status } }".into(), json!({ "id": b.complaint_id })),
+        (
+            "setRetention",
+            "mutation { setRetention(daysAfterVisit: 1, phoneDaysAfterVisit: 0) { daysAfterVisit } }".into(),
+            json!({}),
+        ),
+    ]
+}
+
+/// What A's administrator gets at A for B's objects: they do not exist there.
+fn staff_ops_refusal(name: &str) -> Option<&'static str> {
+    match name {
+        "staffAvailability"
+        | "booking"
+        | "bookingByCode"
+        | "complaint"
+        | "createPhoneBooking"
+        | "cancelBookingForClient"
+        | "rejectBooking"
+        | "recordVisitOutcome"
+        | "correctClientData"
+        | "eraseClientData"
+        | "answerComplaint"
+        | "closeComplaint" => Some("NOT_FOUND"),
+        _ => None,
+    }
+}
+
 async fn cross_tenant(backend: Backend) {
     let db = match backend {
         Backend::Postgres => TestDb::postgres().await,
@@ -254,6 +415,8 @@ async fn cross_tenant(backend: Backend) {
         )
         .await;
     assert!(made["errors"].is_null(), "{made}");
+    let (service_id, booking_id, booking_code, complaint_id) =
+        staff_ops_objects(&s, b, &b_tok).await;
     let ids = BIds {
         office_id: office["id"].as_str().unwrap().to_string(),
         office_key: office["key"].as_str().unwrap().to_string(),
@@ -267,6 +430,10 @@ async fn cross_tenant(backend: Backend) {
             .as_str()
             .unwrap()
             .to_string(),
+        service_id,
+        booking_id,
+        booking_code,
+        complaint_id,
     };
     let before = snapshot(&s, b, &b_tok).await;
     assert!(before["configuration"]["services"]
@@ -276,7 +443,10 @@ async fn cross_tenant(backend: Backend) {
         .any(|x| x["key"] == ids.service_key));
 
     // The matrix covers every operation of the admin API.
-    let cases = matrix(&ids);
+    let mut cases = matrix(&ids);
+    let logout = cases.pop();
+    cases.extend(staff_ops_matrix(&ids));
+    cases.extend(logout);
     let mut covered: BTreeSet<String> = cases.iter().map(|c| c.0.to_string()).collect();
     covered.insert("login".into());
     assert_eq!(
@@ -334,6 +504,13 @@ async fn cross_tenant(backend: Backend) {
             "activatePolicy" => assert_code(&v, "POLICY_COMPILE_FAILED"),
             _ => {}
         }
+        if let Some(code) = staff_ops_refusal(name) {
+            assert_code(&v, code);
+        }
+        assert!(
+            !v.to_string().contains(&ids.booking_code),
+            "{name}: B's booking shows at A: {v}"
+        );
     }
 
     let after = snapshot(&s, b, &b_tok).await;

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, Object, Result, Schema,
-    SimpleObject, ID,
+    Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, MergedObject, Object,
+    Result, Schema, SimpleObject, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use okienko_domain::config::{
@@ -27,13 +27,27 @@ use crate::error::{to_gql, ApiError};
 use crate::public::{ClientField, ConfirmationMode, FieldKind};
 use crate::App;
 
-pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AdminSchema = Schema<AdminQuery, AdminMutation, EmptySubscription>;
+
+// The admin API's roots: configuration and accounts here, staff operations on bookings in
+// `staff_ops`; the merged roots keep the names `Query` and `Mutation`.
+#[derive(MergedObject)]
+#[graphql(name = "Query")]
+pub struct AdminQuery(Query, crate::staff_ops::StaffQuery);
+
+#[derive(MergedObject)]
+#[graphql(name = "Mutation")]
+pub struct AdminMutation(Mutation, crate::staff_ops::StaffMutation);
 
 pub fn schema() -> AdminSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(crate::public::MAX_DEPTH)
-        .limit_complexity(crate::public::MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        AdminQuery(Query, crate::staff_ops::StaffQuery),
+        AdminMutation(Mutation, crate::staff_ops::StaffMutation),
+        EmptySubscription,
+    )
+    .limit_depth(crate::public::MAX_DEPTH)
+    .limit_complexity(crate::public::MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL as checked in at `schema/admin.graphql`.
@@ -692,7 +706,8 @@ fn user_json(u: &store::UserRow) -> String {
 
 pub struct Query;
 
-#[Object]
+// Merged into the root `Query` (see `AdminQuery`); the part's own name never shows.
+#[Object(name = "ConfigQuery")]
 impl Query {
     /// The logged-in staff member.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
@@ -791,7 +806,8 @@ fn not_found(what: &str, key: &str) -> DomainError {
     )
 }
 
-#[Object]
+// Merged into the root `Mutation` (see `AdminMutation`); the part's own name never shows.
+#[Object(name = "ConfigMutation")]
 impl Mutation {
     /// Logs a staff member of this city in; the token goes in `Authorization: Bearer …`.
     async fn login(

@@ -80,7 +80,10 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::CallCentre => matches!(p, ReadConfig | ReadBookings | BookForClients),
+            Role::CallCentre => matches!(
+                p,
+                ReadConfig | ReadBookings | BookForClients | ReadComplaints | FileComplaints
+            ),
             Role::Clerk => matches!(p, ReadConfig | ReadBookings | DeskWork),
         }
     }
@@ -101,8 +104,18 @@ pub enum Permission {
     ReadBookings,
     /// Book, move and cancel visits for clients (phone bookings).
     BookForClients,
-    /// Work at a desk: check-in, calling, serving.
+    /// Work at a desk: check-in, calling, serving, recording the visit's outcome.
     DeskWork,
+    /// Reject a booking with a reason (ZG-13).
+    RejectBookings,
+    /// Export, correct and erase a client's personal data (P-5).
+    ManagePersonalData,
+    /// Read complaints (CI-23).
+    ReadComplaints,
+    /// Register a complaint received by letter, e-mail or phone (CI-23).
+    FileComplaints,
+    /// Answer and close complaints (CI-23).
+    AnswerComplaints,
 }
 
 impl Permission {
@@ -120,6 +133,11 @@ impl Permission {
             ReadBookings => "podgląd rezerwacji",
             BookForClients => "rezerwacje w imieniu klientów",
             DeskWork => "obsługa stanowiska",
+            RejectBookings => "odrzucanie rezerwacji",
+            ManagePersonalData => "udostępnianie, poprawianie i usuwanie danych osobowych",
+            ReadComplaints => "podgląd reklamacji",
+            FileComplaints => "rejestrowanie reklamacji",
+            AnswerComplaints => "odpowiadanie na reklamacje",
         }
     }
 }
@@ -546,6 +564,21 @@ mod tests {
         assert!(Role::CallCentre.allows(Permission::ReadBookings));
         assert!(!Role::Clerk.allows(Permission::EditConfig));
         assert!(Role::Clerk.allows(Permission::DeskWork));
+        // Phase B: only administrators reject, erase and answer complaints.
+        for p in [
+            Permission::RejectBookings,
+            Permission::ManagePersonalData,
+            Permission::AnswerComplaints,
+        ] {
+            assert!(Role::Admin.allows(p));
+            assert!(!Role::CallCentre.allows(p));
+            assert!(!Role::Clerk.allows(p));
+        }
+        assert!(Role::CallCentre.allows(Permission::BookForClients));
+        assert!(Role::CallCentre.allows(Permission::FileComplaints));
+        assert!(!Role::CallCentre.allows(Permission::DeskWork));
+        assert!(!Role::Clerk.allows(Permission::BookForClients));
+        assert!(!Role::Clerk.allows(Permission::ReadComplaints));
     }
 
     #[test]

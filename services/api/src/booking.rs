@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::catalog::{ServiceCtx, TenantCtx};
 use crate::error::{ApiError, ApiResult};
+use crate::history;
 use crate::policy_host;
 use crate::tokens;
 use crate::App;
@@ -93,6 +94,19 @@ pub async fn availability(
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<Vec<DaySlots>> {
+    availability_of(app, tenant, service_id, from, to, Quota::Online).await
+}
+
+/// The days of `[from, to]` with their slots and the seats remaining in `quota` (staff
+/// bookings draw on their own, P-3).
+pub async fn availability_of(
+    app: &App,
+    tenant: &TenantCtx,
+    service_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    quota: Quota,
+) -> ApiResult<Vec<DaySlots>> {
     let service = service_by_id(tenant, service_id)?;
     if !service.cfg.bookable {
         return Err(DomainError::NotBookable.into());
@@ -161,14 +175,17 @@ pub async fn availability(
         &app.db,
         tenant.id,
         service.id,
-        Quota::Online.as_str(),
+        quota.as_str(),
         first.timestamp(),
         last.timestamp() + 1,
     )
     .await?
     .into_iter()
     .collect();
-    let capacity = i64::from(service.cfg.capacity_online);
+    let capacity = i64::from(match quota {
+        Quota::Online => service.cfg.capacity_online,
+        Quota::Staff => service.cfg.capacity_staff,
+    });
     for day in &mut days {
         for s in &mut day.slots {
             let taken = used.get(&s.start.timestamp()).copied().unwrap_or(0);
@@ -213,7 +230,7 @@ fn validate_client(tenant: &TenantCtx, c: &ClientData) -> Result<ClientData, Dom
     })
 }
 
-fn validate_fields(
+pub(crate) fn validate_fields(
     specs: &[FieldSpec],
     given: &[(String, String)],
 ) -> Result<Vec<(String, String)>, DomainError> {
@@ -285,7 +302,7 @@ fn validate_consents(
     Ok(accepted)
 }
 
-fn email_msg(to: &str, m: &Message) -> NewOutbox {
+pub(crate) fn email_msg(to: &str, m: &Message) -> NewOutbox {
     NewOutbox {
         channel: "email",
         recipient: to.to_string(),
@@ -302,7 +319,7 @@ fn sms_msg(m: &Message) -> NewOutbox {
 }
 
 /// The e-mail `render` makes for a stored booking's client, if the client gave an address.
-fn mail_to_client(
+pub(crate) fn mail_to_client(
     app: &App,
     tenant: &TenantCtx,
     b: &BookingRow,
@@ -331,7 +348,7 @@ pub fn confirm_url(app: &App, tenant: &TenantCtx, token: &str) -> String {
     )
 }
 
-fn visit(
+pub(crate) fn visit(
     app: &App,
     tenant: &TenantCtx,
     service: &ServiceCtx,
@@ -364,12 +381,12 @@ fn visit(
 }
 
 /// The parts of a booking the templates read, from a stored row or one about to be stored.
-struct BookingLike<'a> {
-    code: &'a str,
-    slot_start: i64,
-    slot_end: i64,
-    client_name: Option<&'a str>,
-    client_phone: Option<&'a str>,
+pub(crate) struct BookingLike<'a> {
+    pub(crate) code: &'a str,
+    pub(crate) slot_start: i64,
+    pub(crate) slot_end: i64,
+    pub(crate) client_name: Option<&'a str>,
+    pub(crate) client_phone: Option<&'a str>,
 }
 
 impl<'a> From<&'a BookingRow> for BookingLike<'a> {
@@ -572,6 +589,7 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
                 }
                 if !created.replayed {
                     app.outbox_wake.notify_one();
+                    history::created(app, tenant.id, &created.booking, history::CLIENT).await;
                     tracing::info!(
                         tenant = %tenant.slug,
                         booking = %created.booking.code,
@@ -745,6 +763,15 @@ pub async fn confirm(
     match store::confirm_booking(&app.db, tenant.id, b.id, now.timestamp(), &messages).await {
         Ok(row) => {
             app.outbox_wake.notify_one();
+            history::note(
+                app,
+                tenant.id,
+                row.id,
+                history::CONFIRMED,
+                history::CLIENT,
+                None,
+            )
+            .await;
             Ok(row)
         }
         Err(StoreError::Conflict) => {
@@ -781,7 +808,7 @@ async fn check_open(
     }
 }
 
-fn refusal_for(b: &BookingRow) -> DomainError {
+pub(crate) fn refusal_for(b: &BookingRow) -> DomainError {
     match status_of(b) {
         BookingStatus::Cancelled | BookingStatus::Rejected => DomainError::AlreadyCancelled,
         BookingStatus::Expired => DomainError::BookingExpired,
@@ -833,6 +860,15 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
     {
         Ok(row) => {
             app.outbox_wake.notify_one();
+            history::note(
+                app,
+                tenant.id,
+                row.id,
+                history::CANCELLED,
+                history::CLIENT,
+                None,
+            )
+            .await;
             Ok(row)
         }
         Err(StoreError::Conflict) => {
@@ -867,6 +903,7 @@ async fn expire_one(app: &App, tenant: &TenantCtx, id: i64) -> ApiResult<bool> {
     {
         Ok(_) => {
             app.outbox_wake.notify_one();
+            history::note(app, tenant.id, id, history::EXPIRED, history::SYSTEM, None).await;
             Ok(true)
         }
         Err(StoreError::Conflict) => Ok(false),
@@ -900,7 +937,7 @@ pub async fn expire_due(app: &App) -> ApiResult<usize> {
 
 /// When a cancelled seat is offered again: after the city's delay plus a random part of it,
 /// so whoever agreed with the canceller on a moment cannot count on it (ZG-12, OP-11, GD-12).
-fn seat_back_at(tenant: &TenantCtx, now: DateTime<Utc>) -> Option<i64> {
+pub(crate) fn seat_back_at(tenant: &TenantCtx, now: DateTime<Utc>) -> Option<i64> {
     let delay = i64::from(tenant.cfg.cancel_release_delay_minutes()) * 60;
     (delay > 0).then(|| now.timestamp() + delay + rand::random::<u32>() as i64 % (delay + 1))
 }
@@ -997,6 +1034,16 @@ pub async fn reschedule(
         other => other.into(),
     })?;
     app.outbox_wake.notify_one();
+    let detail = history::moved(b.slot_start, row.slot_start);
+    history::note(
+        app,
+        tenant.id,
+        row.id,
+        history::RESCHEDULED,
+        history::CLIENT,
+        Some(detail),
+    )
+    .await;
     Ok(row)
 }
 
@@ -1023,7 +1070,7 @@ pub async fn update_client(
     )
     .await?;
     let now = app.clock.now().timestamp();
-    store::update_booking_client(
+    let row = store::update_booking_client(
         &app.db,
         tenant.id,
         b.id,
@@ -1036,5 +1083,16 @@ pub async fn update_client(
     .map_err(|e| match e {
         StoreError::Conflict => ApiError::Domain(DomainError::AlreadyCancelled),
         other => other.into(),
-    })
+    })?;
+    let detail = history::changed_fields(&b, &row);
+    history::note(
+        app,
+        tenant.id,
+        row.id,
+        history::CLIENT_UPDATED,
+        history::CLIENT,
+        Some(detail),
+    )
+    .await;
+    Ok(row)
 }

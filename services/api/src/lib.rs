@@ -17,6 +17,10 @@ pub mod public;
 pub mod resident;
 pub mod tokens;
 
+// Staff operations on bookings, personal-data rights, complaints (issue 5, phase B).
+pub mod history;
+pub mod staff_ops;
+
 use std::sync::Arc;
 
 use okienko_domain::clock::Clock;

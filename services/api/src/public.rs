@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    ComplexObject, Context, EmptySubscription, Enum, InputObject, Object, Result, Schema,
-    SimpleObject, ID,
+    ComplexObject, Context, EmptySubscription, Enum, InputObject, MergedObject, Object, Result,
+    Schema, SimpleObject, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use okienko_domain::calendar::{to_local, BookingWindow};
@@ -14,17 +14,27 @@ use crate::booking::{self, ClientData, CodeChannel, CreateRequest};
 use crate::catalog::{OfficeCtx, ServiceCtx, TenantCtx};
 use crate::App;
 
-pub type PublicSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type PublicSchema = Schema<Query, PublicMutation, EmptySubscription>;
+
+// The public API's mutations: bookings here, complaints (CI-23) in `staff_ops`; the merged
+// root keeps the name `Mutation`.
+#[derive(MergedObject)]
+#[graphql(name = "Mutation")]
+pub struct PublicMutation(Mutation, crate::staff_ops::PublicComplaints);
 
 /// Limits that keep one query cheap (issue 6 tunes them further).
 pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 2000;
 
 pub fn schema() -> PublicSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        Query,
+        PublicMutation(Mutation, crate::staff_ops::PublicComplaints),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL as checked in at `schema/public.graphql`.
@@ -574,7 +584,8 @@ impl Query {
 
 pub struct Mutation;
 
-#[Object]
+// Merged into the root `Mutation` (see `PublicMutation`); the part's own name never shows.
+#[Object(name = "BookingMutation")]
 impl Mutation {
     async fn create_booking(
         &self,

@@ -34,6 +34,48 @@ pub struct TenantConfig {
     /// Login with the city's resident card (GD-5): its identity provider.
     #[serde(default)]
     pub resident_card: Option<ResidentCard>,
+    /// How long personal data are kept after the visit (P-5, GD-14).
+    #[serde(default)]
+    pub retention: RetentionRules,
+}
+
+/// The tenant's retention schedule for the personal data of bookings (P-5). A booking's
+/// client data are kept through the `days_after_visit`-th day after the visit day and erased
+/// at the start of the next day (Europe/Warsaw); status, service and slot stay for statistics.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRules {
+    #[serde(default = "default_retention_days")]
+    pub days_after_visit: u32,
+    /// A shorter schedule for bookings made by phone (GD-14: 0, kept only until the visit day).
+    #[serde(default)]
+    pub phone_days_after_visit: Option<u32>,
+}
+
+/// The longest retention a tenant may set, in days.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
+fn default_retention_days() -> u32 {
+    30
+}
+
+impl Default for RetentionRules {
+    fn default() -> Self {
+        RetentionRules {
+            days_after_visit: default_retention_days(),
+            phone_days_after_visit: None,
+        }
+    }
+}
+
+impl RetentionRules {
+    /// Days after the visit day that the personal data of a booking from `source` are kept.
+    pub fn days_for(&self, source: &str) -> u32 {
+        match (source, self.phone_days_after_visit) {
+            ("phone", Some(d)) => d.min(self.days_after_visit),
+            _ => self.days_after_visit,
+        }
+    }
 }
 
 /// An OpenID-style identity provider whose signed tokens (RS256 or ES256) carry the client's data.
@@ -368,6 +410,19 @@ impl TenantConfig {
                     "liczba minut od 0 do 1440",
                 );
             }
+        }
+        if self.retention.days_after_visit > MAX_RETENTION_DAYS {
+            return err("retention.days_after_visit", "liczba dni od 0 do 3650");
+        }
+        if self
+            .retention
+            .phone_days_after_visit
+            .is_some_and(|d| d > MAX_RETENTION_DAYS)
+        {
+            return err(
+                "retention.phone_days_after_visit",
+                "liczba dni od 0 do 3650",
+            );
         }
         if self.offices.is_empty() {
             return err("offices", "potrzebny jest co najmniej jeden urząd");

@@ -1,6 +1,6 @@
 //! Messages as stored in the outbox, and their Polish templates.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A rendered message, ready to send. Stored as JSON in the outbox row.
@@ -196,6 +196,26 @@ impl Visit {
         self.mail(to, format!("Rezerwacja {} wygasła", self.code), body, false)
     }
 
+    /// The office rejected the booking, with its reason (ZG-13); the slot is free again.
+    pub fn rejected(&self, to: &str, reason: &str) -> Message {
+        let body = format!(
+            "{} – rezerwacja wizyty została odrzucona przez urząd.\n\n\
+             Powód: {reason}\n\n{}\n\
+             Termin został zwolniony. Jeśli sprawa jest nadal aktualna, umów nową wizytę, \
+             wybierając właściwą usługę i podając prawidłowe dane.\n\n\
+             Wiadomość wysłana automatycznie — prosimy na nią nie odpowiadać.\n{}\n",
+            self.city,
+            self.details(),
+            self.city
+        );
+        self.mail(
+            to,
+            format!("Rezerwacja {} odrzucona", self.code),
+            body,
+            false,
+        )
+    }
+
     /// The visit as an iCalendar event (RFC 5545).
     pub fn ics(&self) -> String {
         let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
@@ -231,6 +251,68 @@ impl Visit {
             .collect::<Vec<_>>()
             .join("\r\n")
             + "\r\n"
+    }
+}
+
+/// What the complaint templates know (CI-23).
+#[derive(Debug, Clone)]
+pub struct ComplaintNotice {
+    pub city: String,
+    pub from: Option<String>,
+    /// The complaint's reference, e.g. "RK-12".
+    pub reference: String,
+    /// When it was filed, in Europe/Warsaw.
+    pub filed_local: NaiveDateTime,
+    /// The last day of the 14 calendar days for the answer.
+    pub deadline: NaiveDate,
+}
+
+impl ComplaintNotice {
+    fn mail(&self, to: &str, subject: String, text: String) -> Message {
+        Message {
+            from: self.from.clone(),
+            to: to.to_string(),
+            subject,
+            text,
+            ics: None,
+        }
+    }
+
+    /// The acknowledgement of a complaint filed, with its reference and the answer's deadline.
+    pub fn received(&self, to: &str) -> Message {
+        let text = format!(
+            "{} – potwierdzenie przyjęcia reklamacji.\n\n\
+             Numer reklamacji: {}\n\
+             Data złożenia: {}\n\
+             Odpowiedź otrzymasz najpóźniej do {} (14 dni kalendarzowych).\n\n\
+             Wiadomość wysłana automatycznie — prosimy na nią nie odpowiadać.\n{}\n",
+            self.city,
+            self.reference,
+            self.filed_local.format("%d.%m.%Y %H:%M"),
+            self.deadline.format("%d.%m.%Y"),
+            self.city
+        );
+        self.mail(
+            to,
+            format!("Reklamacja {} – potwierdzenie przyjęcia", self.reference),
+            text,
+        )
+    }
+
+    /// The office's answer to a complaint.
+    pub fn answered(&self, to: &str, answer: &str) -> Message {
+        let text = format!(
+            "{} – odpowiedź na reklamację {} z dnia {}:\n\n{answer}\n\n{}\n",
+            self.city,
+            self.reference,
+            self.filed_local.format("%d.%m.%Y"),
+            self.city
+        );
+        self.mail(
+            to,
+            format!("Odpowiedź na reklamację {}", self.reference),
+            text,
+        )
     }
 }
 
@@ -302,6 +384,37 @@ mod tests {
             .ics
             .as_deref()
             .is_some_and(|i| i.contains("DTSTART:20260608T064000Z")));
+    }
+
+    #[test]
+    fn zg13_rejection_tells_the_reason() {
+        let m = visit().rejected("p@example.pl", "Fikcyjny numer VIN 00000.");
+        assert!(m.subject.contains("ACD347") && m.subject.contains("odrzucona"));
+        assert!(
+            m.text.contains("Powód: Fikcyjny numer VIN 00000."),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("Data wizyty: 08/06/2026"));
+        assert!(m.text.contains("Termin został zwolniony"));
+    }
+
+    #[test]
+    fn ci23_complaint_acknowledgement_names_the_deadline() {
+        let n = ComplaintNotice {
+            city: "Urząd Miejski w Cieszynie".into(),
+            from: None,
+            reference: "RK-7".into(),
+            filed_local: NaiveDate::from_ymd_opt(2026, 12, 1)
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .unwrap_or_default(),
+            deadline: NaiveDate::from_ymd_opt(2026, 12, 15).unwrap_or_default(),
+        };
+        let m = n.received("k@example.pl");
+        assert!(m.text.contains("Numer reklamacji: RK-7"), "{}", m.text);
+        assert!(m.text.contains("najpóźniej do 15.12.2026"));
+        let a = n.answered("k@example.pl", "Uwzględniamy reklamację.");
+        assert!(a.text.contains("Uwzględniamy reklamację.") && a.subject.contains("RK-7"));
     }
 
     #[test]

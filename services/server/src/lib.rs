@@ -18,6 +18,9 @@ pub use config::{Config, SmsConfig};
 
 /// How often the expiry worker looks for pending bookings past their limit.
 const EXPIRY_EVERY: Duration = Duration::from_secs(15);
+/// How often the retention worker erases the personal data past each tenant's schedule (P-5),
+/// in rounds of the expiry worker.
+const RETENTION_EVERY_ROUNDS: u32 = 40;
 /// How often the outbox worker looks for due messages when nobody wakes it.
 const OUTBOX_EVERY: Duration = Duration::from_secs(5);
 
@@ -118,6 +121,15 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             "settled at start: pending bookings expired, cancelled seats offered again"
         );
     }
+    let erased = okienko_api::staff_ops::personal_data::run_retention(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if erased > 0 {
+        tracing::info!(
+            erased,
+            "settled at start: personal data erased on the retention schedule"
+        );
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer {
@@ -151,6 +163,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
 }
 
 async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut round: u32 = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(EXPIRY_EVERY) => {}
@@ -165,6 +178,12 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(freed = n, "cancelled seats offered again"),
             Err(e) => tracing::error!(error = ?e, "seat release worker"),
+        }
+        round = round.wrapping_add(1);
+        if round.is_multiple_of(RETENTION_EVERY_ROUNDS) {
+            if let Err(e) = okienko_api::staff_ops::personal_data::run_retention(&app).await {
+                tracing::error!(error = ?e, "retention worker");
+            }
         }
     }
 }

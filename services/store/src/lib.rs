@@ -26,6 +26,17 @@ pub use policies::*;
 pub use staff::*;
 pub use tenants::*;
 
+// Staff operations on bookings, personal-data rights and complaints (issue 5, phase B).
+pub mod complaints;
+pub mod events;
+pub mod personal_data;
+pub mod staff_bookings;
+
+pub use complaints::*;
+pub use events::*;
+pub use personal_data::*;
+pub use staff_bookings::*;
+
 /// A tenant's database id. Every store function that touches tenant data takes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantId(pub i64);
