@@ -234,11 +234,14 @@ async fn load(db: &Db, tenant: &TenantCtx, n: u64) -> Duration {
     ));
     // What the conditional increments and releases of create/cancel would have left: a row
     // per slot and quota ever booked, `used` = the bookings that still hold a seat there.
+    // Rows go in in the order the first booking of each slot was made, as in production (the
+    // physical order matters: SQLite's rowid table and PostgreSQL's heap are read per row).
     stmts.push(format!(
         "INSERT INTO slot_usage (tenant_id, service_id, slot_start, quota, used) \
          SELECT tenant_id, service_id, slot_start, quota, \
          SUM(CASE WHEN status IN ('pending', 'confirmed') THEN 1 ELSE 0 END) \
-         FROM bookings WHERE tenant_id = {t} GROUP BY tenant_id, service_id, slot_start, quota"
+         FROM bookings WHERE tenant_id = {t} GROUP BY tenant_id, service_id, slot_start, quota \
+         ORDER BY MIN(created_at), slot_start, service_id, quota"
     ));
     stmts.push("DROP TABLE bench_pairs".to_string());
     on_db!(db, pool => {

@@ -173,7 +173,7 @@ pub async fn create(
     let mut ctx =
         policy_host::booking_ctx(tenant, service, PHONE, &client, &fields, slot.start, now);
     let identities = policy_host::identities(&app.policies, &app.secret, tenant, &ctx).await?;
-    ctx["history"] = policy_host::history(&app.db, tenant, &identities, slot.start, now).await?;
+    ctx["history"] = policy_host::history(&app.db, tenant, &identities, now).await?;
     let (client, fields) = match app
         .policies
         .call(tenant.id, "validate_booking", ctx)

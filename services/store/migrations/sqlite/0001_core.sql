@@ -32,16 +32,17 @@ CREATE TABLE services (
 );
 
 -- Seats taken per slot and quota. Capacity (P-3) is enforced by a conditional
--- increment of this row inside the booking's transaction.
+-- increment of this row inside the booking's transaction. The key ends with the slot, so
+-- availability reads one contiguous range of one service's quota.
 CREATE TABLE slot_usage (
     tenant_id  INTEGER NOT NULL,
     service_id INTEGER NOT NULL,
     slot_start INTEGER NOT NULL,
     quota      TEXT NOT NULL,
     used       INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (tenant_id, service_id, slot_start, quota),
+    PRIMARY KEY (tenant_id, service_id, quota, slot_start),
     CONSTRAINT slot_usage_not_negative CHECK (used >= 0)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE bookings (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
