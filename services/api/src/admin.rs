@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, Object, Result, Schema,
-    SimpleObject, ID,
+    Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, MergedObject, Object,
+    Result, Schema, SimpleObject, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use okienko_domain::config::{
@@ -27,13 +27,23 @@ use crate::error::{to_gql, ApiError};
 use crate::public::{ClientField, ConfirmationMode, FieldKind};
 use crate::App;
 
-pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AdminSchema = Schema<Query, AdminMutation, EmptySubscription>;
+
+/// Changes to the city's configuration (offices, services, queues, desks, rules), its users,
+/// devices, API keys and policy.
+#[derive(MergedObject)]
+#[graphql(name = "Mutation")]
+pub struct AdminMutation(Mutation, crate::admin_queue::QueueMutation);
 
 pub fn schema() -> AdminSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(crate::public::MAX_DEPTH)
-        .limit_complexity(crate::public::MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        Query,
+        AdminMutation(Mutation, crate::admin_queue::QueueMutation),
+        EmptySubscription,
+    )
+    .limit_depth(crate::public::MAX_DEPTH)
+    .limit_complexity(crate::public::MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL as checked in at `schema/admin.graphql`.
@@ -767,7 +777,7 @@ impl Query {
 pub struct Mutation;
 
 /// Runs a configuration edit for the caller (who needs `EditConfig`).
-async fn edit_config<F>(
+pub(crate) async fn edit_config<F>(
     ctx: &Context<'_>,
     action: &str,
     target: &str,
@@ -781,7 +791,7 @@ where
     configuration(app(ctx), s.tenant).await
 }
 
-fn not_found(what: &str, key: &str) -> DomainError {
+pub(crate) fn not_found(what: &str, key: &str) -> DomainError {
     DomainError::invalid(
         what,
         format!(
@@ -791,7 +801,8 @@ fn not_found(what: &str, key: &str) -> DomainError {
     )
 }
 
-#[Object]
+/// Named apart from the merged root (`AdminMutation`, shown as `Mutation`).
+#[Object(name = "AdminBaseMutation")]
 impl Mutation {
     /// Logs a staff member of this city in; the token goes in `Authorization: Bearer …`.
     async fn login(
@@ -862,6 +873,12 @@ impl Mutation {
                 return Err(DomainError::invalid(
                     "key",
                     "urząd ma usługi: najpierw je usuń albo przenieś do innego urzędu",
+                ));
+            }
+            if c.queues.iter().any(|q| q.office == key) || c.desks.iter().any(|d| d.office == key) {
+                return Err(DomainError::invalid(
+                    "key",
+                    "urząd ma kolejki lub stanowiska: najpierw je usuń",
                 ));
             }
             c.offices.retain(|o| o.key != key);
@@ -941,6 +958,10 @@ impl Mutation {
                 return Err(not_found("key", &key));
             }
             c.services.retain(|s| s.key != key);
+            // Its queue no longer serves it.
+            for q in &mut c.queues {
+                q.services.retain(|s| *s != key);
+            }
             Ok(())
         })
         .await

@@ -14,9 +14,14 @@ use serde_json::json;
 
 use crate::admin::{self, AdminSchema};
 use crate::auth;
+use crate::desk::{self, DeskSchema};
+use crate::display::{self, DisplaySchema};
+use crate::kiosk::{self, KioskSchema};
 use crate::pages;
 use crate::platform::{self, PlatformSchema};
 use crate::public::{self, PublicSchema};
+use crate::queue::Bus;
+use crate::queue_http;
 use crate::{App, TenantCtx};
 use okienko_store::Scope;
 
@@ -26,6 +31,11 @@ pub struct HttpState {
     pub public: PublicSchema,
     pub admin: AdminSchema,
     pub platform: PlatformSchema,
+    pub kiosk: KioskSchema,
+    pub desk: DeskSchema,
+    pub display: DisplaySchema,
+    /// The call displays' events, per office (in process).
+    pub bus: Arc<Bus>,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -34,6 +44,10 @@ pub fn router(app: Arc<App>) -> Router {
         public: public::schema(),
         admin: admin::schema(),
         platform: platform::schema(),
+        kiosk: kiosk::schema(),
+        desk: desk::schema(),
+        display: display::schema(),
+        bus: Arc::new(Bus::default()),
     };
     Router::new()
         .route("/", get(index))
@@ -48,6 +62,14 @@ pub fn router(app: Arc<App>) -> Router {
             "/platform/graphql",
             post(platform_graphql).get(platform_graphiql),
         )
+        .route("/t/{slug}/kiosk/graphql", post(queue_http::kiosk_graphql))
+        .route("/t/{slug}/desk/graphql", post(queue_http::desk_graphql))
+        .route(
+            "/t/{slug}/display/graphql",
+            post(queue_http::display_graphql),
+        )
+        .route("/t/{slug}/display/ws", get(queue_http::display_ws))
+        .route("/t/{slug}/staff/przyjecia", get(queue_http::admission_page))
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
             "/t/{slug}/rezerwacja/{token}/anuluj",
@@ -178,7 +200,7 @@ fn graphiql_page(app: &App, endpoint: &str, title: &str) -> Response {
 
 /// Reads the body and parses it as a GraphQL request: 413 past the limit, 400 when malformed.
 #[allow(clippy::result_large_err)]
-async fn graphql_request(
+pub(crate) async fn graphql_request(
     app: &App,
     headers: &HeaderMap,
     body: Body,
@@ -195,7 +217,11 @@ async fn graphql_request(
 
 /// The caller of a staff or platform request, from its bearer token, within `scope`.
 #[allow(clippy::result_large_err)]
-async fn caller(app: &App, scope: Scope, headers: &HeaderMap) -> Result<auth::Auth, Response> {
+pub(crate) async fn caller(
+    app: &App,
+    scope: Scope,
+    headers: &HeaderMap,
+) -> Result<auth::Auth, Response> {
     auth::authenticate(app, scope, headers).await.map_err(|e| {
         let d = e.domain();
         error_json(StatusCode::INTERNAL_SERVER_ERROR, d.code(), &d.to_string())

@@ -251,6 +251,42 @@ impl TenantConfig {
             BookedTickets::ServiceQueue => mine.find(|q| q.services.iter().any(|s| s == service)),
         }
     }
+
+    /// Whether a desk calls a waiting ticket of `queue` (a booked visit's: of `service`). A desk
+    /// calls from its queues; in the check-in queue ("U", DG-8) it takes the booked visits of
+    /// the services its other queues serve — all of them when it serves no other queue, or the
+    /// service has no queue of its own.
+    pub fn desk_takes(&self, desk: &DeskConfig, queue: &str, service: Option<&str>) -> bool {
+        if !desk.queues.iter().any(|q| q == queue) {
+            return false;
+        }
+        let check_in = self
+            .queue_of(&desk.office, queue)
+            .is_some_and(|q| q.check_in);
+        let (true, BookedTickets::CheckInQueue, Some(service)) =
+            (check_in, self.queue.booked_tickets, service)
+        else {
+            return true;
+        };
+        let own = self
+            .queues_of(&desk.office)
+            .find(|q| !q.check_in && q.services.iter().any(|s| s == service));
+        let only_check_in = desk
+            .queues
+            .iter()
+            .all(|l| self.queue_of(&desk.office, l).is_some_and(|q| q.check_in));
+        match own {
+            None => true,
+            Some(q) => only_check_in || desk.queues.contains(&q.letter),
+        }
+    }
+
+    /// Whether a booked visit of `service` is on a desk's admission list (OP-9): the desk would
+    /// call its ticket.
+    pub fn desk_admits(&self, desk: &DeskConfig, service: &str) -> bool {
+        self.booked_queue(&desk.office, service)
+            .is_some_and(|q| self.desk_takes(desk, &q.letter, Some(service)))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,6 +601,92 @@ mod tests {
         assert_eq!(recall(&r, 1, 0, 600), Recall::Call);
         assert_eq!(recall(&r, 2, 0, 600), Recall::Call);
         assert_eq!(recall(&r, 3, 0, 600), Recall::Void);
+    }
+
+    #[test]
+    fn desks_take_the_booked_visits_of_their_services_from_the_check_in_queue() {
+        let mut cfg = crate::config::TenantConfig::parse(
+            "t.toml",
+            r##"
+slug = "t"
+name = "Urząd"
+[branding]
+display_name = "Urząd"
+primary_color = "#123456"
+[booking]
+horizon_days = 14
+min_notice = { kind = "minutes", minutes = 60 }
+cancellation_cutoff = "slot_start"
+required_client_fields = ["email"]
+slot_minutes = 15
+[confirmation]
+mode = "immediate"
+[terms]
+version = "1"
+title = "R"
+text = "T"
+[[offices]]
+key = "o"
+name = "O"
+address = "A"
+hours = { mon = ["08:00-16:00"] }
+[[services]]
+key = "r"
+office = "o"
+name = "R"
+capacity_online = 1
+[[services]]
+key = "m"
+office = "o"
+name = "M"
+capacity_online = 1
+[queue]
+booked_tickets = "check_in_queue"
+[[queues]]
+office = "o"
+letter = "U"
+name = "Umówieni"
+check_in = true
+[[queues]]
+office = "o"
+letter = "R"
+name = "R"
+services = ["r"]
+[[queues]]
+office = "o"
+letter = "M"
+name = "M"
+services = ["m"]
+[[desks]]
+office = "o"
+number = 1
+queues = ["U", "R"]
+[[desks]]
+office = "o"
+number = 2
+queues = ["U"]
+"##,
+        )
+        .expect("parses");
+        let (d1, d2) = (cfg.desks[0].clone(), cfg.desks[1].clone());
+        assert!(cfg.desk_takes(&d1, "U", Some("r")));
+        assert!(!cfg.desk_takes(&d1, "U", Some("m")));
+        assert!(cfg.desk_takes(&d1, "R", None));
+        assert!(!cfg.desk_takes(&d1, "M", None));
+        assert!(cfg.desk_takes(&d2, "U", Some("m")));
+        assert!(cfg.desk_admits(&d1, "r") && !cfg.desk_admits(&d1, "m"));
+        assert!(cfg.desk_admits(&d2, "m"));
+        // In their service's queue (CI-18) the desk of that queue takes them.
+        cfg.queue.booked_tickets = BookedTickets::ServiceQueue;
+        assert!(cfg.desk_admits(&d1, "r") && !cfg.desk_admits(&d2, "r"));
+        // A check-in queue is required per office in check-in mode.
+        cfg.queue.booked_tickets = BookedTickets::CheckInQueue;
+        cfg.queues.remove(0);
+        cfg.desks
+            .iter_mut()
+            .for_each(|d| d.queues.retain(|q| q != "U"));
+        cfg.desks.retain(|d| !d.queues.is_empty());
+        assert!(cfg.check().is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use okienko_domain::queue::ticket_label;
 use crate::{on_db, on_read, unique, Db, Result, StoreError, TenantId};
 
 pub const TICKET_COLUMNS: &str = "id, tenant_id, office_id, day, queue, number, label, kind, booking_id, \
-    booked_at, state, issued_at, arrived_at, call_count, first_called_at, last_called_at, desk, clerk_id, \
+    service_id, booked_at, state, issued_at, arrived_at, call_count, first_called_at, last_called_at, desk, clerk_id, \
     service_started_at, finished_at, transferred_from, refusal_reason, updated_at";
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub struct TicketRow {
     /// `walk_in` or `booked`.
     pub kind: String,
     pub booking_id: Option<i64>,
+    /// The booked visit's service.
+    pub service_id: Option<i64>,
     /// The booked visit's time.
     pub booked_at: Option<i64>,
     /// `waiting`, `called`, `serving`, `done`, `void`, `transferred` or `refused`.
@@ -60,11 +62,20 @@ pub struct NewTicket {
     pub day: String,
     /// The queue's letter.
     pub queue: String,
-    /// A checked-in booking: its id and time. None: a walk-in ticket.
-    pub booking: Option<(i64, i64)>,
+    /// A checked-in booking. None: a walk-in ticket.
+    pub booking: Option<BookedVisit>,
     /// Walk-in tickets the queue may issue that day (CI-4); None: no limit.
     pub walk_in_capacity: Option<i64>,
     pub now: i64,
+}
+
+/// The booking a ticket is issued for at check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookedVisit {
+    pub id: i64,
+    pub service_id: i64,
+    /// Its time.
+    pub at: i64,
 }
 
 /// The part of a booking the queue reads: its time, state and check-in.
@@ -210,9 +221,9 @@ pub async fn issue_ticket(db: &Db, t: &NewTicket) -> Result<TicketRow> {
     if walk_in > cap {
         return Err(StoreError::SlotFull);
     }
-    let (kind, booking_id, booked_at) = match t.booking {
-        Some((id, at)) => ("booked", Some(id), Some(at)),
-        None => ("walk_in", None, None),
+    let (kind, booking_id, service_id, booked_at) = match t.booking {
+        Some(b) => ("booked", Some(b.id), Some(b.service_id), Some(b.at)),
+        None => ("walk_in", None, None, None),
     };
     on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
@@ -249,9 +260,9 @@ pub async fn issue_ticket(db: &Db, t: &NewTicket) -> Result<TicketRow> {
         .await?;
         let number = number.ok_or(StoreError::SlotFull)?;
         let row = sqlx::query_as::<_, TicketRow>(&format!(
-            "INSERT INTO tickets (tenant_id, office_id, day, queue, number, label, kind, booking_id, booked_at, \
-             state, issued_at, arrived_at, call_count, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $10, $10, 0, $10) RETURNING {TICKET_COLUMNS}"
+            "INSERT INTO tickets (tenant_id, office_id, day, queue, number, label, kind, booking_id, service_id, \
+             booked_at, state, issued_at, arrived_at, call_count, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, 0, $11) RETURNING {TICKET_COLUMNS}"
         ))
         .bind(t.tenant.0)
         .bind(t.office_id)
@@ -261,6 +272,7 @@ pub async fn issue_ticket(db: &Db, t: &NewTicket) -> Result<TicketRow> {
         .bind(ticket_label(&t.queue, number))
         .bind(kind)
         .bind(booking_id)
+        .bind(service_id)
         .bind(booked_at)
         .bind(t.now)
         .fetch_one(&mut *tx)
@@ -610,9 +622,9 @@ pub async fn transfer_ticket(
          WHERE tenant_id = $1 AND id = $2 AND state IN ('called', 'serving') RETURNING {TICKET_COLUMNS}"
     );
     let insert = format!(
-        "INSERT INTO tickets (tenant_id, office_id, day, queue, number, label, kind, booking_id, booked_at, \
-         state, issued_at, arrived_at, call_count, transferred_from, updated_at) \
-         SELECT tenant_id, office_id, day, $3, number, label, kind, booking_id, booked_at, \
+        "INSERT INTO tickets (tenant_id, office_id, day, queue, number, label, kind, booking_id, service_id, \
+         booked_at, state, issued_at, arrived_at, call_count, transferred_from, updated_at) \
+         SELECT tenant_id, office_id, day, $3, number, label, kind, booking_id, service_id, booked_at, \
          'waiting', $4, arrived_at, 0, id, $4 FROM tickets WHERE tenant_id = $1 AND id = $2 \
          RETURNING {TICKET_COLUMNS}"
     );

@@ -12,8 +12,8 @@ use okienko_store::{
     counters_between, create_booking, finish_service, import_tenants, issue_ticket, list_tenants,
     on_db, queue_counters, queue_facts, recall_ticket, recent_no_shows, refuse_service, slot_usage,
     start_service, ticket_by_id, tickets_of_day, transfer_ticket, unchecked_between, visit_by_code,
-    visits_between, visits_by_phone, void_ticket, waiting_tickets, Db, FactPlace, NewBooking,
-    NewTicket, StoreError, TenantId, TenantImport, TicketRow,
+    visits_between, visits_by_phone, void_ticket, waiting_tickets, BookedVisit, Db, FactPlace,
+    NewBooking, NewTicket, StoreError, TenantId, TenantImport, TicketRow,
 };
 use okienko_test_support::TestDb;
 
@@ -203,12 +203,17 @@ async fn scenario_numbering(db: Db) {
     // A booked visit still gets its ticket in a full queue, numbered on.
     let booking = book(&db, fx.a, fx.sa, "BOOK01", SLOT, "48601000001").await;
     let booked = NewTicket {
-        booking: Some((booking, SLOT)),
+        booking: Some(BookedVisit {
+            id: booking,
+            service_id: fx.sa,
+            at: SLOT,
+        }),
         ..capped(NOW + 5)
     };
     let t = issue_ticket(&db, &booked).await.unwrap();
     assert_eq!((t.label.as_str(), t.kind.as_str()), ("C003", "booked"));
     assert_eq!(t.booked_at, Some(SLOT));
+    assert_eq!(t.service_id, Some(fx.sa));
     assert_eq!(
         queue_counters(&db, fx.a, fx.oa, DAY).await.unwrap(),
         vec![
@@ -224,7 +229,11 @@ async fn scenario_check_in(db: Db) {
     let fx = fixture(&db).await;
     let id = book(&db, fx.a, fx.sa, "CHK001", SLOT, "48601000002").await;
     let t = NewTicket {
-        booking: Some((id, SLOT)),
+        booking: Some(BookedVisit {
+            id,
+            service_id: fx.sa,
+            at: SLOT,
+        }),
         ..walk_in(fx.a, fx.oa, "U", NOW)
     };
     let ticket = issue_ticket(&db, &t).await.unwrap();
@@ -381,7 +390,11 @@ async fn scenario_calls(db: Db) {
     let bt = issue_ticket(
         &db,
         &NewTicket {
-            booking: Some((booking, SLOT)),
+            booking: Some(BookedVisit {
+                id: booking,
+                service_id: fx.sa,
+                at: SLOT,
+            }),
             ..walk_in(fx.a, fx.oa, "A", NOW + 30)
         },
     )
@@ -541,7 +554,11 @@ async fn scenario_lateness(db: Db) {
         issue_ticket(
             &db,
             &NewTicket {
-                booking: Some((late, SLOT)),
+                booking: Some(BookedVisit {
+                    id: late,
+                    service_id: fx.sa,
+                    at: SLOT
+                }),
                 ..walk_in(fx.a, fx.oa, "A", SLOT + 700)
             }
         )
@@ -609,7 +626,11 @@ async fn scenario_isolation(db: Db) {
         issue_ticket(
             &db,
             &NewTicket {
-                booking: Some((booking, SLOT)),
+                booking: Some(BookedVisit {
+                    id: booking,
+                    service_id: fx.sa,
+                    at: SLOT
+                }),
                 ..walk_in(other, fx.ob, "A", NOW)
             }
         )

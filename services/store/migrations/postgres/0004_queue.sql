@@ -35,6 +35,7 @@ CREATE TABLE tickets (
     label              TEXT NOT NULL,
     kind               TEXT NOT NULL,
     booking_id         BIGINT REFERENCES bookings(id),
+    service_id         BIGINT,
     booked_at          BIGINT,
     state              TEXT NOT NULL,
     issued_at          BIGINT NOT NULL,

@@ -35,6 +35,7 @@ CREATE TABLE tickets (
     label              TEXT NOT NULL,
     kind               TEXT NOT NULL,
     booking_id         INTEGER REFERENCES bookings(id),
+    service_id         INTEGER,
     booked_at          INTEGER,
     state              TEXT NOT NULL,
     issued_at          INTEGER NOT NULL,
