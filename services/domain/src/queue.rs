@@ -319,38 +319,28 @@ pub struct Candidate {
 
 /// The order in which a desk calls the waiting tickets of its queues:
 ///
-/// 1. checked-in booked clients whose time has come, by booked time (CI-18, CI-20, DG-3);
-/// 2. everyone else first come, first served;
-/// 3. booked clients whose time has not come yet, by booked time, and only those in a queue
-///    where no walk-in client waits (CI-19); the others wait for their time.
+/// 1. checked-in booked clients, by booked time, ahead of everyone waiting (CI-18, CI-20,
+///    DG-3) — those whose time has not come yet only when no walk-in client waits in their
+///    queue (CI-19); the others wait for their time;
+/// 2. everyone else first come, first served.
 pub fn call_order(waiting: &[Candidate], now: i64) -> Vec<i64> {
     let walk_in_queues: BTreeSet<&str> = waiting
         .iter()
         .filter(|c| c.booked_at.is_none())
         .map(|c| c.queue.as_str())
         .collect();
-    let mut due: Vec<&Candidate> = Vec::new();
+    let mut booked: Vec<&Candidate> = Vec::new();
     let mut walk_ins: Vec<&Candidate> = Vec::new();
-    let mut early: Vec<&Candidate> = Vec::new();
     for c in waiting {
         match c.booked_at {
-            Some(t) if t <= now => due.push(c),
-            Some(_) if !walk_in_queues.contains(c.queue.as_str()) => early.push(c),
+            Some(t) if t <= now || !walk_in_queues.contains(c.queue.as_str()) => booked.push(c),
             Some(_) => {}
             None => walk_ins.push(c),
         }
     }
-    let by_booked = |a: &&Candidate, b: &&Candidate| {
-        (a.booked_at, a.arrived_at, a.id).cmp(&(b.booked_at, b.arrived_at, b.id))
-    };
-    due.sort_by(by_booked);
-    early.sort_by(by_booked);
+    booked.sort_by_key(|c| (c.booked_at, c.arrived_at, c.id));
     walk_ins.sort_by_key(|c| (c.arrived_at, c.number, c.id));
-    due.into_iter()
-        .chain(walk_ins)
-        .chain(early)
-        .map(|c| c.id)
-        .collect()
+    booked.into_iter().chain(walk_ins).map(|c| c.id).collect()
 }
 
 /// Applies a policy's `queue_order` answer to the candidates: the ids it names, in its order,
@@ -547,9 +537,9 @@ mod tests {
         assert_eq!(call_order(&w, 1000), vec![1]);
         let w = [c(3, "M", Some(2000), 800)];
         assert_eq!(call_order(&w, 1000), vec![3]);
-        // Walk-ins of another queue of the desk come first, then the early booking.
+        // Nobody else waits in its queue: ahead of the walk-ins of the desk's other queues.
         let w = [c(1, "D", None, 900), c(3, "M", Some(2000), 800)];
-        assert_eq!(call_order(&w, 1000), vec![1, 3]);
+        assert_eq!(call_order(&w, 1000), vec![3, 1]);
     }
 
     #[test]
