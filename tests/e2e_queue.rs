@@ -1005,3 +1005,50 @@ async fn concurrent_calls_never_share_a_ticket_sqlite() {
 async fn concurrent_calls_never_share_a_ticket_postgres() {
     concurrent_calls(Backend::Postgres).await;
 }
+
+/// The queue's endpoints answer malformed, oversized and unknown-city requests like the other
+/// APIs: a status, a stable code and a Polish message.
+#[tokio::test]
+async fn queue_endpoints_refuse_malformed_requests_in_polish() {
+    let s = Server::start().await;
+    for api in ["kiosk", "desk", "display"] {
+        let path = format!("/t/cieszyn/{api}/graphql");
+        let (status, v) = s.post_path(&path, None, "{ not json").await;
+        assert_eq!(status, 400, "{api}: {v}");
+        assert_eq!(code_of(&v), "BAD_REQUEST");
+        let huge =
+            json!({ "query": "{ __typename }", "variables": { "x": "x".repeat(1024 * 1024) } });
+        let (status, v) = s.post_path(&path, None, huge.to_string()).await;
+        assert_eq!(status, 413, "{api}: {v}");
+        assert_eq!(code_of(&v), "PAYLOAD_TOO_LARGE");
+        let (status, v) = s
+            .post_path(
+                &format!("/t/nie-ma/{api}/graphql"),
+                None,
+                json!({ "query": "{ __typename }" }).to_string(),
+            )
+            .await;
+        assert_eq!(status, 404, "{api}: {v}");
+        assert_eq!(code_of(&v), "TENANT_NOT_FOUND");
+        let (status, v) = s
+            .post_path(&path, None, json!({ "query": "{ nope }" }).to_string())
+            .await;
+        assert_eq!(status, 400, "{api}: {v}");
+        assert_eq!(code_of(&v), "INVALID_QUERY");
+        let (status, page) = s.get(&path).await;
+        assert_eq!(status, 200, "{api}");
+        assert!(
+            page.contains("GraphiQL") || page.contains("graphiql"),
+            "{api}"
+        );
+    }
+    // The display socket without a WebSocket handshake.
+    let (status, body) = s.get("/t/cieszyn/display/ws").await;
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code_of(&v), "BAD_REQUEST");
+    let (status, _) = s.get("/t/nie-ma/display/ws").await;
+    assert_eq!(status, 404);
+    let (status, _) = s.get("/t/nie-ma/staff/przyjecia").await;
+    assert_eq!(status, 404);
+}

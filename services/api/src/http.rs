@@ -62,11 +62,17 @@ pub fn router(app: Arc<App>) -> Router {
             "/platform/graphql",
             post(platform_graphql).get(platform_graphiql),
         )
-        .route("/t/{slug}/kiosk/graphql", post(queue_http::kiosk_graphql))
-        .route("/t/{slug}/desk/graphql", post(queue_http::desk_graphql))
+        .route(
+            "/t/{slug}/kiosk/graphql",
+            post(queue_http::kiosk_graphql).get(queue_http::queue_graphiql_kiosk),
+        )
+        .route(
+            "/t/{slug}/desk/graphql",
+            post(queue_http::desk_graphql).get(queue_http::queue_graphiql_desk),
+        )
         .route(
             "/t/{slug}/display/graphql",
-            post(queue_http::display_graphql),
+            post(queue_http::display_graphql).get(queue_http::queue_graphiql_display),
         )
         .route("/t/{slug}/display/ws", get(queue_http::display_ws))
         .route("/t/{slug}/staff/przyjecia", get(queue_http::admission_page))
@@ -173,15 +179,21 @@ async fn admin_graphiql(State(s): State<HttpState>, Path(slug): Path<String>) ->
     graphiql_page(
         &s.app,
         &format!("/t/{}/admin/graphql", t.slug),
+        None,
         &format!("okienko – administracja – {}", t.cfg.branding.display_name),
     )
 }
 
 async fn platform_graphiql(State(s): State<HttpState>) -> Response {
-    graphiql_page(&s.app, "/platform/graphql", "okienko – platforma")
+    graphiql_page(&s.app, "/platform/graphql", None, "okienko – platforma")
 }
 
-fn graphiql_page(app: &App, endpoint: &str, title: &str) -> Response {
+pub(crate) fn graphiql_page(
+    app: &App,
+    endpoint: &str,
+    subscriptions: Option<&str>,
+    title: &str,
+) -> Response {
     if !app.settings.graphiql {
         return error_json(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -189,13 +201,12 @@ fn graphiql_page(app: &App, endpoint: &str, title: &str) -> Response {
             "Użyj metody POST.",
         );
     }
-    Html(
-        GraphiQLSource::build()
-            .endpoint(endpoint)
-            .title(title)
-            .finish(),
-    )
-    .into_response()
+    let page = GraphiQLSource::build().endpoint(endpoint).title(title);
+    let page = match subscriptions {
+        Some(ws) => page.subscription_endpoint(ws),
+        None => page,
+    };
+    Html(page.finish()).into_response()
 }
 
 /// Reads the body and parses it as a GraphQL request: 413 past the limit, 400 when malformed.

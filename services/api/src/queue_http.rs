@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,10 +17,52 @@ use okienko_domain::DomainError;
 use okienko_store::Scope;
 
 use crate::auth::{self, Auth, DeviceKind, Permission, Principal};
-use crate::http::{caller, error_json, graphql_request, graphql_response, tenant_of, HttpState};
+use crate::http::{
+    caller, error_json, graphiql_page, graphql_request, graphql_response, tenant_of, HttpState,
+};
 use crate::pages::escape;
 use crate::queue::{self, AdmissionFilter};
 use crate::TenantCtx;
+
+/// GraphiQL for one of the queue's APIs, as for the other APIs.
+fn queue_graphiql(s: &HttpState, slug: &str, api: &str) -> Response {
+    let t = match tenant_of(&s.app, slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let (title, ws) = match api {
+        "kiosk" => ("kiosk", None),
+        "desk" => ("stanowisko", None),
+        _ => ("wyświetlacz", Some(format!("/t/{}/display/ws", t.slug))),
+    };
+    graphiql_page(
+        &s.app,
+        &format!("/t/{}/{api}/graphql", t.slug),
+        ws.as_deref(),
+        &format!("okienko – {title} – {}", t.cfg.branding.display_name),
+    )
+}
+
+/// `GET /t/{slug}/kiosk/graphql`
+pub async fn queue_graphiql_kiosk(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+) -> Response {
+    queue_graphiql(&s, &slug, "kiosk")
+}
+
+/// `GET /t/{slug}/desk/graphql`
+pub async fn queue_graphiql_desk(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
+    queue_graphiql(&s, &slug, "desk")
+}
+
+/// `GET /t/{slug}/display/graphql`
+pub async fn queue_graphiql_display(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+) -> Response {
+    queue_graphiql(&s, &slug, "display")
+}
 
 /// `POST /t/{slug}/kiosk/graphql`: a kiosk's device token.
 pub async fn kiosk_graphql(
@@ -143,12 +186,19 @@ pub async fn display_ws(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    protocol: GraphQLProtocol,
-    ws: WebSocketUpgrade,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
+    };
+    let (Ok(protocol), Ok(ws)) = (protocol, ws) else {
+        return error_json(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "Ten adres przyjmuje tylko połączenia WebSocket z protokołem graphql-transport-ws albo graphql-ws.",
+        );
     };
     let early = match params.get("token") {
         Some(token) => {

@@ -89,7 +89,7 @@ pub enum DomainError {
     PolicyTestsFailed(String),
     #[error("Nie ma urzędu o identyfikatorze „{0}” w tym serwisie.")]
     TenantNotFound(String),
-    #[error("Bilet na umówioną wizytę można odebrać najwcześniej o godzinie {} ({} minut przed wizytą).", to_local(*.from).format("%H:%M"), .minutes)]
+    #[error("Bilet na umówioną wizytę można odebrać najwcześniej {} o godzinie {} ({} minut przed wizytą).", to_local(*.from).format("%d.%m.%Y"), to_local(*.from).format("%H:%M"), .minutes)]
     CheckInTooEarly { from: DateTime<Utc>, minutes: u32 },
     #[error("Minął czas na potwierdzenie przybycia: wizyta umówiona na godzinę {} została anulowana. Pobierz zwykły bilet do kolejki.", to_local(*.start).format("%H:%M"))]
     CheckInTooLate { start: DateTime<Utc> },
