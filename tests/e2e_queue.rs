@@ -1052,3 +1052,123 @@ async fn queue_endpoints_refuse_malformed_requests_in_polish() {
     let (status, _) = s.get("/t/nie-ma/staff/przyjecia").await;
     assert_eq!(status, 404);
 }
+
+/// Administrators create, change and remove queues and desks and set the queue's rules; each
+/// change is checked (a field named in Polish), audited and applied at once.
+#[tokio::test]
+async fn administrators_edit_queues_desks_and_rules() {
+    let s = Server::start().await;
+    let st = staff(&s, "zielona-gora").await;
+    let admin = |q: &'static str, vars: Value| {
+        let (s, token) = (&s, st.admin.clone());
+        async move { s.admin("zielona-gora", Some(&token), q, vars).await }
+    };
+    let office = "wydzial-komunikacji";
+    let v = admin(
+        "mutation($i: QueueInput!) { createQueue(input: $i) { config } }",
+        json!({ "i": { "office": office, "letter": "k", "name": "Kasa", "dailyCapacity": 50 } }),
+    )
+    .await;
+    let queues = v["data"]["createQueue"]["config"]["queues"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone();
+    assert!(
+        queues
+            .iter()
+            .any(|q| q["letter"] == "K" && q["daily_capacity"] == 50),
+        "{v}"
+    );
+    let v = admin(
+        "mutation($i: QueueInput!) { createQueue(input: $i) { hash } }",
+        json!({ "i": { "office": office, "letter": "K", "name": "Druga kasa" } }),
+    )
+    .await;
+    assert_eq!(code_of(&v), "VALIDATION_FAILED", "{v}");
+    let v = admin(
+        "mutation($i: DeskInput!) { createDesk(input: $i) { hash } }",
+        json!({ "i": { "office": office, "number": 7, "queues": ["K", "X"] } }),
+    )
+    .await;
+    assert_eq!(code_of(&v), "VALIDATION_FAILED", "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"], "desks[4].queues[1]",
+        "{v}"
+    );
+    let v = admin(
+        "mutation($i: DeskInput!) { createDesk(input: $i) { hash } }",
+        json!({ "i": { "office": office, "number": 7, "queues": ["K"] } }),
+    )
+    .await;
+    assert!(v["errors"].is_null(), "{v}");
+    // The kiosk and the desk see the change at once.
+    let v = kiosk(&s, "zielona-gora", &st.kiosk, ISSUE, json!({ "q": "K" })).await;
+    assert_eq!(v["data"]["issueTicket"]["number"], "K001", "{v}");
+    assert_eq!(
+        call_next(&s, "zielona-gora", &st, 7).await["number"],
+        "K001"
+    );
+    let v = admin(
+        "mutation { removeQueue(office: \"wydzial-komunikacji\", letter: \"K\") { hash } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        code_of(&v),
+        "VALIDATION_FAILED",
+        "a desk still calls from it: {v}"
+    );
+    let v = admin(
+        "mutation { removeDesk(office: \"wydzial-komunikacji\", number: 7) { hash } }",
+        json!({}),
+    )
+    .await;
+    assert!(v["errors"].is_null(), "{v}");
+    let v = admin(
+        "mutation { removeQueue(office: \"wydzial-komunikacji\", letter: \"K\") { hash } }",
+        json!({}),
+    )
+    .await;
+    assert!(v["errors"].is_null(), "{v}");
+    let v = kiosk(&s, "zielona-gora", &st.kiosk, ISSUE, json!({ "q": "K" })).await;
+    assert_eq!(code_of(&v), "VALIDATION_FAILED", "{v}");
+
+    let v = admin(
+        "mutation { setQueueRules(input: { checkInBeforeMinutes: 45, cancelUncheckedAfterMinutes: 5, recallIntervalMinutes: 0 }) { hash } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code_of(&v), "VALIDATION_FAILED", "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"],
+        "queue.recall_interval_minutes"
+    );
+    let v = admin(
+        "mutation { setQueueRules(input: { checkInBeforeMinutes: 45, cancelUncheckedAfterMinutes: 5 }) { config } }",
+        json!({}),
+    )
+    .await;
+    let rules = &v["data"]["setQueueRules"]["config"]["queue"];
+    assert_eq!(rules["check_in_before_minutes"], 45, "{v}");
+    assert_eq!(rules["cancel_unchecked_after_minutes"], 5);
+    let v = admin(
+        "{ auditLog(first: 10) { entries { action target } } }",
+        json!({}),
+    )
+    .await;
+    let actions: Vec<&str> = v["data"]["auditLog"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "config.create_queue",
+        "config.create_desk",
+        "config.remove_desk",
+        "config.remove_queue",
+        "config.set_queue_rules",
+    ] {
+        assert!(actions.contains(&a), "{a}: {actions:?}");
+    }
+}
