@@ -186,6 +186,41 @@ fn matrix(b: &BIds) -> Vec<(&'static str, String, Value)> {
             json!({}),
         ),
         (
+            "createQueue",
+            "mutation($i: QueueInput!) { createQueue(input: $i) { hash } }".into(),
+            json!({ "i": { "office": b.office_key, "letter": "X", "name": "Obca kolejka" } }),
+        ),
+        (
+            "updateQueue",
+            "mutation($i: QueueInput!) { updateQueue(input: $i) { hash } }".into(),
+            json!({ "i": { "office": b.office_key, "letter": "D", "name": "Przejęta", "dailyCapacity": 1 } }),
+        ),
+        (
+            "removeQueue",
+            "mutation($o: String!) { removeQueue(office: $o, letter: \"P\") { hash } }".into(),
+            json!({ "o": b.office_key }),
+        ),
+        (
+            "createDesk",
+            "mutation($i: DeskInput!) { createDesk(input: $i) { hash } }".into(),
+            json!({ "i": { "office": b.office_key, "number": 9, "queues": ["D"] } }),
+        ),
+        (
+            "updateDesk",
+            "mutation($i: DeskInput!) { updateDesk(input: $i) { hash } }".into(),
+            json!({ "i": { "office": b.office_key, "number": 1, "queues": ["O"] } }),
+        ),
+        (
+            "removeDesk",
+            "mutation($o: String!) { removeDesk(office: $o, number: 3) { hash } }".into(),
+            json!({ "o": b.office_key }),
+        ),
+        (
+            "setQueueRules",
+            "mutation { setQueueRules(input: { checkInBeforeMinutes: 5, cancelUncheckedAfterMinutes: 0 }) { hash } }".into(),
+            json!({}),
+        ),
+        (
             "createUser",
             "mutation { createUser(login: \"intruz@example.pl\", displayName: \"Intruz\", role: ADMIN, password: \"bardzo-dlugie-haslo-1\") { id } }".into(),
             json!({}),
@@ -498,7 +533,8 @@ async fn cross_tenant(backend: Backend) {
             "suspendUser" | "resumeUser" | "revokeDevice" | "revokeApiKey" => {
                 assert_code(&v, "NOT_FOUND")
             }
-            "createDevice" | "removeOffice" | "updateOffice" | "setOfficeHours" => {
+            "createDevice" | "removeOffice" | "updateOffice" | "setOfficeHours" | "createQueue"
+            | "updateQueue" | "removeQueue" | "createDesk" | "updateDesk" | "removeDesk" => {
                 assert_code(&v, "VALIDATION_FAILED")
             }
             "activatePolicy" => assert_code(&v, "POLICY_COMPILE_FAILED"),

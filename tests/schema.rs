@@ -27,3 +27,18 @@ fn admin_schema_matches_checked_in_sdl() {
 fn platform_schema_matches_checked_in_sdl() {
     matches_checked_in("platform.graphql", okienko_api::platform::sdl());
 }
+
+#[test]
+fn kiosk_schema_matches_checked_in_sdl() {
+    matches_checked_in("kiosk.graphql", okienko_api::kiosk::sdl());
+}
+
+#[test]
+fn desk_schema_matches_checked_in_sdl() {
+    matches_checked_in("desk.graphql", okienko_api::desk::sdl());
+}
+
+#[test]
+fn display_schema_matches_checked_in_sdl() {
+    matches_checked_in("display.graphql", okienko_api::display::sdl());
+}

@@ -37,12 +37,20 @@ pub struct AdminQuery(Query, crate::staff_ops::StaffQuery);
 
 #[derive(MergedObject)]
 #[graphql(name = "Mutation")]
-pub struct AdminMutation(Mutation, crate::staff_ops::StaffMutation);
+pub struct AdminMutation(
+    Mutation,
+    crate::staff_ops::StaffMutation,
+    crate::admin_queue::QueueMutation,
+);
 
 pub fn schema() -> AdminSchema {
     Schema::build(
         AdminQuery(Query, crate::staff_ops::StaffQuery),
-        AdminMutation(Mutation, crate::staff_ops::StaffMutation),
+        AdminMutation(
+            Mutation,
+            crate::staff_ops::StaffMutation,
+            crate::admin_queue::QueueMutation,
+        ),
         EmptySubscription,
     )
     .limit_depth(crate::public::MAX_DEPTH)
@@ -782,7 +790,7 @@ impl Query {
 pub struct Mutation;
 
 /// Runs a configuration edit for the caller (who needs `EditConfig`).
-async fn edit_config<F>(
+pub(crate) async fn edit_config<F>(
     ctx: &Context<'_>,
     action: &str,
     target: &str,
@@ -796,7 +804,7 @@ where
     configuration(app(ctx), s.tenant).await
 }
 
-fn not_found(what: &str, key: &str) -> DomainError {
+pub(crate) fn not_found(what: &str, key: &str) -> DomainError {
     DomainError::invalid(
         what,
         format!(
@@ -880,6 +888,12 @@ impl Mutation {
                     "urząd ma usługi: najpierw je usuń albo przenieś do innego urzędu",
                 ));
             }
+            if c.queues.iter().any(|q| q.office == key) || c.desks.iter().any(|d| d.office == key) {
+                return Err(DomainError::invalid(
+                    "key",
+                    "urząd ma kolejki lub stanowiska: najpierw je usuń",
+                ));
+            }
             c.offices.retain(|o| o.key != key);
             Ok(())
         })
@@ -957,6 +971,10 @@ impl Mutation {
                 return Err(not_found("key", &key));
             }
             c.services.retain(|s| s.key != key);
+            // Its queue no longer serves it.
+            for q in &mut c.queues {
+                q.services.retain(|s| *s != key);
+            }
             Ok(())
         })
         .await

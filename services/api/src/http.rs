@@ -14,9 +14,14 @@ use serde_json::json;
 
 use crate::admin::{self, AdminSchema};
 use crate::auth;
+use crate::desk::{self, DeskSchema};
+use crate::display::{self, DisplaySchema};
+use crate::kiosk::{self, KioskSchema};
 use crate::pages;
 use crate::platform::{self, PlatformSchema};
 use crate::public::{self, PublicSchema};
+use crate::queue::Bus;
+use crate::queue_http;
 use crate::{App, TenantCtx};
 use okienko_store::Scope;
 
@@ -26,6 +31,11 @@ pub struct HttpState {
     pub public: PublicSchema,
     pub admin: AdminSchema,
     pub platform: PlatformSchema,
+    pub kiosk: KioskSchema,
+    pub desk: DeskSchema,
+    pub display: DisplaySchema,
+    /// The call displays' events, per office (in process).
+    pub bus: Arc<Bus>,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -34,6 +44,10 @@ pub fn router(app: Arc<App>) -> Router {
         public: public::schema(),
         admin: admin::schema(),
         platform: platform::schema(),
+        kiosk: kiosk::schema(),
+        desk: desk::schema(),
+        display: display::schema(),
+        bus: Arc::new(Bus::default()),
     };
     Router::new()
         .route("/", get(index))
@@ -48,6 +62,20 @@ pub fn router(app: Arc<App>) -> Router {
             "/platform/graphql",
             post(platform_graphql).get(platform_graphiql),
         )
+        .route(
+            "/t/{slug}/kiosk/graphql",
+            post(queue_http::kiosk_graphql).get(queue_http::queue_graphiql_kiosk),
+        )
+        .route(
+            "/t/{slug}/desk/graphql",
+            post(queue_http::desk_graphql).get(queue_http::queue_graphiql_desk),
+        )
+        .route(
+            "/t/{slug}/display/graphql",
+            post(queue_http::display_graphql).get(queue_http::queue_graphiql_display),
+        )
+        .route("/t/{slug}/display/ws", get(queue_http::display_ws))
+        .route("/t/{slug}/staff/przyjecia", get(queue_http::admission_page))
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
             "/t/{slug}/rezerwacja/{token}/anuluj",
@@ -151,15 +179,21 @@ async fn admin_graphiql(State(s): State<HttpState>, Path(slug): Path<String>) ->
     graphiql_page(
         &s.app,
         &format!("/t/{}/admin/graphql", t.slug),
+        None,
         &format!("okienko – administracja – {}", t.cfg.branding.display_name),
     )
 }
 
 async fn platform_graphiql(State(s): State<HttpState>) -> Response {
-    graphiql_page(&s.app, "/platform/graphql", "okienko – platforma")
+    graphiql_page(&s.app, "/platform/graphql", None, "okienko – platforma")
 }
 
-fn graphiql_page(app: &App, endpoint: &str, title: &str) -> Response {
+pub(crate) fn graphiql_page(
+    app: &App,
+    endpoint: &str,
+    subscriptions: Option<&str>,
+    title: &str,
+) -> Response {
     if !app.settings.graphiql {
         return error_json(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -167,18 +201,17 @@ fn graphiql_page(app: &App, endpoint: &str, title: &str) -> Response {
             "Użyj metody POST.",
         );
     }
-    Html(
-        GraphiQLSource::build()
-            .endpoint(endpoint)
-            .title(title)
-            .finish(),
-    )
-    .into_response()
+    let page = GraphiQLSource::build().endpoint(endpoint).title(title);
+    let page = match subscriptions {
+        Some(ws) => page.subscription_endpoint(ws),
+        None => page,
+    };
+    Html(page.finish()).into_response()
 }
 
 /// Reads the body and parses it as a GraphQL request: 413 past the limit, 400 when malformed.
 #[allow(clippy::result_large_err)]
-async fn graphql_request(
+pub(crate) async fn graphql_request(
     app: &App,
     headers: &HeaderMap,
     body: Body,
@@ -195,7 +228,11 @@ async fn graphql_request(
 
 /// The caller of a staff or platform request, from its bearer token, within `scope`.
 #[allow(clippy::result_large_err)]
-async fn caller(app: &App, scope: Scope, headers: &HeaderMap) -> Result<auth::Auth, Response> {
+pub(crate) async fn caller(
+    app: &App,
+    scope: Scope,
+    headers: &HeaderMap,
+) -> Result<auth::Auth, Response> {
     auth::authenticate(app, scope, headers).await.map_err(|e| {
         let d = e.domain();
         error_json(StatusCode::INTERNAL_SERVER_ERROR, d.code(), &d.to_string())

@@ -4,16 +4,22 @@
 //! `App` and the router here.
 
 pub mod admin;
+pub mod admin_queue;
 pub mod auth;
 pub mod booking;
 pub mod catalog;
 pub mod config_edit;
+pub mod desk;
+pub mod display;
 pub mod error;
 pub mod http;
+pub mod kiosk;
 pub mod pages;
 pub mod platform;
 pub mod policy_host;
 pub mod public;
+pub mod queue;
+pub mod queue_http;
 pub mod resident;
 pub mod tokens;
 

@@ -9,6 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Weekday7, WeeklyHours};
+use crate::queue::{DeskConfig, QueueConfig, QueueRules};
 
 /// The whole configuration of one tenant.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -34,6 +35,15 @@ pub struct TenantConfig {
     /// Login with the city's resident card (GD-5): its identity provider.
     #[serde(default)]
     pub resident_card: Option<ResidentCard>,
+    /// The electronic queue's categories per office (CI-5, DG-8's "U").
+    #[serde(default)]
+    pub queues: Vec<QueueConfig>,
+    /// The desks per office and the queues each calls from.
+    #[serde(default)]
+    pub desks: Vec<DeskConfig>,
+    /// The queue's timing rules (CI-8, CI-16, CI-17, DG-4, DG-8, GD-11).
+    #[serde(default)]
+    pub queue: QueueRules,
     /// How long personal data are kept after the visit (P-5, GD-14).
     #[serde(default)]
     pub retention: RetentionRules,
@@ -473,7 +483,7 @@ impl TenantConfig {
                 }
             }
         }
-        Ok(())
+        crate::queue::check(self)
     }
 
     pub fn service(&self, key: &str) -> Option<&Service> {

@@ -89,6 +89,28 @@ pub enum DomainError {
     PolicyTestsFailed(String),
     #[error("Nie ma urzędu o identyfikatorze „{0}” w tym serwisie.")]
     TenantNotFound(String),
+    #[error("Bilet na umówioną wizytę można odebrać najwcześniej {} o godzinie {} ({} minut przed wizytą).", to_local(*.from).format("%d.%m.%Y"), to_local(*.from).format("%H:%M"), .minutes)]
+    CheckInTooEarly { from: DateTime<Utc>, minutes: u32 },
+    #[error("Minął czas na potwierdzenie przybycia: wizyta umówiona na godzinę {} została anulowana. Pobierz zwykły bilet do kolejki.", to_local(*.start).format("%H:%M"))]
+    CheckInTooLate { start: DateTime<Utc> },
+    #[error("Nie znaleziono na dziś w tym urzędzie wizyty o podanym kodzie lub numerze telefonu.")]
+    CheckInNotFound,
+    #[error("Bilet dla tej wizyty został już wydany.")]
+    AlreadyCheckedIn,
+    #[error(
+        "Dla tej sprawy nie prowadzi się kolejki w tym urzędzie. Zapytaj w punkcie informacji."
+    )]
+    NoQueue,
+    #[error("Kolejka jest teraz nieczynna. {0}")]
+    QueueClosed(String),
+    #[error("Na dziś wydano już wszystkie bilety do tej kolejki.")]
+    QueueFull,
+    #[error("Tu nie wydaje się biletów bez rezerwacji: wybierz sprawę albo wpisz kod rezerwacji.")]
+    CheckInQueueOnly,
+    #[error("Ponowne wywołanie jest możliwe od godziny {} (co najmniej {} minut od poprzedniego).", to_local(*.from).format("%H:%M"), .minutes)]
+    RecallTooSoon { from: DateTime<Utc>, minutes: u32 },
+    #[error("Tej operacji nie można wykonać: bilet {label} jest {state}.")]
+    TicketState { label: String, state: String },
     #[error("Wewnętrzny błąd serwera. Spróbuj ponownie za chwilę.")]
     Internal,
 }
@@ -137,6 +159,16 @@ impl DomainError {
             PolicyCompileFailed(_) => "POLICY_COMPILE_FAILED",
             PolicyTestsFailed(_) => "POLICY_TESTS_FAILED",
             TenantNotFound(_) => "TENANT_NOT_FOUND",
+            CheckInTooEarly { .. } => "CHECK_IN_TOO_EARLY",
+            CheckInTooLate { .. } => "CHECK_IN_TOO_LATE",
+            CheckInNotFound => "BOOKING_NOT_FOUND",
+            AlreadyCheckedIn => "ALREADY_CHECKED_IN",
+            NoQueue => "NO_QUEUE",
+            QueueClosed(_) => "QUEUE_CLOSED",
+            QueueFull => "QUEUE_FULL",
+            CheckInQueueOnly => "CHECK_IN_ONLY",
+            RecallTooSoon { .. } => "RECALL_TOO_SOON",
+            TicketState { .. } => "TICKET_STATE",
             Internal => "INTERNAL",
         }
     }

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod queue;
 pub mod validate;
 
 pub use error::DomainError;

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveTime};
 use okienko_domain::config::{
     CancellationCutoff, ClientField, ConfirmationMode, FieldKind, MinNotice, Service, TenantConfig,
 };
+use okienko_domain::queue::BookedTickets;
 
 const SLUGS: [&str; 5] = [
     "zielona-gora",
@@ -415,6 +416,114 @@ fn cieszyn_ci5_categories_ci14_window_ci11_email_only() {
         .as_deref()
         .unwrap_or_default()
         .contains("kod rezerwacji"));
+}
+
+/// The electronic queue of every city: each office has queues, a check-in entry for booked
+/// visits and desks; every bookable service has a queue for its checked-in visits.
+#[test]
+fn every_city_has_queues_desks_and_a_check_in() {
+    for slug in SLUGS {
+        let cfg = load(slug);
+        for o in &cfg.offices {
+            assert!(
+                cfg.queues_of(&o.key).any(|q| q.check_in),
+                "{slug}/{}",
+                o.key
+            );
+            assert!(
+                cfg.desks.iter().any(|d| d.office == o.key),
+                "{slug}/{}",
+                o.key
+            );
+        }
+        for s in cfg.services.iter().filter(|s| s.bookable) {
+            let q = cfg
+                .booked_queue(&s.office, &s.key)
+                .unwrap_or_else(|| panic!("{slug}/{}: no queue for its booked visits", s.key));
+            assert!(
+                cfg.desks
+                    .iter()
+                    .any(|d| cfg.desk_takes(d, &q.letter, Some(&s.key))),
+                "{slug}/{}: no desk calls its booked visits",
+                s.key
+            );
+        }
+        let text = text_of(slug);
+        for l in text.lines().filter(|l| l.starts_with("number = ")) {
+            assert!(
+                l.contains(DEFAULT_MARK),
+                "{slug}: desk numbers are defaults: {l}"
+            );
+        }
+    }
+}
+
+/// CI-5's nine categories, CI-16's 60 minutes, CI-17's 10 minutes, CI-8's three calls at least
+/// 10 minutes apart, CI-18's priority ticket in the category's queue, CI-4's daily capacity.
+#[test]
+fn cieszyn_ci5_queues_ci8_ci16_ci17_rules() {
+    let cfg = load("cieszyn");
+    let names: Vec<&str> = cfg.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Odbierz bilet zarejestrowany przez Internet",
+            "Rejestracja urodzenia. Rejestracja zgonu. Wydanie odpisu",
+            "Pozostałe sprawy: małżeństwo; zmiana imienia/nazwiska; wpisanie aktu zagranicznego",
+            "Meldunek",
+            "Dowody osobiste",
+            "Działalność gospodarcza / TAXI",
+            "Zezwolenia na sprzedaż alkoholu",
+            "Karta dużej rodziny lub karta seniora",
+            "Rejestr wyborców",
+        ]
+    );
+    assert!(cfg.queues[0].check_in && cfg.queues[0].services.is_empty());
+    for q in &cfg.queues[1..] {
+        assert_eq!(q.services.len(), 1, "{}", q.letter);
+        assert_eq!(
+            cfg.service(&q.services[0]).map(|s| s.name.as_str()),
+            Some(q.name.as_str())
+        );
+        assert_eq!(
+            cfg.service(&q.services[0])
+                .and_then(|s| s.letter.as_deref()),
+            Some(q.letter.as_str())
+        );
+        assert!(q.daily_capacity.is_some(), "CI-4: {}", q.letter);
+    }
+    let r = &cfg.queue;
+    assert_eq!(r.check_in_before_minutes, 60);
+    assert_eq!(r.cancel_unchecked_after_minutes, Some(10));
+    assert_eq!((r.recall_interval_minutes, r.max_calls), (10, 3));
+    assert_eq!(r.booked_tickets, BookedTickets::ServiceQueue);
+}
+
+/// DG-8's "U" ticket for booked visits, checked in 30 minutes before at most (DG-4), lost at
+/// the booked time; the other queues carry the services' letters (DG-7). GD-11: lost at the
+/// booked time.
+#[test]
+fn dabrowa_dg8_u_queue_and_gdynia_gd11_lateness() {
+    let cfg = load("dabrowa-gornicza");
+    let u = cfg
+        .queues
+        .iter()
+        .find(|q| q.letter == "U")
+        .expect("DG-8: U");
+    assert!(u.check_in);
+    assert_eq!(u.name, "Potwierdzenie umówionej internetowo wizyty");
+    assert_eq!(cfg.queue.booked_tickets, BookedTickets::CheckInQueue);
+    assert_eq!(cfg.queue.check_in_before_minutes, 30);
+    assert_eq!(cfg.queue.cancel_unchecked_after_minutes, Some(0));
+    for s in &cfg.services {
+        let letter = s.letter.as_deref().unwrap_or_default();
+        let q = cfg
+            .queue_of(&s.office, letter)
+            .expect("queue of the service's letter");
+        assert_eq!(q.services, std::slice::from_ref(&s.key));
+    }
+    let gd = load("gdynia");
+    assert_eq!(gd.queue.cancel_unchecked_after_minutes, Some(0));
 }
 
 #[test]

@@ -16,7 +16,8 @@ use tokio::sync::{watch, Notify};
 
 pub use config::{Config, SmsConfig};
 
-/// How often the expiry worker looks for pending bookings past their limit.
+/// How often the expiry worker looks for pending bookings past their limit (and the lateness
+/// worker for booked visits not checked in).
 const EXPIRY_EVERY: Duration = Duration::from_secs(15);
 /// How often the retention worker erases the personal data past each tenant's schedule (P-5),
 /// in rounds of the expiry worker.
@@ -114,11 +115,15 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let freed = okienko_api::booking::release_due(&app)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    if expired + freed > 0 {
+    let late = okienko_api::queue::cancel_late(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if expired + freed + late > 0 {
         tracing::info!(
             expired,
             freed,
-            "settled at start: pending bookings expired, cancelled seats offered again"
+            late,
+            "settled at start: pending bookings expired, cancelled seats offered again, bookings not checked in cancelled"
         );
     }
     let erased = okienko_api::staff_ops::personal_data::run_retention(&app)
@@ -178,6 +183,12 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(freed = n, "cancelled seats offered again"),
             Err(e) => tracing::error!(error = ?e, "seat release worker"),
+        }
+        // CI-17, GD-11, DG-8: booked visits not checked in by their time plus the city's delay.
+        match okienko_api::queue::cancel_late(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cancelled = n, "bookings not checked in cancelled"),
+            Err(e) => tracing::error!(error = ?e, "lateness worker"),
         }
         round = round.wrapping_add(1);
         if round.is_multiple_of(RETENTION_EVERY_ROUNDS) {

@@ -67,6 +67,12 @@ enum SchemaKind {
     Admin,
     /// `/platform/graphql`
     Platform,
+    /// `/t/{slug}/kiosk/graphql`
+    Kiosk,
+    /// `/t/{slug}/desk/graphql`
+    Desk,
+    /// `/t/{slug}/display/graphql` and `/t/{slug}/display/ws`
+    Display,
 }
 
 #[derive(Subcommand)]
@@ -194,6 +200,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     SchemaKind::Public => okienko_api::public::sdl(),
                     SchemaKind::Admin => okienko_api::admin::sdl(),
                     SchemaKind::Platform => okienko_api::platform::sdl(),
+                    SchemaKind::Kiosk => okienko_api::kiosk::sdl(),
+                    SchemaKind::Desk => okienko_api::desk::sdl(),
+                    SchemaKind::Display => okienko_api::display::sdl(),
                 }
             );
             Ok(())

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod bookings;
 pub mod outbox;
 pub mod policies;
+pub mod queue;
 pub mod staff;
 pub mod tenants;
 
@@ -23,6 +24,7 @@ pub use audit::*;
 pub use bookings::*;
 pub use outbox::*;
 pub use policies::*;
+pub use queue::*;
 pub use staff::*;
 pub use tenants::*;
 

@@ -350,6 +350,9 @@ async fn migrations_match_across_backends() {
         "devices",
         "api_keys",
         "audit_log",
+        "tickets",
+        "queue_counters",
+        "queue_facts",
     ] {
         assert!(
             lite_cols.iter().any(|c| c.0 == t),

@@ -1,0 +1,393 @@
+//! HTTP endpoints of the electronic queue: the kiosk, desk and display GraphQL APIs, the
+//! displays' WebSocket, and the printable admission list (OP-9).
+
+use std::collections::HashMap;
+
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Body;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::NaiveDate;
+use okienko_domain::calendar::{local_date, to_local};
+use okienko_domain::DomainError;
+use okienko_store::Scope;
+
+use crate::auth::{self, Auth, DeviceKind, Permission, Principal};
+use crate::http::{
+    caller, error_json, graphiql_page, graphql_request, graphql_response, tenant_of, HttpState,
+};
+use crate::pages::escape;
+use crate::queue::{self, AdmissionFilter};
+use crate::TenantCtx;
+
+/// GraphiQL for one of the queue's APIs, as for the other APIs.
+fn queue_graphiql(s: &HttpState, slug: &str, api: &str) -> Response {
+    let t = match tenant_of(&s.app, slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let (title, ws) = match api {
+        "kiosk" => ("kiosk", None),
+        "desk" => ("stanowisko", None),
+        _ => ("wyświetlacz", Some(format!("/t/{}/display/ws", t.slug))),
+    };
+    graphiql_page(
+        &s.app,
+        &format!("/t/{}/{api}/graphql", t.slug),
+        ws.as_deref(),
+        &format!("okienko – {title} – {}", t.cfg.branding.display_name),
+    )
+}
+
+/// `GET /t/{slug}/kiosk/graphql`
+pub async fn queue_graphiql_kiosk(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+) -> Response {
+    queue_graphiql(&s, &slug, "kiosk")
+}
+
+/// `GET /t/{slug}/desk/graphql`
+pub async fn queue_graphiql_desk(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
+    queue_graphiql(&s, &slug, "desk")
+}
+
+/// `GET /t/{slug}/display/graphql`
+pub async fn queue_graphiql_display(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+) -> Response {
+    queue_graphiql(&s, &slug, "display")
+}
+
+/// `POST /t/{slug}/kiosk/graphql`: a kiosk's device token.
+pub async fn kiosk_graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let req = match graphql_request(&s.app, &headers, body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let req = req.data(s.app.clone()).data(t).data(who);
+    graphql_response(s.kiosk.execute(req).await)
+}
+
+/// `POST /t/{slug}/desk/graphql`: a staff session (clerk or administrator).
+pub async fn desk_graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let req = match graphql_request(&s.app, &headers, body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let req = req
+        .data(s.app.clone())
+        .data(t)
+        .data(who)
+        .data(s.bus.clone());
+    graphql_response(s.desk.execute(req).await)
+}
+
+/// `POST /t/{slug}/display/graphql`: a display's device token; the `board` query.
+pub async fn display_graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let req = match graphql_request(&s.app, &headers, body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let req = req
+        .data(s.app.clone())
+        .data(t)
+        .data(who)
+        .data(s.bus.clone());
+    graphql_response(s.display.execute(req).await)
+}
+
+fn bearer_headers(token: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        h.insert(header::AUTHORIZATION, v);
+    }
+    h
+}
+
+/// The display token of a WebSocket's `connection_init` payload: `token`, or `Authorization`
+/// (also as `authorization`) with or without "Bearer ".
+fn payload_token(payload: &serde_json::Value) -> Option<String> {
+    let text = |k: &str| payload.get(k).and_then(serde_json::Value::as_str);
+    let raw = text("token")
+        .or_else(|| text("Authorization"))
+        .or_else(|| text("authorization"))?
+        .trim();
+    let t = raw
+        .strip_prefix("Bearer ")
+        .or_else(|| raw.strip_prefix("bearer "))
+        .unwrap_or(raw)
+        .trim();
+    (!t.is_empty() && t.len() <= 256).then(|| t.to_string())
+}
+
+fn is_display(t: &TenantCtx, a: &Auth) -> Result<(), DomainError> {
+    match a.principal()? {
+        Principal::Device {
+            tenant,
+            kind: DeviceKind::Display,
+            ..
+        } if *tenant == t.id => Ok(()),
+        _ => Err(DomainError::Forbidden(
+            "z tej usługi korzystają tylko wyświetlacze (token urządzenia typu DISPLAY).".into(),
+        )),
+    }
+}
+
+/// `GET /t/{slug}/display/ws`: the displays' subscriptions over WebSocket (graphql-ws and
+/// graphql-transport-ws). The display token comes as the `token` query parameter (checked
+/// before the upgrade: 401/403) or in the `connection_init` payload (a wrong one closes the
+/// connection).
+pub async fn display_ws(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let (Ok(protocol), Ok(ws)) = (protocol, ws) else {
+        return error_json(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "Ten adres przyjmuje tylko połączenia WebSocket z protokołem graphql-transport-ws albo graphql-ws.",
+        );
+    };
+    let early = match params.get("token") {
+        Some(token) => {
+            let a = match auth::authenticate(&s.app, Scope::Tenant(t.id), &bearer_headers(token))
+                .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    let d = e.domain();
+                    return error_json(StatusCode::INTERNAL_SERVER_ERROR, d.code(), &d.to_string());
+                }
+            };
+            if let Err(d) = is_display(&t, &a) {
+                let status = if d.code() == "UNAUTHENTICATED" {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                return error_json(status, d.code(), &d.to_string());
+            }
+            Some(a)
+        }
+        None => None,
+    };
+    let schema = s.display.clone();
+    let mut data = Data::default();
+    data.insert(s.app.clone());
+    data.insert(t.clone());
+    data.insert(s.bus.clone());
+    let app = s.app.clone();
+    ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .with_data(data)
+                .on_connection_init(move |payload| async move {
+                    let a = match (early, payload_token(&payload)) {
+                        (_, Some(token)) => {
+                            auth::authenticate(&app, Scope::Tenant(t.id), &bearer_headers(&token))
+                                .await
+                                .map_err(|e| async_graphql::Error::new(e.domain().to_string()))?
+                        }
+                        (Some(a), None) => a,
+                        (None, None) => Auth::default(),
+                    };
+                    is_display(&t, &a).map_err(|d| async_graphql::Error::new(d.to_string()))?;
+                    let mut d = Data::default();
+                    d.insert(a);
+                    Ok(d)
+                })
+                .serve()
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The admission list as a page (OP-9)
+
+fn list_page(title: &str, body: &str, status: StatusCode) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;font-size:1.1rem;margin:1.5rem;color:#000}}\
+         table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #000;padding:.4rem .6rem;text-align:left}}\
+         th{{background:#eee}}@media print{{body{{margin:0}}}}</style></head>\
+         <body><main><h1>{title}</h1>{body}</main></body></html>",
+        title = escape(title),
+    );
+    (status, Html(html)).into_response()
+}
+
+fn list_error(d: &DomainError) -> Response {
+    let status = match d.code() {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    list_page(
+        "Lista przyjęć – błąd",
+        &format!("<p>{}</p>", escape(&d.to_string())),
+        status,
+    )
+}
+
+/// `GET /t/{slug}/staff/przyjecia?dzien=YYYY-MM-DD&wydzial=…&urzad=…&stanowisko=…` with a staff
+/// session's bearer token: the day's booked visits — booking code and time, no names — for a
+/// department or desk, to print and post at the desk (OP-9). `dzien` defaults to today.
+pub async fn admission_page(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let who = match auth::authenticate(&s.app, Scope::Tenant(t.id), &headers).await {
+        Ok(a) => a,
+        Err(e) => return list_error(&e.domain()),
+    };
+    let staff = who.principal().and_then(|p| match p {
+        Principal::Device { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden(
+            "listę przyjęć widzą tylko pracownicy urzędu.".into(),
+        )),
+        p => p.staff_allowed(t.id, Permission::ReadBookings),
+    });
+    if let Err(d) = staff {
+        return list_error(&d);
+    }
+    let text = |k: &str| {
+        params
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let day = match text("dzien") {
+        Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                return list_error(&DomainError::invalid("dzien", "data w postaci RRRR-MM-DD"))
+            }
+        },
+        None => local_date(s.app.clock.now()),
+    };
+    let office = match text("urzad") {
+        Some(key) => match t.offices.iter().find(|o| o.cfg.key == key) {
+            Some(o) => Some(o),
+            None => return list_error(&DomainError::invalid("urzad", "nie ma takiego urzędu")),
+        },
+        None => None,
+    };
+    let desk = match text("stanowisko") {
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return list_error(&DomainError::invalid("stanowisko", "numer stanowiska od 1")),
+        },
+        None => None,
+    };
+    let department = text("wydzial");
+    let f = AdmissionFilter {
+        office_id: office.map(|o| o.id),
+        desk,
+        department: department.clone(),
+    };
+    let entries = match queue::admission_list(&s.app, &t, day, &f).await {
+        Ok(e) => e,
+        Err(e) => return list_error(&e.domain()),
+    };
+    let mut scope = Vec::new();
+    if let Some(o) = office {
+        scope.push(o.cfg.name.clone());
+    }
+    if let Some(d) = &department {
+        let name = t
+            .cfg
+            .offices
+            .iter()
+            .flat_map(|o| o.departments.iter())
+            .find(|x| &x.key == d)
+            .map_or(d.clone(), |x| x.name.clone());
+        scope.push(name);
+    }
+    if let Some(n) = desk {
+        scope.push(format!("stanowisko {n}"));
+    }
+    let title = format!("Lista przyjęć – {}", day.format("%d.%m.%Y"));
+    let mut body = format!(
+        "<p>{}{}</p>",
+        escape(&t.cfg.name),
+        if scope.is_empty() {
+            String::new()
+        } else {
+            format!(" – {}", escape(&scope.join(", ")))
+        }
+    );
+    if entries.is_empty() {
+        body += "<p>Na ten dzień nie ma umówionych wizyt.</p>";
+    } else {
+        body += "<table><thead><tr><th>Godzina</th><th>Identyfikator rezerwacji</th><th>Sprawa</th></tr></thead><tbody>";
+        for e in &entries {
+            body += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                to_local(e.start).format("%H:%M"),
+                escape(&e.code),
+                escape(&e.service)
+            );
+        }
+        body += "</tbody></table>";
+    }
+    list_page(&title, &body, StatusCode::OK)
+}
