@@ -124,7 +124,7 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     (
         "map growing without end",
         "fn validate_booking(ctx) { let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; } }",
-        "size limit|deadline",
+        "size limit|deadline|operation limit",
     ),
     (
         "throw 42",

@@ -7,9 +7,9 @@
 -- change the booking row conditionally on it, so exactly one of them wins (CI-16, CI-17).
 ALTER TABLE bookings ADD COLUMN checked_in_at INTEGER;
 
--- A day's bookings of a tenant: the kiosk's phone check-in, the admission list (OP-9) and the
--- lateness worker read them by time.
-CREATE INDEX bookings_tenant_slot ON bookings (tenant_id, slot_start);
+-- A day's bookings of a tenant (the kiosk's phone check-in, the admission list (OP-9), the
+-- lateness worker) are read by time through bookings_tenant_slot (tenant_id, slot_start, id),
+-- created with the staff operations' migration.
 
 -- The last ticket number per office, day and queue, raised in the issuing transaction; walk-in
 -- tickets are counted against the queue's daily capacity (CI-4).
