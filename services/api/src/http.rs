@@ -245,20 +245,30 @@ async fn admin_graphql(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let req = match graphql_request(&s.app, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let req = req.data(s.app.clone()).data(t).data(who);
-    graphql_response(s.admin.execute(req).await)
+    match tenant_request(&s, &slug, &headers, body).await {
+        Ok(req) => graphql_response(s.admin.execute(req).await),
+        Err(r) => r,
+    }
+}
+
+/// A staff or device request to one tenant's endpoint: the tenant (404 when unknown), the parsed
+/// GraphQL request (400/413), and the caller resolved from its bearer token within that tenant,
+/// all put in the request's data with the application and the display event bus.
+#[allow(clippy::result_large_err)]
+pub(crate) async fn tenant_request(
+    s: &HttpState,
+    slug: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<async_graphql::Request, Response> {
+    let t = tenant_of(&s.app, slug)?;
+    let req = graphql_request(&s.app, headers, body).await?;
+    let who = caller(&s.app, Scope::Tenant(t.id), headers).await?;
+    Ok(req
+        .data(s.app.clone())
+        .data(t)
+        .data(who)
+        .data(s.bus.clone()))
 }
 
 async fn platform_graphql(State(s): State<HttpState>, headers: HeaderMap, body: Body) -> Response {

@@ -18,7 +18,7 @@ use okienko_store::Scope;
 
 use crate::auth::{self, Auth, DeviceKind, Permission, Principal};
 use crate::http::{
-    caller, error_json, graphiql_page, graphql_request, graphql_response, tenant_of, HttpState,
+    error_json, graphiql_page, graphql_response, tenant_of, tenant_request, HttpState,
 };
 use crate::pages::escape;
 use crate::queue::{self, AdmissionFilter};
@@ -71,20 +71,10 @@ pub async fn kiosk_graphql(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let req = match graphql_request(&s.app, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let req = req.data(s.app.clone()).data(t).data(who);
-    graphql_response(s.kiosk.execute(req).await)
+    match tenant_request(&s, &slug, &headers, body).await {
+        Ok(req) => graphql_response(s.kiosk.execute(req).await),
+        Err(r) => r,
+    }
 }
 
 /// `POST /t/{slug}/desk/graphql`: a staff session (clerk or administrator).
@@ -94,24 +84,10 @@ pub async fn desk_graphql(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let req = match graphql_request(&s.app, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let req = req
-        .data(s.app.clone())
-        .data(t)
-        .data(who)
-        .data(s.bus.clone());
-    graphql_response(s.desk.execute(req).await)
+    match tenant_request(&s, &slug, &headers, body).await {
+        Ok(req) => graphql_response(s.desk.execute(req).await),
+        Err(r) => r,
+    }
 }
 
 /// `POST /t/{slug}/display/graphql`: a display's device token; the `board` query.
@@ -121,24 +97,10 @@ pub async fn display_graphql(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let req = match graphql_request(&s.app, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let who = match caller(&s.app, Scope::Tenant(t.id), &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let req = req
-        .data(s.app.clone())
-        .data(t)
-        .data(who)
-        .data(s.bus.clone());
-    graphql_response(s.display.execute(req).await)
+    match tenant_request(&s, &slug, &headers, body).await {
+        Ok(req) => graphql_response(s.display.execute(req).await),
+        Err(r) => r,
+    }
 }
 
 fn bearer_headers(token: &str) -> HeaderMap {

@@ -357,18 +357,7 @@ pub async fn release_booking_at(
                 .execute(&mut *tx)
                 .await?;
             }
-            _ => {
-                sqlx::query(
-                    "UPDATE slot_usage SET used = used - 1 \
-                     WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
-                )
-                .bind(tenant.0)
-                .bind(row.service_id)
-                .bind(row.slot_start)
-                .bind(&row.quota)
-                .execute(&mut *tx)
-                .await?;
-            }
+            _ => seat_back(&mut tx, tenant, row.service_id, row.slot_start, &row.quota).await?,
         }
         for m in messages {
             insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
@@ -438,16 +427,7 @@ pub async fn release_due_seats(db: &Db, now: i64) -> Result<usize> {
             let Some((tenant, service, start, quota)) = row else {
                 return Ok::<bool, StoreError>(false);
             };
-            sqlx::query(
-                "UPDATE slot_usage SET used = used - 1 \
-                 WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
-            )
-            .bind(tenant)
-            .bind(service)
-            .bind(start)
-            .bind(&quota)
-            .execute(&mut *tx)
-            .await?;
+            seat_back(&mut tx, TenantId(tenant), service, start, &quota).await?;
             tx.commit().await?;
             Ok(true)
         }.await)?;
@@ -608,16 +588,7 @@ pub async fn reschedule_booking(
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::Conflict)?;
-        sqlx::query(
-            "UPDATE slot_usage SET used = used - 1 \
-             WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
-        )
-        .bind(tenant.0)
-        .bind(old.service_id)
-        .bind(old.slot_start)
-        .bind(&old.quota)
-        .execute(&mut *tx)
-        .await?;
+        seat_back(&mut tx, tenant, old.service_id, old.slot_start, &old.quota).await?;
         for m in messages {
             insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
         }
@@ -650,4 +621,32 @@ pub async fn update_booking_client(
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::Conflict))
+}
+
+/// Gives one seat of a slot back (never below zero), inside the caller's transaction.
+pub(crate) async fn seat_back<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    tenant: TenantId,
+    service_id: i64,
+    slot_start: i64,
+    quota: &str,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+{
+    sqlx::query(
+        "UPDATE slot_usage SET used = used - 1 \
+         WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
+    )
+    .bind(tenant.0)
+    .bind(service_id)
+    .bind(slot_start)
+    .bind(quota)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ use sqlx::FromRow;
 
 use okienko_domain::queue::ticket_label;
 
+use crate::bookings::seat_back;
 use crate::{on_db, on_read, unique, Db, Result, StoreError, TenantId};
 
 pub const TICKET_COLUMNS: &str = "id, tenant_id, office_id, day, queue, number, label, kind, booking_id, \
@@ -172,34 +173,6 @@ where
     .bind(booking_id)
     .bind(department)
     .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Gives a booking's seat back, as `release_booking` does.
-async fn seat_back<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    tenant: TenantId,
-    service_id: i64,
-    slot_start: i64,
-    quota: &str,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-{
-    sqlx::query(
-        "UPDATE slot_usage SET used = used - 1 \
-         WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
-    )
-    .bind(tenant.0)
-    .bind(service_id)
-    .bind(slot_start)
-    .bind(quota)
     .execute(&mut **tx)
     .await?;
     Ok(())

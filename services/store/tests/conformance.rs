@@ -25,39 +25,13 @@ use okienko_store::{
     set_user_status, start_session, tenant_by_id, update_tenant_config, user_by_id, user_by_login,
     NewAudit, NewUser, Scope,
 };
-use okienko_test_support::TestDb;
+use okienko_test_support::{both, TestDb};
 
 /// 2026-01-01T00:00:00Z: a fixed "now" in UTC seconds.
 const NOW: i64 = 1_767_225_600;
 /// A 15-minute slot on the next day.
 const SLOT: i64 = NOW + 86_400 + 9 * 3600;
 const LEN: i64 = 900;
-
-/// Generates `$sqlite` and `$postgres` tests that run `$scenario` on a fresh database of each
-/// backend. The `TestDb` lives until the end of the test (it drops its database on `Drop`).
-macro_rules! both {
-    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $sqlite() {
-            let t = TestDb::sqlite().await;
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $postgres() {
-            let Some(t) = TestDb::postgres().await else {
-                return;
-            };
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
-    };
-}
 
 both!(scenario_import, import_sqlite, import_postgres);
 both!(scenario_capacity, capacity_sqlite, capacity_postgres);

@@ -15,36 +15,12 @@ use okienko_store::{
     visits_between, visits_by_phone, void_ticket, waiting_tickets, BookedVisit, Db, FactPlace,
     NewBooking, NewTicket, StoreError, TenantId, TenantImport, TicketRow,
 };
-use okienko_test_support::TestDb;
+use okienko_test_support::{both, TestDb};
 
 /// 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600;
 const DAY: &str = "2026-01-01";
 const SLOT: i64 = NOW + 9 * 3600;
-
-macro_rules! both {
-    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $sqlite() {
-            let t = TestDb::sqlite().await;
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $postgres() {
-            let Some(t) = TestDb::postgres().await else {
-                return;
-            };
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
-    };
-}
 
 both!(scenario_numbering, numbering_sqlite, numbering_postgres);
 both!(scenario_check_in, check_in_sqlite, check_in_postgres);

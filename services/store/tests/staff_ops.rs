@@ -17,7 +17,7 @@ use okienko_store::{
     staff_booking, staff_booking_by_code, BookingFilter, BookingRow, ClientMatch, Db, NewAudit,
     NewBooking, NewComplaint, NewEvent, NewOutbox, Scope, StoreError, TenantId, TenantImport,
 };
-use okienko_test_support::TestDb;
+use okienko_test_support::{both, TestDb};
 
 /// 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600;
@@ -25,30 +25,6 @@ const DAY: i64 = 86_400;
 const LEN: i64 = 900;
 /// A slot on the next day.
 const SLOT: i64 = NOW + DAY + 9 * 3600;
-
-macro_rules! both {
-    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $sqlite() {
-            let t = TestDb::sqlite().await;
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $postgres() {
-            let Some(t) = TestDb::postgres().await else {
-                return;
-            };
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
-    };
-}
 
 both!(scenario_events, events_sqlite, events_postgres);
 both!(scenario_staff_list, staff_list_sqlite, staff_list_postgres);

@@ -16,6 +16,34 @@ use okienko_store::Db;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
 
+/// Generates `$sqlite` and `$postgres` tests that run `$scenario` (an `async fn(Db)`) on a
+/// fresh database of each backend. The `TestDb` lives until the end of the test (it drops its
+/// database on `Drop`). The calling file needs `TestDb` in scope.
+#[macro_export]
+macro_rules! both {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let t = TestDb::sqlite().await;
+            let db = t.connect().await;
+            $scenario(db.clone()).await;
+            db.close().await;
+            drop(t);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            let Some(t) = TestDb::postgres().await else {
+                return;
+            };
+            let db = t.connect().await;
+            $scenario(db.clone()).await;
+            db.close().await;
+            drop(t);
+        }
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
