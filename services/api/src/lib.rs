@@ -22,6 +22,7 @@ pub mod queue;
 pub mod queue_http;
 pub mod resident;
 pub mod tokens;
+pub mod usage_cache;
 
 // Staff operations on bookings, personal-data rights, complaints (issue 5, phase B).
 pub mod history;
@@ -71,12 +72,16 @@ pub struct App {
     pub policies: policy_host::PolicyHost,
     /// Verifies resident-card logins (GD-5).
     pub resident: resident::ResidentVerifier,
+    /// Computed availability: the usage rows per service and range (`usage_cache`).
+    pub usage_cache: usage_cache::UsageCache,
 }
 
 impl App {
     /// Rebuilds the tenant catalog and the active policies from the database.
     pub async fn reload(&self) -> Result<(), okienko_store::StoreError> {
         self.catalog.reload(&self.db).await?;
+        // A configuration edit may change any service of the tenant: its cached usage goes.
+        okienko_store::usage_events::invalidate_all();
         let tenants: Vec<_> = self
             .catalog
             .slugs()

@@ -79,6 +79,7 @@ pub async fn build_app(
         outbox_wake: Arc::new(Notify::new()),
         policies: PolicyHost::default(),
         resident: ResidentVerifier::default(),
+        usage_cache: Default::default(),
     });
     app.reload().await?;
     Ok(app)
@@ -146,6 +147,11 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
+    // Usage changes made by other replicas (PostgreSQL NOTIFY) reach the availability cache.
+    let listen_task = tokio::spawn(okienko_store::usage_events::listen(
+        db.clone(),
+        stop_rx.clone(),
+    ));
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -162,7 +168,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(outbox_task, expiry_task);
+    let _ = tokio::join!(outbox_task, expiry_task, listen_task);
     db.close().await;
     Ok(())
 }
