@@ -121,6 +121,7 @@ async fn app_for(db: Db) -> (App, Arc<TenantCtx>) {
         policies: Default::default(),
         resident: Default::default(),
         usage_cache: Default::default(),
+        rate_limits: Default::default(),
     };
     let tenant = app.catalog.get(SLUG).expect("tenant imported");
     (app, tenant)

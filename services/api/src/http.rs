@@ -22,6 +22,7 @@ use crate::platform::{self, PlatformSchema};
 use crate::public::{self, PublicSchema};
 use crate::queue::Bus;
 use crate::queue_http;
+use crate::rate_limit;
 use crate::{App, TenantCtx};
 use okienko_store::Scope;
 
@@ -257,6 +258,21 @@ async fn admin_graphql(
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Some(p @ auth::Principal::ApiKey { .. }) = &who.principal {
+        if let Err(l) = s
+            .app
+            .rate_limits
+            .check(
+                rate_limit::Kind::Partner,
+                t.id.0,
+                &p.actor(),
+                t.cfg.rate_limits.partner_per_minute,
+            )
+            .await
+        {
+            return rate_limited(l);
+        }
+    }
     let req = req.data(s.app.clone()).data(t).data(who);
     graphql_response(s.admin.execute(req).await)
 }
@@ -300,9 +316,20 @@ pub(crate) async fn read_body(
         .map_err(|_| too_large())
 }
 
+/// 429 with `Retry-After` and the code `RATE_LIMITED`.
+pub(crate) fn rate_limited(l: rate_limit::Limited) -> Response {
+    let mut r = error_json(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &l.message());
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(l.retry_after_secs()),
+    );
+    r
+}
+
 async fn graphql(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
+    peer: rate_limit::Peer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -310,6 +337,20 @@ async fn graphql(
         Ok(t) => t,
         Err(r) => return r,
     };
+    let client = rate_limit::client_ip(peer, &headers, &s.app.settings.trusted_proxies);
+    if let Err(l) = s
+        .app
+        .rate_limits
+        .check(
+            rate_limit::Kind::Read,
+            t.id.0,
+            &client.key(),
+            t.cfg.rate_limits.reads_per_minute,
+        )
+        .await
+    {
+        return rate_limited(l);
+    }
     let bytes = match read_body(&headers, body, s.app.settings.body_limit).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -324,7 +365,7 @@ async fn graphql(
             )
         }
     };
-    let req = req.data(s.app.clone()).data(t);
+    let req = req.data(s.app.clone()).data(t).data(client);
     let resp = s.public.execute(req).await;
     graphql_response(resp)
 }
@@ -355,16 +396,31 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             e.extensions = Some(ext);
         }
     }
-    let status = if request_failed {
+    // A refusal by a rate limit inside the operation (createBooking, codes) is a 429 too.
+    let retry_after = resp.errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        match (ext.get("code"), ext.get("retryAfter")) {
+            (Some(Value::String(c)), Some(Value::Number(n))) if c == "RATE_LIMITED" => n.as_u64(),
+            _ => None,
+        }
+    });
+    let status = if retry_after.is_some() {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if request_failed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
-    (
+    let mut r = (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body,
     )
-        .into_response()
+        .into_response();
+    if let Some(secs) = retry_after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    r
 }

@@ -20,6 +20,7 @@ pub mod policy_host;
 pub mod public;
 pub mod queue;
 pub mod queue_http;
+pub mod rate_limit;
 pub mod resident;
 pub mod tokens;
 pub mod usage_cache;
@@ -46,6 +47,8 @@ pub struct ApiSettings {
     pub body_limit: usize,
     /// Whether GraphiQL and SDL introspection are offered.
     pub graphiql: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`OKIENKO_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ApiSettings {
@@ -54,6 +57,7 @@ impl Default for ApiSettings {
             public_url: "http://127.0.0.1:8080".into(),
             body_limit: 256 * 1024,
             graphiql: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -74,6 +78,8 @@ pub struct App {
     pub resident: resident::ResidentVerifier,
     /// Computed availability: the usage rows per service and range (`usage_cache`).
     pub usage_cache: usage_cache::UsageCache,
+    /// Requests per client address and API key (`rate_limit`).
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl App {
