@@ -91,3 +91,35 @@ async fn rate_limits_off_only_in_dev_mode() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("OKIENKO_DEV=1"));
 }
+
+/// Query limits: too deep and too complex queries are refused with codes of their own.
+#[tokio::test]
+async fn query_depth_and_complexity_refused_with_codes() {
+    let s = Server::start().await;
+    let mut deep = String::from("name");
+    for _ in 0..14 {
+        deep = format!("ofType {{ {deep} }}");
+    }
+    let v = s
+        .gql(
+            SLUG,
+            &format!("{{ __schema {{ types {{ fields {{ type {{ {deep} }} }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(code_of(&v), "QUERY_TOO_DEEP", "{v}");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("zbyt głęboko"));
+
+    let wide: String = (0..1100)
+        .map(|i| format!("s{i}: services {{ key }} "))
+        .collect();
+    let v = s.gql(SLUG, &format!("{{ {wide} }}"), json!({})).await;
+    assert_eq!(code_of(&v), "QUERY_TOO_COMPLEX", "{v}");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("zbyt złożone"));
+}

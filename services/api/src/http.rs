@@ -381,6 +381,36 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             .extensions
             .as_ref()
             .is_some_and(|x| x.get("code").is_some());
+        // The query limits (depth, complexity) of every schema, in Polish with codes of their own.
+        if !has_code && e.path.is_empty() {
+            let limit = match e.message.as_str() {
+                "Query is nested too deep." => Some((
+                    "QUERY_TOO_DEEP",
+                    format!(
+                        "Zapytanie jest zagnieżdżone zbyt głęboko (najwyżej {} poziomów).",
+                        crate::public::MAX_DEPTH
+                    ),
+                )),
+                "Query is too complex." => Some((
+                    "QUERY_TOO_COMPLEX",
+                    format!(
+                        "Zapytanie jest zbyt złożone (najwyżej {} pól).",
+                        crate::public::MAX_COMPLEXITY
+                    ),
+                )),
+                _ => None,
+            };
+            if let Some((code, message)) = limit {
+                e.message = message;
+                let mut ext = e
+                    .extensions
+                    .take()
+                    .unwrap_or_else(ErrorExtensionValues::default);
+                ext.set("code", code);
+                e.extensions = Some(ext);
+                continue;
+            }
+        }
         if !has_code {
             let (code, prefix) = if e.path.is_empty() {
                 ("INVALID_QUERY", "Niepoprawne zapytanie GraphQL")
