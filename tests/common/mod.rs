@@ -56,7 +56,10 @@ impl ServerBuilder {
 
 impl Server {
     pub fn builder() -> ServerBuilder {
-        ServerBuilder { env: vec![] }.now(NOW)
+        // Tests send many requests from one address; `tests/e2e_rate_limits.rs` turns them on.
+        ServerBuilder { env: vec![] }
+            .now(NOW)
+            .env("OKIENKO_RATE_LIMITS", "off")
     }
 
     /// The shipped cities on SQLite, the clock at `NOW`.

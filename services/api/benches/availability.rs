@@ -120,6 +120,8 @@ async fn app_for(db: Db) -> (App, Arc<TenantCtx>) {
         outbox_wake: Arc::new(Notify::new()),
         policies: Default::default(),
         resident: Default::default(),
+        usage_cache: Default::default(),
+        rate_limits: Default::default(),
     };
     let tenant = app.catalog.get(SLUG).expect("tenant imported");
     (app, tenant)

@@ -171,17 +171,17 @@ pub async fn availability_of(
     ) else {
         return Ok(days);
     };
-    let used: HashMap<i64, i64> = store::slot_usage(
-        &app.db,
-        tenant.id,
-        service.id,
-        quota.as_str(),
-        first.timestamp(),
-        last.timestamp() + 1,
-    )
-    .await?
-    .into_iter()
-    .collect();
+    let used = app
+        .usage_cache
+        .slot_usage(
+            &app.db,
+            tenant.id,
+            service.id,
+            quota.as_str(),
+            first.timestamp(),
+            last.timestamp() + 1,
+        )
+        .await?;
     let capacity = i64::from(match quota {
         Quota::Online => service.cfg.capacity_online,
         Quota::Staff => service.cfg.capacity_staff,

@@ -22,6 +22,7 @@ use crate::platform::{self, PlatformSchema};
 use crate::public::{self, PublicSchema};
 use crate::queue::Bus;
 use crate::queue_http;
+use crate::rate_limit;
 use crate::{App, TenantCtx};
 use okienko_store::Scope;
 
@@ -264,6 +265,18 @@ pub(crate) async fn tenant_request(
     let t = tenant_of(&s.app, slug)?;
     let req = graphql_request(&s.app, headers, body).await?;
     let who = caller(&s.app, Scope::Tenant(t.id), headers).await?;
+    if let Some(p @ auth::Principal::ApiKey { .. }) = &who.principal {
+        s.app
+            .rate_limits
+            .check(
+                rate_limit::Kind::Partner,
+                t.id.0,
+                &p.actor(),
+                t.cfg.rate_limits.partner_per_minute,
+            )
+            .await
+            .map_err(rate_limited)?;
+    }
     Ok(req
         .data(s.app.clone())
         .data(t)
@@ -310,9 +323,20 @@ pub(crate) async fn read_body(
         .map_err(|_| too_large())
 }
 
+/// 429 with `Retry-After` and the code `RATE_LIMITED`.
+pub(crate) fn rate_limited(l: rate_limit::Limited) -> Response {
+    let mut r = error_json(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &l.message());
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(l.retry_after_secs()),
+    );
+    r
+}
+
 async fn graphql(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
+    peer: rate_limit::Peer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -320,6 +344,20 @@ async fn graphql(
         Ok(t) => t,
         Err(r) => return r,
     };
+    let client = rate_limit::client_ip(peer, &headers, &s.app.settings.trusted_proxies);
+    if let Err(l) = s
+        .app
+        .rate_limits
+        .check(
+            rate_limit::Kind::Read,
+            t.id.0,
+            &client.key(),
+            t.cfg.rate_limits.reads_per_minute,
+        )
+        .await
+    {
+        return rate_limited(l);
+    }
     let bytes = match read_body(&headers, body, s.app.settings.body_limit).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -334,7 +372,7 @@ async fn graphql(
             )
         }
     };
-    let req = req.data(s.app.clone()).data(t);
+    let req = req.data(s.app.clone()).data(t).data(client);
     let resp = s.public.execute(req).await;
     graphql_response(resp)
 }
@@ -350,6 +388,36 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             .extensions
             .as_ref()
             .is_some_and(|x| x.get("code").is_some());
+        // The query limits (depth, complexity) of every schema, in Polish with codes of their own.
+        if !has_code && e.path.is_empty() {
+            let limit = match e.message.as_str() {
+                "Query is nested too deep." => Some((
+                    "QUERY_TOO_DEEP",
+                    format!(
+                        "Zapytanie jest zagnieżdżone zbyt głęboko (najwyżej {} poziomów).",
+                        crate::public::MAX_DEPTH
+                    ),
+                )),
+                "Query is too complex." => Some((
+                    "QUERY_TOO_COMPLEX",
+                    format!(
+                        "Zapytanie jest zbyt złożone (najwyżej {} pól).",
+                        crate::public::MAX_COMPLEXITY
+                    ),
+                )),
+                _ => None,
+            };
+            if let Some((code, message)) = limit {
+                e.message = message;
+                let mut ext = e
+                    .extensions
+                    .take()
+                    .unwrap_or_else(ErrorExtensionValues::default);
+                ext.set("code", code);
+                e.extensions = Some(ext);
+                continue;
+            }
+        }
         if !has_code {
             let (code, prefix) = if e.path.is_empty() {
                 ("INVALID_QUERY", "Niepoprawne zapytanie GraphQL")
@@ -365,16 +433,31 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             e.extensions = Some(ext);
         }
     }
-    let status = if request_failed {
+    // A refusal by a rate limit inside the operation (createBooking, codes) is a 429 too.
+    let retry_after = resp.errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        match (ext.get("code"), ext.get("retryAfter")) {
+            (Some(Value::String(c)), Some(Value::Number(n))) if c == "RATE_LIMITED" => n.as_u64(),
+            _ => None,
+        }
+    });
+    let status = if retry_after.is_some() {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if request_failed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
-    (
+    let mut r = (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body,
     )
-        .into_response()
+        .into_response();
+    if let Some(secs) = retry_after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    r
 }

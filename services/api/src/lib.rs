@@ -20,8 +20,10 @@ pub mod policy_host;
 pub mod public;
 pub mod queue;
 pub mod queue_http;
+pub mod rate_limit;
 pub mod resident;
 pub mod tokens;
+pub mod usage_cache;
 
 // Staff operations on bookings, personal-data rights, complaints (issue 5, phase B).
 pub mod history;
@@ -45,6 +47,8 @@ pub struct ApiSettings {
     pub body_limit: usize,
     /// Whether GraphiQL and SDL introspection are offered.
     pub graphiql: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`OKIENKO_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ApiSettings {
@@ -53,6 +57,7 @@ impl Default for ApiSettings {
             public_url: "http://127.0.0.1:8080".into(),
             body_limit: 256 * 1024,
             graphiql: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -71,12 +76,18 @@ pub struct App {
     pub policies: policy_host::PolicyHost,
     /// Verifies resident-card logins (GD-5).
     pub resident: resident::ResidentVerifier,
+    /// Computed availability: the usage rows per service and range (`usage_cache`).
+    pub usage_cache: usage_cache::UsageCache,
+    /// Requests per client address and API key (`rate_limit`).
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl App {
     /// Rebuilds the tenant catalog and the active policies from the database.
     pub async fn reload(&self) -> Result<(), okienko_store::StoreError> {
         self.catalog.reload(&self.db).await?;
+        // A configuration edit may change any service of the tenant: its cached usage goes.
+        okienko_store::usage_events::invalidate_all();
         let tenants: Vec<_> = self
             .catalog
             .slugs()

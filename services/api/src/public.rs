@@ -1,5 +1,6 @@
 //! The public GraphQL API of one tenant (`/t/{slug}/graphql`): citizens' pages and partners.
 
+use crate::rate_limit::{ClientIp, Kind};
 use std::sync::Arc;
 
 use async_graphql::{
@@ -45,6 +46,19 @@ pub fn sdl() -> String {
             .sorted_enum_items()
             .sorted_arguments(),
     )
+}
+
+/// Counts one request of `kind` from the client's address (`rate_limit`).
+async fn limit(ctx: &Context<'_>, t: &TenantCtx, kind: Kind, per_minute: u32) -> Result<()> {
+    let client = ctx
+        .data_opt::<ClientIp>()
+        .map(ClientIp::key)
+        .unwrap_or_default();
+    app(ctx)
+        .rate_limits
+        .check(kind, t.id.0, &client, per_minute)
+        .await
+        .map_err(|l| l.to_gql())
 }
 
 fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
@@ -593,6 +607,13 @@ impl Mutation {
         input: CreateBookingInput,
     ) -> Result<CreateBookingPayload> {
         let t = tenant(ctx);
+        limit(
+            ctx,
+            &t,
+            Kind::Booking,
+            t.cfg.rate_limits.bookings_per_minute,
+        )
+        .await?;
         let req = CreateRequest {
             service_id: input.service_id.to_string(),
             start: input.start,
@@ -628,6 +649,15 @@ impl Mutation {
         code: Option<String>,
     ) -> Result<Booking> {
         let t = tenant(ctx);
+        if code.is_some() {
+            limit(
+                ctx,
+                &t,
+                Kind::Code,
+                t.cfg.rate_limits.code_attempts_per_minute,
+            )
+            .await?;
+        }
         let b = booking::confirm(app(ctx), &t, &token, code.as_deref()).await?;
         Ok(Booking::from_row(t, &b))
     }

@@ -47,6 +47,34 @@ pub struct TenantConfig {
     /// How long personal data are kept after the visit (P-5, GD-14).
     #[serde(default)]
     pub retention: RetentionRules,
+    /// Requests per minute per client address or API key (issue 6).
+    #[serde(default)]
+    pub rate_limits: RateLimitRules,
+}
+
+/// Requests allowed per minute (also the burst); 0 means no limit.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitRules {
+    /// Any request to the public API, per client address.
+    pub reads_per_minute: u32,
+    /// `createBooking`, per client address.
+    pub bookings_per_minute: u32,
+    /// Confirmation codes tried, per client address.
+    pub code_attempts_per_minute: u32,
+    /// Requests with a partner's API key, per key.
+    pub partner_per_minute: u32,
+}
+
+impl Default for RateLimitRules {
+    fn default() -> Self {
+        RateLimitRules {
+            reads_per_minute: 300,
+            bookings_per_minute: 10,
+            code_attempts_per_minute: 10,
+            partner_per_minute: 600,
+        }
+    }
 }
 
 /// The tenant's retention schedule for the personal data of bookings (P-5). A booking's

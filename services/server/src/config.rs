@@ -22,6 +22,10 @@ pub struct Config {
     /// `OKIENKO_NOW`, accepted only with `OKIENKO_DEV=1`.
     pub start_at: Option<DateTime<Utc>>,
     pub secret: Option<String>,
+    /// `OKIENKO_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// False with `OKIENKO_RATE_LIMITS=off`, accepted only with `OKIENKO_DEV=1` (tests).
+    pub rate_limits: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +69,18 @@ impl Config {
                     .with_timezone(&Utc),
             ),
         };
+        let trusted_proxies = okienko_api::rate_limit::parse_trusted(
+            &var("OKIENKO_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|e| anyhow::anyhow!("OKIENKO_TRUSTED_PROXIES: {e}"))?;
+        let rate_limits = match var("OKIENKO_RATE_LIMITS").as_deref() {
+            None | Some("on") => true,
+            Some("off") if dev => false,
+            Some("off") => bail!(
+                "OKIENKO_RATE_LIMITS=off is a development setting: it is accepted only with OKIENKO_DEV=1"
+            ),
+            Some(other) => bail!("OKIENKO_RATE_LIMITS: expected on or off, got {other:?}"),
+        };
         let sms = match var("SMS_PROVIDER").as_deref() {
             None | Some("log") => SmsConfig::Log,
             Some("http") => SmsConfig::Http {
@@ -88,6 +104,8 @@ impl Config {
             dev,
             start_at,
             secret: var("OKIENKO_SECRET"),
+            trusted_proxies,
+            rate_limits,
             data_dir,
         })
     }

@@ -74,11 +74,14 @@ pub async fn build_app(
         secret: secret(cfg)?,
         settings: ApiSettings {
             public_url: cfg.public_url.clone(),
+            trusted_proxies: cfg.trusted_proxies.clone(),
             ..ApiSettings::default()
         },
         outbox_wake: Arc::new(Notify::new()),
         policies: PolicyHost::default(),
         resident: ResidentVerifier::default(),
+        usage_cache: Default::default(),
+        rate_limits: okienko_api::rate_limit::RateLimits::new(cfg.rate_limits),
     });
     app.reload().await?;
     Ok(app)
@@ -146,6 +149,11 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
+    // Usage changes made by other replicas (PostgreSQL NOTIFY) reach the availability cache.
+    let listen_task = tokio::spawn(okienko_store::usage_events::listen(
+        db.clone(),
+        stop_rx.clone(),
+    ));
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -158,11 +166,15 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         dev_clock = ?cfg.start_at,
         "okienko ready"
     );
-    axum::serve(listener, okienko_api::http::router(app.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        okienko_api::http::router(app.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(outbox_task, expiry_task);
+    let _ = tokio::join!(outbox_task, expiry_task, listen_task);
     db.close().await;
     Ok(())
 }

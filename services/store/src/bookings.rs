@@ -172,10 +172,13 @@ pub async fn create_booking(
         Ok(row)
     }.await);
     match result {
-        Ok(booking) => Ok(Created {
-            booking,
-            replayed: false,
-        }),
+        Ok(booking) => {
+            crate::usage_events::usage_changed(db, b.tenant, b.service_id).await;
+            Ok(Created {
+                booking,
+                replayed: false,
+            })
+        }
         // A retry raced the first request for the slot's last seat: that request's booking
         // took it, so the retry replays it rather than reporting a full slot.
         Err(StoreError::SlotFull) => match &b.idempotency_key {
@@ -333,7 +336,7 @@ pub async fn release_booking_at(
          WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') \
          RETURNING {BOOKING_COLUMNS}"
     );
-    on_db!(db, pool => {
+    let row = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let row = sqlx::query_as::<_, BookingRow>(&sql)
             .bind(tenant.0)
@@ -363,8 +366,12 @@ pub async fn release_booking_at(
             insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
         }
         tx.commit().await?;
-        Ok(row)
-    })
+        Ok::<_, StoreError>(row)
+    })?;
+    if seat_back_at.is_none_or(|due| due <= now) {
+        crate::usage_events::usage_changed(db, tenant, row.service_id).await;
+    }
+    Ok(row)
 }
 
 /// Pending bookings whose confirmation time has run out, oldest first (all tenants: the
@@ -416,7 +423,7 @@ pub async fn release_due_seats(db: &Db, now: i64) -> Result<usize> {
     .await?);
     let mut freed = 0;
     for id in due {
-        let done: bool = on_db!(db, pool => async {
+        let done: Option<(i64, i64)> = on_db!(db, pool => async {
             let mut tx = pool.begin().await?;
             let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
                 "DELETE FROM seat_releases WHERE id = $1 RETURNING tenant_id, service_id, slot_start, quota",
@@ -425,13 +432,16 @@ pub async fn release_due_seats(db: &Db, now: i64) -> Result<usize> {
             .fetch_optional(&mut *tx)
             .await?;
             let Some((tenant, service, start, quota)) = row else {
-                return Ok::<bool, StoreError>(false);
+                return Ok::<Option<(i64, i64)>, StoreError>(None);
             };
             seat_back(&mut tx, TenantId(tenant), service, start, &quota).await?;
             tx.commit().await?;
-            Ok(true)
+            Ok(Some((tenant, service)))
         }.await)?;
-        freed += usize::from(done);
+        if let Some((tenant, service)) = done {
+            crate::usage_events::usage_changed(db, TenantId(tenant), service).await;
+            freed += 1;
+        }
     }
     Ok(freed)
 }
@@ -549,7 +559,7 @@ pub async fn reschedule_booking(
         "UPDATE bookings SET slot_start = $3, slot_end = $4, updated_at = $5 \
          WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') RETURNING {BOOKING_COLUMNS}"
     );
-    on_db!(db, pool => async {
+    let row = on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
         let old = sqlx::query_as::<_, BookingRow>(&format!(
             "SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed')"
@@ -593,8 +603,10 @@ pub async fn reschedule_booking(
             insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
         }
         tx.commit().await?;
-        Ok(row)
-    }.await)
+        Ok::<_, StoreError>(row)
+    }.await)?;
+    crate::usage_events::usage_changed(db, tenant, row.service_id).await;
+    Ok(row)
 }
 
 /// Corrects the client's contact data of a booking that holds a seat.

@@ -19,6 +19,7 @@ pub mod policies;
 pub mod queue;
 pub mod staff;
 pub mod tenants;
+pub mod usage_events;
 
 pub use audit::*;
 pub use bookings::*;

@@ -541,7 +541,7 @@ pub async fn refuse_service(
     );
     let before_sql =
         format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND id = $2");
-    on_db!(db, pool => async {
+    let row = on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
         let before = sqlx::query_as::<_, TicketRow>(&before_sql)
             .bind(tenant.0)
@@ -576,8 +576,10 @@ pub async fn refuse_service(
             }
         }
         tx.commit().await?;
-        Ok(row)
-    }.await)
+        Ok::<_, StoreError>(row)
+    }.await)?;
+    crate::usage_events::tenant_usage_changed(db, tenant).await;
+    Ok(row)
 }
 
 /// Sends the client to another queue of the office (called or serving → transferred): a new
@@ -734,7 +736,7 @@ pub async fn cancel_unchecked(
          WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed' AND checked_in_at IS NULL \
          RETURNING {VISIT_COLUMNS}"
     );
-    on_db!(db, pool => async {
+    let row = on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
         let row = sqlx::query_as::<_, VisitRow>(&sql)
             .bind(tenant.0)
@@ -755,8 +757,10 @@ pub async fn cancel_unchecked(
             insert_fact(&mut tx, tenant, at, "no_show", None).await?;
         }
         tx.commit().await?;
-        Ok(row)
-    }.await)
+        Ok::<_, StoreError>(row)
+    }.await)?;
+    crate::usage_events::usage_changed(db, tenant, row.service_id).await;
+    Ok(row)
 }
 
 // ---------------------------------------------------------------------------------------------
