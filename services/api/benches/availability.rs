@@ -6,7 +6,7 @@
 //! all its services and over the real slots from two years back to 60 days ahead, with the
 //! `slot_usage` rows those bookings imply. Then `booking::availability` is timed for a 60-day
 //! range of one service. The design claims its cost depends only on the usage rows of the
-//! range (primary key `(tenant_id, service_id, slot_start, quota)`), not on N.
+//! range (primary key `(tenant_id, service_id, quota, slot_start)`), not on N.
 //!
 //! Run: `cargo bench -p okienko-api --bench availability`.
 //! `OKIENKO_BENCH_BACKENDS=sqlite,postgres` picks backends. Load times go to stderr.

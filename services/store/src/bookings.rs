@@ -105,7 +105,7 @@ pub async fn create_booking(
         let mut tx = pool.begin().await?;
         let taken = sqlx::query(
             "INSERT INTO slot_usage (tenant_id, service_id, slot_start, quota, used) VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (tenant_id, service_id, slot_start, quota) \
+             ON CONFLICT (tenant_id, service_id, quota, slot_start) \
              DO UPDATE SET used = slot_usage.used + 1 WHERE slot_usage.used < $5",
         )
         .bind(b.tenant.0)
@@ -574,7 +574,7 @@ pub async fn reschedule_booking(
         }
         let taken = sqlx::query(
             "INSERT INTO slot_usage (tenant_id, service_id, slot_start, quota, used) VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (tenant_id, service_id, slot_start, quota) \
+             ON CONFLICT (tenant_id, service_id, quota, slot_start) \
              DO UPDATE SET used = slot_usage.used + 1 WHERE slot_usage.used < $5",
         )
         .bind(tenant.0)
