@@ -49,6 +49,9 @@ pub struct ApiSettings {
     pub graphiql: bool,
     /// Proxies whose `X-Forwarded-For` names the client (`OKIENKO_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a request may take before it is answered with `REQUEST_TIMEOUT`
+    /// (`OKIENKO_REQUEST_TIMEOUT_MS`; see `http::with_request_timeout`).
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for ApiSettings {
@@ -58,6 +61,7 @@ impl Default for ApiSettings {
             body_limit: 256 * 1024,
             graphiql: true,
             trusted_proxies: Vec::new(),
+            request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }

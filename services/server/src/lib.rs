@@ -75,6 +75,7 @@ pub async fn build_app(
         settings: ApiSettings {
             public_url: cfg.public_url.clone(),
             trusted_proxies: cfg.trusted_proxies.clone(),
+            request_timeout: cfg.request_timeout,
             ..ApiSettings::default()
         },
         outbox_wake: Arc::new(Notify::new()),
