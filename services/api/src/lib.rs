@@ -87,7 +87,10 @@ pub struct App {
 }
 
 impl App {
-    /// Rebuilds the tenant catalog and the active policies from the database.
+    /// Rebuilds the tenant catalog and the active policies from the database: at start, after
+    /// a change made by this process, and when another process on the same PostgreSQL database
+    /// made one (the store functions that make them send `NOTIFY okienko_reload`; the server's
+    /// listener wakes a task that calls this).
     pub async fn reload(&self) -> Result<(), okienko_store::StoreError> {
         self.catalog.reload(&self.db).await?;
         // A configuration edit may change any service of the tenant: its cached usage goes.

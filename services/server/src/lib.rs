@@ -24,6 +24,8 @@ const EXPIRY_EVERY: Duration = Duration::from_secs(15);
 const RETENTION_EVERY_ROUNDS: u32 = 40;
 /// How often the outbox worker looks for due messages when nobody wakes it.
 const OUTBOX_EVERY: Duration = Duration::from_secs(5);
+/// How long a failed reload of the catalog and policies waits before it is tried again.
+const RELOAD_RETRY: Duration = Duration::from_secs(1);
 
 fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = &cfg.secret {
@@ -150,9 +152,17 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
-    // Usage changes made by other replicas (PostgreSQL NOTIFY) reach the availability cache.
+    // Changes made by other replicas (PostgreSQL NOTIFY): usage reaches the availability
+    // cache, configuration and policy changes reload the catalog and the policies here.
+    let remote = okienko_store::usage_events::Remote::default();
     let listen_task = tokio::spawn(okienko_store::usage_events::listen(
         db.clone(),
+        stop_rx.clone(),
+        remote.clone(),
+    ));
+    let reload_task = tokio::spawn(reload_worker(
+        app.clone(),
+        remote.reload.clone(),
         stop_rx.clone(),
     ));
 
@@ -175,7 +185,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(outbox_task, expiry_task, listen_task);
+    let _ = tokio::join!(outbox_task, expiry_task, listen_task, reload_task);
     db.close().await;
     Ok(())
 }
@@ -207,6 +217,29 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if round.is_multiple_of(RETENTION_EVERY_ROUNDS) {
             if let Err(e) = okienko_api::staff_ops::personal_data::run_retention(&app).await {
                 tracing::error!(error = ?e, "retention worker");
+            }
+        }
+    }
+}
+
+/// Reloads the catalog and the policies whenever the change listener asks: another process
+/// changed a configuration or a policy, or the listener (re)connected. Requests that come while
+/// a reload runs make one more reload after it, which reads everything committed by then. A
+/// failed reload is tried again a second later.
+async fn reload_worker(app: Arc<App>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+        match app.reload().await {
+            Ok(()) => tracing::info!("catalog and policies reloaded after a change elsewhere"),
+            Err(e) => {
+                tracing::error!(error = ?e, "reload after a change elsewhere failed; trying again");
+                tokio::select! {
+                    _ = tokio::time::sleep(RELOAD_RETRY) => wake.notify_one(),
+                    _ = stop.changed() => return,
+                }
             }
         }
     }
