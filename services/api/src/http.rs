@@ -50,6 +50,7 @@ pub const DISPLAY_WS: &str = "/t/{slug}/display/ws";
 
 pub fn router(app: Arc<App>) -> Router {
     let limit = app.settings.request_timeout;
+    let bus = app.bus.clone();
     let state = HttpState {
         app,
         public: public::schema(),
@@ -58,7 +59,7 @@ pub fn router(app: Arc<App>) -> Router {
         kiosk: kiosk::schema(),
         desk: desk::schema(),
         display: display::schema(),
-        bus: Arc::new(Bus::default()),
+        bus,
     };
     let routes = Router::new()
         .route("/", get(index))

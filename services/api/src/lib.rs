@@ -84,6 +84,8 @@ pub struct App {
     pub usage_cache: usage_cache::UsageCache,
     /// Requests per client address and API key (`rate_limit`).
     pub rate_limits: rate_limit::RateLimits,
+    /// The call displays' events, per office (`queue::Bus`).
+    pub bus: Arc<queue::Bus>,
 }
 
 impl App {

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use okienko_api::policy_host::PolicyHost;
+use okienko_api::queue::OfficeEvent;
 use okienko_api::resident::ResidentVerifier;
 use okienko_api::{ApiSettings, App, Catalog};
 use okienko_notify::{Deliverer, EmailBackend, HttpSmsGateway, LogSms, SmsProvider};
 use okienko_store::{Db, ImportOutcome};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 pub use config::{Config, SmsConfig};
 
@@ -85,6 +86,7 @@ pub async fn build_app(
         resident: ResidentVerifier::default(),
         usage_cache: Default::default(),
         rate_limits: okienko_api::rate_limit::RateLimits::new(cfg.rate_limits),
+        bus: Default::default(),
     });
     app.reload().await?;
     Ok(app)
@@ -153,8 +155,13 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
     // Changes made by other replicas (PostgreSQL NOTIFY): usage reaches the availability
-    // cache, configuration and policy changes reload the catalog and the policies here.
-    let remote = okienko_store::usage_events::Remote::default();
+    // cache, configuration and policy changes reload the catalog and the policies here, and
+    // display events reach this process's displays. This process's display events go out.
+    let (display_in, display_rx) = mpsc::unbounded_channel();
+    let remote = okienko_store::usage_events::Remote {
+        display: Some(display_in),
+        ..Default::default()
+    };
     let listen_task = tokio::spawn(okienko_store::usage_events::listen(
         db.clone(),
         stop_rx.clone(),
@@ -165,6 +172,14 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         remote.reload.clone(),
         stop_rx.clone(),
     ));
+    let display_in_task = tokio::spawn(display_events_in(app.clone(), display_rx, stop_rx.clone()));
+    let display_out_task = match &db {
+        Db::Pg(_) => app
+            .bus
+            .replicate()
+            .map(|out| tokio::spawn(display_events_out(db.clone(), out, stop_rx.clone()))),
+        Db::Sqlite { .. } => None,
+    };
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -185,7 +200,16 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(outbox_task, expiry_task, listen_task, reload_task);
+    let _ = tokio::join!(
+        outbox_task,
+        expiry_task,
+        listen_task,
+        reload_task,
+        display_in_task
+    );
+    if let Some(t) = display_out_task {
+        let _ = t.await;
+    }
     db.close().await;
     Ok(())
 }
@@ -241,6 +265,47 @@ async fn reload_worker(app: Arc<App>, wake: Arc<Notify>, mut stop: watch::Receiv
                     _ = stop.changed() => return,
                 }
             }
+        }
+    }
+}
+
+/// Sends this process's display events to the other servers, one at a time in the order they
+/// were published (a display sees a call before its clearing).
+async fn display_events_out(
+    db: Db,
+    mut events: mpsc::UnboundedReceiver<OfficeEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let e = tokio::select! {
+            e = events.recv() => e,
+            _ = stop.changed() => return,
+        };
+        let Some(e) = e else { return };
+        match serde_json::to_value(&e) {
+            Ok(serde_json::Value::Object(m)) => {
+                okienko_store::usage_events::display_event(&db, m).await
+            }
+            _ => tracing::error!(event = ?e, "display event not encoded"),
+        }
+    }
+}
+
+/// Hands the display events other servers published to this process's displays.
+async fn display_events_in(
+    app: Arc<App>,
+    mut events: mpsc::UnboundedReceiver<serde_json::Value>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let v = tokio::select! {
+            v = events.recv() => v,
+            _ = stop.changed() => return,
+        };
+        let Some(v) = v else { return };
+        match serde_json::from_value::<OfficeEvent>(v) {
+            Ok(e) => app.bus.deliver(e.tenant, e.office, e.event),
+            Err(e) => tracing::warn!(error = %e, "unreadable display event from another replica"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Changes one process makes that the other processes on the same database must learn of: slot
-//! usage, for the availability cache of the API, and configuration (catalog and policies).
+//! usage, for the availability cache of the API, configuration (catalog and policies), and the
+//! call displays' events.
 //!
 //! Every store function that changes `slot_usage` calls [`usage_changed`] after its commit:
 //! it raises the generation of the (tenant, service) in this process and, on PostgreSQL,
@@ -14,6 +15,11 @@
 //! server's listener wakes [`Remote::reload`], on which the server reloads its catalog and
 //! policies. `<origin>` is [`origin`], this process's random id: the process that made the
 //! change has already reloaded and ignores its own notification.
+//!
+//! A call display's event published on one server goes out as `NOTIFY okienko_display` with a
+//! JSON object (tenant, office, event, origin; [`display_event`]); the other servers hand it
+//! to their displays through [`Remote::display`], the publishing one skips it (it delivered
+//! the event when it published it). One connection listens on all three channels ([`listen`]).
 //!
 //! The generations are shared by the whole process: two databases in one process only
 //! invalidate each other's entries more often than needed, never less.
@@ -30,6 +36,10 @@ use crate::{Db, TenantId};
 pub const INVALIDATE_CHANNEL: &str = "okienko_invalidate";
 /// The PostgreSQL channel of configuration and policy changes.
 pub const RELOAD_CHANNEL: &str = "okienko_reload";
+/// The PostgreSQL channel of the call displays' events.
+pub const DISPLAY_CHANNEL: &str = "okienko_display";
+/// The longest notification payload PostgreSQL accepts, in bytes.
+pub const MAX_PAYLOAD: usize = 7999;
 
 static ORIGIN: LazyLock<String> = LazyLock::new(|| format!("{:016x}", rand::random::<u64>()));
 
@@ -138,6 +148,26 @@ fn reload_is_foreign(payload: &str) -> bool {
         .is_none_or(|(_, from)| from != origin())
 }
 
+/// Sends a call display's event (a JSON object; the API's `queue::OfficeEvent`) to the other
+/// servers on the database, with [`origin`] added as `origin` so that this process does not
+/// deliver it twice. On SQLite nothing is sent; an event too large for a notification is
+/// logged and not sent (a display catches up through its `board`).
+pub async fn display_event(db: &Db, mut event: serde_json::Map<String, serde_json::Value>) {
+    if !matches!(db, Db::Pg(_)) {
+        return;
+    }
+    event.insert("origin".into(), origin().into());
+    let payload = serde_json::Value::Object(event).to_string();
+    if payload.len() > MAX_PAYLOAD {
+        tracing::warn!(
+            bytes = payload.len(),
+            "display event too large for a notification; not sent to other replicas"
+        );
+        return;
+    }
+    notify(db, DISPLAY_CHANNEL, payload).await;
+}
+
 /// What the listener hands on to the rest of the server.
 #[derive(Clone, Default)]
 pub struct Remote {
@@ -145,6 +175,8 @@ pub struct Remote {
     /// changed them, or the listener (re)connected and may have missed notifications. Wake-ups
     /// that arrive before the reload starts make one reload (`Notify` keeps a single permit).
     pub reload: Arc<Notify>,
+    /// Where the call displays' events of other processes go, each once, without `origin`.
+    pub display: Option<tokio::sync::mpsc::UnboundedSender<serde_json::Value>>,
 }
 
 /// Applies or hands on one notification.
@@ -153,6 +185,24 @@ fn dispatch(channel: &str, payload: &str, remote: &Remote) {
         RELOAD_CHANNEL => {
             if reload_is_foreign(payload) {
                 remote.reload.notify_one();
+            }
+        }
+        DISPLAY_CHANNEL => {
+            let Some(tx) = &remote.display else { return };
+            let mut event = match serde_json::from_str::<serde_json::Value>(payload) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => {
+                    tracing::warn!(payload, "unreadable display event from another replica");
+                    return;
+                }
+            };
+            // This process delivered its own events when it published them.
+            if event
+                .remove("origin")
+                .and_then(|o| o.as_str().map(str::to_string))
+                != Some(origin().to_string())
+            {
+                let _ = tx.send(serde_json::Value::Object(event));
             }
         }
         _ => apply_remote(payload),
@@ -176,10 +226,11 @@ pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>, remote
     loop {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener
-                .listen_all([INVALIDATE_CHANNEL, RELOAD_CHANNEL])
+                .listen_all([INVALIDATE_CHANNEL, RELOAD_CHANNEL, DISPLAY_CHANNEL])
                 .await
             {
                 Ok(()) => {
+                    tracing::info!("listening for changes made by other servers");
                     // Listening from here on: what changed before is read anew.
                     missed_some(&remote);
                     loop {
@@ -239,6 +290,25 @@ mod tests {
 
         missed_some(&remote);
         assert!(woken(&remote.reload), "no reload after a reconnection");
+    }
+
+    #[test]
+    fn display_events_of_other_processes_are_handed_on_once_without_origin() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let remote = Remote {
+            display: Some(tx),
+            ..Remote::default()
+        };
+        let own = serde_json::json!({ "origin": origin(), "tenant": 1, "office": 2 });
+        dispatch(DISPLAY_CHANNEL, &own.to_string(), &remote);
+        let other = serde_json::json!({ "origin": "0123456789abcdef", "tenant": 1, "office": 2 });
+        dispatch(DISPLAY_CHANNEL, &other.to_string(), &remote);
+        dispatch(DISPLAY_CHANNEL, "not json", &remote);
+        assert_eq!(
+            rx.try_recv().ok(),
+            Some(serde_json::json!({ "tenant": 1, "office": 2 }))
+        );
+        assert!(rx.try_recv().is_err(), "delivered more than once");
     }
 
     #[test]
