@@ -119,19 +119,24 @@ where
 }
 
 async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    let unbounded = req
+    // The route's pattern, not the path: paths carry booking tokens.
+    let route = req
         .extensions()
         .get::<MatchedPath>()
-        .is_some_and(|p| p.as_str() == DISPLAY_WS);
-    if unbounded {
+        .map(|p| p.as_str().to_string());
+    if route.as_deref() == Some(DISPLAY_WS) {
         return next.run(req).await;
     }
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(%method, path, limit_ms = limit.as_millis() as u64, "request timed out");
+            tracing::warn!(
+                %method,
+                route = route.as_deref().unwrap_or("(none)"),
+                limit_ms = limit.as_millis() as u64,
+                "request timed out"
+            );
             timed_out()
         }
     }
