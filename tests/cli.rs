@@ -110,3 +110,25 @@ fn unknown_database_scheme_is_refused() {
         text(&out)
     );
 }
+
+#[test]
+fn a_bad_request_timeout_is_refused_with_the_variable_named() {
+    let data = tempfile::tempdir().unwrap();
+    for bad in ["10s", "0"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_okienko"))
+            .arg("serve")
+            .env("OKIENKO_DATA_DIR", data.path())
+            .env("OKIENKO_REQUEST_TIMEOUT_MS", bad)
+            .env_remove("DATABASE_URL")
+            .env_remove("OKIENKO_NOW")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad}: {}", text(&out));
+        assert!(
+            text(&out)
+                .contains("OKIENKO_REQUEST_TIMEOUT_MS: expected a whole number of milliseconds"),
+            "{bad}: {}",
+            text(&out)
+        );
+    }
+}

@@ -1006,6 +1006,69 @@ async fn concurrent_calls_never_share_a_ticket_postgres() {
     concurrent_calls(Backend::Postgres).await;
 }
 
+/// Two servers on one PostgreSQL database: a desk's call made through one reaches a display
+/// connected to the other (`NOTIFY okienko_display`), and every display gets every event once,
+/// the publishing server's own included.
+#[tokio::test]
+async fn a_call_on_one_server_reaches_a_display_on_another() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let a = Server::builder().database(&db.url).start().await;
+    let b = Server::builder().database(&db.url).start().await;
+    let st = staff(&a, "cieszyn").await;
+    // B hears what other servers publish from the moment its listener listens.
+    let mut listening = false;
+    for _ in 0..100 {
+        listening = b
+            .log()
+            .contains("listening for changes made by other servers");
+        if listening {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(listening, "{}", b.log());
+    let mut on_b = subscribed_display(&b, "cieszyn", &st.display).await;
+    let mut on_a = subscribed_display(&a, "cieszyn", &st.display).await;
+
+    let v = kiosk(&a, "cieszyn", &st.kiosk, ISSUE, json!({ "q": "M" })).await;
+    assert_eq!(v["data"]["issueTicket"]["number"], "M001", "{v}");
+    let c = call_next(&a, "cieszyn", &st, 3).await;
+    assert_eq!(c["number"], "M001", "{c}");
+    for (server, ws) in [("B", &mut on_b), ("A", &mut on_a)] {
+        let e = next_event(ws).await;
+        assert_eq!(e["kind"], "CALLED", "{server}: {e}");
+        assert_eq!(e["number"], "M001", "{server}: {e}");
+        assert_eq!(e["desk"], 3, "{server}: {e}");
+        assert_eq!(e["queue"], "M", "{server}: {e}");
+        assert_eq!(e["queueName"], "Meldunek", "{server}: {e}");
+        assert_eq!(e["callCount"], 1, "{server}: {e}");
+        assert_eq!(
+            e["voiceText"], "Numer M 0 0 1, stanowisko 3",
+            "{server}: {e}"
+        );
+    }
+
+    // Served and finished through B this time: the next event on each display is the
+    // clearing, not the call again.
+    for m in [
+        "mutation($t: ID!) { startService(ticketId: $t) { state } }",
+        "mutation($t: ID!) { finishService(ticketId: $t) { state } }",
+    ] {
+        let v = desk(&b, "cieszyn", &st.clerk, m, json!({ "t": c["id"] })).await;
+        assert!(v["errors"].is_null(), "{v}");
+    }
+    for (server, ws) in [("A", &mut on_a), ("B", &mut on_b)] {
+        let e = next_event(ws).await;
+        assert_eq!(
+            (e["kind"].as_str(), e["number"].as_str()),
+            (Some("CLEARED"), Some("M001")),
+            "{server}: {e}"
+        );
+    }
+}
+
 /// The queue's endpoints answer malformed, oversized and unknown-city requests like the other
 /// APIs: a status, a stable code and a Polish message.
 #[tokio::test]

@@ -122,6 +122,7 @@ async fn app_for(db: Db) -> (App, Arc<TenantCtx>) {
         resident: Default::default(),
         usage_cache: Default::default(),
         rate_limits: Default::default(),
+        bus: Default::default(),
     };
     let tenant = app.catalog.get(SLUG).expect("tenant imported");
     (app, tenant)

@@ -1,12 +1,14 @@
 //! The HTTP surface: GraphQL per tenant, the pages behind e-mailed links, health checks.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensionValues, Value};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -39,7 +41,16 @@ pub struct HttpState {
     pub bus: Arc<Bus>,
 }
 
+/// The request timeout when `OKIENKO_REQUEST_TIMEOUT_MS` does not set one.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The call displays' WebSocket: the one route the request timeout does not bound, since its
+/// connection lives on after the handshake for as long as the display is on.
+pub const DISPLAY_WS: &str = "/t/{slug}/display/ws";
+
 pub fn router(app: Arc<App>) -> Router {
+    let limit = app.settings.request_timeout;
+    let bus = app.bus.clone();
     let state = HttpState {
         app,
         public: public::schema(),
@@ -48,9 +59,9 @@ pub fn router(app: Arc<App>) -> Router {
         kiosk: kiosk::schema(),
         desk: desk::schema(),
         display: display::schema(),
-        bus: Arc::new(Bus::default()),
+        bus,
     };
-    Router::new()
+    let routes = Router::new()
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -75,7 +86,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/t/{slug}/display/graphql",
             post(queue_http::display_graphql).get(queue_http::queue_graphiql_display),
         )
-        .route("/t/{slug}/display/ws", get(queue_http::display_ws))
+        .route(DISPLAY_WS, get(queue_http::display_ws))
         .route("/t/{slug}/staff/przyjecia", get(queue_http::admission_page))
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
@@ -86,8 +97,61 @@ pub fn router(app: Arc<App>) -> Router {
             "/t/{slug}/potwierdz/{token}",
             get(pages::confirm_page).post(pages::confirm_action),
         )
-        .fallback(not_found)
-        .with_state(state)
+        .fallback(not_found);
+    with_request_timeout(routes, limit).with_state(state)
+}
+
+/// Bounds every request to `router` (its fallback included) by `limit`, except those to
+/// [`DISPLAY_WS`]: past the limit the request is answered 503 with `Retry-After: 1` and the
+/// code `REQUEST_TIMEOUT`.
+///
+/// The handler's future is dropped where it stands. A database transaction it had open is
+/// rolled back (sqlx rolls back a transaction dropped without a commit), so a request cut off
+/// changes nothing it had not committed yet. What a use case does after its commit (raising the
+/// availability cache's generation and its NOTIFY, a booking's history row, waking the outbox
+/// worker) may be cut off with it: the cache's entries live 30 s at most, history rows are
+/// best effort by design, and the outbox worker also looks for due messages on its own.
+pub fn with_request_timeout<S>(router: Router<S>, limit: Duration) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(axum::middleware::from_fn_with_state(limit, request_timeout))
+}
+
+async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    // The route's pattern, not the path: paths carry booking tokens.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    if route.as_deref() == Some(DISPLAY_WS) {
+        return next.run(req).await;
+    }
+    let method = req.method().clone();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                %method,
+                route = route.as_deref().unwrap_or("(none)"),
+                limit_ms = limit.as_millis() as u64,
+                "request timed out"
+            );
+            timed_out()
+        }
+    }
+}
+
+/// 503 with `Retry-After: 1` and the code `REQUEST_TIMEOUT`.
+fn timed_out() -> Response {
+    let mut r = error_json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "REQUEST_TIMEOUT",
+        "Serwer nie zdążył odpowiedzieć w wyznaczonym czasie. Spróbuj ponownie za chwilę.",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(1u32));
+    r
 }
 
 /// A JSON body in the GraphQL error shape, for answers given before GraphQL runs.
@@ -460,4 +524,110 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
     }
     r
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use axum::handler::Handler;
+    use axum::routing::any_service;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    async fn never() -> Response {
+        std::future::pending().await
+    }
+
+    async fn fast() -> Response {
+        (
+            StatusCode::CREATED,
+            [("x-okienko", "tak")],
+            "gotowe".to_string(),
+        )
+            .into_response()
+    }
+
+    /// Just in time: a second short of the limit.
+    async fn slow() -> Response {
+        tokio::time::sleep(LIMIT - Duration::from_secs(1)).await;
+        fast().await
+    }
+
+    /// Sends one request through `router` (a whole router, routing and layers included).
+    fn call(
+        router: &Router,
+        method: &str,
+        uri: &str,
+    ) -> impl std::future::Future<Output = Response> + Send + 'static {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        Handler::<(), ()>::call(any_service(router.clone()), req, ())
+    }
+
+    async fn body_of(r: Response) -> Vec<u8> {
+        axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_past_the_limit_gets_503_with_its_code() {
+        let router =
+            with_request_timeout(Router::new().route("/t/{slug}/graphql", post(never)), LIMIT);
+        let pending = tokio::spawn(call(&router, "POST", "/t/gdynia/graphql"));
+        tokio::time::advance(LIMIT - Duration::from_millis(1)).await;
+        tokio::task::yield_now().await;
+        assert!(!pending.is_finished(), "answered before the limit");
+
+        let r = pending.await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let v: serde_json::Value = serde_json::from_slice(&body_of(r).await).unwrap();
+        assert_eq!(
+            v["errors"][0]["extensions"]["code"], "REQUEST_TIMEOUT",
+            "{v}"
+        );
+        assert_eq!(
+            v["errors"][0]["message"],
+            "Serwer nie zdążył odpowiedzieć w wyznaczonym czasie. Spróbuj ponownie za chwilę."
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_within_the_limit_pass_unchanged() {
+        let router = with_request_timeout(
+            Router::new()
+                .route("/fast", get(fast))
+                .route("/slow", get(slow)),
+            LIMIT,
+        );
+        for uri in ["/fast", "/slow"] {
+            let r = call(&router, "GET", uri).await;
+            assert_eq!(r.status(), StatusCode::CREATED, "{uri}");
+            assert_eq!(r.headers()["x-okienko"], "tak", "{uri}");
+            assert!(r.headers().get(header::RETRY_AFTER).is_none(), "{uri}");
+            assert_eq!(body_of(r).await, b"gotowe", "{uri}");
+        }
+    }
+
+    /// The display's WebSocket route is left unbounded, the display's other routes are not.
+    #[tokio::test(start_paused = true)]
+    async fn the_display_websocket_is_not_bounded() {
+        let router = with_request_timeout(
+            Router::new()
+                .route(DISPLAY_WS, get(never))
+                .route("/t/{slug}/display/graphql", post(never)),
+            LIMIT,
+        );
+        let r = call(&router, "POST", "/t/gdynia/display/graphql").await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+        let ws = tokio::time::timeout(LIMIT * 100, call(&router, "GET", "/t/gdynia/display/ws"));
+        assert!(ws.await.is_err(), "the WebSocket route was cut off");
+    }
 }

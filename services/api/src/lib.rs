@@ -49,6 +49,9 @@ pub struct ApiSettings {
     pub graphiql: bool,
     /// Proxies whose `X-Forwarded-For` names the client (`OKIENKO_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a request may take before it is answered with `REQUEST_TIMEOUT`
+    /// (`OKIENKO_REQUEST_TIMEOUT_MS`; see `http::with_request_timeout`).
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for ApiSettings {
@@ -58,6 +61,7 @@ impl Default for ApiSettings {
             body_limit: 256 * 1024,
             graphiql: true,
             trusted_proxies: Vec::new(),
+            request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -80,10 +84,15 @@ pub struct App {
     pub usage_cache: usage_cache::UsageCache,
     /// Requests per client address and API key (`rate_limit`).
     pub rate_limits: rate_limit::RateLimits,
+    /// The call displays' events, per office (`queue::Bus`).
+    pub bus: Arc<queue::Bus>,
 }
 
 impl App {
-    /// Rebuilds the tenant catalog and the active policies from the database.
+    /// Rebuilds the tenant catalog and the active policies from the database: at start, after
+    /// a change made by this process, and when another process on the same PostgreSQL database
+    /// made one (the store functions that make them send `NOTIFY okienko_reload`; the server's
+    /// listener wakes a task that calls this).
     pub async fn reload(&self) -> Result<(), okienko_store::StoreError> {
         self.catalog.reload(&self.db).await?;
         // A configuration edit may change any service of the tenant: its cached usage goes.

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
@@ -26,6 +27,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// False with `OKIENKO_RATE_LIMITS=off`, accepted only with `OKIENKO_DEV=1` (tests).
     pub rate_limits: bool,
+    /// `OKIENKO_REQUEST_TIMEOUT_MS`: how long a request may take (the display WebSocket aside).
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +39,17 @@ pub enum SmsConfig {
         token: Option<String>,
         sender: String,
     },
+}
+
+/// The longest request timeout accepted: one hour.
+const MAX_REQUEST_TIMEOUT_MS: u64 = 3_600_000;
+
+fn parse_timeout_ms(v: &str) -> anyhow::Result<Duration> {
+    let ms: u64 = v.trim().parse()?;
+    if ms == 0 || ms > MAX_REQUEST_TIMEOUT_MS {
+        bail!("out of range");
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn var(name: &str) -> Option<String> {
@@ -81,6 +95,14 @@ impl Config {
             ),
             Some(other) => bail!("OKIENKO_RATE_LIMITS: expected on or off, got {other:?}"),
         };
+        let request_timeout = match var("OKIENKO_REQUEST_TIMEOUT_MS") {
+            None => okienko_api::http::DEFAULT_REQUEST_TIMEOUT,
+            Some(v) => parse_timeout_ms(&v).with_context(|| {
+                format!(
+                    "OKIENKO_REQUEST_TIMEOUT_MS: expected a whole number of milliseconds from 1 to {MAX_REQUEST_TIMEOUT_MS}, got {v:?}"
+                )
+            })?,
+        };
         let sms = match var("SMS_PROVIDER").as_deref() {
             None | Some("log") => SmsConfig::Log,
             Some("http") => SmsConfig::Http {
@@ -106,6 +128,7 @@ impl Config {
             secret: var("OKIENKO_SECRET"),
             trusted_proxies,
             rate_limits,
+            request_timeout,
             data_dir,
         })
     }
@@ -119,5 +142,25 @@ impl Config {
 
     pub fn mail_dir(&self) -> PathBuf {
         self.data_dir.join("mail")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_timeout_in_milliseconds() {
+        assert_eq!(
+            parse_timeout_ms("2500").ok(),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            parse_timeout_ms(" 10000 ").ok(),
+            Some(Duration::from_secs(10))
+        );
+        for bad in ["0", "-1", "10s", "1.5", "", "3600001"] {
+            assert!(parse_timeout_ms(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use okienko_api::policy_host::PolicyHost;
+use okienko_api::queue::OfficeEvent;
 use okienko_api::resident::ResidentVerifier;
 use okienko_api::{ApiSettings, App, Catalog};
 use okienko_notify::{Deliverer, EmailBackend, HttpSmsGateway, LogSms, SmsProvider};
 use okienko_store::{Db, ImportOutcome};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 pub use config::{Config, SmsConfig};
 
@@ -24,6 +25,8 @@ const EXPIRY_EVERY: Duration = Duration::from_secs(15);
 const RETENTION_EVERY_ROUNDS: u32 = 40;
 /// How often the outbox worker looks for due messages when nobody wakes it.
 const OUTBOX_EVERY: Duration = Duration::from_secs(5);
+/// How long a failed reload of the catalog and policies waits before it is tried again.
+const RELOAD_RETRY: Duration = Duration::from_secs(1);
 
 fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = &cfg.secret {
@@ -75,6 +78,7 @@ pub async fn build_app(
         settings: ApiSettings {
             public_url: cfg.public_url.clone(),
             trusted_proxies: cfg.trusted_proxies.clone(),
+            request_timeout: cfg.request_timeout,
             ..ApiSettings::default()
         },
         outbox_wake: Arc::new(Notify::new()),
@@ -82,6 +86,7 @@ pub async fn build_app(
         resident: ResidentVerifier::default(),
         usage_cache: Default::default(),
         rate_limits: okienko_api::rate_limit::RateLimits::new(cfg.rate_limits),
+        bus: Default::default(),
     });
     app.reload().await?;
     Ok(app)
@@ -149,11 +154,32 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
-    // Usage changes made by other replicas (PostgreSQL NOTIFY) reach the availability cache.
+    // Changes made by other replicas (PostgreSQL NOTIFY): usage reaches the availability
+    // cache, configuration and policy changes reload the catalog and the policies here, and
+    // display events reach this process's displays. This process's display events go out.
+    let (display_in, display_rx) = mpsc::unbounded_channel();
+    let remote = okienko_store::usage_events::Remote {
+        display: Some(display_in),
+        ..Default::default()
+    };
     let listen_task = tokio::spawn(okienko_store::usage_events::listen(
         db.clone(),
         stop_rx.clone(),
+        remote.clone(),
     ));
+    let reload_task = tokio::spawn(reload_worker(
+        app.clone(),
+        remote.reload.clone(),
+        stop_rx.clone(),
+    ));
+    let display_in_task = tokio::spawn(display_events_in(app.clone(), display_rx, stop_rx.clone()));
+    let display_out_task = match &db {
+        Db::Pg(_) => app
+            .bus
+            .replicate()
+            .map(|out| tokio::spawn(display_events_out(db.clone(), out, stop_rx.clone()))),
+        Db::Sqlite { .. } => None,
+    };
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -174,7 +200,16 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(outbox_task, expiry_task, listen_task);
+    let _ = tokio::join!(
+        outbox_task,
+        expiry_task,
+        listen_task,
+        reload_task,
+        display_in_task
+    );
+    if let Some(t) = display_out_task {
+        let _ = t.await;
+    }
     db.close().await;
     Ok(())
 }
@@ -207,6 +242,70 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             if let Err(e) = okienko_api::staff_ops::personal_data::run_retention(&app).await {
                 tracing::error!(error = ?e, "retention worker");
             }
+        }
+    }
+}
+
+/// Reloads the catalog and the policies whenever the change listener asks: another process
+/// changed a configuration or a policy, or the listener (re)connected. Requests that come while
+/// a reload runs make one more reload after it, which reads everything committed by then. A
+/// failed reload is tried again a second later.
+async fn reload_worker(app: Arc<App>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+        match app.reload().await {
+            Ok(()) => tracing::info!("catalog and policies reloaded after a change elsewhere"),
+            Err(e) => {
+                tracing::error!(error = ?e, "reload after a change elsewhere failed; trying again");
+                tokio::select! {
+                    _ = tokio::time::sleep(RELOAD_RETRY) => wake.notify_one(),
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+/// Sends this process's display events to the other servers, one at a time in the order they
+/// were published (a display sees a call before its clearing).
+async fn display_events_out(
+    db: Db,
+    mut events: mpsc::UnboundedReceiver<OfficeEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let e = tokio::select! {
+            e = events.recv() => e,
+            _ = stop.changed() => return,
+        };
+        let Some(e) = e else { return };
+        match serde_json::to_value(&e) {
+            Ok(serde_json::Value::Object(m)) => {
+                okienko_store::usage_events::display_event(&db, m).await
+            }
+            _ => tracing::error!(event = ?e, "display event not encoded"),
+        }
+    }
+}
+
+/// Hands the display events other servers published to this process's displays.
+async fn display_events_in(
+    app: Arc<App>,
+    mut events: mpsc::UnboundedReceiver<serde_json::Value>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let v = tokio::select! {
+            v = events.recv() => v,
+            _ = stop.changed() => return,
+        };
+        let Some(v) = v else { return };
+        match serde_json::from_value::<OfficeEvent>(v) {
+            Ok(e) => app.bus.deliver(e.tenant, e.office, e.event),
+            Err(e) => tracing::warn!(error = %e, "unreadable display event from another replica"),
         }
     }
 }

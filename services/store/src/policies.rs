@@ -20,7 +20,8 @@ pub struct PolicyRow {
 const POLICY_COLUMNS: &str =
     "id, tenant_id, version, hash, source, author, test_report, active, created_at";
 
-/// Stores a new version and makes it the active one, in one transaction.
+/// Stores a new version and makes it the active one, in one transaction; the other servers on
+/// the database are told to reload (`usage_events::config_changed`).
 pub async fn activate_policy(
     db: &Db,
     tenant: TenantId,
@@ -30,7 +31,7 @@ pub async fn activate_policy(
     test_report: &str,
     now: i64,
 ) -> Result<PolicyRow> {
-    on_db!(db, pool => {
+    let row = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM policies WHERE tenant_id = $1")
             .bind(tenant.0)
@@ -54,8 +55,10 @@ pub async fn activate_policy(
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(row)
-    })
+        row
+    });
+    crate::usage_events::config_changed(db, Some(tenant)).await;
+    Ok(row)
 }
 
 pub async fn active_policy(db: &Db, tenant: TenantId) -> Result<Option<PolicyRow>> {

@@ -56,13 +56,14 @@ pub enum ImportOutcome {
 
 /// Imports tenants in one transaction: all of them or none.
 /// With `force`, an existing tenant whose file changed is updated; otherwise it is kept.
+/// When a tenant was created or updated, the other servers on the database are told to reload.
 pub async fn import_tenants(
     db: &Db,
     items: &[TenantImport],
     now: i64,
     force: bool,
 ) -> Result<Vec<ImportOutcome>> {
-    on_db!(db, pool => {
+    let outcomes: Vec<ImportOutcome> = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());
         for t in items {
@@ -112,8 +113,15 @@ pub async fn import_tenants(
             outcomes.push(outcome);
         }
         tx.commit().await?;
-        Ok(outcomes)
-    })
+        outcomes
+    });
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, ImportOutcome::Created | ImportOutcome::Updated))
+    {
+        crate::usage_events::config_changed(db, None).await;
+    }
+    Ok(outcomes)
 }
 
 pub async fn list_tenants(db: &Db) -> Result<Vec<TenantRow>> {
@@ -211,14 +219,14 @@ pub async fn tenant_by_id(db: &Db, tenant: TenantId) -> Result<Option<TenantRow>
 }
 
 /// Creates a new tenant with its office and service rows, and a platform audit row.
-/// `Unique("slug")` when the slug is taken.
+/// `Unique("slug")` when the slug is taken. The other servers on the database are told to reload.
 pub async fn create_tenant(
     db: &Db,
     t: &TenantImport,
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<TenantId> {
-    on_db!(db, pool => {
+    let id = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tenants (slug, name, config_json, config_hash, created_at, updated_at) \
@@ -237,13 +245,16 @@ pub async fn create_tenant(
             insert_audit(&mut tx, Scope::Platform, a, now).await?;
         }
         tx.commit().await?;
-        Ok(TenantId(id))
-    })
+        TenantId(id)
+    });
+    crate::usage_events::config_changed(db, Some(id)).await;
+    Ok(id)
 }
 
 /// Stores a tenant's edited configuration and keeps its office and service rows in step, with
 /// the change's audit row, in one transaction. The change applies only over `previous_hash`
-/// (the version it was made from): `Conflict` when someone else changed it meanwhile.
+/// (the version it was made from): `Conflict` when someone else changed it meanwhile. The other
+/// servers on the database are told to reload.
 pub async fn update_tenant_config(
     db: &Db,
     tenant: TenantId,
@@ -275,12 +286,14 @@ pub async fn update_tenant_config(
             insert_audit(&mut tx, Scope::Tenant(tenant), a, now).await?;
         }
         tx.commit().await?;
-        Ok(())
-    })
+    });
+    crate::usage_events::config_changed(db, Some(tenant)).await;
+    Ok(())
 }
 
 /// Sets a tenant's status (`active` or `suspended`; only active tenants are served), with a
-/// platform audit row. `NotFound` when there is no such tenant.
+/// platform audit row. `NotFound` when there is no such tenant. The other servers on the
+/// database are told to reload.
 pub async fn set_tenant_status(
     db: &Db,
     tenant: TenantId,
@@ -288,7 +301,7 @@ pub async fn set_tenant_status(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<TenantRow> {
-    on_db!(db, pool => {
+    let row = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let row = sqlx::query_as::<_, TenantRow>(
             "UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1 \
@@ -304,6 +317,8 @@ pub async fn set_tenant_status(
             insert_audit(&mut tx, Scope::Platform, a, now).await?;
         }
         tx.commit().await?;
-        Ok(row)
-    })
+        row
+    });
+    crate::usage_events::config_changed(db, Some(tenant)).await;
+    Ok(row)
 }

@@ -1,4 +1,6 @@
-//! Changes of slot usage, for the availability cache of the API.
+//! Changes one process makes that the other processes on the same database must learn of: slot
+//! usage, for the availability cache of the API, configuration (catalog and policies), and the
+//! call displays' events.
 //!
 //! Every store function that changes `slot_usage` calls [`usage_changed`] after its commit:
 //! it raises the generation of the (tenant, service) in this process and, on PostgreSQL,
@@ -6,17 +8,45 @@
 //! theirs ([`apply_remote`], fed by the server's listener). A cached usage map is keyed by the
 //! generation read before its query, so after a change no request reads it again.
 //!
+//! Every store function that changes what the catalog or the policy host holds (a tenant's
+//! configuration or status, a new tenant, an import, a policy activation) calls
+//! [`config_changed`] after its commit: on PostgreSQL it sends `NOTIFY okienko_reload` with
+//! `<tenant id>:<origin>` (`*` for the tenant when several may have changed), and each other
+//! server's listener wakes [`Remote::reload`], on which the server reloads its catalog and
+//! policies. `<origin>` is [`origin`], this process's random id: the process that made the
+//! change has already reloaded and ignores its own notification.
+//!
+//! A call display's event published on one server goes out as `NOTIFY okienko_display` with a
+//! JSON object (tenant, office, event, origin; [`display_event`]); the other servers hand it
+//! to their displays through [`Remote::display`], the publishing one skips it (it delivered
+//! the event when it published it). One connection listens on all three channels ([`listen`]).
+//!
 //! The generations are shared by the whole process: two databases in one process only
 //! invalidate each other's entries more often than needed, never less.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use tokio::sync::Notify;
 
 use crate::{Db, TenantId};
 
 /// The PostgreSQL channel of usage changes.
 pub const INVALIDATE_CHANNEL: &str = "okienko_invalidate";
+/// The PostgreSQL channel of configuration and policy changes.
+pub const RELOAD_CHANNEL: &str = "okienko_reload";
+/// The PostgreSQL channel of the call displays' events.
+pub const DISPLAY_CHANNEL: &str = "okienko_display";
+/// The longest notification payload PostgreSQL accepts, in bytes.
+pub const MAX_PAYLOAD: usize = 7999;
+
+static ORIGIN: LazyLock<String> = LazyLock::new(|| format!("{:016x}", rand::random::<u64>()));
+
+/// This process's id in the notifications it sends (random, fixed for its lifetime).
+pub fn origin() -> &'static str {
+    &ORIGIN
+}
 
 static EPOCH: AtomicU64 = AtomicU64::new(0);
 static TENANTS: LazyLock<Mutex<HashMap<i64, u64>>> = LazyLock::new(Default::default);
@@ -78,15 +108,15 @@ pub fn apply_remote(payload: &str) {
     }
 }
 
-async fn notify(db: &Db, payload: String) {
+async fn notify(db: &Db, channel: &str, payload: String) {
     if let Db::Pg(pool) = db {
         if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(INVALIDATE_CHANNEL)
+            .bind(channel)
             .bind(&payload)
             .execute(pool)
             .await
         {
-            tracing::warn!(error = %e, payload, "usage change not sent to other replicas");
+            tracing::warn!(error = %e, channel, payload, "change not sent to other replicas");
         }
     }
 }
@@ -94,48 +124,197 @@ async fn notify(db: &Db, payload: String) {
 /// Called after a commit that changed the usage of a service's slots.
 pub async fn usage_changed(db: &Db, tenant: TenantId, service: i64) {
     invalidate_service(tenant.0, service);
-    notify(db, format!("{}:{service}", tenant.0)).await;
+    notify(db, INVALIDATE_CHANNEL, format!("{}:{service}", tenant.0)).await;
 }
 
 /// Called after a commit that changed the usage of some of a tenant's services.
 pub async fn tenant_usage_changed(db: &Db, tenant: TenantId) {
     invalidate_tenant(tenant);
-    notify(db, format!("{}:*", tenant.0)).await;
+    notify(db, INVALIDATE_CHANNEL, format!("{}:*", tenant.0)).await;
 }
 
-/// On PostgreSQL, applies the other replicas' usage changes until `stop` turns true. After
-/// every (re)connection everything cached becomes stale, since notifications may have been
-/// missed meanwhile. On SQLite (one process) it returns at once.
-pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// Called after a commit that changed a tenant's configuration, status or active policy
+/// (`None`: possibly several tenants). The other servers on the same PostgreSQL database
+/// reload their catalog and policies; this process reloads on its own (`App::reload`).
+pub async fn config_changed(db: &Db, tenant: Option<TenantId>) {
+    let tenant = tenant.map_or_else(|| "*".to_string(), |t| t.0.to_string());
+    notify(db, RELOAD_CHANNEL, format!("{tenant}:{}", origin())).await;
+}
+
+/// Whether a reload notification came from another process (and so must be acted on).
+fn reload_is_foreign(payload: &str) -> bool {
+    payload
+        .rsplit_once(':')
+        .is_none_or(|(_, from)| from != origin())
+}
+
+/// Sends a call display's event (a JSON object; the API's `queue::OfficeEvent`) to the other
+/// servers on the database, with [`origin`] added as `origin` so that this process does not
+/// deliver it twice. On SQLite nothing is sent; an event too large for a notification is
+/// logged and not sent (a display catches up through its `board`).
+pub async fn display_event(db: &Db, mut event: serde_json::Map<String, serde_json::Value>) {
+    if !matches!(db, Db::Pg(_)) {
+        return;
+    }
+    event.insert("origin".into(), origin().into());
+    let payload = serde_json::Value::Object(event).to_string();
+    if payload.len() > MAX_PAYLOAD {
+        tracing::warn!(
+            bytes = payload.len(),
+            "display event too large for a notification; not sent to other replicas"
+        );
+        return;
+    }
+    notify(db, DISPLAY_CHANNEL, payload).await;
+}
+
+/// What the listener hands on to the rest of the server.
+#[derive(Clone, Default)]
+pub struct Remote {
+    /// Woken when the catalog and the active policies must be read again: another process
+    /// changed them, or the listener (re)connected and may have missed notifications. Wake-ups
+    /// that arrive before the reload starts make one reload (`Notify` keeps a single permit).
+    pub reload: Arc<Notify>,
+    /// Where the call displays' events of other processes go, each once, without `origin`.
+    pub display: Option<tokio::sync::mpsc::UnboundedSender<serde_json::Value>>,
+}
+
+/// Applies or hands on one notification.
+fn dispatch(channel: &str, payload: &str, remote: &Remote) {
+    match channel {
+        RELOAD_CHANNEL => {
+            if reload_is_foreign(payload) {
+                remote.reload.notify_one();
+            }
+        }
+        DISPLAY_CHANNEL => {
+            let Some(tx) = &remote.display else { return };
+            let mut event = match serde_json::from_str::<serde_json::Value>(payload) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => {
+                    tracing::warn!(payload, "unreadable display event from another replica");
+                    return;
+                }
+            };
+            // This process delivered its own events when it published them.
+            if event
+                .remove("origin")
+                .and_then(|o| o.as_str().map(str::to_string))
+                != Some(origin().to_string())
+            {
+                let _ = tx.send(serde_json::Value::Object(event));
+            }
+        }
+        _ => apply_remote(payload),
+    }
+}
+
+/// After a (re)connection: notifications may have been missed meanwhile.
+fn missed_some(remote: &Remote) {
+    invalidate_all();
+    remote.reload.notify_one();
+}
+
+/// On PostgreSQL, applies the other replicas' usage changes and hands their configuration
+/// changes to `remote` until `stop` turns true. Once listening on a (new) connection,
+/// everything cached becomes stale and a reload is asked for, since notifications may have been
+/// missed while it did not listen (the first connection included: a change may have come
+/// between the server's loading and its listening). A lost connection is replaced at once,
+/// then every second while that fails. On SQLite (one process) it returns at once.
+pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>, remote: Remote) {
     let Db::Pg(pool) = db else { return };
     loop {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(INVALIDATE_CHANNEL).await {
+            Ok(mut listener) => match listener
+                .listen_all([INVALIDATE_CHANNEL, RELOAD_CHANNEL, DISPLAY_CHANNEL])
+                .await
+            {
                 Ok(()) => {
-                    invalidate_all();
+                    tracing::info!("listening for changes made by other servers");
+                    // Listening from here on: what changed before is read anew.
+                    missed_some(&remote);
                     loop {
                         tokio::select! {
                             n = listener.try_recv() => match n {
-                                Ok(Some(n)) => apply_remote(n.payload()),
-                                // The connection was lost; the next call reconnects.
-                                Ok(None) => invalidate_all(),
+                                Ok(Some(n)) => dispatch(n.channel(), n.payload(), &remote),
+                                Ok(None) => {
+                                    tracing::warn!("change listener lost its connection; reconnecting");
+                                    break;
+                                }
                                 Err(e) => {
-                                    tracing::warn!(error = %e, "usage change listener");
-                                    invalidate_all();
+                                    tracing::warn!(error = %e, "change listener; reconnecting");
                                     break;
                                 }
                             },
                             _ = stop.changed() => return,
                         }
                     }
+                    // A new listener at once; `missed_some` runs when it listens.
+                    continue;
                 }
-                Err(e) => tracing::warn!(error = %e, "usage change listener cannot listen"),
+                Err(e) => tracing::warn!(error = %e, "change listener cannot listen"),
             },
-            Err(e) => tracing::warn!(error = %e, "usage change listener cannot connect"),
+            Err(e) => tracing::warn!(error = %e, "change listener cannot connect"),
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+
+    use super::*;
+
+    /// Whether a reload is due now, taking the permit if so.
+    fn woken(n: &Notify) -> bool {
+        let mut f = std::pin::pin!(n.notified());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        f.as_mut().poll(&mut cx).is_ready()
+    }
+
+    #[test]
+    fn reloads_are_asked_for_by_other_processes_only() {
+        let remote = Remote::default();
+        dispatch(RELOAD_CHANNEL, &format!("7:{}", origin()), &remote);
+        assert!(!woken(&remote.reload), "woken by its own change");
+
+        dispatch(RELOAD_CHANNEL, "7:0123456789abcdef", &remote);
+        dispatch(RELOAD_CHANNEL, "*:fedcba9876543210", &remote);
+        // A burst makes one reload.
+        assert!(woken(&remote.reload));
+        assert!(!woken(&remote.reload), "two reloads for one burst");
+
+        missed_some(&remote);
+        assert!(woken(&remote.reload), "no reload after a reconnection");
+    }
+
+    #[test]
+    fn display_events_of_other_processes_are_handed_on_once_without_origin() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let remote = Remote {
+            display: Some(tx),
+            ..Remote::default()
+        };
+        let own = serde_json::json!({ "origin": origin(), "tenant": 1, "office": 2 });
+        dispatch(DISPLAY_CHANNEL, &own.to_string(), &remote);
+        let other = serde_json::json!({ "origin": "0123456789abcdef", "tenant": 1, "office": 2 });
+        dispatch(DISPLAY_CHANNEL, &other.to_string(), &remote);
+        dispatch(DISPLAY_CHANNEL, "not json", &remote);
+        assert_eq!(
+            rx.try_recv().ok(),
+            Some(serde_json::json!({ "tenant": 1, "office": 2 }))
+        );
+        assert!(rx.try_recv().is_err(), "delivered more than once");
+    }
+
+    #[test]
+    fn usage_notifications_raise_generations() {
+        let before = usage_generation(TenantId(-5), 3);
+        dispatch(INVALIDATE_CHANNEL, "-5:3", &Remote::default());
+        assert!(usage_generation(TenantId(-5), 3) > before);
     }
 }
