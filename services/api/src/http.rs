@@ -25,6 +25,7 @@ use crate::public::{self, PublicSchema};
 use crate::queue::Bus;
 use crate::queue_http;
 use crate::rate_limit;
+use crate::usage_cache;
 use crate::{App, TenantCtx};
 use okienko_store::Scope;
 
@@ -426,7 +427,11 @@ async fn graphql(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let req: async_graphql::Request = match serde_json::from_slice(&bytes) {
+    let began = s.app.clock.now();
+    if let Some(answer) = s.app.usage_cache.answer(t.id, &bytes, began).await {
+        return json_answer(answer);
+    }
+    let mut req: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {
             return error_json(
@@ -436,9 +441,37 @@ async fn graphql(
             )
         }
     };
-    let req = req.data(s.app.clone()).data(t).data(client);
+    let keepable = usage_cache::reads_only_availability(&mut req);
+    let deps = Arc::new(usage_cache::ReadDeps::default());
+    let tenant_id = t.id;
+    let req = req
+        .data(s.app.clone())
+        .data(t)
+        .data(client)
+        .data(deps.clone());
     let resp = s.public.execute(req).await;
+    if keepable && resp.errors.is_empty() {
+        if let Ok(body) = serde_json::to_vec(&resp) {
+            let body = Bytes::from(body);
+            let ended = s.app.clock.now();
+            s.app
+                .usage_cache
+                .keep_answer(tenant_id, bytes, &deps, began, ended, body.clone())
+                .await;
+            return json_answer(body);
+        }
+    }
     graphql_response(resp)
+}
+
+/// A successful GraphQL answer already serialised.
+fn json_answer(body: Bytes) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// Gives every error a stable code and a Polish message; 400 when the request itself was

@@ -568,6 +568,13 @@ impl Query {
         to: NaiveDate,
     ) -> Result<Vec<AvailabilityDay>> {
         let t = tenant(ctx);
+        // The HTTP layer may keep this answer (`usage_cache::Answers`): it must know, from
+        // before the read, the usage generation the answer stands on.
+        if let Some(deps) = ctx.data_opt::<Arc<crate::usage_cache::ReadDeps>>() {
+            if let Ok(service) = booking::service_by_id(&t, &service_id) {
+                deps.note(t.id, service.id);
+            }
+        }
         let days = booking::availability(app(ctx), &t, &service_id, from, to).await?;
         Ok(days
             .into_iter()

@@ -10,11 +10,21 @@
 //! replica; a configuration edit raises the tenant's. A stale entry is never read again and
 //! falls out by size or age. Concurrent misses of one key run one query. Bookings never rely
 //! on the cache: a seat is taken by the store's conditional upsert.
+//!
+//! On top of the usage rows, whole answers of the public API to requests that read nothing but
+//! availability are kept ([`Answers`]): the request's exact bytes, the minute it was computed in
+//! and the usage generation of every service it read. An answer is served again only in the
+//! same minute (every slot start and booking notice is a whole minute, so the calendar part
+//! cannot change within one) and while none of those generations has moved; otherwise the
+//! request runs as usual. A hit skips GraphQL parsing and execution altogether.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
+use chrono::{DateTime, Utc};
 use moka::future::Cache;
 use okienko_store::{usage_events, Db, StoreError, TenantId};
 
@@ -28,9 +38,13 @@ const MAX_ENTRIES: u64 = 20_000;
 /// notification from another replica be lost).
 const TIME_TO_LIVE: Duration = Duration::from_secs(30);
 
+/// Bytes of whole answers kept at most (a week of one service is about 10 KiB).
+const MAX_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct UsageCache {
     inner: Cache<Key, Usage>,
+    answers: Cache<(i64, u64), Arc<Answer>>,
 }
 
 impl Default for UsageCache {
@@ -38,6 +52,13 @@ impl Default for UsageCache {
         UsageCache {
             inner: Cache::builder()
                 .max_capacity(MAX_ENTRIES)
+                .time_to_live(TIME_TO_LIVE)
+                .build(),
+            answers: Cache::builder()
+                .max_capacity(MAX_ANSWER_BYTES)
+                .weigher(|_, a: &Arc<Answer>| {
+                    u32::try_from(a.request.len() + a.body.len() + 128).unwrap_or(u32::MAX)
+                })
                 .time_to_live(TIME_TO_LIVE)
                 .build(),
         }
@@ -48,8 +69,78 @@ impl std::fmt::Debug for UsageCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UsageCache")
             .field("entries", &self.inner.entry_count())
+            .field("answers", &self.answers.entry_count())
             .finish()
     }
+}
+
+/// A usage generation an answer was computed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dep {
+    tenant: TenantId,
+    service: i64,
+    generation: u64,
+}
+
+impl Dep {
+    fn current(&self) -> bool {
+        usage_events::usage_generation(self.tenant, self.service) == self.generation
+    }
+}
+
+/// The services an availability read used, noted by the resolver *before* it reads their
+/// usage (so a change racing with the read leaves the answer stale, never wrong).
+#[derive(Debug, Default)]
+pub struct ReadDeps(Mutex<Vec<Dep>>);
+
+impl ReadDeps {
+    pub fn note(&self, tenant: TenantId, service: i64) {
+        let generation = usage_events::usage_generation(tenant, service);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(Dep {
+            tenant,
+            service,
+            generation,
+        });
+    }
+
+    fn take(&self) -> Vec<Dep> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// A whole answer kept for its exact request.
+#[derive(Debug)]
+pub struct Answer {
+    request: Bytes,
+    minute: i64,
+    deps: Vec<Dep>,
+    body: Bytes,
+}
+
+fn minute_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(60)
+}
+
+fn request_hash(request: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    request.hash(&mut h);
+    h.finish()
+}
+
+/// True when every operation of the request is a query whose fields are `availability` (or
+/// `__typename`) only: the one read whose answer [`UsageCache::keep_answer`] may keep.
+pub fn reads_only_availability(req: &mut async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{OperationType, Selection};
+    let Ok(doc) = req.parsed_query() else {
+        return false;
+    };
+    doc.operations.iter().all(|(_, op)| {
+        op.node.ty == OperationType::Query
+            && op.node.selection_set.node.items.iter().all(|s| {
+                matches!(&s.node, Selection::Field(f)
+                    if matches!(f.node.name.node.as_str(), "availability" | "__typename"))
+            })
+    })
 }
 
 impl UsageCache {
@@ -81,6 +172,147 @@ impl UsageCache {
     }
 }
 
+impl UsageCache {
+    /// A kept answer to exactly these request bytes, if computed in this minute and no usage
+    /// it read has changed since.
+    pub async fn answer(
+        &self,
+        tenant: TenantId,
+        request: &[u8],
+        now: DateTime<Utc>,
+    ) -> Option<Bytes> {
+        let a = self.answers.get(&(tenant.0, request_hash(request))).await?;
+        (a.request == request && a.minute == minute_of(now) && a.deps.iter().all(Dep::current))
+            .then(|| a.body.clone())
+    }
+
+    /// Keeps an answer computed between `began` and `ended` from the usage `deps` noted.
+    /// Nothing is kept when the computation crossed a minute or began on its first
+    /// millisecond (where a slot exactly at the booking notice is still in), or read no
+    /// availability.
+    pub async fn keep_answer(
+        &self,
+        tenant: TenantId,
+        request: Bytes,
+        deps: &ReadDeps,
+        began: DateTime<Utc>,
+        ended: DateTime<Utc>,
+        body: Bytes,
+    ) {
+        let deps = deps.take();
+        let minute = minute_of(began);
+        if deps.is_empty()
+            || minute != minute_of(ended)
+            || began.timestamp_millis().rem_euclid(60_000) == 0
+        {
+            return;
+        }
+        let key = (tenant.0, request_hash(&request));
+        let answer = Answer {
+            request,
+            minute,
+            deps,
+            body,
+        };
+        self.answers.insert(key, Arc::new(answer)).await;
+    }
+}
+
 fn sqlx_error(e: &StoreError) -> sqlx::Error {
     sqlx::Error::Protocol(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32, s: u32, ms: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, h, m, s)
+            .single()
+            .unwrap_or_default()
+            + chrono::Duration::milliseconds(i64::from(ms))
+    }
+
+    const REQ: &[u8] = br#"{"query":"{ availability(serviceId: \"1\", from: \"2026-12-02\", to: \"2026-12-02\") { date } }"}"#;
+
+    async fn kept(
+        cache: &UsageCache,
+        tenant: TenantId,
+        began: DateTime<Utc>,
+        ended: DateTime<Utc>,
+    ) {
+        let deps = ReadDeps::default();
+        deps.note(tenant, 7);
+        let body = Bytes::from_static(b"{\"data\":{}}");
+        cache
+            .keep_answer(tenant, Bytes::from_static(REQ), &deps, began, ended, body)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_served_in_its_minute_while_its_usage_stands() {
+        // Tenant ids of their own: the generations are shared by the process.
+        let tenant = TenantId(900_001);
+        let cache = UsageCache::default();
+        kept(&cache, tenant, at(9, 0, 10, 0), at(9, 0, 10, 3)).await;
+        assert!(cache.answer(tenant, REQ, at(9, 0, 59, 999)).await.is_some());
+        assert!(
+            cache.answer(tenant, b"{}", at(9, 0, 20, 0)).await.is_none(),
+            "other bytes"
+        );
+        assert!(
+            cache
+                .answer(TenantId(900_002), REQ, at(9, 0, 20, 0))
+                .await
+                .is_none(),
+            "other tenant"
+        );
+        assert!(
+            cache.answer(tenant, REQ, at(9, 1, 0, 0)).await.is_none(),
+            "next minute"
+        );
+        usage_events::apply_remote(&format!("{}:7", tenant.0));
+        assert!(
+            cache.answer(tenant, REQ, at(9, 0, 30, 0)).await.is_none(),
+            "usage changed"
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_across_a_minute_or_from_its_first_millisecond_are_not_kept() {
+        let tenant = TenantId(900_003);
+        let cache = UsageCache::default();
+        kept(&cache, tenant, at(9, 0, 59, 999), at(9, 1, 0, 1)).await;
+        assert!(cache.answer(tenant, REQ, at(9, 1, 0, 5)).await.is_none());
+        assert!(cache.answer(tenant, REQ, at(9, 0, 59, 999)).await.is_none());
+        kept(&cache, tenant, at(9, 2, 0, 0), at(9, 2, 0, 2)).await;
+        assert!(cache.answer(tenant, REQ, at(9, 2, 30, 0)).await.is_none());
+        // Without any availability read noted, nothing is kept either.
+        let body = Bytes::from_static(b"{}");
+        let none = ReadDeps::default();
+        let req = Bytes::from_static(REQ);
+        cache
+            .keep_answer(tenant, req, &none, at(9, 3, 1, 0), at(9, 3, 1, 1), body)
+            .await;
+        assert!(cache.answer(tenant, REQ, at(9, 3, 2, 0)).await.is_none());
+    }
+
+    #[test]
+    fn only_queries_of_availability_are_kept() {
+        let keepable = |q: &str| reads_only_availability(&mut async_graphql::Request::new(q));
+        assert!(keepable(
+            "{ availability(serviceId: 1, from: \"2026-12-01\", to: \"2026-12-01\") { date } }"
+        ));
+        assert!(keepable(
+            "query A { __typename a: availability(serviceId: 1, from: \"x\", to: \"x\") { date } }"
+        ));
+        assert!(!keepable("{ availability(serviceId: 1, from: \"x\", to: \"x\") { date } booking(token: \"t\") { code } }"));
+        assert!(!keepable("{ ...F } fragment F on Query { availability(serviceId: 1, from: \"x\", to: \"x\") { date } }"));
+        assert!(!keepable(
+            "mutation { cancelBooking(token: \"t\") { code } }"
+        ));
+        assert!(!keepable("query A { availability(serviceId: 1, from: \"x\", to: \"x\") { date } } query B { tenant { name } }"));
+        assert!(!keepable("{ availability("));
+    }
 }
