@@ -13,9 +13,20 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn new(status: u16, body: Value) -> Answer {
+    /// A successful body is parsed only when `keep` (or when it carries errors).
+    pub fn from_bytes(status: u16, bytes: &[u8], keep: bool) -> Answer {
+        let has_errors = bytes.windows(8).any(|w| w == b"\"errors\"");
+        if status == 200 && !keep && !has_errors && bytes.starts_with(b"{\"data\"") {
+            return Answer::new(status, Value::Null, Some("ok"));
+        }
+        let body = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+        Answer::new(status, body, None)
+    }
+
+    pub fn new(status: u16, body: Value, known: Option<&str>) -> Answer {
         let code = body["errors"][0]["extensions"]["code"].as_str();
         let outcome = match (status, code) {
+            _ if known.is_some() => known.unwrap_or_default().to_string(),
             (0, _) => "TRANSPORT".to_string(),
             (_, Some(code)) => code.to_string(),
             (200, None) if body.get("data").is_some() => "ok".to_string(),

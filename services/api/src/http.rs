@@ -116,10 +116,26 @@ pub fn with_request_timeout<S>(router: Router<S>, limit: Duration) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    router.layer(axum::middleware::from_fn_with_state(limit, request_timeout))
+    let guard = Guard {
+        limit,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+    };
+    router.layer(axum::middleware::from_fn_with_state(guard, request_timeout))
 }
 
-async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+/// Requests handled at once; the others wait their turn (within their time limit) holding no
+/// more than their connection, so a release burst of thousands of clients costs the memory of
+/// this many requests in progress.
+pub const MAX_IN_FLIGHT: usize = 128;
+
+#[derive(Clone)]
+struct Guard {
+    limit: Duration,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+async fn request_timeout(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    let limit = guard.limit;
     // The route's pattern, not the path: paths carry booking tokens.
     let route = req
         .extensions()
@@ -129,7 +145,12 @@ async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next
         return next.run(req).await;
     }
     let method = req.method().clone();
-    match tokio::time::timeout(limit, next.run(req)).await {
+    let run = async {
+        // The semaphore is never closed, so acquiring fails never; were it to, the request runs.
+        let _permit = guard.in_flight.acquire().await.ok();
+        next.run(req).await
+    };
+    match tokio::time::timeout(limit, run).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(
@@ -646,6 +667,40 @@ mod tests {
             assert!(r.headers().get(header::RETRY_AFTER).is_none(), "{uri}");
             assert_eq!(body_of(r).await, b"gotowe", "{uri}");
         }
+    }
+
+    /// At most `MAX_IN_FLIGHT` requests run at once; the rest wait, and a finished (or cut off)
+    /// request lets the next one in.
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_flight_are_bounded() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static ENTERED: AtomicUsize = AtomicUsize::new(0);
+        async fn stuck() -> Response {
+            ENTERED.fetch_add(1, Ordering::SeqCst);
+            std::future::pending().await
+        }
+        let router = with_request_timeout(Router::new().route("/stuck", get(stuck)), LIMIT);
+        let waiting: Vec<_> = (0..MAX_IN_FLIGHT + 10)
+            .map(|_| tokio::spawn(call(&router, "GET", "/stuck")))
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(ENTERED.load(Ordering::SeqCst), MAX_IN_FLIGHT);
+        for w in waiting {
+            assert_eq!(w.await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        // (Some of the ten may have got in as the first were cut off.)
+        let before = ENTERED.load(Ordering::SeqCst);
+        let next = tokio::spawn(call(&router, "GET", "/stuck"));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(ENTERED.load(Ordering::SeqCst), before + 1);
+        assert_eq!(
+            next.await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     /// The display's WebSocket route is left unbounded, the display's other routes are not.
