@@ -3,13 +3,19 @@
 //! the tenant's `[rate_limits]` (per minute, the same number as the burst). Over the limit the
 //! answer is HTTP 429 with `Retry-After` and the code `RATE_LIMITED`.
 //!
-//! Each (kind, tenant, key, quota) has its own governor limiter in a bounded moka cache: when
-//! addresses churn, the least recently used limiters go, and one idle longer than its window
-//! would be full again anyway, so dropping it changes no answer.
+//! Each (kind, tenant, quota) has one keyed governor limiter whose keys are 64-bit hashes of
+//! the client address or API key: a key costs a few dozen bytes. Every 4,096 checks the keys
+//! whose window is full again (idle for up to a minute) are dropped, as they would answer like
+//! new ones; should more than 100,000 keys of one limiter still be in their window (addresses
+//! churning faster than that a minute), the limiter starts afresh. So memory stays bounded
+//! however the addresses churn.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
@@ -17,14 +23,14 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use moka::future::Cache;
 
-type Direct = RateLimiter<
-    governor::state::NotKeyed,
-    governor::state::InMemoryState,
+type Keyed = RateLimiter<
+    u64,
+    DefaultKeyedStateStore<u64>,
     DefaultClock,
-    governor::middleware::NoOpMiddleware,
+    governor::middleware::NoOpMiddleware<<DefaultClock as Clock>::Instant>,
 >;
 
 /// What a request is counted as.
@@ -40,15 +46,14 @@ pub enum Kind {
     Partner,
 }
 
-/// Limiters kept at most; beyond, the least recently used go.
-const MAX_LIMITERS: u64 = 100_000;
-/// A limiter unused this long is dropped (its window, at most a minute, is full again).
-const IDLE: Duration = Duration::from_secs(300);
-
-type Key = (Kind, i64, String, u32);
+/// Keys of one limiter still in their window kept at most; beyond, the limiter starts afresh.
+pub const MAX_KEYS: usize = 100_000;
+/// Checks between two sweeps of the keys whose window is full again.
+const SWEEP_EVERY: u64 = 4096;
 
 pub struct RateLimits {
-    limiters: Cache<Key, Arc<Direct>>,
+    limiters: Mutex<HashMap<(Kind, i64, u32), Arc<Keyed>>>,
+    checks: AtomicU64,
     enabled: bool,
 }
 
@@ -56,7 +61,7 @@ impl std::fmt::Debug for RateLimits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimits")
             .field("enabled", &self.enabled)
-            .field("limiters", &self.limiters.entry_count())
+            .field("keys", &self.tracked())
             .finish()
     }
 }
@@ -98,10 +103,8 @@ impl RateLimits {
     /// `enabled: false` lets everything through (development and tests only).
     pub fn new(enabled: bool) -> Self {
         RateLimits {
-            limiters: Cache::builder()
-                .max_capacity(MAX_LIMITERS)
-                .time_to_idle(IDLE)
-                .build(),
+            limiters: Mutex::new(HashMap::new()),
+            checks: AtomicU64::new(0),
             enabled,
         }
     }
@@ -118,14 +121,39 @@ impl RateLimits {
             return Ok(());
         };
         let limiter = self
-            .limiters
-            .get_with((kind, tenant, key.to_string(), per_minute), async move {
-                Arc::new(RateLimiter::direct(Quota::per_minute(n)))
-            })
-            .await;
-        limiter
-            .check()
-            .map_err(|not_until| Limited(not_until.wait_time_from(DefaultClock::default().now())))
+            .lock()
+            .entry((kind, tenant, per_minute))
+            .or_insert_with(|| Arc::new(RateLimiter::keyed(Quota::per_minute(n))))
+            .clone();
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        let answer = limiter
+            .check_key(&h.finish())
+            .map_err(|not_until| Limited(not_until.wait_time_from(DefaultClock::default().now())));
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.sweep();
+        }
+        answer
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Kind, i64, u32), Arc<Keyed>>> {
+        self.limiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops the keys whose window is full again, the limiters left without keys, and the
+    /// keys of a limiter holding more than [`MAX_KEYS`] still in their window.
+    pub fn sweep(&self) {
+        let mut limiters = self.lock();
+        limiters.retain(|_, l| {
+            l.retain_recent();
+            l.shrink_to_fit();
+            !l.is_empty() && l.len() <= MAX_KEYS
+        });
+    }
+
+    /// Keys held across all limiters.
+    pub fn tracked(&self) -> usize {
+        self.lock().values().map(|l| l.len()).sum()
     }
 }
 
@@ -194,4 +222,59 @@ pub fn parse_trusted(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
                 .map_err(|_| format!("not an address or CIDR network: {s:?}"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_gets_its_quota_then_a_retry_time_and_others_are_apart() {
+        let limits = RateLimits::new(true);
+        for _ in 0..3 {
+            assert!(limits.check(Kind::Booking, 1, "10.0.0.1", 3).await.is_ok());
+        }
+        let refused = limits.check(Kind::Booking, 1, "10.0.0.1", 3).await;
+        let secs = refused.map(|()| 0).unwrap_or_else(|l| l.retry_after_secs());
+        assert!((1..=20).contains(&secs), "retry after {secs} s");
+        // Another address, another tenant, another kind: each has its own budget.
+        assert!(limits.check(Kind::Booking, 1, "10.0.0.2", 3).await.is_ok());
+        assert!(limits.check(Kind::Booking, 2, "10.0.0.1", 3).await.is_ok());
+        assert!(limits.check(Kind::Read, 1, "10.0.0.1", 3).await.is_ok());
+        // 0: no limit; disabled: everything through.
+        for _ in 0..10 {
+            assert!(limits.check(Kind::Code, 1, "10.0.0.1", 0).await.is_ok());
+        }
+        let off = RateLimits::new(false);
+        for _ in 0..10 {
+            assert!(off.check(Kind::Booking, 1, "10.0.0.1", 3).await.is_ok());
+        }
+        assert_eq!(off.tracked(), 0);
+    }
+
+    #[tokio::test]
+    async fn churning_addresses_keep_memory_bounded() {
+        let limits = RateLimits::new(true);
+        let churn = MAX_KEYS + 3 * SWEEP_EVERY as usize + 17;
+        for i in 0..churn {
+            let ip = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+            let _ = limits.check(Kind::Read, 1, &ip, 300).await;
+            assert!(
+                limits.tracked() <= MAX_KEYS + SWEEP_EVERY as usize,
+                "{} keys after {i} addresses",
+                limits.tracked()
+            );
+        }
+        // An abusive address keeps being refused while others churn below the bound.
+        let limits = RateLimits::new(true);
+        for _ in 0..5 {
+            let _ = limits.check(Kind::Read, 1, "10.66.6.6", 5).await;
+        }
+        for i in 0..2 * SWEEP_EVERY {
+            let _ = limits
+                .check(Kind::Read, 1, &format!("192.168.{}.{}", i >> 8, i & 255), 5)
+                .await;
+        }
+        assert!(limits.check(Kind::Read, 1, "10.66.6.6", 5).await.is_err());
+    }
 }
