@@ -376,7 +376,18 @@ fn bench(c: &mut Criterion) {
                 .block_on(booking::availability(&app, &tenant, &service_id, from, to))
                 .unwrap();
             rt.block_on(report(&app, &tenant, service.id, &days));
+            // Uncached: every cached usage map is made stale first (one atomic increment), so
+            // each call reads the usage rows from the database.
             group.bench_function(BenchmarkId::new(backend_name(backend), n), |b| {
+                b.iter(|| {
+                    okienko_store::usage_events::invalidate_all();
+                    rt.block_on(booking::availability(&app, &tenant, &service_id, from, to))
+                        .unwrap()
+                })
+            });
+            // Cached usage rows: the calendar part alone.
+            let cached = format!("{}-cached", backend_name(backend));
+            group.bench_function(BenchmarkId::new(cached, n), |b| {
                 b.iter(|| {
                     rt.block_on(booking::availability(&app, &tenant, &service_id, from, to))
                         .unwrap()
