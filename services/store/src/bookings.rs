@@ -398,18 +398,35 @@ pub async fn slot_usage(
     from: i64,
     to: i64,
 ) -> Result<Vec<(i64, i64)>> {
-    on_read!(db, pool => Ok(sqlx::query_as(
-        "SELECT slot_start, used FROM slot_usage \
-         WHERE tenant_id = $1 AND service_id = $2 AND quota = $3 AND slot_start >= $4 AND slot_start < $5 \
-         ORDER BY slot_start",
+    // One row, `start:used,start:used,…`, rather than a row per slot: on SQLite each row
+    // crosses from the driver's worker thread on its own, which cost about 1.5 µs a row (a
+    // 60-day range holds over a thousand); `string_agg` is in PostgreSQL and SQLite ≥ 3.44.
+    let packed: Option<String> = on_read!(db, pool => sqlx::query_scalar(
+        "SELECT string_agg(slot_start || ':' || used, ',') FROM slot_usage \
+         WHERE tenant_id = $1 AND service_id = $2 AND quota = $3 AND slot_start >= $4 AND slot_start < $5",
     )
     .bind(tenant.0)
     .bind(service_id)
     .bind(quota)
     .bind(from)
     .bind(to)
-    .fetch_all(pool)
-    .await?))
+    .fetch_one(pool)
+    .await?);
+    let mut rows: Vec<(i64, i64)> = packed
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.split_once(':')
+                .and_then(|(start, used)| Some((start.parse().ok()?, used.parse().ok()?)))
+                .ok_or_else(|| {
+                    StoreError::Db(sqlx::Error::Protocol(format!("slot usage item {item:?}")))
+                })
+        })
+        .collect::<Result<_>>()?;
+    rows.sort_unstable();
+    Ok(rows)
 }
 
 /// Gives back the seats whose delayed release is due; each exactly once (the row is
