@@ -208,27 +208,28 @@ fn free_slots(answer: &Answer) -> Vec<String> {
         .collect()
 }
 
-async fn browse(user: &mut GooseUser) -> TransactionResult {
+/// An availability read of a random service of the ratusz, `len` days from a random bookable
+/// day: (service, the query's variables).
+fn random_range(len: i64) -> (String, Value) {
     let c = ctx();
-    let (from, pick) = {
-        let mut rng = rand::thread_rng();
-        let from = random_address(1);
-        if rng.gen_ratio(1, 5) {
-            (from, None)
-        } else {
-            let s = c.services.choose(&mut rng).cloned().unwrap_or_default();
-            let d = c.days.choose(&mut rng).copied().unwrap_or_default();
-            let len = *[1i64, 7, 14].choose(&mut rng).unwrap_or(&1);
-            (from, Some((s, d, d + chrono::Duration::days(len - 1))))
-        }
-    };
-    match pick {
-        None => gql(user, false, "services", &from, SERVICES, json!({})).await?,
-        Some((s, f, t)) => {
-            let vars = json!({ "s": s, "f": f.to_string(), "t": t.to_string() });
-            gql(user, false, "availability", &from, AVAILABILITY, vars).await?
-        }
-    };
+    let mut rng = rand::thread_rng();
+    let s = c.services.choose(&mut rng).cloned().unwrap_or_default();
+    let d = c.days.choose(&mut rng).copied().unwrap_or_default();
+    let t = d + chrono::Duration::days(len - 1);
+    let vars = json!({ "s": s, "f": d.to_string(), "t": t.to_string() });
+    (s, vars)
+}
+
+async fn browse(user: &mut GooseUser) -> TransactionResult {
+    let from = random_address(1);
+    let services_only = rand::thread_rng().gen_ratio(1, 5);
+    if services_only {
+        gql(user, false, "services", &from, SERVICES, json!({})).await?;
+    } else {
+        let len = *[1i64, 7, 14].choose(&mut rand::thread_rng()).unwrap_or(&1);
+        let (_, vars) = random_range(len);
+        gql(user, false, "availability", &from, AVAILABILITY, vars).await?;
+    }
     Ok(())
 }
 
@@ -239,15 +240,8 @@ async fn typename(user: &mut GooseUser) -> TransactionResult {
 }
 
 async fn week(user: &mut GooseUser) -> TransactionResult {
-    let c = ctx();
-    let (from, vars) = {
-        let mut rng = rand::thread_rng();
-        let s = c.services.choose(&mut rng).cloned().unwrap_or_default();
-        let d = c.days.choose(&mut rng).copied().unwrap_or_default();
-        let t = d + chrono::Duration::days(6);
-        let vars = json!({ "s": s, "f": d.to_string(), "t": t.to_string() });
-        (random_address(1), vars)
-    };
+    let (_, vars) = random_range(7);
+    let from = random_address(1);
     gql(user, false, "availability", &from, AVAILABILITY, vars).await?;
     Ok(())
 }
@@ -277,13 +271,8 @@ async fn book(user: &mut GooseUser) -> TransactionResult {
 /// A citizen: reads one day of a service, books a free slot of it.
 async fn steady(user: &mut GooseUser) -> TransactionResult {
     let c = ctx();
-    let (from, service, day) = {
-        let mut rng = rand::thread_rng();
-        let s = c.services.choose(&mut rng).cloned().unwrap_or_default();
-        let d = c.days.choose(&mut rng).copied().unwrap_or_default();
-        (random_address(5), s, d)
-    };
-    let vars = json!({ "s": service, "f": day.to_string(), "t": day.to_string() });
+    let (service, vars) = random_range(1);
+    let from = random_address(5);
     let a = gql(user, true, "availability", &from, AVAILABILITY, vars).await?;
     let start = free_slots(&a).choose(&mut rand::thread_rng()).cloned();
     if let Some(start) = start {
@@ -337,26 +326,14 @@ async fn abuser(user: &mut GooseUser) -> TransactionResult {
     };
     user.set_session_data(next);
     tokio::time::sleep_until(next).await;
-    let vars = {
-        let mut rng = rand::thread_rng();
-        let s = c.services.choose(&mut rng).cloned().unwrap_or_default();
-        let d = c.days.choose(&mut rng).copied().unwrap_or_default();
-        json!({ "s": s, "f": d.to_string(), "t": d.to_string() })
-    };
+    let (_, vars) = random_range(1);
     gql(user, false, "abuser", "10.66.6.6", AVAILABILITY, vars).await?;
     Ok(())
 }
 
 async fn polite(user: &mut GooseUser) -> TransactionResult {
-    let c = ctx();
-    let (from, vars) = {
-        let mut rng = rand::thread_rng();
-        let s = c.services.choose(&mut rng).cloned().unwrap_or_default();
-        let d = c.days.choose(&mut rng).copied().unwrap_or_default();
-        let t = d + chrono::Duration::days(6);
-        let vars = json!({ "s": s, "f": d.to_string(), "t": t.to_string() });
-        (address(2, user.weighted_users_index as u64), vars)
-    };
+    let (_, vars) = random_range(7);
+    let from = address(2, user.weighted_users_index as u64);
     gql(user, false, "polite", &from, AVAILABILITY, vars).await?;
     Ok(())
 }
