@@ -145,9 +145,14 @@ async fn request_timeout(State(guard): State<Guard>, req: Request, next: Next) -
         return next.run(req).await;
     }
     let method = req.method().clone();
+    // Health checks do not queue behind a burst: a load balancer would take the server out.
+    let queues = !matches!(route.as_deref(), Some("/healthz" | "/readyz"));
     let run = async {
         // The semaphore is never closed, so acquiring fails never; were it to, the request runs.
-        let _permit = guard.in_flight.acquire().await.ok();
+        let _permit = match queues {
+            true => guard.in_flight.acquire().await.ok(),
+            false => None,
+        };
         next.run(req).await
     };
     match tokio::time::timeout(limit, run).await {
@@ -679,7 +684,12 @@ mod tests {
             ENTERED.fetch_add(1, Ordering::SeqCst);
             std::future::pending().await
         }
-        let router = with_request_timeout(Router::new().route("/stuck", get(stuck)), LIMIT);
+        let router = with_request_timeout(
+            Router::new()
+                .route("/stuck", get(stuck))
+                .route("/readyz", get(fast)),
+            LIMIT,
+        );
         let waiting: Vec<_> = (0..MAX_IN_FLIGHT + 10)
             .map(|_| tokio::spawn(call(&router, "GET", "/stuck")))
             .collect();
@@ -687,6 +697,13 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(ENTERED.load(Ordering::SeqCst), MAX_IN_FLIGHT);
+        // The health check does not wait behind them.
+        let ready = tokio::spawn(call(&router, "GET", "/readyz"));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(ready.is_finished(), "the health check waited for a turn");
+        assert_eq!(ready.await.unwrap().status(), StatusCode::CREATED);
         for w in waiting {
             assert_eq!(w.await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
         }
