@@ -5,6 +5,8 @@
 //! read or changed through another's. Sessions, device tokens and API keys are stored only as
 //! SHA-256 hashes and found within their scope: a token of tenant A is unknown on tenant B.
 
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 use sqlx::FromRow;
 
 use crate::audit::{insert_audit, NewAudit};
@@ -354,22 +356,11 @@ pub async fn device_by_token(
     tenant: TenantId,
     token_hash: &str,
 ) -> Result<Option<DeviceRow>> {
-    let sql = format!(
-        "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, DeviceRow>(&sql)
-        .bind(tenant.0)
-        .bind(token_hash)
-        .fetch_optional(pool)
-        .await?))
+    credential_by_hash(db, tenant, token_hash).await
 }
 
 pub async fn list_devices(db: &Db, tenant: TenantId) -> Result<Vec<DeviceRow>> {
-    let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = $1 ORDER BY id");
-    on_read!(db, pool => Ok(sqlx::query_as::<_, DeviceRow>(&sql)
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?))
+    list_credentials(db, tenant).await
 }
 
 /// Revokes a device's token (again: no change). `NotFound` when it is not the tenant's.
@@ -380,25 +371,7 @@ pub async fn revoke_device(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<DeviceRow> {
-    let sql = format!(
-        "UPDATE devices SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2 \
-         RETURNING {DEVICE_COLUMNS}"
-    );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, DeviceRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if let Some(a) = audit {
-            insert_audit(&mut tx, Scope::Tenant(tenant), a, now).await?;
-        }
-        tx.commit().await?;
-        Ok(row)
-    })
+    revoke_credential(db, tenant, id, audit, now).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,22 +416,11 @@ pub async fn api_key_by_hash(
     tenant: TenantId,
     key_hash: &str,
 ) -> Result<Option<ApiKeyRow>> {
-    let sql = format!(
-        "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 AND key_hash = $2 AND revoked_at IS NULL"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, ApiKeyRow>(&sql)
-        .bind(tenant.0)
-        .bind(key_hash)
-        .fetch_optional(pool)
-        .await?))
+    credential_by_hash(db, tenant, key_hash).await
 }
 
 pub async fn list_api_keys(db: &Db, tenant: TenantId) -> Result<Vec<ApiKeyRow>> {
-    let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY id");
-    on_read!(db, pool => Ok(sqlx::query_as::<_, ApiKeyRow>(&sql)
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?))
+    list_credentials(db, tenant).await
 }
 
 /// Revokes an API key (again: no change). `NotFound` when it is not the tenant's.
@@ -469,13 +431,76 @@ pub async fn revoke_api_key(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<ApiKeyRow> {
+    revoke_credential(db, tenant, id, audit, now).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// What devices and API keys share: a tenant's row found by its hash, listed, revoked once.
+
+trait Credential: Send + Unpin + for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> {
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    const HASH: &'static str;
+}
+
+impl Credential for DeviceRow {
+    const TABLE: &'static str = "devices";
+    const COLUMNS: &'static str = DEVICE_COLUMNS;
+    const HASH: &'static str = "token_hash";
+}
+
+impl Credential for ApiKeyRow {
+    const TABLE: &'static str = "api_keys";
+    const COLUMNS: &'static str = API_KEY_COLUMNS;
+    const HASH: &'static str = "key_hash";
+}
+
+async fn credential_by_hash<T: Credential>(
+    db: &Db,
+    tenant: TenantId,
+    hash: &str,
+) -> Result<Option<T>> {
     let sql = format!(
-        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2 \
-         RETURNING {API_KEY_COLUMNS}"
+        "SELECT {} FROM {} WHERE tenant_id = $1 AND {} = $2 AND revoked_at IS NULL",
+        T::COLUMNS,
+        T::TABLE,
+        T::HASH
+    );
+    on_read!(db, pool => Ok(sqlx::query_as::<_, T>(&sql)
+        .bind(tenant.0)
+        .bind(hash)
+        .fetch_optional(pool)
+        .await?))
+}
+
+async fn list_credentials<T: Credential>(db: &Db, tenant: TenantId) -> Result<Vec<T>> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE tenant_id = $1 ORDER BY id",
+        T::COLUMNS,
+        T::TABLE
+    );
+    on_read!(db, pool => Ok(sqlx::query_as::<_, T>(&sql)
+        .bind(tenant.0)
+        .fetch_all(pool)
+        .await?))
+}
+
+async fn revoke_credential<T: Credential>(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    audit: Option<&NewAudit>,
+    now: i64,
+) -> Result<T> {
+    let sql = format!(
+        "UPDATE {} SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2 \
+         RETURNING {}",
+        T::TABLE,
+        T::COLUMNS
     );
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, ApiKeyRow>(&sql)
+        let row = sqlx::query_as::<_, T>(&sql)
             .bind(tenant.0)
             .bind(id)
             .bind(now)
