@@ -5,8 +5,6 @@
 //! a token of another tenant is unknown here (UNAUTHENTICATED), and a role without the needed
 //! permission gets FORBIDDEN. Every change writes an audit row.
 
-use std::sync::Arc;
-
 use async_graphql::{
     Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, MergedObject, Object,
     Result, Schema, SimpleObject, ID,
@@ -21,9 +19,9 @@ use okienko_store::{self as store, NewAudit, NewUser, Scope, StoreError, TenantI
 use serde_json::json;
 
 use crate::auth::{self, Auth, Permission, StaffRef};
-use crate::catalog::TenantCtx;
 use crate::config_edit;
 use crate::error::{to_gql, ApiError};
+use crate::gql_ctx::{app, tenant};
 use crate::public::{ClientField, ConfirmationMode, FieldKind};
 use crate::App;
 
@@ -60,20 +58,7 @@ pub fn schema() -> AdminSchema {
 
 /// The SDL as checked in at `schema/admin.graphql`.
 pub fn sdl() -> String {
-    schema().sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .sorted_fields()
-            .sorted_enum_items()
-            .sorted_arguments(),
-    )
-}
-
-fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
-    ctx.data_unchecked::<Arc<App>>()
-}
-
-fn tenant(ctx: &Context<'_>) -> Arc<TenantCtx> {
-    ctx.data_unchecked::<Arc<TenantCtx>>().clone()
+    crate::gql_ctx::sorted_sdl(&schema())
 }
 
 fn auth<'a>(ctx: &'a Context<'_>) -> &'a Auth {

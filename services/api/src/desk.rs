@@ -15,6 +15,7 @@ use okienko_store::{self as store, TicketRow};
 use crate::auth::{ts, Auth, Permission, Principal, StaffRef};
 use crate::catalog::{OfficeCtx, TenantCtx};
 use crate::error::{to_gql, ApiError};
+use crate::gql_ctx::{app, tenant};
 use crate::queue::{self, AdmissionFilter, Bus};
 use crate::App;
 
@@ -29,20 +30,7 @@ pub fn schema() -> DeskSchema {
 
 /// The SDL as checked in at `schema/desk.graphql`.
 pub fn sdl() -> String {
-    schema().sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .sorted_fields()
-            .sorted_enum_items()
-            .sorted_arguments(),
-    )
-}
-
-fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
-    ctx.data_unchecked::<Arc<App>>()
-}
-
-fn tenant(ctx: &Context<'_>) -> Arc<TenantCtx> {
-    ctx.data_unchecked::<Arc<TenantCtx>>().clone()
+    crate::gql_ctx::sorted_sdl(&schema())
 }
 
 fn bus<'a>(ctx: &'a Context<'_>) -> &'a Bus {

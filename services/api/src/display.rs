@@ -20,9 +20,9 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::{ts, DeviceKind};
 use crate::catalog::TenantCtx;
 use crate::error::ApiError;
+use crate::gql_ctx::{app, tenant};
 use crate::kiosk::device_office;
 use crate::queue::{self, BoardEvent, Bus, EventKind};
-use crate::App;
 
 pub type DisplaySchema = Schema<Query, EmptyMutation, Subscription>;
 
@@ -38,20 +38,7 @@ pub fn schema() -> DisplaySchema {
 
 /// The SDL as checked in at `schema/display.graphql`.
 pub fn sdl() -> String {
-    schema().sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .sorted_fields()
-            .sorted_enum_items()
-            .sorted_arguments(),
-    )
-}
-
-fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
-    ctx.data_unchecked::<Arc<App>>()
-}
-
-fn tenant(ctx: &Context<'_>) -> Arc<TenantCtx> {
-    ctx.data_unchecked::<Arc<TenantCtx>>().clone()
+    crate::gql_ctx::sorted_sdl(&schema())
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

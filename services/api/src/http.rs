@@ -137,16 +137,14 @@ struct Guard {
 async fn request_timeout(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let limit = guard.limit;
     // The route's pattern, not the path: paths carry booking tokens.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    if route.as_deref() == Some(DISPLAY_WS) {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map(MatchedPath::as_str);
+    if route == Some(DISPLAY_WS) {
         return next.run(req).await;
     }
     let method = req.method().clone();
     // Health checks do not queue behind a burst: a load balancer would take the server out.
-    let queues = !matches!(route.as_deref(), Some("/healthz" | "/readyz"));
+    let queues = !matches!(route, Some("/healthz" | "/readyz"));
     let run = async {
         // The semaphore is never closed, so acquiring fails never; were it to, the request runs.
         let _permit = match queues {
@@ -160,7 +158,7 @@ async fn request_timeout(State(guard): State<Guard>, req: Request, next: Next) -
         Err(_) => {
             tracing::warn!(
                 %method,
-                route = route.as_deref().unwrap_or("(none)"),
+                route = route.unwrap_or("(none)"),
                 limit_ms = limit.as_millis() as u64,
                 "request timed out"
             );
@@ -442,7 +440,7 @@ async fn graphql(
         .check(
             rate_limit::Kind::Read,
             t.id.0,
-            &client.key(),
+            &client.0,
             t.cfg.rate_limits.reads_per_minute,
         )
         .await

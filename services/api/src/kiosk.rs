@@ -3,8 +3,6 @@
 //! closed, CI-4), prints walk-in tickets (CI-3, CI-6) and checks booked visits in by their code
 //! (CI-16) or phone number (DG-4, DG-8).
 
-use std::sync::Arc;
-
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use okienko_domain::DomainError;
@@ -13,8 +11,8 @@ use okienko_store::TicketRow;
 use crate::auth::{ts, Auth, DeviceKind, Principal};
 use crate::catalog::{OfficeCtx, TenantCtx};
 use crate::error::to_gql;
+use crate::gql_ctx::{app, tenant};
 use crate::queue;
-use crate::App;
 
 pub type KioskSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -27,20 +25,7 @@ pub fn schema() -> KioskSchema {
 
 /// The SDL as checked in at `schema/kiosk.graphql`.
 pub fn sdl() -> String {
-    schema().sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .sorted_fields()
-            .sorted_enum_items()
-            .sorted_arguments(),
-    )
-}
-
-fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
-    ctx.data_unchecked::<Arc<App>>()
-}
-
-fn tenant(ctx: &Context<'_>) -> Arc<TenantCtx> {
-    ctx.data_unchecked::<Arc<TenantCtx>>().clone()
+    crate::gql_ctx::sorted_sdl(&schema())
 }
 
 /// The office of the device behind the request, if it is a kiosk of this tenant.

@@ -12,6 +12,7 @@ pub mod config_edit;
 pub mod desk;
 pub mod display;
 pub mod error;
+mod gql_ctx;
 pub mod http;
 pub mod kiosk;
 pub mod pages;

@@ -1,8 +1,6 @@
 //! The platform API (`/platform/graphql`): operators create, suspend and resume tenants and
 //! give each its first administrator. Every operation but `login` needs an operator session.
 
-use std::sync::Arc;
-
 use async_graphql::{
     Context, EmptySubscription, Enum, ErrorExtensions, Object, Result, Schema, SimpleObject, ID,
 };
@@ -15,6 +13,7 @@ use crate::admin::{audit_page, gql, AuditPage, LoginPayload, User};
 use crate::auth::{self, Auth, Principal, UserRef};
 use crate::config_edit;
 use crate::error::ApiError;
+use crate::gql_ctx::app;
 use crate::App;
 
 pub type PlatformSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -28,16 +27,7 @@ pub fn schema() -> PlatformSchema {
 
 /// The SDL as checked in at `schema/platform.graphql`.
 pub fn sdl() -> String {
-    schema().sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .sorted_fields()
-            .sorted_enum_items()
-            .sorted_arguments(),
-    )
-}
-
-fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
-    ctx.data_unchecked::<Arc<App>>()
+    crate::gql_ctx::sorted_sdl(&schema())
 }
 
 fn operator(ctx: &Context<'_>) -> Result<UserRef> {

@@ -1,5 +1,6 @@
 //! The public GraphQL API of one tenant (`/t/{slug}/graphql`): citizens' pages and partners.
 
+use crate::gql_ctx::{app, tenant};
 use crate::rate_limit::{ClientIp, Kind};
 use std::sync::Arc;
 
@@ -13,7 +14,6 @@ use okienko_store::BookingRow;
 
 use crate::booking::{self, ClientData, CodeChannel, CreateRequest};
 use crate::catalog::{OfficeCtx, ServiceCtx, TenantCtx};
-use crate::App;
 
 pub type PublicSchema = Schema<Query, PublicMutation, EmptySubscription>;
 
@@ -40,33 +40,17 @@ pub fn schema() -> PublicSchema {
 
 /// The SDL as checked in at `schema/public.graphql`.
 pub fn sdl() -> String {
-    schema().sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .sorted_fields()
-            .sorted_enum_items()
-            .sorted_arguments(),
-    )
+    crate::gql_ctx::sorted_sdl(&schema())
 }
 
 /// Counts one request of `kind` from the client's address (`rate_limit`).
 async fn limit(ctx: &Context<'_>, t: &TenantCtx, kind: Kind, per_minute: u32) -> Result<()> {
-    let client = ctx
-        .data_opt::<ClientIp>()
-        .map(ClientIp::key)
-        .unwrap_or_default();
+    let client = ctx.data_opt::<ClientIp>().and_then(|c| c.0);
     app(ctx)
         .rate_limits
         .check(kind, t.id.0, &client, per_minute)
         .await
         .map_err(|l| l.to_gql())
-}
-
-fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
-    ctx.data_unchecked::<Arc<App>>()
-}
-
-fn tenant(ctx: &Context<'_>) -> Arc<TenantCtx> {
-    ctx.data_unchecked::<Arc<TenantCtx>>().clone()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -109,12 +109,13 @@ impl RateLimits {
         }
     }
 
-    /// Counts one request of `kind` for `key` in `tenant`, `per_minute` allowed (0: no limit).
+    /// Counts one request of `kind` for `key` (an address, an API key) in `tenant`,
+    /// `per_minute` allowed (0: no limit).
     pub async fn check(
         &self,
         kind: Kind,
         tenant: i64,
-        key: &str,
+        key: &(impl Hash + ?Sized),
         per_minute: u32,
     ) -> Result<(), Limited> {
         let Some(n) = NonZeroU32::new(per_minute).filter(|_| self.enabled) else {
@@ -161,12 +162,6 @@ impl RateLimits {
 /// nearest address in `X-Forwarded-For` that is not one of the trusted proxies.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
-
-impl ClientIp {
-    pub fn key(&self) -> String {
-        self.0.map(|ip| ip.to_string()).unwrap_or_default()
-    }
-}
 
 /// The peer address of the connection, when the server provides it.
 #[derive(Debug, Clone, Copy)]

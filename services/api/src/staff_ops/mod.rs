@@ -42,9 +42,10 @@ use serde_json::Value;
 use crate::auth::{Auth, Permission, StaffRef};
 use crate::booking::{self, ClientData};
 use crate::catalog::TenantCtx;
+use crate::config_edit;
 use crate::error::{to_gql, ApiError};
+use crate::gql_ctx::{app, tenant};
 use crate::public::BookingStatus;
-use crate::{config_edit, App};
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -100,14 +101,6 @@ pub(crate) fn cutoff(now: DateTime<Utc>, days: u32) -> i64 {
 /// start of the local day after the `days`-th day after the visit day.
 pub(crate) fn expiry_after(visit: DateTime<Utc>, days: u32) -> i64 {
     midnight(local_date(visit) + Duration::days(i64::from(days) + 1))
-}
-
-fn app<'a>(ctx: &'a Context<'_>) -> &'a App {
-    ctx.data_unchecked::<Arc<App>>()
-}
-
-fn tenant(ctx: &Context<'_>) -> Arc<TenantCtx> {
-    ctx.data_unchecked::<Arc<TenantCtx>>().clone()
 }
 
 fn gql(e: DomainError) -> async_graphql::Error {
