@@ -43,15 +43,14 @@ def scenario_values(name: str) -> dict:
     return yaml.safe_load((VALUES / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
-def render(values: dict, chart: Path = CHART, *, upgrade: bool = False) -> list[dict]:
+def render(values: dict, chart: Path = CHART) -> list[dict]:
     """Every manifest the chart renders with `values`, parsed (NOTES.txt aside)."""
     with helm.Chart.load(str(chart)) as c:
         out = c.render(
             values,
             name="okienko",
             namespace="okienko",
-            is_install=not upgrade,
-            is_upgrade=upgrade,
+            is_install=True,
         )
     docs = []
     for path, text in sorted(out.items()):
@@ -449,7 +448,9 @@ def test_dashboard_and_alerts_use_only_the_documented_metrics():
     for a in alerts:
         alert_metrics |= metric_names_used(a["expr"])
         assert a["labels"]["severity"] in {"critical", "warning", "info"}
-        assert "{{ $labels" in a["annotations"]["summary"] or a["annotations"]["summary"]
+        assert a["annotations"]["summary"] and a["annotations"]["description"]
+        # The ServiceMonitor's targets carry the Service's name as their job.
+        assert f'job="{one(docs, "Service")["metadata"]["name"]}"' in a["expr"], a["alert"]
     assert alert_metrics - contract == set()
     # Every alert is explained in docs/operations.md.
     ops = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
