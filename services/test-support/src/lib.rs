@@ -1,12 +1,20 @@
 //! Test databases on both backends, and helpers for reading what the product sent.
 //!
-//! PostgreSQL, the first that answers: `TEST_DATABASE_URL`; the local server on
-//! 127.0.0.1:5432 (user postgres, trust); a throwaway cluster made with the local
-//! `initdb`/`pg_ctl` (kept under the temp dir and reused by later test processes).
-//! A Docker engine is not used: none runs where this project is built. With none of these,
-//! Postgres tests fail when `OKIENKO_REQUIRE_POSTGRES=1` (CI) and are skipped with a notice
-//! otherwise. Each test gets a database of its own, dropped when the test ends.
+//! PostgreSQL, the first that answers:
+//! 1. `TEST_DATABASE_URL`: what the developer or CI named wins;
+//! 2. the local server on 127.0.0.1:5432 (user postgres, trust): already running, it costs
+//!    nothing to start;
+//! 3. a container from a Docker engine that answers and has `postgres:16-alpine`
+//!    ([`container`]; never pulled, and without an engine this step fails at once);
+//! 4. a throwaway cluster made with the local `initdb`/`pg_ctl` (kept under the temp dir and
+//!    reused by later test processes): last, as it needs PostgreSQL's binaries installed.
+//!
+//! With none of these, Postgres tests fail when `OKIENKO_REQUIRE_POSTGRES=1` (CI) and are
+//! skipped with a notice otherwise. Each test gets a database of its own, dropped when the test
+//! ends.
 #![allow(clippy::unwrap_used)]
+
+pub mod container;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,7 +87,8 @@ impl TestDb {
                 if std::env::var("OKIENKO_REQUIRE_POSTGRES").as_deref() == Ok("1") {
                     panic!(
                         "OKIENKO_REQUIRE_POSTGRES=1 but no PostgreSQL could be found or started: \
-                         set TEST_DATABASE_URL, run a server on 127.0.0.1:5432, or install initdb/pg_ctl"
+                         set TEST_DATABASE_URL, run a server on 127.0.0.1:5432, give Docker \
+                         the postgres:16-alpine image, or install initdb/pg_ctl"
                     );
                 }
                 eprintln!("notice: PostgreSQL not available; skipping a PostgreSQL test");
@@ -168,6 +177,11 @@ pub async fn postgres_admin_url() -> Option<String> {
             if answers(&local).await {
                 return Some(local);
             }
+            if let Some(url) = container::postgres().await {
+                if answers_soon(&url).await {
+                    return Some(url);
+                }
+            }
             local_cluster().await
         })
         .await
@@ -179,6 +193,17 @@ async fn answers(url: &str) -> bool {
         tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(url)).await,
         Ok(Ok(_))
     )
+}
+
+/// A server just started may log that it is ready a moment before it accepts connections.
+async fn answers_soon(url: &str) -> bool {
+    for _ in 0..20 {
+        if answers(url).await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    false
 }
 
 fn pg_bin(name: &str) -> Option<PathBuf> {
