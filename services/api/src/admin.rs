@@ -535,6 +535,8 @@ pub struct BrandingInput {
 pub struct ConsentInput {
     key: String,
     version: String,
+    /// A short name, as messages name the consent ("Zgoda na przetwarzanie danych osobowych").
+    title: Option<String>,
     text: String,
     #[graphql(default)]
     required: bool,
@@ -1137,6 +1139,7 @@ impl Mutation {
             .map(|c| Consent {
                 key: c.key,
                 version: c.version,
+                title: c.title,
                 text: c.text,
                 required: c.required,
             })

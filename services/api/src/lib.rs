@@ -53,6 +53,9 @@ pub struct ApiSettings {
     /// How long a request may take before it is answered with `REQUEST_TIMEOUT`
     /// (`OKIENKO_REQUEST_TIMEOUT_MS`; see `http::with_request_timeout`).
     pub request_timeout: std::time::Duration,
+    /// Whether booking links (which carry secrets) may be written to the log: only while
+    /// e-mail goes to files, never with SMTP configured.
+    pub log_links: bool,
 }
 
 impl Default for ApiSettings {
@@ -63,6 +66,7 @@ impl Default for ApiSettings {
             graphiql: true,
             trusted_proxies: Vec::new(),
             request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
+            log_links: false,
         }
     }
 }

@@ -127,6 +127,8 @@ pub struct Terms {
 pub struct Consent {
     key: String,
     version: String,
+    /// A short name of the consent, as messages name it.
+    title: String,
     text: String,
     required: bool,
 }
@@ -183,6 +185,7 @@ impl Tenant {
             .map(|c| Consent {
                 key: c.key.clone(),
                 version: c.version.clone(),
+                title: c.title(),
                 text: c.text.clone(),
                 required: c.required,
             })

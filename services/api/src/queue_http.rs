@@ -233,7 +233,7 @@ fn list_page(title: &str, body: &str, status: StatusCode) -> Response {
 
 fn list_error(d: &DomainError) -> Response {
     let status = match d.code() {
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
         "FORBIDDEN" => StatusCode::FORBIDDEN,
         "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,

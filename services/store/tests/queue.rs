@@ -112,6 +112,7 @@ async fn book(db: &Db, tenant: TenantId, service: i64, code: &str, start: i64, p
         confirm_expires_at: None,
         confirmed_at: Some(NOW),
         manage_token_hash: format!("manage-{code}"),
+        manage_nonce: None,
         idempotency_key: None,
         request_hash: None,
         identities: vec![("phone".to_string(), format!("hash-{phone}"))],
