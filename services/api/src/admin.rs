@@ -51,7 +51,7 @@ pub fn schema() -> AdminSchema {
         ),
         EmptySubscription,
     )
-    .limit_depth(crate::public::MAX_DEPTH)
+    .extension(crate::query_limits::QueryLimits)
     .limit_complexity(crate::public::MAX_COMPLEXITY)
     .finish()
 }

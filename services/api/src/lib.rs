@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod admin_queue;
+pub mod assets;
 pub mod auth;
 pub mod booking;
 pub mod catalog;
@@ -12,6 +13,8 @@ pub mod config_edit;
 pub mod desk;
 pub mod display;
 pub mod error;
+mod gql_errors;
+pub mod graphiql;
 mod gql_ctx;
 pub mod http;
 pub mod kiosk;
@@ -19,6 +22,7 @@ pub mod pages;
 pub mod platform;
 pub mod policy_host;
 pub mod public;
+pub mod query_limits;
 pub mod queue;
 pub mod queue_http;
 pub mod rate_limit;

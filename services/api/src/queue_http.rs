@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::NaiveDate;
 use okienko_domain::calendar::{local_date, to_local};
-use okienko_domain::DomainError;
+use okienko_domain::{Code, DomainError};
 use okienko_store::Scope;
 
 use crate::auth::{self, Auth, DeviceKind, Permission, Principal};
@@ -30,16 +30,10 @@ fn queue_graphiql(s: &HttpState, slug: &str, api: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let (title, ws) = match api {
-        "kiosk" => ("kiosk", None),
-        "desk" => ("stanowisko", None),
-        _ => ("wyświetlacz", Some(format!("/t/{}/display/ws", t.slug))),
-    };
     graphiql_page(
         &s.app,
         &format!("/t/{}/{api}/graphql", t.slug),
-        ws.as_deref(),
-        &format!("okienko – {title} – {}", t.cfg.branding.display_name),
+        &format!("GraphiQL – {api} – {} – okienko", t.cfg.branding.display_name),
     )
 }
 
@@ -158,7 +152,7 @@ pub async fn display_ws(
     let (Ok(protocol), Ok(ws)) = (protocol, ws) else {
         return error_json(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            Code::BadRequest,
             "Ten adres przyjmuje tylko połączenia WebSocket z protokołem graphql-transport-ws albo graphql-ws.",
         );
     };
@@ -170,7 +164,11 @@ pub async fn display_ws(
                 Ok(a) => a,
                 Err(e) => {
                     let d = e.domain();
-                    return error_json(StatusCode::INTERNAL_SERVER_ERROR, d.code(), &d.to_string());
+                    return error_json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        d.listed_code().unwrap_or(Code::Internal),
+                        &d.to_string(),
+                    );
                 }
             };
             if let Err(d) = is_display(&t, &a) {
@@ -179,7 +177,11 @@ pub async fn display_ws(
                 } else {
                     StatusCode::FORBIDDEN
                 };
-                return error_json(status, d.code(), &d.to_string());
+                return error_json(
+                    status,
+                    d.listed_code().unwrap_or(Code::Forbidden),
+                    &d.to_string(),
+                );
             }
             Some(a)
         }
