@@ -93,11 +93,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
             "/t/{slug}/rezerwacja/{token}/anuluj",
-            post(pages::cancel_action),
+            get(pages::cancel_page).post(pages::cancel_submit),
         )
         .route(
             "/t/{slug}/potwierdz/{token}",
-            get(pages::confirm_page).post(pages::confirm_action),
+            get(pages::confirm_page).post(pages::confirm_submit),
         )
         .fallback(not_found);
     with_request_timeout(routes, limit).with_state(state)

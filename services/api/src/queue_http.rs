@@ -288,8 +288,13 @@ pub async fn admission_page(
         },
         None => local_date(s.app.clock.now()),
     };
+    // The office by the id every API returns, or by its key.
     let office = match text("urzad") {
-        Some(key) => match t.offices.iter().find(|o| o.cfg.key == key) {
+        Some(key) => match t
+            .offices
+            .iter()
+            .find(|o| o.id.to_string() == key || o.cfg.key == key)
+        {
             Some(o) => Some(o),
             None => return list_error(&DomainError::invalid("urzad", "nie ma takiego urzędu")),
         },
@@ -312,8 +317,9 @@ pub async fn admission_page(
         Ok(e) => e,
         Err(e) => return list_error(&e.domain()),
     };
+    // The city's name once; an office named like the city is not named again.
     let mut scope = Vec::new();
-    if let Some(o) = office {
+    if let Some(o) = office.filter(|o| o.cfg.name != t.cfg.name) {
         scope.push(o.cfg.name.clone());
     }
     if let Some(d) = &department {
@@ -329,26 +335,25 @@ pub async fn admission_page(
     if let Some(n) = desk {
         scope.push(format!("stanowisko {n}"));
     }
-    let title = format!("Lista przyjęć – {}", day.format("%d.%m.%Y"));
-    let mut body = format!(
-        "<p>{}{}</p>",
-        escape(&t.cfg.name),
-        if scope.is_empty() {
-            String::new()
-        } else {
-            format!(" – {}", escape(&scope.join(", ")))
-        }
+    let title = format!(
+        "Lista przyjęć – {}",
+        t.cfg.messages.date_format.format(day)
     );
+    let mut body = format!("<p>{}</p>", escape(&t.cfg.name));
+    if !scope.is_empty() {
+        body += &format!("<p>{}</p>", escape(&scope.join(", ")));
+    }
     if entries.is_empty() {
         body += "<p>Na ten dzień nie ma umówionych wizyt.</p>";
     } else {
-        body += "<table><thead><tr><th>Godzina</th><th>Identyfikator rezerwacji</th><th>Sprawa</th></tr></thead><tbody>";
+        body += "<table><thead><tr><th scope=\"col\">Godzina</th><th scope=\"col\">Identyfikator rezerwacji</th><th scope=\"col\">Sprawa</th><th scope=\"col\">Przybycie</th></tr></thead><tbody>";
         for e in &entries {
             body += &format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 to_local(e.start).format("%H:%M"),
                 escape(&e.code),
-                escape(&e.service)
+                escape(&e.service),
+                if e.checked_in { "potwierdzone" } else { "–" }
             );
         }
         body += "</tbody></table>";
