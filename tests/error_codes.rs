@@ -53,9 +53,19 @@ fn code_like(text: &str) -> Vec<String> {
             && part.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
             && !part.starts_with('_')
             && !part.ends_with('_');
-        let env = ["OKIENKO_", "SMTP_", "SMS_", "DATABASE_", "TEST_", "RUST_", "CARGO_", "PG_", "UPDATE_"]
-            .iter()
-            .any(|p| part.starts_with(p));
+        let env = [
+            "OKIENKO_",
+            "SMTP_",
+            "SMS_",
+            "DATABASE_",
+            "TEST_",
+            "RUST_",
+            "CARGO_",
+            "PG_",
+            "UPDATE_",
+        ]
+        .iter()
+        .any(|p| part.starts_with(p));
         if shaped && !env {
             out.push(part.to_string());
         }
@@ -76,7 +86,8 @@ fn the_server_names_only_listed_codes() {
     }
     let mut unlisted = BTreeSet::new();
     for p in paths.iter().filter(|p| {
-        !p.components().any(|c| c.as_os_str() == "tests" || c.as_os_str() == "benches")
+        !p.components()
+            .any(|c| c.as_os_str() == "tests" || c.as_os_str() == "benches")
     }) {
         let text = std::fs::read_to_string(p).unwrap_or_default();
         // Unit tests may name codes a policy under test throws.
@@ -119,7 +130,10 @@ fn shipped_policies_throw_only_listed_codes() {
             }
         }
     }
-    assert!(thrown > 20, "found only {thrown} refusals: has the scripts' form changed?");
+    assert!(
+        thrown > 20,
+        "found only {thrown} refusals: has the scripts' form changed?"
+    );
     assert!(
         unlisted.is_empty(),
         "codes thrown by shipped policies that the list lacks:\n{}",

@@ -11,8 +11,8 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use okienko_domain::config::{
-    BookingRules, Branding, ConfirmationRules, Consent, Department, FieldSpec, MinNotice, Office,
-    Service, TenantConfig, Terms, WeeklyHoursConfig,
+    BookingRules, Branding, ConfirmationRules, Consent, Department, FieldSpec, MessageRules,
+    MinNotice, Office, Service, TenantConfig, Terms, WeeklyHoursConfig,
 };
 use okienko_domain::{validate, DomainError};
 use okienko_store::{self as store, NewAudit, NewUser, Scope, StoreError, TenantId};
@@ -529,6 +529,16 @@ pub struct BrandingInput {
     logo_url: Option<String>,
     /// Sender of this city's e-mails.
     email_from: Option<String>,
+}
+
+/// How dates are written in the city's e-mails and pages.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "okienko_domain::config::DateFormat")]
+pub enum DateFormat {
+    /// 08.06.2026
+    Dotted,
+    /// 08/06/2026 (DG-7)
+    Slashed,
 }
 
 #[derive(InputObject)]
@@ -1090,6 +1100,24 @@ impl Mutation {
                 ));
             }
             c.branding = b.clone();
+            Ok(())
+        })
+        .await
+    }
+
+    /// How the city's e-mails and pages write dates and name a visit (DG-7).
+    async fn set_messages(
+        &self,
+        ctx: &Context<'_>,
+        date_format: DateFormat,
+        phone_as_identifier: bool,
+    ) -> Result<Configuration> {
+        let rules = MessageRules {
+            date_format: date_format.into(),
+            phone_as_identifier,
+        };
+        edit_config(ctx, "config.set_messages", "messages", move |c| {
+            c.messages = rules;
             Ok(())
         })
         .await

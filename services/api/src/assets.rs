@@ -36,8 +36,16 @@ const CSS: &str = "text/css; charset=utf-8";
 
 /// GraphiQL 3.9.0 and React 18.3.1, released UMD builds (`assets/graphiql/README.md`).
 pub static ASSETS: &[Asset] = &[
-    asset!("react.production.min.js", "graphiql/react.production.min.js", JS),
-    asset!("react-dom.production.min.js", "graphiql/react-dom.production.min.js", JS),
+    asset!(
+        "react.production.min.js",
+        "graphiql/react.production.min.js",
+        JS
+    ),
+    asset!(
+        "react-dom.production.min.js",
+        "graphiql/react-dom.production.min.js",
+        JS
+    ),
     asset!("graphiql.min.js", "graphiql/graphiql.min.js", JS),
     asset!("graphiql.min.css", "graphiql/graphiql.min.css", CSS),
     asset!("graphiql-init.js", "graphiql-init.js", JS),
@@ -74,11 +82,18 @@ pub fn url(name: &str) -> String {
 /// `GET /assets/{file}`: the file, cached for a year (its name changes with its content).
 pub async fn serve(Path(file): Path<String>) -> Response {
     let Some(a) = by_path().get(&file) else {
-        return error_json(StatusCode::NOT_FOUND, Code::NotFound, "Nie ma takiego pliku.");
+        return error_json(
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Nie ma takiego pliku.",
+        );
     };
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(a.content_type)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(a.content_type),
+            ),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -103,10 +118,16 @@ mod tests {
         for a in ASSETS {
             assert!(!a.bytes.is_empty(), "{}", a.name);
             let u = url(a.name);
-            assert!(u.starts_with("/assets/") && u.len() > a.name.len() + 20, "{u}");
+            assert!(
+                u.starts_with("/assets/") && u.len() > a.name.len() + 20,
+                "{u}"
+            );
         }
         let react = url("react.production.min.js");
-        assert!(react.ends_with(".js") && react.contains(".production.min."), "{react}");
+        assert!(
+            react.ends_with(".js") && react.contains(".production.min."),
+            "{react}"
+        );
     }
 
     #[test]

@@ -619,7 +619,13 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
                 }
                 app.outbox_wake.notify_one();
                 history::created(app, tenant.id, &created.booking, history::CLIENT).await;
-                log_created(app, tenant, &created.booking, &token, confirm_link.as_deref());
+                log_created(
+                    app,
+                    tenant,
+                    &created.booking,
+                    &token,
+                    confirm_link.as_deref(),
+                );
                 return Ok(CreatedBooking {
                     booking: created.booking,
                     token,

@@ -14,10 +14,10 @@ pub fn input_value(message: &str) -> Option<String> {
     } else {
         return None;
     };
-    let field = argument(message).map(|a| format!(" w polu „{a}”")).unwrap_or_default();
-    Some(format!(
-        "Niepoprawna {what}{field}: podaj ją {example}."
-    ))
+    let field = argument(message)
+        .map(|a| format!(" w polu „{a}”"))
+        .unwrap_or_default();
+    Some(format!("Niepoprawna {what}{field}: podaj ją {example}."))
 }
 
 /// The argument or variable a message names: `Invalid value for argument "from"` or

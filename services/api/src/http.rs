@@ -193,7 +193,11 @@ pub fn error_json(status: StatusCode, code: Code, message: &str) -> Response {
 }
 
 async fn not_found() -> Response {
-    error_json(StatusCode::NOT_FOUND, Code::NotFound, "Nie ma takiej strony.")
+    error_json(
+        StatusCode::NOT_FOUND,
+        Code::NotFound,
+        "Nie ma takiej strony.",
+    )
 }
 
 fn unknown_tenant(slug: &str) -> Response {
@@ -262,7 +266,10 @@ async fn admin_graphiql(State(s): State<HttpState>, Path(slug): Path<String>) ->
     graphiql_page(
         &s.app,
         &format!("/t/{}/admin/graphql", t.slug),
-        &format!("GraphiQL – admin – {} – okienko", t.cfg.branding.display_name),
+        &format!(
+            "GraphiQL – admin – {} – okienko",
+            t.cfg.branding.display_name
+        ),
     )
 }
 
@@ -393,7 +400,11 @@ pub(crate) async fn read_body(
 
 /// 429 with `Retry-After` and the code `RATE_LIMITED`.
 pub(crate) fn rate_limited(l: rate_limit::Limited) -> Response {
-    let mut r = error_json(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, &l.message());
+    let mut r = error_json(
+        StatusCode::TOO_MANY_REQUESTS,
+        Code::RateLimited,
+        &l.message(),
+    );
     r.headers_mut().insert(
         header::RETRY_AFTER,
         header::HeaderValue::from(l.retry_after_secs()),
@@ -526,7 +537,9 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
     let retry_after = resp.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
         match (ext.get("code"), ext.get("retryAfter")) {
-            (Some(Value::String(c)), Some(Value::Number(n))) if c == Code::RateLimited.as_str() => n.as_u64(),
+            (Some(Value::String(c)), Some(Value::Number(n))) if c == Code::RateLimited.as_str() => {
+                n.as_u64()
+            }
             _ => None,
         }
     });

@@ -145,7 +145,11 @@ fn html(status: StatusCode, page: impl Template) -> Response {
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "page template");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Wewnętrzny błąd serwera.").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Wewnętrzny błąd serwera.",
+            )
+                .into_response()
         }
     }
 }
@@ -178,8 +182,15 @@ fn error_page(t: &TenantCtx, e: ApiError) -> Response {
     message(t, status, "Nie udało się", vec![d.to_string()], None)
 }
 
+/// A local instant in the city's date format; midnight as the end of the day before
+/// ("do końca dnia 30.11.2026" rather than "do 01.12.2026, godz. 00:00").
 fn local_when(t: &TenantCtx, at: DateTime<Utc>) -> String {
     let l = to_local(at);
+    if l.time() == chrono::NaiveTime::MIN {
+        if let Some(day) = l.date().pred_opt() {
+            return format!("końca dnia {}", t.cfg.messages.date_format.format(day));
+        }
+    }
     format!(
         "{}, godz. {}",
         t.cfg.messages.date_format.format(l.date()),
@@ -306,10 +317,7 @@ pub async fn cancel_submit(
                     "Potwierdzenie anulowania wysłaliśmy e-mailem.".into(),
                 ],
                 details: Some(Details::of(&t, &b)),
-                link: Some((
-                    "Umów nową wizytę".into(),
-                    format!("/t/{}/", t.slug),
-                )),
+                link: Some(("Umów nową wizytę".into(), format!("/t/{}/", t.slug))),
             },
         ),
         Err(e) => error_page(&t, e),
@@ -318,7 +326,9 @@ pub async fn cancel_submit(
 
 /// The booking a confirmation link belongs to, in this tenant only.
 async fn by_confirm_token(app: &App, t: &TenantCtx, token: &str) -> Result<BookingRow, ApiError> {
-    if token.is_empty() || token.len() > 200 || t.cfg.confirmation.mode != ConfirmationMode::EmailLink
+    if token.is_empty()
+        || token.len() > 200
+        || t.cfg.confirmation.mode != ConfirmationMode::EmailLink
     {
         return Err(DomainError::InvalidToken.into());
     }
@@ -408,7 +418,10 @@ pub async fn confirm_submit(
             &t,
             StatusCode::OK,
             "Rezerwacja potwierdzona",
-            vec!["Potwierdzenie z numerem rezerwacji i linkiem do anulowania wysłaliśmy e-mailem.".into()],
+            vec![
+                "Potwierdzenie z numerem rezerwacji i linkiem do anulowania wysłaliśmy e-mailem."
+                    .into(),
+            ],
             Some(Details::of(&t, &b)),
         ),
         Err(e) => error_page(&t, e),

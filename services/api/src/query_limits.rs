@@ -129,9 +129,7 @@ impl<'a> Walk<'a> {
     fn root_is_introspection(&mut self, set: &'a SelectionSet) -> bool {
         set.items.iter().all(|s| match &s.node {
             Selection::Field(f) => f.node.name.node.starts_with("__"),
-            Selection::InlineFragment(i) => {
-                self.root_is_introspection(&i.node.selection_set.node)
-            }
+            Selection::InlineFragment(i) => self.root_is_introspection(&i.node.selection_set.node),
             Selection::FragmentSpread(sp) => {
                 let name = sp.node.fragment_name.node.as_str();
                 match self.fragments.get(name) {
@@ -166,7 +164,9 @@ impl<'a> Walk<'a> {
                     }
                 }
                 Selection::InlineFragment(i) => self.set(&i.node.selection_set.node, apart),
-                Selection::FragmentSpread(sp) => self.fragment(sp.node.fragment_name.node.as_str(), apart),
+                Selection::FragmentSpread(sp) => {
+                    self.fragment(sp.node.fragment_name.node.as_str(), apart)
+                }
             };
             m = m.max(here);
         }
@@ -217,7 +217,12 @@ mod tests {
 
     #[test]
     fn of_type_is_bounded_at_what_the_standard_queries_use() {
-        let q = |n| format!("{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}", of_types(n));
+        let q = |n| {
+            format!(
+                "{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+                of_types(n)
+            )
+        };
         assert_eq!(checked(&q(MAX_OF_TYPE)), Ok(()));
         assert_eq!(checked(&q(MAX_OF_TYPE + 1)), Err(TooDeep::OfType));
         assert_eq!(checked(&q(40)), Err(TooDeep::OfType));
@@ -264,7 +269,11 @@ mod tests {
     fn fragments_are_followed_once_and_cycles_end() {
         let mut q = String::from("query { ...F0 } fragment F0 on Query { a { ...F1 } }");
         for i in 1..13 {
-            q += &format!(" fragment F{i} on T {{ a {{ ...F{} ...F{} }} }}", i + 1, i + 1);
+            q += &format!(
+                " fragment F{i} on T {{ a {{ ...F{} ...F{} }} }}",
+                i + 1,
+                i + 1
+            );
         }
         q += " fragment F13 on T { id }";
         assert_eq!(checked(&q), Err(TooDeep::Depth));

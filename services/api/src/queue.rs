@@ -691,7 +691,11 @@ async fn desk_free(
     day: &str,
 ) -> ApiResult<()> {
     match store::desk_ticket(&app.db, tenant.id, office.id, day, i64::from(desk)).await? {
-        Some(t) => Err(DomainError::DeskBusy { desk, label: t.label }.into()),
+        Some(t) => Err(DomainError::DeskBusy {
+            desk,
+            label: t.label,
+        }
+        .into()),
         None => Ok(()),
     }
 }

@@ -33,7 +33,10 @@ fn queue_graphiql(s: &HttpState, slug: &str, api: &str) -> Response {
     graphiql_page(
         &s.app,
         &format!("/t/{}/{api}/graphql", t.slug),
-        &format!("GraphiQL – {api} – {} – okienko", t.cfg.branding.display_name),
+        &format!(
+            "GraphiQL – {api} – {} – okienko",
+            t.cfg.branding.display_name
+        ),
     )
 }
 
@@ -335,10 +338,7 @@ pub async fn admission_page(
     if let Some(n) = desk {
         scope.push(format!("stanowisko {n}"));
     }
-    let title = format!(
-        "Lista przyjęć – {}",
-        t.cfg.messages.date_format.format(day)
-    );
+    let title = format!("Lista przyjęć – {}", t.cfg.messages.date_format.format(day));
     let mut body = format!("<p>{}</p>", escape(&t.cfg.name));
     if !scope.is_empty() {
         body += &format!("<p>{}</p>", escape(&scope.join(", ")));

@@ -101,7 +101,11 @@ mod tests {
         let t = manage_token(b"s1", 1, &n);
         assert_eq!(t, manage_token(b"s1", 1, &n));
         assert_ne!(t, manage_token(b"s2", 1, &n), "the secret matters");
-        assert_ne!(t, manage_token(b"s1", 1, &manage_nonce()), "the nonce matters");
+        assert_ne!(
+            t,
+            manage_token(b"s1", 1, &manage_nonce()),
+            "the nonce matters"
+        );
         assert_ne!(t, manage_token(b"s1", 2, &n), "the tenant matters");
         assert_ne!(t, n, "the nonce is not the token");
         assert_eq!(t.len(), 43);

@@ -284,7 +284,12 @@ pub struct Consent {
 impl Consent {
     /// The consent's title, or the beginning of its text (at most about 80 characters).
     pub fn title(&self) -> String {
-        if let Some(t) = self.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(t) = self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             return t.to_string();
         }
         let text = self.text.trim();

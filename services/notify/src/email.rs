@@ -162,7 +162,12 @@ mod tests {
     }
 
     fn formatted(m: &Message) -> String {
-        String::from_utf8(build(m, "okienko <noreply@okienko.local>").unwrap().formatted()).unwrap()
+        String::from_utf8(
+            build(m, "okienko <noreply@okienko.local>")
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap()
     }
 
     /// The text and HTML parts are alternatives of one content, the `.ics` an attachment beside
@@ -175,7 +180,10 @@ mod tests {
         let plain = raw.find("text/plain").unwrap();
         let html = raw.find("text/html").unwrap();
         let cal = raw.find("text/calendar").unwrap();
-        assert!(mixed < alt && alt < plain && plain < html && html < cal, "{raw}");
+        assert!(
+            mixed < alt && alt < plain && plain < html && html < cal,
+            "{raw}"
+        );
         assert!(raw.contains("filename=\"wizyta.ics\""), "{raw}");
         assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
     }
@@ -185,6 +193,9 @@ mod tests {
         let raw = formatted(&message(true, false));
         assert!(raw.contains("multipart/alternative") && !raw.contains("multipart/mixed"));
         let raw = formatted(&message(false, false));
-        assert!(raw.contains("text/plain") && !raw.contains("multipart"), "{raw}");
+        assert!(
+            raw.contains("text/plain") && !raw.contains("multipart"),
+            "{raw}"
+        );
     }
 }

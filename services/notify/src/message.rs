@@ -422,7 +422,10 @@ impl Visit {
         let body = Body {
             heading: "Rezerwacja odrzucona".into(),
             before: vec![
-                format!("{} – rezerwacja wizyty została odrzucona przez urząd.", self.city),
+                format!(
+                    "{} – rezerwacja wizyty została odrzucona przez urząd.",
+                    self.city
+                ),
                 format!("Powód: {reason}"),
             ],
             details: self.details(),
@@ -525,7 +528,10 @@ impl ComplaintNotice {
     pub fn received(&self, to: &str) -> Message {
         let body = Body {
             heading: "Potwierdzenie przyjęcia reklamacji".into(),
-            before: vec![format!("{} – potwierdzenie przyjęcia reklamacji.", self.city)],
+            before: vec![format!(
+                "{} – potwierdzenie przyjęcia reklamacji.",
+                self.city
+            )],
             details: vec![
                 Row {
                     label: "Numer reklamacji",
@@ -667,7 +673,10 @@ mod tests {
             .contains("Link do anulowania terminu: http://x/t/dabrowa-gornicza/rezerwacja/tok"));
         let ics = m.ics.as_deref().unwrap_or_default();
         assert!(ics.contains("DTSTART:20260608T064000Z"), "{ics}");
-        assert!(ics.contains("URL:http://x/t/dabrowa-gornicza/rezerwacja/tok"), "{ics}");
+        assert!(
+            ics.contains("URL:http://x/t/dabrowa-gornicza/rezerwacja/tok"),
+            "{ics}"
+        );
     }
 
     #[test]
@@ -683,7 +692,11 @@ mod tests {
             .and_then(|d| d.and_hms_opt(10, 5, 0))
             .unwrap_or_default();
         let l = gdynia().confirm_by_link("p@example.pl", "http://x/c", until);
-        assert!(l.text.contains("ważny do 01.06.2026, godz. 10:05"), "{}", l.text);
+        assert!(
+            l.text.contains("ważny do 01.06.2026, godz. 10:05"),
+            "{}",
+            l.text
+        );
     }
 
     #[test]
@@ -700,7 +713,10 @@ mod tests {
         let mut v = visit();
         v.client_name = Some("<b>Jan</b>".into());
         let html = v.confirmed("p@example.pl").html.unwrap_or_default();
-        assert!(html.contains("&#60;b&#62;Jan") || html.contains("&lt;b&gt;Jan"), "{html}");
+        assert!(
+            html.contains("&#60;b&#62;Jan") || html.contains("&lt;b&gt;Jan"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -712,7 +728,8 @@ mod tests {
             visit().rejected("p@example.pl", "Zła usługa."),
         ] {
             assert!(
-                m.text.contains("Umów nową wizytę: http://x/t/dabrowa-gornicza/"),
+                m.text
+                    .contains("Umów nową wizytę: http://x/t/dabrowa-gornicza/"),
                 "{}",
                 m.text
             );
