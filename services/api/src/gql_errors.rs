@@ -20,6 +20,11 @@ pub fn input_value(message: &str) -> Option<String> {
     Some(format!("Niepoprawna {what}{field}: podaj ją {example}."))
 }
 
+/// The parser's refusal of a document nested past its recursion bound.
+pub fn parser_too_deep(message: &str) -> bool {
+    message.starts_with("The recursion depth of the query cannot be greater than")
+}
+
 /// The argument or variable a message names: `Invalid value for argument "from"` or
 /// `Invalid value for argument "input.start"` or `variable "$f"`.
 fn argument(message: &str) -> Option<&str> {

@@ -510,6 +510,15 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             .is_some_and(|x| x.get("code").is_some());
         // The complexity limit of every schema, in Polish with its own code (the depth limit
         // answers so itself: `query_limits`).
+        // The parser's own nesting bound (far past the depth limit) is the same refusal.
+        if !has_code && e.path.is_empty() && crate::gql_errors::parser_too_deep(&e.message) {
+            e.message = format!(
+                "Zapytanie jest zagnieżdżone zbyt głęboko (najwyżej {} poziomów).",
+                crate::public::MAX_DEPTH
+            );
+            set_code(e, Code::QueryTooDeep);
+            continue;
+        }
         if !has_code && e.path.is_empty() && e.message == "Query is too complex." {
             e.message = format!(
                 "Zapytanie jest zbyt złożone (najwyżej {} pól).",
