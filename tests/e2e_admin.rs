@@ -877,7 +877,7 @@ async fn lockout_after_five_wrong_passwords() {
     );
     assert_ne!(v["errors"][0]["message"], UNAUTHENTICATED_MESSAGE);
     // A logged-out session is simply unknown.
-    let fresh = s.staff_login(slug, &login, &password).await;
+    let fresh = s.staff_login(slug, login, &password).await;
     let v = s
         .admin(slug, Some(&fresh), "mutation { logout }", json!({}))
         .await;

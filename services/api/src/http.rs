@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{ErrorExtensionValues, Value};
+use async_graphql::Value;
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -489,10 +489,7 @@ fn json_answer(body: Bytes) -> Response {
 }
 
 fn set_code(e: &mut async_graphql::ServerError, code: Code) {
-    let mut ext = e
-        .extensions
-        .take()
-        .unwrap_or_else(ErrorExtensionValues::default);
+    let mut ext = e.extensions.take().unwrap_or_default();
     ext.set("code", code.as_str());
     e.extensions = Some(ext);
 }
