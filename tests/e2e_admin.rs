@@ -176,6 +176,11 @@ fn matrix(b: &BIds) -> Vec<(&'static str, String, Value)> {
             json!({}),
         ),
         (
+            "setMessages",
+            "mutation { setMessages(dateFormat: SLASHED, phoneAsIdentifier: true) { hash } }".into(),
+            json!({}),
+        ),
+        (
             "publishTerms",
             "mutation { publishTerms(version: \"9.9\", title: \"Obcy\", text: \"Obcy regulamin\") { hash } }".into(),
             json!({}),

@@ -982,18 +982,25 @@ async fn lateness_worker_cancels_an_unchecked_booking_after_the_city_delay() {
     assert_eq!(v["data"]["admissionList"], json!([]), "{v}");
 }
 
-/// Eight clerks at two desks calling at once over HTTP never get the same ticket, and a desk
-/// never holds two: 20 tickets, each called exactly once, on both backends. A clerk whose desk
-/// is busy (`DESK_BUSY`) tries again once the other clerk there has finished.
-async fn concurrent_calls(backend: Backend) {
+/// A server on `backend` (None where it is unavailable) with Cieszyn's staff; the database
+/// lives as long as the third part.
+async fn cieszyn_on(backend: Backend) -> Option<(Server, Staff, Option<TestDb>)> {
     let db = match backend {
         Backend::Postgres => TestDb::postgres().await,
         Backend::Sqlite => None,
     };
-    let Some(s) = Server::on(backend, &db).await else {
+    let s = Server::on(backend, &db).await?;
+    let st = staff(&s, "cieszyn").await;
+    Some((s, st, db))
+}
+
+/// Eight clerks at two desks calling at once over HTTP never get the same ticket, and a desk
+/// never holds two: 20 tickets, each called exactly once, on both backends. A clerk whose desk
+/// is busy (`DESK_BUSY`) tries again once the other clerk there has finished.
+async fn concurrent_calls(backend: Backend) {
+    let Some((s, st, _db)) = cieszyn_on(backend).await else {
         return;
     };
-    let st = staff(&s, "cieszyn").await;
     for i in 0..20 {
         let q = if i % 2 == 0 { "M" } else { "D" };
         let v = kiosk(&s, "cieszyn", &st.kiosk, ISSUE, json!({ "q": q })).await;
@@ -1055,14 +1062,9 @@ async fn concurrent_calls_never_share_a_ticket_postgres() {
 /// A desk holds at most one called or serving ticket: many `callNext` at one desk at once
 /// call exactly one ticket, the others are refused with `DESK_BUSY`; on both backends.
 async fn one_called_ticket_per_desk(backend: Backend) {
-    let db = match backend {
-        Backend::Postgres => TestDb::postgres().await,
-        Backend::Sqlite => None,
-    };
-    let Some(s) = Server::on(backend, &db).await else {
+    let Some((s, st, _db)) = cieszyn_on(backend).await else {
         return;
     };
-    let st = staff(&s, "cieszyn").await;
     for _ in 0..12 {
         let v = kiosk(&s, "cieszyn", &st.kiosk, ISSUE, json!({ "q": "M" })).await;
         assert!(v["errors"].is_null(), "{v}");

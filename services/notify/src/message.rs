@@ -296,7 +296,7 @@ impl Visit {
 
     /// A preliminary booking waiting for the link to be followed (GD-7, GD-9).
     pub fn confirm_by_link(&self, to: &str, confirm_url: &str, until: NaiveDateTime) -> Message {
-        let mut after = vec![
+        let what = vec![
             Block::text("Aby potwierdzić rezerwację, otwórz link:"),
             Block::link("Potwierdź rezerwację", confirm_url),
             Block::text(format!(
@@ -304,45 +304,35 @@ impl Visit {
                 self.when(until)
             )),
         ];
-        after.extend(self.cancel_block());
-        let body = Body {
-            heading: "Potwierdź rezerwację wizyty".into(),
-            before: vec![format!("{} – wstępna rezerwacja wizyty:", self.city)],
-            details: self.details(),
-            after,
-            closing: self.closing(),
-        };
-        self.mail(
-            to,
-            format!("Potwierdź rezerwację wizyty {}", self.code),
-            body,
-            false,
-        )
+        let subject = format!("Potwierdź rezerwację wizyty {}", self.code);
+        self.preliminary(to, "Potwierdź rezerwację wizyty", subject, what)
     }
 
     /// A preliminary booking waiting for the code to be typed in the form (OP-7, OP-8).
     pub fn confirm_by_code(&self, to: &str, code: &str, until: NaiveDateTime) -> Message {
-        let mut after = vec![
+        let what = vec![
             Block::text(format!("Kod potwierdzenia: {code}")),
             Block::text(format!(
                 "Wpisz go w formularzu rezerwacji do {}. Niepotwierdzona rezerwacja zostanie anulowana.",
                 self.when(until)
             )),
         ];
+        let subject = format!("Kod potwierdzenia rezerwacji: {code}");
+        self.preliminary(to, "Kod potwierdzenia rezerwacji", subject, what)
+    }
+
+    /// A preliminary booking: the visit, how to confirm it (`what`), and how to cancel it.
+    fn preliminary(&self, to: &str, heading: &str, subject: String, what: Vec<Block>) -> Message {
+        let mut after = what;
         after.extend(self.cancel_block());
         let body = Body {
-            heading: "Kod potwierdzenia rezerwacji".into(),
+            heading: heading.into(),
             before: vec![format!("{} – wstępna rezerwacja wizyty:", self.city)],
             details: self.details(),
             after,
             closing: self.closing(),
         };
-        self.mail(
-            to,
-            format!("Kod potwierdzenia rezerwacji: {code}"),
-            body,
-            false,
-        )
+        self.mail(to, subject, body, false)
     }
 
     /// The code by SMS (OP-7).
