@@ -673,6 +673,26 @@ async fn cieszyn_checked_in_booking_is_called_before_earlier_walk_ins() {
     st.next_day(&s, "cieszyn").await;
     let v = kiosk(&s, "cieszyn", &st.kiosk, CHECK_IN, json!({ "c": code_d })).await;
     assert_eq!(v["data"]["checkIn"]["number"], "D001", "{v}");
+    // OP-9: the list takes the office id every API returns, names the city once and shows
+    // who checked in (both visits now).
+    let page = reqwest::Client::new()
+        .get(format!(
+            "{}/t/cieszyn/staff/przyjecia?dzien=2026-12-02&urzad={}",
+            s.base, st.office_id
+        ))
+        .bearer_auth(&st.clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<th scope=\"col\">Przybycie</th>"), "{html}");
+    assert_eq!(html.matches("<td>potwierdzone</td>").count(), 2, "{html}");
+    assert_eq!(
+        html.matches("Urząd Miejski w Cieszynie").count(),
+        1,
+        "the city once: {html}"
+    );
     let first = call_next(&s, "cieszyn", &st, 3).await;
     assert_eq!(
         (first["number"].as_str(), first["kind"].as_str()),

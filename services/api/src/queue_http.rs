@@ -320,11 +320,13 @@ pub async fn admission_page(
         Ok(e) => e,
         Err(e) => return list_error(&e.domain()),
     };
-    // The city's name once; an office named like the city is not named again.
+    // The city's name once: an office whose name includes it stands for it.
+    let place = match office {
+        Some(o) if o.cfg.name.contains(&t.cfg.name) => o.cfg.name.clone(),
+        Some(o) => format!("{} – {}", t.cfg.name, o.cfg.name),
+        None => t.cfg.name.clone(),
+    };
     let mut scope = Vec::new();
-    if let Some(o) = office.filter(|o| o.cfg.name != t.cfg.name) {
-        scope.push(o.cfg.name.clone());
-    }
     if let Some(d) = &department {
         let name = t
             .cfg
@@ -339,7 +341,7 @@ pub async fn admission_page(
         scope.push(format!("stanowisko {n}"));
     }
     let title = format!("Lista przyjęć – {}", t.cfg.messages.date_format.format(day));
-    let mut body = format!("<p>{}</p>", escape(&t.cfg.name));
+    let mut body = format!("<p>{}</p>", escape(&place));
     if !scope.is_empty() {
         body += &format!("<p>{}</p>", escape(&scope.join(", ")));
     }
