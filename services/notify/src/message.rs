@@ -368,30 +368,29 @@ impl Visit {
     }
 
     pub fn expired(&self, to: &str) -> Message {
-        let body = Body {
-            heading: "Rezerwacja wygasła".into(),
-            before: vec![format!(
-                "{} – wstępna rezerwacja nie została potwierdzona w wyznaczonym czasie i została anulowana:",
-                self.city
-            )],
-            details: self.details(),
-            after: vec![
-                Block::text("Termin jest znowu wolny. Możesz umówić wizytę ponownie."),
-                self.book_again(),
-            ],
-            closing: vec![AUTOMATIC.into()],
-        };
-        self.mail(to, format!("Rezerwacja {} wygasła", self.code), body, false)
+        self.seat_freed(
+            to,
+            "Rezerwacja wygasła",
+            "wstępna rezerwacja nie została potwierdzona w wyznaczonym czasie i została anulowana",
+            format!("Rezerwacja {} wygasła", self.code),
+        )
     }
 
     /// Five wrong codes: the booking can no longer be confirmed, and its seat is free again.
     pub fn code_locked(&self, to: &str) -> Message {
+        self.seat_freed(
+            to,
+            "Rezerwacja anulowana",
+            "kod potwierdzenia wpisano niepoprawnie zbyt wiele razy, dlatego wstępna rezerwacja została anulowana",
+            format!("Rezerwacja {} anulowana", self.code),
+        )
+    }
+
+    /// A preliminary booking that ended unconfirmed (`why`): its seat is free, book again.
+    fn seat_freed(&self, to: &str, heading: &str, why: &str, subject: String) -> Message {
         let body = Body {
-            heading: "Rezerwacja anulowana".into(),
-            before: vec![format!(
-                "{} – kod potwierdzenia wpisano niepoprawnie zbyt wiele razy, dlatego wstępna rezerwacja została anulowana:",
-                self.city
-            )],
+            heading: heading.into(),
+            before: vec![format!("{} – {why}:", self.city)],
             details: self.details(),
             after: vec![
                 Block::text("Termin jest znowu wolny. Możesz umówić wizytę ponownie."),
@@ -399,12 +398,7 @@ impl Visit {
             ],
             closing: vec![AUTOMATIC.into()],
         };
-        self.mail(
-            to,
-            format!("Rezerwacja {} anulowana", self.code),
-            body,
-            false,
-        )
+        self.mail(to, subject, body, false)
     }
 
     /// The office rejected the booking, with its reason (ZG-13); the slot is free again.
