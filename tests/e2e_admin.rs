@@ -176,6 +176,11 @@ fn matrix(b: &BIds) -> Vec<(&'static str, String, Value)> {
             json!({}),
         ),
         (
+            "setMessages",
+            "mutation { setMessages(dateFormat: SLASHED, phoneAsIdentifier: true) { hash } }".into(),
+            json!({}),
+        ),
+        (
             "publishTerms",
             "mutation { publishTerms(version: \"9.9\", title: \"Obcy\", text: \"Obcy regulamin\") { hash } }".into(),
             json!({}),
@@ -865,10 +870,25 @@ async fn lockout_after_five_wrong_passwords() {
         .admin(slug, Some(&token), "{ me { login } }", json!({}))
         .await;
     assert_eq!(v["data"]["me"]["login"], login);
-    // A session lasts 8 hours.
+    // A session lasts 8 hours; an expired one says so, with a code of its own.
     let s = s.restart_at("2026-12-01T16:17:00Z").await;
+    let v = s
+        .admin(slug, Some(&token), "{ me { login } }", json!({}))
+        .await;
+    assert_code(&v, "SESSION_EXPIRED");
+    assert_eq!(
+        v["errors"][0]["message"],
+        "Sesja wygasła. Zaloguj się ponownie."
+    );
+    assert_ne!(v["errors"][0]["message"], UNAUTHENTICATED_MESSAGE);
+    // A logged-out session is simply unknown.
+    let fresh = s.staff_login(slug, login, &password).await;
+    let v = s
+        .admin(slug, Some(&fresh), "mutation { logout }", json!({}))
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
     assert_code(
-        &s.admin(slug, Some(&token), "{ me { login } }", json!({}))
+        &s.admin(slug, Some(&fresh), "{ me { login } }", json!({}))
             .await,
         "UNAUTHENTICATED",
     );

@@ -116,7 +116,7 @@ async fn gdynia_pending_confirmed_by_link() {
         .to_string();
 
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
-    let link = after(&mail, "Aby potwierdzić rezerwację, otwórz link:\n").to_string();
+    let link = after(&mail, "Potwierdź rezerwację:").to_string();
     let path = link.strip_prefix(&s.base).unwrap().to_string();
     assert!(path.starts_with("/t/gdynia/potwierdz/"));
 
@@ -151,11 +151,13 @@ async fn gdynia_pending_confirmed_by_link() {
         mail.contains(&format!("Numer rezerwacji (kod): {code}")),
         "{mail}"
     );
-    assert!(mail.contains("Stanowisko: Stanowisko"), "{mail}");
+    // GD-8: the desk, named once; Gdynia writes dates dd.mm.yyyy, without the phone line of DG-7.
+    assert!(mail.contains("Stanowisko: 3\n"), "{mail}");
     assert!(
-        mail.contains("Data wizyty: ") && mail.contains("Godzina wizyty: "),
+        mail.contains("Data wizyty: 03.12.2026") && mail.contains("Godzina wizyty: "),
         "{mail}"
     );
+    assert!(!mail.contains("identyfikator"), "{mail}");
 
     // GD-13: cancelling is possible until the day before, not on the day.
     let v = s

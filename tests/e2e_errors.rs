@@ -346,3 +346,157 @@ async fn health_and_readiness() {
     assert_eq!(s.get("/readyz").await.0, 200);
     assert_eq!(s.get("/nie-ma").await.0, 404);
 }
+
+/// Messages meant for citizens speak to citizens (issue 10): a malformed date or time is
+/// answered in Polish with an example of the right form, whether inline or in a variable; a
+/// missing consent is named by its title; TOO_SOON names the first bookable slot.
+#[tokio::test]
+async fn citizen_messages_in_plain_polish() {
+    let s = Server::start().await;
+    let service = s.service_id("cieszyn", "meldunek").await;
+    for (query, vars) in [
+        (
+            format!("mutation {{ createBooking(input: {{ serviceId: \"{service}\", start: \"2027-01-18\", client: {{ email: \"a@example.pl\" }}, acceptedTermsVersion: \"1.0\" }}) {{ replayed }} }}"),
+            json!({}),
+        ),
+        (
+            "mutation($i: CreateBookingInput!) { createBooking(input: $i) { replayed } }".to_string(),
+            json!({ "i": { "serviceId": service, "start": "jutro o 8", "client": { "email": "a@example.pl" }, "acceptedTermsVersion": "1.0" } }),
+        ),
+    ] {
+        let (status, v) = s
+            .post_raw("cieszyn", json!({ "query": query, "variables": vars }).to_string())
+            .await;
+        assert!(status == 200 || status == 400, "{v}");
+        assert_eq!(code_of(&v), "BAD_USER_INPUT", "{v}");
+        let m = v["errors"][0]["message"].as_str().unwrap();
+        assert!(m.starts_with("Niepoprawna data i godzina"), "{m}");
+        assert!(m.contains("np. 2027-01-18T07:30:00Z"), "{m}");
+        assert!(!m.contains("Failed to parse"), "{m}");
+    }
+    let (status, v) = s
+        .post_raw(
+            "cieszyn",
+            json!({ "query": "query($s: ID!, $f: NaiveDate!) { availability(serviceId: $s, from: $f, to: $f) { date } }",
+                    "variables": { "s": service, "f": "18.01.2027" } })
+            .to_string(),
+        )
+        .await;
+    assert!(status == 200 || status == 400, "{v}");
+    assert_eq!(code_of(&v), "BAD_USER_INPUT", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("RRRR-MM-DD, np. 2027-01-18"),
+        "{v}"
+    );
+
+    // CI-14: from the next working day; Wednesday's first slot is at 07:30, not midnight.
+    let v = s
+        .book(
+            "cieszyn",
+            json!({ "serviceId": service, "start": "2026-12-01T12:00:00Z", "client": { "email": "a@example.pl" },
+                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
+        )
+        .await;
+    assert_eq!(code_of(&v), "TOO_SOON", "{v}");
+    assert_eq!(
+        v["errors"][0]["message"],
+        "Termin jest zbyt bliski: najwcześniejszy możliwy termin to 02.12.2026, godz. 07:30.",
+        "{v}"
+    );
+
+    // A missing consent by its title, not its key.
+    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
+    let v = s
+        .book(
+            "cieszyn",
+            json!({ "serviceId": service, "start": start, "client": { "email": "a@example.pl" },
+                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna"] }),
+        )
+        .await;
+    assert_eq!(code_of(&v), "CONSENT_REQUIRED", "{v}");
+    assert_eq!(
+        v["errors"][0]["message"],
+        "Wymagana jest zgoda: „Zgoda na przetwarzanie danych osobowych”.",
+        "{v}"
+    );
+    let t = s
+        .gql(
+            "cieszyn",
+            "{ tenant { consents { key title } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        t["data"]["tenant"]["consents"][1]["title"], "Zgoda na przetwarzanie danych osobowych",
+        "{t}"
+    );
+}
+
+/// The standard introspection query passes the depth limit over HTTP; a deeper `ofType` chain
+/// and introspection carrying a deep ordinary query do not.
+#[tokio::test]
+async fn introspection_passes_the_depth_limit_and_nothing_more() {
+    let s = Server::start().await;
+    let type_ref = |n: usize| {
+        let mut q = "kind name".to_string();
+        for _ in 0..n {
+            q = format!("kind name ofType {{ {q} }}");
+        }
+        q
+    };
+    let standard = format!(
+        "query IntrospectionQuery {{ __schema {{ queryType {{ name }} mutationType {{ name }} subscriptionType {{ name }} \
+         types {{ ...FullType }} directives {{ name description locations args {{ ...InputValue }} }} }} }} \
+         fragment FullType on __Type {{ kind name description fields(includeDeprecated: true) {{ name description \
+         args {{ ...InputValue }} type {{ ...TypeRef }} isDeprecated deprecationReason }} inputFields {{ ...InputValue }} \
+         interfaces {{ ...TypeRef }} enumValues(includeDeprecated: true) {{ name description isDeprecated deprecationReason }} \
+         possibleTypes {{ ...TypeRef }} }} \
+         fragment InputValue on __InputValue {{ name description type {{ ...TypeRef }} defaultValue }} \
+         fragment TypeRef on __Type {{ {} }}",
+        type_ref(8)
+    );
+    for path in [
+        "/t/gdynia/graphql",
+        "/t/gdynia/admin/graphql",
+        "/platform/graphql",
+    ] {
+        let (status, v) = s
+            .post_path(path, None, json!({ "query": standard }).to_string())
+            .await;
+        assert_eq!(status, 200, "{path}: {v}");
+        assert!(
+            v["data"]["__schema"]["types"].as_array().unwrap().len() > 10,
+            "{path}"
+        );
+    }
+    for n in [10, 30] {
+        let deep = format!(
+            "{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+            type_ref(n)
+        );
+        let (status, v) = s
+            .post_raw("gdynia", json!({ "query": deep }).to_string())
+            .await;
+        assert_eq!(status, 400, "{n}: {v}");
+        assert_eq!(code_of(&v), "QUERY_TOO_DEEP", "{n}: {v}");
+    }
+    let mixed = format!(
+        "{{ tenant {{ name }} __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+        type_ref(8)
+    );
+    let (status, v) = s
+        .post_raw("gdynia", json!({ "query": mixed }).to_string())
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(code_of(&v), "QUERY_TOO_DEEP", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("najwyżej 12"),
+        "{v}"
+    );
+}

@@ -131,6 +131,19 @@ async fn call_next(s: &Server, slug: &str, st: &Staff, desk_no: i64) -> Value {
     v["data"]["callNext"].clone()
 }
 
+/// Serves and finishes a called ticket: its desk may call the next one.
+async fn done(s: &Server, slug: &str, st: &Staff, ticket: &Value) {
+    let v = desk(
+        s,
+        slug,
+        &st.clerk,
+        "mutation($t: ID!) { a: startService(ticketId: $t) { state } b: finishService(ticketId: $t) { state } }",
+        json!({ "t": ticket["id"] }),
+    )
+    .await;
+    assert_eq!(v["data"]["b"]["state"], "DONE", "{v}");
+}
+
 /// Books a visit; returns (code, management token).
 async fn book_visit(s: &Server, slug: &str, input: Value) -> (String, String) {
     let v = s.book(slug, input).await;
@@ -305,8 +318,17 @@ async fn cieszyn_walk_in_is_called_and_shown_on_the_display() {
     .await;
     assert_eq!(v["data"]["board"]["calls"][0]["number"], "M001", "{v}");
     assert_eq!(v["data"]["board"]["calls"][0]["desk"], 3);
-    // Nobody else waits in desk 3's queues.
-    assert!(call_next(&s, "cieszyn", &st, 3).await.is_null());
+    // A desk holds one called ticket: the next call waits until this one is dealt with.
+    let v = desk(
+        &s,
+        "cieszyn",
+        &st.clerk,
+        CALL_NEXT,
+        json!({ "o": st.office_id, "d": 3 }),
+    )
+    .await;
+    assert_eq!(code_of(&v), "DESK_BUSY", "{v}");
+    assert!(message(&v).contains("bilet M001"), "{v}");
 
     // Served and finished: the ticket leaves the display.
     let id = c["id"].clone();
@@ -328,6 +350,8 @@ async fn cieszyn_walk_in_is_called_and_shown_on_the_display() {
     )
     .await;
     assert_eq!(v["data"]["finishService"]["state"], "DONE", "{v}");
+    // Nobody else waits in desk 3's queues.
+    assert!(call_next(&s, "cieszyn", &st, 3).await.is_null());
     let v = desk(
         &s,
         "cieszyn",
@@ -649,6 +673,26 @@ async fn cieszyn_checked_in_booking_is_called_before_earlier_walk_ins() {
     st.next_day(&s, "cieszyn").await;
     let v = kiosk(&s, "cieszyn", &st.kiosk, CHECK_IN, json!({ "c": code_d })).await;
     assert_eq!(v["data"]["checkIn"]["number"], "D001", "{v}");
+    // OP-9: the list takes the office id every API returns, names the city once and shows
+    // who checked in (both visits now).
+    let page = reqwest::Client::new()
+        .get(format!(
+            "{}/t/cieszyn/staff/przyjecia?dzien=2026-12-02&urzad={}",
+            s.base, st.office_id
+        ))
+        .bearer_auth(&st.clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<th scope=\"col\">Przybycie</th>"), "{html}");
+    assert_eq!(html.matches("<td>potwierdzone</td>").count(), 2, "{html}");
+    assert_eq!(
+        html.matches("Urząd Miejski w Cieszynie").count(),
+        1,
+        "the city once: {html}"
+    );
     let first = call_next(&s, "cieszyn", &st, 3).await;
     assert_eq!(
         (first["number"].as_str(), first["kind"].as_str()),
@@ -656,6 +700,7 @@ async fn cieszyn_checked_in_booking_is_called_before_earlier_walk_ins() {
         "{first}"
     );
     assert_eq!(first["bookingCode"], code_m.as_str());
+    done(&s, "cieszyn", &st, &first).await;
     // CI-19: the 10:00 visit may be called early: nobody else waits in its queue (D).
     let early = call_next(&s, "cieszyn", &st, 3).await;
     assert_eq!(
@@ -663,10 +708,13 @@ async fn cieszyn_checked_in_booking_is_called_before_earlier_walk_ins() {
         (Some("D001"), Some("BOOKED")),
         "{early}"
     );
+    done(&s, "cieszyn", &st, &early).await;
     let second = call_next(&s, "cieszyn", &st, 3).await;
     assert_eq!(second["number"], "M001", "{second}");
+    done(&s, "cieszyn", &st, &second).await;
     let third = call_next(&s, "cieszyn", &st, 3).await;
     assert_eq!(third["number"], "M002", "{third}");
+    done(&s, "cieszyn", &st, &third).await;
     assert!(call_next(&s, "cieszyn", &st, 3).await.is_null());
     let v = desk(
         &s,
@@ -808,6 +856,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
         "{c}"
     );
     assert_eq!(c["voiceText"], "Numer U 0 0 1, stanowisko 2");
+    done(&s, "dabrowa-gornicza", &st, &c).await;
     let c = call_next(&s, "dabrowa-gornicza", &st, 2).await;
     assert_eq!(c["number"], "R001", "{c}");
 }
@@ -953,17 +1002,25 @@ async fn lateness_worker_cancels_an_unchecked_booking_after_the_city_delay() {
     assert_eq!(v["data"]["admissionList"], json!([]), "{v}");
 }
 
-/// Eight desks calling at once over HTTP never get the same ticket: 20 tickets, each called
-/// exactly once, on both backends.
-async fn concurrent_calls(backend: Backend) {
+/// A server on `backend` (None where it is unavailable) with Cieszyn's staff; the database
+/// lives as long as the third part.
+async fn cieszyn_on(backend: Backend) -> Option<(Server, Staff, Option<TestDb>)> {
     let db = match backend {
         Backend::Postgres => TestDb::postgres().await,
         Backend::Sqlite => None,
     };
-    let Some(s) = Server::on(backend, &db).await else {
+    let s = Server::on(backend, &db).await?;
+    let st = staff(&s, "cieszyn").await;
+    Some((s, st, db))
+}
+
+/// Eight clerks at two desks calling at once over HTTP never get the same ticket, and a desk
+/// never holds two: 20 tickets, each called exactly once, on both backends. A clerk whose desk
+/// is busy (`DESK_BUSY`) tries again once the other clerk there has finished.
+async fn concurrent_calls(backend: Backend) {
+    let Some((s, st, _db)) = cieszyn_on(backend).await else {
         return;
     };
-    let st = staff(&s, "cieszyn").await;
     for i in 0..20 {
         let q = if i % 2 == 0 { "M" } else { "D" };
         let v = kiosk(&s, "cieszyn", &st.kiosk, ISSUE, json!({ "q": q })).await;
@@ -976,14 +1033,30 @@ async fn concurrent_calls(backend: Backend) {
         let (s, st) = (s.clone(), st.clone());
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
-            loop {
+            // Bounded: 20 tickets and 8 clerks need far fewer turns.
+            for _ in 0..5_000 {
                 // Desks 3 and 4 both serve M and D.
-                let c = call_next(&s, "cieszyn", &st, 3 + caller % 2).await;
-                if c.is_null() {
-                    return got;
+                let d = 3 + caller % 2;
+                let v = desk(
+                    &s,
+                    "cieszyn",
+                    &st.clerk,
+                    CALL_NEXT,
+                    json!({ "o": st.office_id, "d": d }),
+                )
+                .await;
+                match (code_of(&v), &v["data"]["callNext"]) {
+                    ("DESK_BUSY", _) => tokio::task::yield_now().await,
+                    ("", Value::Null) => return got,
+                    ("", c) => {
+                        assert_eq!(c["desk"], d, "{c}");
+                        got.push(c["number"].as_str().unwrap().to_string());
+                        done(&s, "cieszyn", &st, c).await;
+                    }
+                    (code, _) => panic!("{code}: {v}"),
                 }
-                got.push(c["number"].as_str().unwrap().to_string());
             }
+            panic!("clerk {caller} never finished");
         }));
     }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -1004,6 +1077,82 @@ async fn concurrent_calls_never_share_a_ticket_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_calls_never_share_a_ticket_postgres() {
     concurrent_calls(Backend::Postgres).await;
+}
+
+/// A desk holds at most one called or serving ticket: many `callNext` at one desk at once
+/// call exactly one ticket, the others are refused with `DESK_BUSY`; on both backends.
+async fn one_called_ticket_per_desk(backend: Backend) {
+    let Some((s, st, _db)) = cieszyn_on(backend).await else {
+        return;
+    };
+    for _ in 0..12 {
+        let v = kiosk(&s, "cieszyn", &st.kiosk, ISSUE, json!({ "q": "M" })).await;
+        assert!(v["errors"].is_null(), "{v}");
+    }
+    let s = std::sync::Arc::new(s);
+    let st = std::sync::Arc::new(st);
+    let calls: Vec<_> = (0..12)
+        .map(|_| {
+            let (s, st) = (s.clone(), st.clone());
+            tokio::spawn(async move {
+                desk(
+                    &s,
+                    "cieszyn",
+                    &st.clerk,
+                    CALL_NEXT,
+                    json!({ "o": st.office_id, "d": 3 }),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut called = Vec::new();
+    let mut busy = 0;
+    for c in calls {
+        let v = c.await.unwrap();
+        match code_of(&v) {
+            "" => called.push(v["data"]["callNext"].clone()),
+            "DESK_BUSY" => {
+                busy += 1;
+                assert!(
+                    message(&v).starts_with("Stanowisko 3 obsługuje już bilet M0"),
+                    "{v}"
+                );
+            }
+            other => panic!("{other}: {v}"),
+        }
+    }
+    assert_eq!(called.len(), 1, "{called:?}");
+    assert_eq!(busy, 11);
+    let v = desk(
+        &s,
+        "cieszyn",
+        &st.clerk,
+        "query($o: ID!) { tickets(officeId: $o) { number state desk } }",
+        json!({ "o": st.office_id }),
+    )
+    .await;
+    let at_desk: Vec<_> = v["data"]["tickets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .filter(|t| t["desk"] == 3 && (t["state"] == "CALLED" || t["state"] == "SERVING"))
+        .collect();
+    assert_eq!(at_desk.len(), 1, "{v}");
+    // Once it is dealt with, the desk calls the next number.
+    done(&s, "cieszyn", &st, &called[0]).await;
+    let next = call_next(&s, "cieszyn", &st, 3).await;
+    assert_ne!(next["number"], called[0]["number"], "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_busy_desk_calls_no_second_ticket_sqlite() {
+    one_called_ticket_per_desk(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_busy_desk_calls_no_second_ticket_postgres() {
+    one_called_ticket_per_desk(Backend::Postgres).await;
 }
 
 /// Two servers on one PostgreSQL database: a desk's call made through one reaches a display

@@ -20,16 +20,9 @@ impl Drop for Smtpd {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-#[tokio::test]
-async fn confirmation_is_delivered_over_smtp() {
+/// Starts aiosmtpd on a free port writing to a maildir in `dir`; None (with a notice) where
+/// it is not installed, except under CI.
+async fn smtpd(dir: &std::path::Path) -> Option<(Smtpd, u16)> {
     let available = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
@@ -40,12 +33,10 @@ async fn confirmation_is_delivered_over_smtp() {
             "CI must install aiosmtpd (pip install aiosmtpd)"
         );
         eprintln!("notice: aiosmtpd not installed; skipping the SMTP test");
-        return;
+        return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("maildir");
     let port = free_port();
-    let _smtpd = Smtpd(
+    let child = Smtpd(
         Command::new("python3")
             .args([
                 "-m",
@@ -56,7 +47,7 @@ async fn confirmation_is_delivered_over_smtp() {
                 "-c",
                 "aiosmtpd.handlers.Mailbox",
             ])
-            .arg(&maildir)
+            .arg(dir.join("maildir"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -68,7 +59,16 @@ async fn confirmation_is_delivered_over_smtp() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Some((child, port))
+}
 
+#[tokio::test]
+async fn confirmation_is_delivered_over_smtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_smtpd, port)) = smtpd(dir.path()).await else {
+        return;
+    };
+    let maildir = dir.path().join("maildir");
     let s = Server::builder()
         .env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
         .start()
@@ -96,8 +96,86 @@ async fn confirmation_is_delivered_over_smtp() {
         mail.contains("Urząd Miejski w Cieszynie potwierdza umówioną wizytę"),
         "{mail}"
     );
-    assert!(mail.contains("BEGIN:VCALENDAR"), "{mail}");
+    // Both parts as alternatives of one content, the calendar entry beside them.
+    let at = |needle: &str| {
+        mail.find(needle)
+            .unwrap_or_else(|| panic!("no {needle} in {mail}"))
+    };
+    assert!(
+        at("multipart/mixed") < at("multipart/alternative"),
+        "{mail}"
+    );
+    assert!(at("multipart/alternative") < at("text/plain"), "{mail}");
+    assert!(at("text/plain") < at("text/html"), "{mail}");
+    assert!(at("text/html") < at("text/calendar"), "{mail}");
+    assert!(
+        mail.contains("<html lang=3D\"pl\">") || mail.contains("<html lang=\"pl\">"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("#a6192e"),
+        "the city's colour in the HTML part: {mail}"
+    );
+    assert!(mail.contains("filename=\"wizyta.ics\""), "{mail}");
     assert!(!s.mail_dir().exists(), "SMTP replaces the file backend");
+}
+
+/// With SMTP configured no secret reaches the log: not the management token, not the
+/// confirmation link, not the booking page's link (issue 10). With e-mail to files they are
+/// logged, for trying the product out: the same test sees them there, so it can fail.
+#[tokio::test]
+async fn no_token_in_the_log_with_smtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_smtpd, port)) = smtpd(dir.path()).await else {
+        return;
+    };
+    let maildir = dir.path().join("maildir").join("new");
+    for smtp in [true, false] {
+        let mut b = Server::builder();
+        if smtp {
+            b = b.env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"));
+        }
+        let s = b.start().await;
+        // Gdynia: a confirmation link, then the confirmation with the booking's link.
+        let service = s.service_id("gdynia", "meldunek").await;
+        let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
+        let to = format!("log{smtp}@example.pl");
+        let v = s
+            .book(
+                "gdynia",
+                json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
+                        "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+            )
+            .await;
+        let token = v["data"]["createBooking"]["managementToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string();
+        let dir = if smtp { maildir.clone() } else { s.mail_dir() };
+        let mail = wait_for_mail(&dir, &format!("To: {to}")).await;
+        let confirm = after(&mail, "Potwierdź rezerwację:").to_string();
+        let confirm_token = confirm.rsplit('/').next().unwrap().to_string();
+        let (status, _) = s.post_form(confirm.strip_prefix(&s.base).unwrap()).await;
+        assert_eq!(status, 200);
+        let confirmed = wait_for_mail(&dir, "Potwierdzenie wizyty").await;
+        assert!(
+            confirmed.contains(&token),
+            "the confirmation links to the booking"
+        );
+        for _ in 0..50 {
+            if s.log().contains("booking created") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = s.log();
+        assert!(log.contains("booking created"), "{log}");
+        let leaked = log.contains(&token)
+            || log.contains(&confirm_token)
+            || log.contains("/rezerwacja/")
+            || log.contains("/potwierdz/");
+        assert_eq!(leaked, !smtp, "smtp: {smtp}, log:\n{log}");
+    }
 }
 
 /// An e-mail acknowledged with its booking is not lost when delivery fails and the server

@@ -240,12 +240,13 @@ async fn phone_bookings_and_rejection(backend: Backend) {
         mail.contains(&format!("Numer rezerwacji (kod): {code}")),
         "{mail}"
     );
-    assert!(mail.contains("Stanowisko: Stanowisko 3"), "{mail}");
+    // GD-8: the desk, named once (not "Stanowisko: Stanowisko 3").
+    assert!(mail.contains("Stanowisko: 3\n"), "{mail}");
     let local = chrono::DateTime::parse_from_rfc3339(&start)
         .unwrap()
         .with_timezone(&chrono_tz::Europe::Warsaw);
     assert!(
-        mail.contains(&format!("Data wizyty: {}", local.format("%d/%m/%Y"))),
+        mail.contains(&format!("Data wizyty: {}", local.format("%d.%m.%Y"))),
         "{mail}"
     );
     assert!(

@@ -11,8 +11,8 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use okienko_domain::config::{
-    BookingRules, Branding, ConfirmationRules, Consent, Department, FieldSpec, MinNotice, Office,
-    Service, TenantConfig, Terms, WeeklyHoursConfig,
+    BookingRules, Branding, ConfirmationRules, Consent, Department, FieldSpec, MessageRules,
+    MinNotice, Office, Service, TenantConfig, Terms, WeeklyHoursConfig,
 };
 use okienko_domain::{validate, DomainError};
 use okienko_store::{self as store, NewAudit, NewUser, Scope, StoreError, TenantId};
@@ -51,7 +51,7 @@ pub fn schema() -> AdminSchema {
         ),
         EmptySubscription,
     )
-    .limit_depth(crate::public::MAX_DEPTH)
+    .extension(crate::query_limits::QueryLimits)
     .limit_complexity(crate::public::MAX_COMPLEXITY)
     .finish()
 }
@@ -531,10 +531,22 @@ pub struct BrandingInput {
     email_from: Option<String>,
 }
 
+/// How dates are written in the city's e-mails and pages.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "okienko_domain::config::DateFormat")]
+pub enum DateFormat {
+    /// 08.06.2026
+    Dotted,
+    /// 08/06/2026 (DG-7)
+    Slashed,
+}
+
 #[derive(InputObject)]
 pub struct ConsentInput {
     key: String,
     version: String,
+    /// A short name, as messages name the consent ("Zgoda na przetwarzanie danych osobowych").
+    title: Option<String>,
     text: String,
     #[graphql(default)]
     required: bool,
@@ -1093,6 +1105,24 @@ impl Mutation {
         .await
     }
 
+    /// How the city's e-mails and pages write dates and name a visit (DG-7).
+    async fn set_messages(
+        &self,
+        ctx: &Context<'_>,
+        date_format: DateFormat,
+        phone_as_identifier: bool,
+    ) -> Result<Configuration> {
+        let rules = MessageRules {
+            date_format: date_format.into(),
+            phone_as_identifier,
+        };
+        edit_config(ctx, "config.set_messages", "messages", move |c| {
+            c.messages = rules;
+            Ok(())
+        })
+        .await
+    }
+
     /// Publishes a new version of the terms; bookings from now on record it (P-4).
     async fn publish_terms(
         &self,
@@ -1137,6 +1167,7 @@ impl Mutation {
             .map(|c| Consent {
                 key: c.key,
                 version: c.version,
+                title: c.title,
                 text: c.text,
                 required: c.required,
             })

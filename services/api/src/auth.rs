@@ -280,11 +280,17 @@ pub struct StaffRef {
 pub struct Auth {
     pub principal: Option<Principal>,
     pub token_hash: Option<String>,
+    /// The token was a session that ran out (`SESSION_EXPIRED` rather than `UNAUTHENTICATED`).
+    pub expired: bool,
 }
 
 impl Auth {
     pub fn principal(&self) -> Result<&Principal, DomainError> {
-        self.principal.as_ref().ok_or(DomainError::Unauthenticated)
+        self.principal.as_ref().ok_or(if self.expired {
+            DomainError::SessionExpired
+        } else {
+            DomainError::Unauthenticated
+        })
     }
 }
 
@@ -306,10 +312,15 @@ pub async fn authenticate(app: &App, scope: Scope, headers: &HeaderMap) -> ApiRe
     };
     let hash = tokens::hash(token);
     let now = app.clock.now().timestamp();
+    let mut expired = false;
     let principal = if token.starts_with(SESSION_PREFIX) {
-        store::session_user(&app.db, scope, &hash, now)
+        let found = store::session_user(&app.db, scope, &hash, now)
             .await?
-            .and_then(|(_, u)| principal_of_user(&u))
+            .and_then(|(_, u)| principal_of_user(&u));
+        if found.is_none() {
+            expired = store::session_expired(&app.db, scope, &hash, now).await?;
+        }
+        found
     } else if let (true, Scope::Tenant(tenant)) = (token.starts_with(DEVICE_PREFIX), scope) {
         store::device_by_token(&app.db, tenant, &hash)
             .await?
@@ -335,6 +346,7 @@ pub async fn authenticate(app: &App, scope: Scope, headers: &HeaderMap) -> ApiRe
     Ok(Auth {
         token_hash: principal.as_ref().map(|_| hash),
         principal,
+        expired,
     })
 }
 

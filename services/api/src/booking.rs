@@ -296,7 +296,7 @@ fn validate_consents(
         .find(|c| c.required && !r.consents.contains(&c.key))
     {
         return Err(DomainError::ConsentRequired {
-            key: missing.key.clone(),
+            title: missing.title(),
         });
     }
     Ok(accepted)
@@ -328,7 +328,7 @@ pub(crate) fn mail_to_client(
     match (&b.client_email, tenant.service(b.service_id)) {
         (Some(to), Some(service)) => vec![email_msg(
             to,
-            &render(&visit(app, tenant, service, &b.into(), None), to),
+            &render(&visit(app, tenant, service, &stored(app, tenant, b)), to),
         )],
         _ => Vec::new(),
     }
@@ -348,23 +348,58 @@ pub fn confirm_url(app: &App, tenant: &TenantCtx, token: &str) -> String {
     )
 }
 
+/// The city's booking start, where a cancelled or expired visit can be booked anew.
+pub fn start_url(app: &App, tenant: &TenantCtx) -> String {
+    format!("{}/t/{}/", app.settings.public_url, tenant.slug)
+}
+
+/// The management token of a stored booking, re-derived from its nonce (see `tokens`); None
+/// when it cannot be (a booking older than nonces without an idempotency key, or a changed
+/// server secret).
+pub fn token_of(app: &App, tenant: &TenantCtx, b: &BookingRow) -> Option<String> {
+    let candidate = match (&b.manage_nonce, &b.idempotency_key) {
+        (Some(nonce), _) => tokens::manage_token(&app.secret, tenant.id.0, nonce),
+        (None, Some(key)) if b.source == "phone" => {
+            tokens::derived_token(&app.secret, tenant.id.0, &format!("phone|{key}"))
+        }
+        (None, Some(key)) => tokens::derived_token(&app.secret, tenant.id.0, key),
+        (None, None) => return None,
+    };
+    tokens::same(&tokens::hash(&candidate), &b.manage_token_hash).then_some(candidate)
+}
+
+/// A stored booking as the templates read it, its management token re-derived.
+pub(crate) fn stored<'a>(app: &App, tenant: &TenantCtx, b: &'a BookingRow) -> BookingLike<'a> {
+    BookingLike {
+        code: &b.code,
+        slot_start: b.slot_start,
+        slot_end: b.slot_end,
+        client_name: b.client_name.as_deref(),
+        client_phone: b.client_phone.as_deref(),
+        token: token_of(app, tenant, b),
+    }
+}
+
 pub(crate) fn visit(
     app: &App,
     tenant: &TenantCtx,
     service: &ServiceCtx,
     b: &BookingLike<'_>,
-    token: Option<&str>,
 ) -> Visit {
     let office = tenant.office(service.office_id);
     let start = DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default();
+    let branding = &tenant.cfg.branding;
     Visit {
         tenant_slug: tenant.slug.clone(),
         city: tenant.cfg.name.clone(),
-        from: tenant.cfg.branding.email_from.clone(),
+        from: branding.email_from.clone(),
+        brand: brand(tenant),
+        date_format: tenant.cfg.messages.date_format,
         service: service.cfg.name.clone(),
         letter: service.cfg.letter.clone(),
         office: office.map(|o| o.cfg.name.clone()).unwrap_or_default(),
         address: office.map(|o| o.cfg.address.clone()).unwrap_or_default(),
+        office_phone: office.and_then(|o| o.cfg.phone.clone()),
         desk: service.cfg.desk.clone(),
         start,
         local_start: to_local(start),
@@ -372,11 +407,20 @@ pub(crate) fn visit(
         code: b.code.to_string(),
         client_name: b.client_name.map(str::to_string),
         client_phone: b.client_phone.map(str::to_string),
+        phone_as_identifier: tenant.cfg.messages.phone_as_identifier,
         stamp: app.clock.now(),
-        manage_url: match token {
-            Some(t) => manage_url(app, tenant, t),
-            None => format!("{}/t/{}/rezerwacja", app.settings.public_url, tenant.slug),
-        },
+        manage_url: b.token.as_deref().map(|t| manage_url(app, tenant, t)),
+        start_url: start_url(app, tenant),
+    }
+}
+
+/// The city as its e-mails show it.
+pub(crate) fn brand(tenant: &TenantCtx) -> okienko_notify::Brand {
+    let b = &tenant.cfg.branding;
+    okienko_notify::Brand {
+        name: b.display_name.clone(),
+        primary_color: b.primary_color.clone(),
+        secondary_color: b.secondary_color.clone(),
     }
 }
 
@@ -387,18 +431,8 @@ pub(crate) struct BookingLike<'a> {
     pub(crate) slot_end: i64,
     pub(crate) client_name: Option<&'a str>,
     pub(crate) client_phone: Option<&'a str>,
-}
-
-impl<'a> From<&'a BookingRow> for BookingLike<'a> {
-    fn from(b: &'a BookingRow) -> Self {
-        BookingLike {
-            code: &b.code,
-            slot_start: b.slot_start,
-            slot_end: b.slot_end,
-            client_name: b.client_name.as_deref(),
-            client_phone: b.client_phone.as_deref(),
-        }
-    }
+    /// The management token, for the link in the e-mail.
+    pub(crate) token: Option<String>,
 }
 
 pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResult<CreatedBooking> {
@@ -455,12 +489,7 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             if existing.request_hash.as_deref() != Some(request_hash.as_str()) {
                 return Err(DomainError::IdempotencyConflict.into());
             }
-            let token = tokens::derived_token(&app.secret, tenant.id.0, key);
-            return Ok(CreatedBooking {
-                booking: existing,
-                token,
-                replayed: true,
-            });
+            return replay(app, tenant, existing);
         }
     }
 
@@ -478,10 +507,8 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
         _ => (client, fields),
     };
 
-    let token = match &r.idempotency_key {
-        Some(k) => tokens::derived_token(&app.secret, tenant.id.0, k),
-        None => tokens::random_token(),
-    };
+    let nonce = tokens::manage_nonce();
+    let token = tokens::manage_token(&app.secret, tenant.id.0, &nonce);
     let manage_hash = tokens::hash(&token);
     let ttl = Duration::minutes(i64::from(tenant.cfg.confirmation.ttl_minutes));
     let expires = now + ttl;
@@ -521,8 +548,9 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             slot_end: slot.end.timestamp(),
             client_name: client.name.as_deref(),
             client_phone: client.phone.as_deref(),
+            token: Some(token.clone()),
         };
-        let v = visit(app, tenant, service, &like, Some(&token));
+        let v = visit(app, tenant, service, &like);
         let mut messages = Vec::new();
         match (mode, &client.email) {
             (ConfirmationMode::Immediate, Some(to)) => {
@@ -565,6 +593,7 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
             confirm_expires_at: (status == BookingStatus::Pending).then_some(expires.timestamp()),
             confirmed_at: (status == BookingStatus::Confirmed).then_some(now.timestamp()),
             manage_token_hash: manage_hash.clone(),
+            manage_nonce: Some(nonce.clone()),
             idempotency_key: r.idempotency_key.clone(),
             request_hash: Some(request_hash.clone()),
             identities: identities
@@ -582,26 +611,25 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
         .await
         {
             Ok(created) => {
-                if created.replayed
-                    && created.booking.request_hash.as_deref() != Some(request_hash.as_str())
-                {
-                    return Err(DomainError::IdempotencyConflict.into());
+                if created.replayed {
+                    if created.booking.request_hash.as_deref() != Some(request_hash.as_str()) {
+                        return Err(DomainError::IdempotencyConflict.into());
+                    }
+                    return replay(app, tenant, created.booking);
                 }
-                if !created.replayed {
-                    app.outbox_wake.notify_one();
-                    history::created(app, tenant.id, &created.booking, history::CLIENT).await;
-                    tracing::info!(
-                        tenant = %tenant.slug,
-                        booking = %created.booking.code,
-                        manage_url = %manage_url(app, tenant, &token),
-                        confirm_url = confirm_link.as_deref().map(|t| confirm_url(app, tenant, t)).unwrap_or_default(),
-                        "booking created"
-                    );
-                }
+                app.outbox_wake.notify_one();
+                history::created(app, tenant.id, &created.booking, history::CLIENT).await;
+                log_created(
+                    app,
+                    tenant,
+                    &created.booking,
+                    &token,
+                    confirm_link.as_deref(),
+                );
                 return Ok(CreatedBooking {
                     booking: created.booking,
                     token,
-                    replayed: created.replayed,
+                    replayed: false,
                 });
             }
             Err(StoreError::Unique("code")) => {
@@ -612,6 +640,41 @@ pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResul
         }
     }
     Err(last_err.unwrap_or(StoreError::Conflict).into())
+}
+
+/// Logs a new booking. Its links carry secrets: they are logged only while e-mail is written
+/// to files (trying the product out, `ApiSettings::log_links`), never with SMTP configured.
+fn log_created(
+    app: &App,
+    tenant: &TenantCtx,
+    b: &BookingRow,
+    token: &str,
+    confirm_token: Option<&str>,
+) {
+    if app.settings.log_links {
+        tracing::info!(
+            tenant = %tenant.slug,
+            booking = %b.code,
+            manage_url = %manage_url(app, tenant, token),
+            confirm_url = confirm_token.map(|t| confirm_url(app, tenant, t)).unwrap_or_default(),
+            "booking created"
+        );
+    } else {
+        tracing::info!(tenant = %tenant.slug, booking = %b.code, "booking created");
+    }
+}
+
+/// The first request's answer for a retried one: its booking and the same token.
+fn replay(app: &App, tenant: &TenantCtx, existing: BookingRow) -> ApiResult<CreatedBooking> {
+    let token = token_of(app, tenant, &existing).ok_or_else(|| {
+        tracing::error!(tenant = %tenant.slug, booking = %existing.code, "replayed booking's token cannot be derived");
+        DomainError::Internal
+    })?;
+    Ok(CreatedBooking {
+        booking: existing,
+        token,
+        replayed: true,
+    })
 }
 
 /// The client's data from a resident-card login: the city's `map_claims`, or the common
@@ -734,10 +797,10 @@ pub async fn confirm(
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
                 .ok_or_else(|| DomainError::invalid("code", "wpisz kod z wiadomości"))?;
-            check_open(app, tenant, &b, now).await?;
             if b.confirm_attempts >= MAX_CODE_ATTEMPTS {
                 return Err(DomainError::CodeLocked.into());
             }
+            check_open(app, tenant, &b, now).await?;
             let want = b.confirm_secret_hash.as_deref().unwrap_or_default();
             if code.len() > 16
                 || !tokens::same(&tokens::code_hash(&b.manage_token_hash, code), want)
@@ -745,6 +808,7 @@ pub async fn confirm(
                 let attempts =
                     store::count_failed_code(&app.db, tenant.id, b.id, now.timestamp()).await?;
                 if attempts >= MAX_CODE_ATTEMPTS {
+                    release_locked(app, tenant, &b).await?;
                     return Err(DomainError::CodeLocked.into());
                 }
                 return Err(DomainError::InvalidCode {
@@ -783,6 +847,42 @@ pub async fn confirm(
                 _ => Err(refusal_for(&fresh).into()),
             }
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A booking whose code can no longer be typed can never be confirmed: it is cancelled and
+/// its seat given back at once, not held until it expires. Two wrong codes at once release it
+/// once (the change is conditional).
+async fn release_locked(app: &App, tenant: &TenantCtx, b: &BookingRow) -> ApiResult<()> {
+    let messages = mail_to_client(app, tenant, b, Visit::code_locked);
+    let now = app.clock.now().timestamp();
+    match store::release_booking(
+        &app.db,
+        tenant.id,
+        b.id,
+        BookingStatus::Cancelled.as_str(),
+        Some("confirmation code locked"),
+        now,
+        &messages,
+    )
+    .await
+    {
+        Ok(_) => {
+            app.outbox_wake.notify_one();
+            let detail = serde_json::json!({ "reason": "code_locked" });
+            history::note(
+                app,
+                tenant.id,
+                b.id,
+                history::CANCELLED,
+                history::SYSTEM,
+                Some(detail),
+            )
+            .await;
+            Ok(())
+        }
+        Err(StoreError::Conflict) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

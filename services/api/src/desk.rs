@@ -23,7 +23,7 @@ pub type DeskSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema() -> DeskSchema {
     Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(crate::public::MAX_DEPTH)
+        .extension(crate::query_limits::QueryLimits)
         .limit_complexity(crate::public::MAX_COMPLEXITY)
         .finish()
 }

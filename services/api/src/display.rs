@@ -31,7 +31,7 @@ const BOARD_SIZE: i64 = 12;
 
 pub fn schema() -> DisplaySchema {
     Schema::build(Query, EmptyMutation, Subscription)
-        .limit_depth(crate::public::MAX_DEPTH)
+        .extension(crate::query_limits::QueryLimits)
         .limit_complexity(crate::public::MAX_COMPLEXITY)
         .finish()
 }

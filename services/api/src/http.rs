@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql::{ErrorExtensionValues, Value};
+use async_graphql::Value;
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -27,6 +26,7 @@ use crate::queue_http;
 use crate::rate_limit;
 use crate::usage_cache;
 use crate::{App, TenantCtx};
+use okienko_domain::Code;
 use okienko_store::Scope;
 
 #[derive(Clone)]
@@ -65,6 +65,7 @@ pub fn router(app: Arc<App>) -> Router {
     let routes = Router::new()
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/assets/{file}", get(crate::assets::serve))
         .route("/readyz", get(readyz))
         .route("/t/{slug}/graphql", post(graphql).get(graphiql))
         .route(
@@ -92,11 +93,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
             "/t/{slug}/rezerwacja/{token}/anuluj",
-            post(pages::cancel_action),
+            get(pages::cancel_page).post(pages::cancel_submit),
         )
         .route(
             "/t/{slug}/potwierdz/{token}",
-            get(pages::confirm_page).post(pages::confirm_action),
+            get(pages::confirm_page).post(pages::confirm_submit),
         )
         .fallback(not_found);
     with_request_timeout(routes, limit).with_state(state)
@@ -171,7 +172,7 @@ async fn request_timeout(State(guard): State<Guard>, req: Request, next: Next) -
 fn timed_out() -> Response {
     let mut r = error_json(
         StatusCode::SERVICE_UNAVAILABLE,
-        "REQUEST_TIMEOUT",
+        Code::RequestTimeout,
         "Serwer nie zdążył odpowiedzieć w wyznaczonym czasie. Spróbuj ponownie za chwilę.",
     );
     r.headers_mut()
@@ -180,8 +181,9 @@ fn timed_out() -> Response {
 }
 
 /// A JSON body in the GraphQL error shape, for answers given before GraphQL runs.
-pub fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+pub fn error_json(status: StatusCode, code: Code, message: &str) -> Response {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
     (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -191,14 +193,18 @@ pub fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 async fn not_found() -> Response {
-    error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "Nie ma takiej strony.")
+    error_json(
+        StatusCode::NOT_FOUND,
+        Code::NotFound,
+        "Nie ma takiej strony.",
+    )
 }
 
 fn unknown_tenant(slug: &str) -> Response {
     let shown: String = slug.chars().take(64).collect();
     error_json(
         StatusCode::NOT_FOUND,
-        "TENANT_NOT_FOUND",
+        Code::TenantNotFound,
         &format!("Nie ma urzędu o identyfikatorze „{shown}” w tym serwisie."),
     )
 }
@@ -245,20 +251,11 @@ async fn graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Respo
         Ok(t) => t,
         Err(r) => return r,
     };
-    if !s.app.settings.graphiql {
-        return error_json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "Użyj metody POST.",
-        );
-    }
-    Html(
-        GraphiQLSource::build()
-            .endpoint(&format!("/t/{}/graphql", t.slug))
-            .title(&format!("okienko – {}", t.cfg.branding.display_name))
-            .finish(),
+    graphiql_page(
+        &s.app,
+        &format!("/t/{}/graphql", t.slug),
+        &format!("GraphiQL – {} – okienko", t.cfg.branding.display_name),
     )
-    .into_response()
 }
 
 async fn admin_graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
@@ -269,34 +266,19 @@ async fn admin_graphiql(State(s): State<HttpState>, Path(slug): Path<String>) ->
     graphiql_page(
         &s.app,
         &format!("/t/{}/admin/graphql", t.slug),
-        None,
-        &format!("okienko – administracja – {}", t.cfg.branding.display_name),
+        &format!(
+            "GraphiQL – admin – {} – okienko",
+            t.cfg.branding.display_name
+        ),
     )
 }
 
 async fn platform_graphiql(State(s): State<HttpState>) -> Response {
-    graphiql_page(&s.app, "/platform/graphql", None, "okienko – platforma")
+    graphiql_page(&s.app, "/platform/graphql", "GraphiQL – platform – okienko")
 }
 
-pub(crate) fn graphiql_page(
-    app: &App,
-    endpoint: &str,
-    subscriptions: Option<&str>,
-    title: &str,
-) -> Response {
-    if !app.settings.graphiql {
-        return error_json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "Użyj metody POST.",
-        );
-    }
-    let page = GraphiQLSource::build().endpoint(endpoint).title(title);
-    let page = match subscriptions {
-        Some(ws) => page.subscription_endpoint(ws),
-        None => page,
-    };
-    Html(page.finish()).into_response()
+pub(crate) fn graphiql_page(app: &App, endpoint: &str, title: &str) -> Response {
+    crate::graphiql::page(app, endpoint, title)
 }
 
 /// Reads the body and parses it as a GraphQL request: 413 past the limit, 400 when malformed.
@@ -310,7 +292,7 @@ pub(crate) async fn graphql_request(
     serde_json::from_slice(&bytes).map_err(|e| {
         error_json(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            Code::BadRequest,
             &format!("Treść zapytania nie jest poprawnym żądaniem GraphQL w JSON: {e}"),
         )
     })
@@ -325,7 +307,11 @@ pub(crate) async fn caller(
 ) -> Result<auth::Auth, Response> {
     auth::authenticate(app, scope, headers).await.map_err(|e| {
         let d = e.domain();
-        error_json(StatusCode::INTERNAL_SERVER_ERROR, d.code(), &d.to_string())
+        error_json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            d.listed_code().unwrap_or(Code::Internal),
+            &d.to_string(),
+        )
     })
 }
 
@@ -396,7 +382,7 @@ pub(crate) async fn read_body(
     let too_large = || {
         error_json(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            Code::PayloadTooLarge,
             &format!("Zapytanie jest za duże (limit {} KiB).", limit / 1024),
         )
     };
@@ -414,7 +400,11 @@ pub(crate) async fn read_body(
 
 /// 429 with `Retry-After` and the code `RATE_LIMITED`.
 pub(crate) fn rate_limited(l: rate_limit::Limited) -> Response {
-    let mut r = error_json(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &l.message());
+    let mut r = error_json(
+        StatusCode::TOO_MANY_REQUESTS,
+        Code::RateLimited,
+        &l.message(),
+    );
     r.headers_mut().insert(
         header::RETRY_AFTER,
         header::HeaderValue::from(l.retry_after_secs()),
@@ -460,7 +450,7 @@ async fn graphql(
         Err(e) => {
             return error_json(
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                Code::BadRequest,
                 &format!("Treść zapytania nie jest poprawnym żądaniem GraphQL w JSON: {e}"),
             )
         }
@@ -498,6 +488,12 @@ fn json_answer(body: Bytes) -> Response {
         .into_response()
 }
 
+fn set_code(e: &mut async_graphql::ServerError, code: Code) {
+    let mut ext = e.extensions.take().unwrap_or_default();
+    ext.set("code", code.as_str());
+    e.extensions = Some(ext);
+}
+
 /// Gives every error a stable code and a Polish message; 400 when the request itself was
 /// invalid (nothing executed).
 pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
@@ -509,56 +505,47 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             .extensions
             .as_ref()
             .is_some_and(|x| x.get("code").is_some());
-        // The query limits (depth, complexity) of every schema, in Polish with codes of their own.
-        if !has_code && e.path.is_empty() {
-            let limit = match e.message.as_str() {
-                "Query is nested too deep." => Some((
-                    "QUERY_TOO_DEEP",
-                    format!(
-                        "Zapytanie jest zagnieżdżone zbyt głęboko (najwyżej {} poziomów).",
-                        crate::public::MAX_DEPTH
-                    ),
-                )),
-                "Query is too complex." => Some((
-                    "QUERY_TOO_COMPLEX",
-                    format!(
-                        "Zapytanie jest zbyt złożone (najwyżej {} pól).",
-                        crate::public::MAX_COMPLEXITY
-                    ),
-                )),
-                _ => None,
-            };
-            if let Some((code, message)) = limit {
-                e.message = message;
-                let mut ext = e
-                    .extensions
-                    .take()
-                    .unwrap_or_else(ErrorExtensionValues::default);
-                ext.set("code", code);
-                e.extensions = Some(ext);
-                continue;
-            }
+        // The complexity limit of every schema, in Polish with its own code (the depth limit
+        // answers so itself: `query_limits`).
+        // The parser's own nesting bound (far past the depth limit) is the same refusal.
+        if !has_code && e.path.is_empty() && crate::gql_errors::parser_too_deep(&e.message) {
+            e.message = format!(
+                "Zapytanie jest zagnieżdżone zbyt głęboko (najwyżej {} poziomów).",
+                crate::public::MAX_DEPTH
+            );
+            set_code(e, Code::QueryTooDeep);
+            continue;
+        }
+        if !has_code && e.path.is_empty() && e.message == "Query is too complex." {
+            e.message = format!(
+                "Zapytanie jest zbyt złożone (najwyżej {} pól).",
+                crate::public::MAX_COMPLEXITY
+            );
+            set_code(e, Code::QueryTooComplex);
+            continue;
         }
         if !has_code {
+            if let Some(polish) = crate::gql_errors::input_value(&e.message) {
+                e.message = polish;
+                set_code(e, Code::BadUserInput);
+                continue;
+            }
             let (code, prefix) = if e.path.is_empty() {
-                ("INVALID_QUERY", "Niepoprawne zapytanie GraphQL")
+                (Code::InvalidQuery, "Niepoprawne zapytanie GraphQL")
             } else {
-                ("BAD_USER_INPUT", "Niepoprawne dane wejściowe")
+                (Code::BadUserInput, "Niepoprawne dane wejściowe")
             };
             e.message = format!("{prefix}: {}", e.message);
-            let mut ext = e
-                .extensions
-                .take()
-                .unwrap_or_else(ErrorExtensionValues::default);
-            ext.set("code", code);
-            e.extensions = Some(ext);
+            set_code(e, code);
         }
     }
     // A refusal by a rate limit inside the operation (createBooking, codes) is a 429 too.
     let retry_after = resp.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
         match (ext.get("code"), ext.get("retryAfter")) {
-            (Some(Value::String(c)), Some(Value::Number(n))) if c == "RATE_LIMITED" => n.as_u64(),
+            (Some(Value::String(c)), Some(Value::Number(n))) if c == Code::RateLimited.as_str() => {
+                n.as_u64()
+            }
             _ => None,
         }
     });

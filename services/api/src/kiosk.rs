@@ -18,7 +18,7 @@ pub type KioskSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema() -> KioskSchema {
     Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(crate::public::MAX_DEPTH)
+        .extension(crate::query_limits::QueryLimits)
         .limit_complexity(crate::public::MAX_COMPLEXITY)
         .finish()
 }

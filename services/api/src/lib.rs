@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod admin_queue;
+pub mod assets;
 pub mod auth;
 pub mod booking;
 pub mod catalog;
@@ -13,12 +14,15 @@ pub mod desk;
 pub mod display;
 pub mod error;
 mod gql_ctx;
+mod gql_errors;
+pub mod graphiql;
 pub mod http;
 pub mod kiosk;
 pub mod pages;
 pub mod platform;
 pub mod policy_host;
 pub mod public;
+pub mod query_limits;
 pub mod queue;
 pub mod queue_http;
 pub mod rate_limit;
@@ -53,6 +57,9 @@ pub struct ApiSettings {
     /// How long a request may take before it is answered with `REQUEST_TIMEOUT`
     /// (`OKIENKO_REQUEST_TIMEOUT_MS`; see `http::with_request_timeout`).
     pub request_timeout: std::time::Duration,
+    /// Whether booking links (which carry secrets) may be written to the log: only while
+    /// e-mail goes to files, never with SMTP configured.
+    pub log_links: bool,
 }
 
 impl Default for ApiSettings {
@@ -63,6 +70,7 @@ impl Default for ApiSettings {
             graphiql: true,
             trusted_proxies: Vec::new(),
             request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
+            log_links: false,
         }
     }
 }

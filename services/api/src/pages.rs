@@ -1,17 +1,25 @@
-//! The pages behind e-mailed links: see a booking and cancel it (CI-15, ZG-11), confirm a
-//! preliminary booking (GD-7). A GET only shows; the action is a POST from a button, so
-//! mail scanners that open links change nothing. Plain HTML, no JavaScript, Polish.
+//! The pages behind e-mailed links (W-6): see a booking and cancel it with one confirming step
+//! (CI-15, ZG-11), confirm a preliminary booking (GD-7). A GET only shows; every action is a
+//! POST from a button, so mail scanners that open links change nothing, and a cross-site POST
+//! is refused. Plain HTML from askama templates, no JavaScript, Polish, in the city's colours
+//! and its date format.
 
+use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use okienko_domain::booking::BookingStatus;
+use okienko_domain::calendar::to_local;
+use okienko_domain::config::ConfirmationMode;
+use okienko_domain::{Code, DomainError};
+use okienko_store::{self as store, BookingRow};
 
 use crate::booking;
 use crate::error::ApiError;
 use crate::http::{tenant_of, HttpState};
-use crate::TenantCtx;
-use okienko_domain::calendar::to_local;
-use okienko_store::BookingRow;
+use crate::tokens;
+use crate::{App, TenantCtx};
 
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -21,64 +29,222 @@ pub fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn page(t: &TenantCtx, status: StatusCode, title: &str, body: &str) -> Response {
-    let b = &t.cfg.branding;
-    let html = format!(
-        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} – {name}</title>\
-         <style>body{{font-family:system-ui,sans-serif;font-size:1.25rem;line-height:1.5;margin:0;color:#0b0c0c}}\
-         header{{background:{primary};color:{secondary};padding:1rem 1.5rem}}main{{max-width:40rem;padding:1.5rem}}\
-         button{{font-size:1.25rem;padding:.6rem 1.2rem;background:{primary};color:{secondary};border:0;border-radius:.25rem}}\
-         button:focus{{outline:3px solid #fd0;outline-offset:2px}}dt{{font-weight:bold}}</style></head>\
-         <body><header><p>{name}</p></header><main><h1>{title}</h1>{body}</main></body></html>",
-        title = escape(title),
-        name = escape(&b.display_name),
-        primary = escape(&b.primary_color),
-        secondary = escape(&b.secondary_color),
-    );
-    (status, Html(html)).into_response()
+/// No script, no third-party requests, forms only to this server.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// What every page shows around its content: the city's name and colours.
+struct Layout {
+    title: String,
+    city: String,
+    primary: String,
+    secondary: String,
 }
 
-fn details(t: &TenantCtx, b: &BookingRow) -> String {
-    let local = to_local(chrono::DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default());
-    let service = t
-        .service(b.service_id)
-        .map(|s| s.cfg.name.clone())
-        .unwrap_or_default();
-    let status = match booking::status_of(b) {
-        okienko_domain::booking::BookingStatus::Pending => "oczekuje na potwierdzenie",
-        okienko_domain::booking::BookingStatus::Confirmed => "potwierdzona",
-        okienko_domain::booking::BookingStatus::Cancelled => "odwołana",
-        okienko_domain::booking::BookingStatus::Expired => "wygasła (niepotwierdzona)",
-        okienko_domain::booking::BookingStatus::Rejected => "odrzucona przez urząd",
-    };
-    format!(
-        "<dl><dt>Numer rezerwacji</dt><dd>{}</dd><dt>Sprawa</dt><dd>{}</dd>\
-         <dt>Termin</dt><dd>{}, godz. {}</dd><dt>Stan</dt><dd>{}</dd></dl>",
-        escape(&b.code),
-        escape(&service),
-        local.format("%d.%m.%Y"),
-        local.format("%H:%M"),
-        status
+impl Layout {
+    fn of(t: &TenantCtx, title: &str) -> Layout {
+        let b = &t.cfg.branding;
+        Layout {
+            title: title.to_string(),
+            city: b.display_name.clone(),
+            primary: b.primary_color.clone(),
+            secondary: b.secondary_color.clone(),
+        }
+    }
+}
+
+/// A booking as the pages show it, in the city's date format.
+struct Details {
+    code: String,
+    service: String,
+    date: String,
+    time: String,
+    place: String,
+    status: &'static str,
+}
+
+impl Details {
+    fn of(t: &TenantCtx, b: &BookingRow) -> Details {
+        let local = to_local(DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default());
+        let service = t.service(b.service_id);
+        let office = service.and_then(|s| t.office(s.office_id));
+        Details {
+            code: b.code.clone(),
+            service: service.map(|s| s.cfg.name.clone()).unwrap_or_default(),
+            date: t.cfg.messages.date_format.format(local.date()),
+            time: local.format("%H:%M").to_string(),
+            place: office
+                .map(|o| format!("{}, {}", o.cfg.name, o.cfg.address))
+                .unwrap_or_default(),
+            status: match booking::status_of(b) {
+                BookingStatus::Pending => "oczekuje na potwierdzenie",
+                BookingStatus::Confirmed => "potwierdzona",
+                BookingStatus::Cancelled => "anulowana",
+                BookingStatus::Expired => "wygasła (niepotwierdzona)",
+                BookingStatus::Rejected => "odrzucona przez urząd",
+            },
+        }
+    }
+}
+
+/// What the booking page offers.
+enum BookingAction {
+    /// Cancelling, through the confirming page at this address.
+    Cancel(String),
+    /// The cutoff has passed: until when it was possible, and whom to phone.
+    TooLate(String, Option<String>),
+    None,
+}
+
+#[derive(Template)]
+#[template(path = "pages/booking.html")]
+struct BookingPage {
+    layout: Layout,
+    d: Details,
+    action: BookingAction,
+}
+
+#[derive(Template)]
+#[template(path = "pages/cancel.html")]
+struct CancelPage {
+    layout: Layout,
+    d: Details,
+    post_url: String,
+    back_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    d: Details,
+    until: String,
+    post_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+struct MessagePage {
+    layout: Layout,
+    paragraphs: Vec<String>,
+    details: Option<Details>,
+    /// (text, href)
+    link: Option<(String, String)>,
+}
+
+fn html(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            status,
+            [(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            )],
+            Html(body),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page template");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Wewnętrzny błąd serwera.",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn message(
+    t: &TenantCtx,
+    status: StatusCode,
+    title: &str,
+    paragraphs: Vec<String>,
+    details: Option<Details>,
+) -> Response {
+    html(
+        status,
+        MessagePage {
+            layout: Layout::of(t, title),
+            paragraphs,
+            details,
+            link: None,
+        },
     )
 }
 
 fn error_page(t: &TenantCtx, e: ApiError) -> Response {
     let d = e.domain();
-    let status = match d.code() {
-        "INVALID_TOKEN" | "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+    let status = match d.listed_code() {
+        Some(Code::InvalidToken | Code::NotFound) => StatusCode::NOT_FOUND,
+        Some(Code::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::CONFLICT,
     };
-    page(
-        t,
-        status,
-        "Nie udało się",
-        &format!("<p>{}</p>", escape(&d.to_string())),
+    message(t, status, "Nie udało się", vec![d.to_string()], None)
+}
+
+/// A local instant in the city's date format; midnight as the end of the day before
+/// ("do końca dnia 30.11.2026" rather than "do 01.12.2026, godz. 00:00").
+fn local_when(t: &TenantCtx, at: DateTime<Utc>) -> String {
+    let l = to_local(at);
+    if l.time() == chrono::NaiveTime::MIN {
+        if let Some(day) = l.date().pred_opt() {
+            return format!("końca dnia {}", t.cfg.messages.date_format.format(day));
+        }
+    }
+    format!(
+        "{}, godz. {}",
+        t.cfg.messages.date_format.format(l.date()),
+        l.format("%H:%M")
     )
 }
 
+fn manage_path(t: &TenantCtx, token: &str) -> String {
+    format!("/t/{}/rezerwacja/{}", t.slug, token)
+}
+
+/// Whether the client may still cancel `b` now, and if not because of the cutoff, until when
+/// it was possible and whom to phone.
+fn cancel_action(app: &App, t: &TenantCtx, b: &BookingRow, token: &str) -> BookingAction {
+    if !booking::status_of(b).holds_seat() {
+        return BookingAction::None;
+    }
+    let until = booking::cancellable_until(t, b);
+    if app.clock.now() < until {
+        return BookingAction::Cancel(format!("{}/anuluj", manage_path(t, token)));
+    }
+    let phone = t
+        .service(b.service_id)
+        .and_then(|s| t.office(s.office_id))
+        .and_then(|o| o.cfg.phone.clone());
+    BookingAction::TooLate(local_when(t, until), phone)
+}
+
+/// A POST from another site (a form elsewhere posting to a booking's address) is refused.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let text = |h| headers.get(h).and_then(|v: &HeaderValue| v.to_str().ok());
+    match text("sec-fetch-site") {
+        Some(site) => !matches!(site, "same-origin" | "none"),
+        None => match (text("origin"), text("host")) {
+            (Some(origin), Some(host)) => {
+                let bare = origin.split_once("://").map_or(origin, |(_, h)| h);
+                bare != host
+            }
+            _ => false,
+        },
+    }
+}
+
+fn refused_cross_site(t: &TenantCtx) -> Response {
+    message(
+        t,
+        StatusCode::FORBIDDEN,
+        "Nie udało się",
+        vec!["Tę operację można wykonać tylko ze strony rezerwacji.".into()],
+        None,
+    )
+}
+
+/// `GET /t/{slug}/rezerwacja/{token}`: the booking, and cancelling while it is possible.
 pub async fn manage_page(
     State(s): State<HttpState>,
     Path((slug, token)): Path<(String, String)>,
@@ -88,22 +254,20 @@ pub async fn manage_page(
         Err(r) => return r,
     };
     match booking::by_token(&s.app, &t, &token).await {
-        Ok(b) => {
-            let mut body = details(&t, &b);
-            if booking::status_of(&b).holds_seat() {
-                body += &format!(
-                    "<form method=\"post\" action=\"/t/{}/rezerwacja/{}/anuluj\"><button type=\"submit\">Anuluj rezerwację</button></form>",
-                    escape(&t.slug),
-                    escape(&token)
-                );
-            }
-            page(&t, StatusCode::OK, "Twoja rezerwacja", &body)
-        }
+        Ok(b) => html(
+            StatusCode::OK,
+            BookingPage {
+                layout: Layout::of(&t, "Twoja rezerwacja"),
+                d: Details::of(&t, &b),
+                action: cancel_action(&s.app, &t, &b, &token),
+            },
+        ),
         Err(e) => error_page(&t, e),
     }
 }
 
-pub async fn cancel_action(
+/// `GET /t/{slug}/rezerwacja/{token}/anuluj`: asks once more before cancelling (CI-15).
+pub async fn cancel_page(
     State(s): State<HttpState>,
     Path((slug, token)): Path<(String, String)>,
 ) -> Response {
@@ -111,20 +275,70 @@ pub async fn cancel_action(
         Ok(t) => t,
         Err(r) => return r,
     };
-    match booking::cancel(&s.app, &t, &token).await {
-        Ok(b) => page(
-            &t,
+    let b = match booking::by_token(&s.app, &t, &token).await {
+        Ok(b) => b,
+        Err(e) => return error_page(&t, e),
+    };
+    match cancel_action(&s.app, &t, &b, &token) {
+        BookingAction::Cancel(post_url) => html(
             StatusCode::OK,
-            "Rezerwacja anulowana",
-            &format!(
-                "{}<p>Termin jest wolny dla innych osób. Dziękujemy.</p>",
-                details(&t, &b)
-            ),
+            CancelPage {
+                layout: Layout::of(&t, "Anulowanie rezerwacji"),
+                d: Details::of(&t, &b),
+                post_url,
+                back_url: manage_path(&t, &token),
+            },
+        ),
+        // Nothing to cancel any more: the booking page says why.
+        _ => manage_page(State(s), Path((slug, token))).await,
+    }
+}
+
+/// `POST /t/{slug}/rezerwacja/{token}/anuluj`: cancels.
+pub async fn cancel_submit(
+    State(s): State<HttpState>,
+    Path((slug, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if cross_site(&headers) {
+        return refused_cross_site(&t);
+    }
+    match booking::cancel(&s.app, &t, &token).await {
+        Ok(b) => html(
+            StatusCode::OK,
+            MessagePage {
+                layout: Layout::of(&t, "Rezerwacja anulowana"),
+                paragraphs: vec![
+                    "Termin jest wolny dla innych osób. Dziękujemy.".into(),
+                    "Potwierdzenie anulowania wysłaliśmy e-mailem.".into(),
+                ],
+                details: Some(Details::of(&t, &b)),
+                link: Some(("Umów nową wizytę".into(), format!("/t/{}/", t.slug))),
+            },
         ),
         Err(e) => error_page(&t, e),
     }
 }
 
+/// The booking a confirmation link belongs to, in this tenant only.
+async fn by_confirm_token(app: &App, t: &TenantCtx, token: &str) -> Result<BookingRow, ApiError> {
+    if token.is_empty()
+        || token.len() > 200
+        || t.cfg.confirmation.mode != ConfirmationMode::EmailLink
+    {
+        return Err(DomainError::InvalidToken.into());
+    }
+    store::booking_by_confirm_hash(&app.db, t.id, &tokens::hash(token))
+        .await?
+        .ok_or_else(|| DomainError::InvalidToken.into())
+}
+
+/// `GET /t/{slug}/potwierdz/{token}`: what is being confirmed, and the button only while the
+/// booking waits for it (GD-7).
 pub async fn confirm_page(
     State(s): State<HttpState>,
     Path((slug, token)): Path<(String, String)>,
@@ -133,33 +347,112 @@ pub async fn confirm_page(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let body = format!(
-        "<p>Aby potwierdzić wstępną rezerwację wizyty, naciśnij przycisk.</p>\
-         <form method=\"post\" action=\"/t/{}/potwierdz/{}\"><button type=\"submit\">Potwierdź rezerwację</button></form>",
-        escape(&t.slug),
-        escape(&token)
-    );
-    page(&t, StatusCode::OK, "Potwierdzenie rezerwacji", &body)
+    let b = match by_confirm_token(&s.app, &t, &token).await {
+        Ok(b) => b,
+        Err(_) => {
+            return message(
+                &t,
+                StatusCode::NOT_FOUND,
+                "Nieważny link",
+                vec![
+                    "Ten link potwierdzający jest nieważny. Sprawdź, czy skopiowano go w całości z wiadomości e-mail.".into(),
+                ],
+                None,
+            )
+        }
+    };
+    let now = s.app.clock.now();
+    let open_until = b
+        .confirm_expires_at
+        .and_then(|e| DateTime::from_timestamp(e, 0))
+        .filter(|e| *e > now);
+    match (booking::status_of(&b), open_until) {
+        (BookingStatus::Pending, Some(until)) => html(
+            StatusCode::OK,
+            ConfirmPage {
+                layout: Layout::of(&t, "Potwierdzenie rezerwacji"),
+                d: Details::of(&t, &b),
+                until: local_when(&t, until),
+                post_url: format!("/t/{}/potwierdz/{}", t.slug, token),
+            },
+        ),
+        (BookingStatus::Confirmed, _) => message(
+            &t,
+            StatusCode::OK,
+            "Rezerwacja jest już potwierdzona",
+            vec!["Potwierdzenie z numerem rezerwacji wysłaliśmy e-mailem.".into()],
+            Some(Details::of(&t, &b)),
+        ),
+        (BookingStatus::Pending, None) | (BookingStatus::Expired, _) => message(
+            &t,
+            StatusCode::CONFLICT,
+            "Czas na potwierdzenie minął",
+            vec![DomainError::BookingExpired.to_string()],
+            Some(Details::of(&t, &b)),
+        ),
+        _ => message(
+            &t,
+            StatusCode::CONFLICT,
+            "Rezerwacji nie można potwierdzić",
+            vec![booking::refusal_for(&b).to_string()],
+            Some(Details::of(&t, &b)),
+        ),
+    }
 }
 
-pub async fn confirm_action(
+/// `POST /t/{slug}/potwierdz/{token}`: confirms.
+pub async fn confirm_submit(
     State(s): State<HttpState>,
     Path((slug, token)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
     };
+    if cross_site(&headers) {
+        return refused_cross_site(&t);
+    }
     match booking::confirm(&s.app, &t, &token, None).await {
-        Ok(b) => page(
+        Ok(b) => message(
             &t,
             StatusCode::OK,
             "Rezerwacja potwierdzona",
-            &format!(
-                "{}<p>Potwierdzenie wysłaliśmy e-mailem.</p>",
-                details(&t, &b)
-            ),
+            vec![
+                "Potwierdzenie z numerem rezerwacji i linkiem do anulowania wysłaliśmy e-mailem."
+                    .into(),
+            ],
+            Some(Details::of(&t, &b)),
         ),
         Err(e) => error_page(&t, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_posts_are_told_apart() {
+        assert!(!cross_site(&headers(&[])), "a plain client");
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(!cross_site(&headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(cross_site(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:8080")
+        ])));
     }
 }

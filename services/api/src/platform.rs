@@ -20,7 +20,7 @@ pub type PlatformSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema() -> PlatformSchema {
     Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(crate::public::MAX_DEPTH)
+        .extension(crate::query_limits::QueryLimits)
         .limit_complexity(crate::public::MAX_COMPLEXITY)
         .finish()
 }

@@ -24,7 +24,7 @@ pub type PublicSchema = Schema<Query, PublicMutation, EmptySubscription>;
 pub struct PublicMutation(Mutation, crate::staff_ops::PublicComplaints);
 
 /// Limits that keep one query cheap (issue 6 tunes them further).
-pub const MAX_DEPTH: usize = 12;
+pub const MAX_DEPTH: usize = crate::query_limits::MAX_DEPTH;
 pub const MAX_COMPLEXITY: usize = 2000;
 
 pub fn schema() -> PublicSchema {
@@ -33,7 +33,7 @@ pub fn schema() -> PublicSchema {
         PublicMutation(Mutation, crate::staff_ops::PublicComplaints),
         EmptySubscription,
     )
-    .limit_depth(MAX_DEPTH)
+    .extension(crate::query_limits::QueryLimits)
     .limit_complexity(MAX_COMPLEXITY)
     .finish()
 }
@@ -127,6 +127,8 @@ pub struct Terms {
 pub struct Consent {
     key: String,
     version: String,
+    /// A short name of the consent, as messages name it.
+    title: String,
     text: String,
     required: bool,
 }
@@ -183,6 +185,7 @@ impl Tenant {
             .map(|c| Consent {
                 key: c.key.clone(),
                 version: c.version.clone(),
+                title: c.title(),
                 text: c.text.clone(),
                 required: c.required,
             })

@@ -633,6 +633,7 @@ pub async fn call_next(
         .ok_or_else(|| DomainError::invalid("desk", "nie ma takiego stanowiska w tym urzędzie"))?;
     for _ in 0..CLAIM_ATTEMPTS {
         let (now, day) = today(app);
+        desk_free(app, tenant, office, desk, &day).await?;
         let waiting: Vec<TicketRow> =
             store::waiting_tickets(&app.db, tenant.id, office.id, &day, &d.queues)
                 .await?
@@ -649,7 +650,7 @@ pub async fn call_next(
         if order.is_empty() {
             return Ok(None);
         }
-        if let Some(t) = store::claim_ticket(
+        let claimed = match store::claim_ticket(
             &app.db,
             tenant.id,
             &order,
@@ -657,14 +658,46 @@ pub async fn call_next(
             clerk,
             now.timestamp(),
         )
-        .await?
+        .await
         {
+            // Another call at this desk was first (the database holds one a desk).
+            Err(StoreError::Unique("desk")) => {
+                desk_free(app, tenant, office, desk, &day).await?;
+                return Err(DomainError::DeskBusy {
+                    desk,
+                    label: String::new(),
+                }
+                .into());
+            }
+            other => other?,
+        };
+        if let Some(t) = claimed {
             bus.publish(tenant, office.id, event(EventKind::Called, tenant, &t, now));
             return Ok(Some(t));
         }
     }
     // Every candidate went to other desks each time: as if nobody waited.
     Ok(None)
+}
+
+/// A desk calls the next number only when it has no called or serving ticket: the clerk
+/// finishes, recalls, transfers or refuses the current one first (`DESK_BUSY`). The database
+/// holds this under concurrency too (`tickets_one_per_desk`).
+async fn desk_free(
+    app: &App,
+    tenant: &TenantCtx,
+    office: &OfficeCtx,
+    desk: u32,
+    day: &str,
+) -> ApiResult<()> {
+    match store::desk_ticket(&app.db, tenant.id, office.id, day, i64::from(desk)).await? {
+        Some(t) => Err(DomainError::DeskBusy {
+            desk,
+            label: t.label,
+        }
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// Calls a called ticket again, at least the tenant's interval after the last call (CI-8).

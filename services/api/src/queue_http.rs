@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::NaiveDate;
 use okienko_domain::calendar::{local_date, to_local};
-use okienko_domain::DomainError;
+use okienko_domain::{Code, DomainError};
 use okienko_store::Scope;
 
 use crate::auth::{self, Auth, DeviceKind, Permission, Principal};
@@ -30,16 +30,13 @@ fn queue_graphiql(s: &HttpState, slug: &str, api: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let (title, ws) = match api {
-        "kiosk" => ("kiosk", None),
-        "desk" => ("stanowisko", None),
-        _ => ("wyświetlacz", Some(format!("/t/{}/display/ws", t.slug))),
-    };
     graphiql_page(
         &s.app,
         &format!("/t/{}/{api}/graphql", t.slug),
-        ws.as_deref(),
-        &format!("okienko – {title} – {}", t.cfg.branding.display_name),
+        &format!(
+            "GraphiQL – {api} – {} – okienko",
+            t.cfg.branding.display_name
+        ),
     )
 }
 
@@ -158,7 +155,7 @@ pub async fn display_ws(
     let (Ok(protocol), Ok(ws)) = (protocol, ws) else {
         return error_json(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            Code::BadRequest,
             "Ten adres przyjmuje tylko połączenia WebSocket z protokołem graphql-transport-ws albo graphql-ws.",
         );
     };
@@ -170,7 +167,11 @@ pub async fn display_ws(
                 Ok(a) => a,
                 Err(e) => {
                     let d = e.domain();
-                    return error_json(StatusCode::INTERNAL_SERVER_ERROR, d.code(), &d.to_string());
+                    return error_json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        d.listed_code().unwrap_or(Code::Internal),
+                        &d.to_string(),
+                    );
                 }
             };
             if let Err(d) = is_display(&t, &a) {
@@ -179,7 +180,11 @@ pub async fn display_ws(
                 } else {
                     StatusCode::FORBIDDEN
                 };
-                return error_json(status, d.code(), &d.to_string());
+                return error_json(
+                    status,
+                    d.listed_code().unwrap_or(Code::Forbidden),
+                    &d.to_string(),
+                );
             }
             Some(a)
         }
@@ -233,7 +238,7 @@ fn list_page(title: &str, body: &str, status: StatusCode) -> Response {
 
 fn list_error(d: &DomainError) -> Response {
     let status = match d.code() {
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
         "FORBIDDEN" => StatusCode::FORBIDDEN,
         "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
@@ -286,8 +291,13 @@ pub async fn admission_page(
         },
         None => local_date(s.app.clock.now()),
     };
+    // The office by the id every API returns, or by its key.
     let office = match text("urzad") {
-        Some(key) => match t.offices.iter().find(|o| o.cfg.key == key) {
+        Some(key) => match t
+            .offices
+            .iter()
+            .find(|o| o.id.to_string() == key || o.cfg.key == key)
+        {
             Some(o) => Some(o),
             None => return list_error(&DomainError::invalid("urzad", "nie ma takiego urzędu")),
         },
@@ -310,10 +320,13 @@ pub async fn admission_page(
         Ok(e) => e,
         Err(e) => return list_error(&e.domain()),
     };
+    // The city's name once: an office whose name includes it stands for it.
+    let place = match office {
+        Some(o) if o.cfg.name.contains(&t.cfg.name) => o.cfg.name.clone(),
+        Some(o) => format!("{} – {}", t.cfg.name, o.cfg.name),
+        None => t.cfg.name.clone(),
+    };
     let mut scope = Vec::new();
-    if let Some(o) = office {
-        scope.push(o.cfg.name.clone());
-    }
     if let Some(d) = &department {
         let name = t
             .cfg
@@ -327,26 +340,22 @@ pub async fn admission_page(
     if let Some(n) = desk {
         scope.push(format!("stanowisko {n}"));
     }
-    let title = format!("Lista przyjęć – {}", day.format("%d.%m.%Y"));
-    let mut body = format!(
-        "<p>{}{}</p>",
-        escape(&t.cfg.name),
-        if scope.is_empty() {
-            String::new()
-        } else {
-            format!(" – {}", escape(&scope.join(", ")))
-        }
-    );
+    let title = format!("Lista przyjęć – {}", t.cfg.messages.date_format.format(day));
+    let mut body = format!("<p>{}</p>", escape(&place));
+    if !scope.is_empty() {
+        body += &format!("<p>{}</p>", escape(&scope.join(", ")));
+    }
     if entries.is_empty() {
         body += "<p>Na ten dzień nie ma umówionych wizyt.</p>";
     } else {
-        body += "<table><thead><tr><th>Godzina</th><th>Identyfikator rezerwacji</th><th>Sprawa</th></tr></thead><tbody>";
+        body += "<table><thead><tr><th scope=\"col\">Godzina</th><th scope=\"col\">Identyfikator rezerwacji</th><th scope=\"col\">Sprawa</th><th scope=\"col\">Przybycie</th></tr></thead><tbody>";
         for e in &entries {
             body += &format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 to_local(e.start).format("%H:%M"),
                 escape(&e.code),
-                escape(&e.service)
+                escape(&e.service),
+                if e.checked_in { "potwierdzone" } else { "–" }
             );
         }
         body += "</tbody></table>";

@@ -93,7 +93,7 @@ impl Limited {
     /// The GraphQL error: code `RATE_LIMITED`, `retryAfter` in seconds.
     pub fn to_gql(self) -> async_graphql::Error {
         async_graphql::Error::new(self.message()).extend_with(|_, ext| {
-            ext.set("code", "RATE_LIMITED");
+            ext.set("code", okienko_domain::Code::RateLimited.as_str());
             ext.set("retryAfter", self.retry_after_secs());
         })
     }

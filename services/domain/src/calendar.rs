@@ -271,6 +271,18 @@ impl BookingWindow {
     pub fn contains_day(&self, d: NaiveDate) -> bool {
         d >= self.first_day && d <= self.last_day
     }
+
+    /// The first slot of `cal` this window offers (seats aside), if any before its last day.
+    pub fn first_slot(&self, cal: &Calendar<'_>) -> Option<DateTime<Utc>> {
+        let mut d = self.first_day;
+        while d <= self.last_day {
+            if let Some(s) = cal.slots_on(d).iter().find(|s| s.start >= self.earliest) {
+                return Some(s.start);
+            }
+            d = d.succ_opt()?;
+        }
+        None
+    }
 }
 
 /// Checks that `start` is a slot this calendar offers now, and returns it.
@@ -292,7 +304,7 @@ pub fn check_slot(
     }
     if start < window.earliest {
         return Err(DomainError::TooSoon {
-            first: window.earliest,
+            first: window.first_slot(cal),
         });
     }
     match cal.closed(day) {

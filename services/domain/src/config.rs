@@ -50,6 +50,46 @@ pub struct TenantConfig {
     /// Requests per minute per client address or API key (issue 6).
     #[serde(default)]
     pub rate_limits: RateLimitRules,
+    /// How the city's e-mails and pages write dates and name a visit (DG-7).
+    #[serde(default)]
+    pub messages: MessageRules,
+}
+
+/// The `[messages]` table: how e-mails and pages speak of a visit.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessageRules {
+    /// The city's one date format, in all its e-mails and pages.
+    pub date_format: DateFormat,
+    /// The client's phone number is the visit's identifier, typed at the kiosk (DG-7, DG-8):
+    /// e-mails show it as such.
+    pub phone_as_identifier: bool,
+}
+
+/// How dates are written; times are always HH:MM.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum DateFormat {
+    /// 08.06.2026, the common Polish form.
+    #[default]
+    #[serde(rename = "dd.mm.yyyy")]
+    Dotted,
+    /// 08/06/2026 (DG-7).
+    #[serde(rename = "dd/mm/yyyy")]
+    Slashed,
+}
+
+impl DateFormat {
+    /// The chrono pattern of this format.
+    pub fn pattern(self) -> &'static str {
+        match self {
+            DateFormat::Dotted => "%d.%m.%Y",
+            DateFormat::Slashed => "%d/%m/%Y",
+        }
+    }
+
+    pub fn format(self, d: NaiveDate) -> String {
+        d.format(self.pattern()).to_string()
+    }
 }
 
 /// Requests allowed per minute (also the burst); 0 means no limit.
@@ -232,9 +272,36 @@ pub struct Terms {
 pub struct Consent {
     pub key: String,
     pub version: String,
+    /// A short name of the consent, as messages name it ("Zgoda na przetwarzanie danych
+    /// osobowych"); its text's beginning when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     pub text: String,
     #[serde(default)]
     pub required: bool,
+}
+
+impl Consent {
+    /// The consent's title, or the beginning of its text (at most about 80 characters).
+    pub fn title(&self) -> String {
+        if let Some(t) = self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            return t.to_string();
+        }
+        let text = self.text.trim();
+        let sentence = text.split_once(". ").map_or(text, |(a, _)| a);
+        let sentence = sentence.trim_end_matches('.');
+        if sentence.chars().count() <= 80 {
+            return sentence.to_string();
+        }
+        let cut: String = sentence.chars().take(80).collect();
+        let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
+        format!("{cut}…")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

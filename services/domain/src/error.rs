@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::calendar::to_local;
+use crate::codes::Code;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
@@ -16,8 +17,9 @@ pub enum DomainError {
     SlotInPast,
     #[error("Termin jest zbyt odległy: rezerwacje są możliwe do {}.", .last_day.format("%d.%m.%Y"))]
     BeyondHorizon { last_day: NaiveDate },
-    #[error("Termin jest zbyt bliski: najwcześniejszy możliwy to {}.", to_local(*.first).format("%d.%m.%Y %H:%M"))]
-    TooSoon { first: DateTime<Utc> },
+    /// `first`: the first slot the calendar offers now, if any within the horizon.
+    #[error("{}", too_soon(.first))]
+    TooSoon { first: Option<DateTime<Utc>> },
     #[error("W tym dniu urząd jest nieczynny ({name}).")]
     Holiday { name: &'static str },
     #[error("W tym dniu urząd jest nieczynny.")]
@@ -30,8 +32,9 @@ pub enum DomainError {
     InvalidRange(String),
     #[error("Należy zaakceptować aktualny regulamin (wersja {current}).")]
     TermsNotAccepted { current: String },
-    #[error("Wymagana jest zgoda: {key}.")]
-    ConsentRequired { key: String },
+    /// `title`: how the booking form names the consent.
+    #[error("Wymagana jest zgoda: „{title}”.")]
+    ConsentRequired { title: String },
     #[error("Link lub token jest nieważny.")]
     InvalidToken,
     #[error("Kod potwierdzenia jest niepoprawny. Pozostało prób: {remaining}.")]
@@ -71,6 +74,8 @@ pub enum DomainError {
     ChangeNotAllowed(String),
     #[error("Zaloguj się: brak ważnego tokenu dostępu.")]
     Unauthenticated,
+    #[error("Sesja wygasła. Zaloguj się ponownie.")]
+    SessionExpired,
     #[error("Brak uprawnień: {0}")]
     Forbidden(String),
     #[error("Nieprawidłowy login lub hasło.")]
@@ -111,66 +116,95 @@ pub enum DomainError {
     RecallTooSoon { from: DateTime<Utc>, minutes: u32 },
     #[error("Tej operacji nie można wykonać: bilet {label} jest {state}.")]
     TicketState { label: String, state: String },
+    /// `callNext` at a desk that has a called or serving ticket already.
+    #[error("Stanowisko {desk} obsługuje już bilet {label}. Zakończ obsługę, wywołaj go ponownie albo przekaż do innej kolejki, zanim wywołasz następny numer.")]
+    DeskBusy { desk: u32, label: String },
     #[error("Wewnętrzny błąd serwera. Spróbuj ponownie za chwilę.")]
     Internal,
 }
 
-impl DomainError {
-    /// The stable code clients branch on.
-    pub fn code(&self) -> &str {
-        use DomainError::*;
-        match self {
-            NotFound => "NOT_FOUND",
-            InvalidField { .. } => "VALIDATION_FAILED",
-            NotBookable => "SERVICE_NOT_BOOKABLE",
-            SlotInPast => "SLOT_IN_PAST",
-            BeyondHorizon { .. } => "BEYOND_HORIZON",
-            TooSoon { .. } => "TOO_SOON",
-            Holiday { .. } => "HOLIDAY",
-            OfficeClosed => "OFFICE_CLOSED",
-            OutsideHours => "OUTSIDE_HOURS",
-            SlotFull => "SLOT_FULL",
-            InvalidRange(_) => "INVALID_RANGE",
-            TermsNotAccepted { .. } => "TERMS_NOT_ACCEPTED",
-            ConsentRequired { .. } => "CONSENT_REQUIRED",
-            InvalidToken => "INVALID_TOKEN",
-            InvalidCode { .. } => "INVALID_CODE",
-            CodeLocked => "CODE_LOCKED",
-            BookingExpired => "BOOKING_EXPIRED",
-            AlreadyConfirmed => "ALREADY_CONFIRMED",
-            AlreadyCancelled => "ALREADY_CANCELLED",
-            NotPending => "NOT_PENDING",
-            CancellationClosed(_) => "CANCELLATION_CLOSED",
-            IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
-            SmsNeedsPhone => "SMS_NEEDS_PHONE",
-            SmsNotOffered => "SMS_NOT_OFFERED",
-            ResidentTokenInvalid => "RESIDENT_TOKEN_INVALID",
-            ResidentCardNotOffered => "RESIDENT_CARD_NOT_OFFERED",
-            Policy { code, .. } => code,
-            PolicyFailed => "POLICY_ERROR",
-            ChangeNotAllowed(_) => "CHANGE_NOT_ALLOWED",
-            Unauthenticated => "UNAUTHENTICATED",
-            Forbidden(_) => "FORBIDDEN",
-            InvalidCredentials => "INVALID_CREDENTIALS",
-            AccountLocked { .. } => "ACCOUNT_LOCKED",
-            AccountSuspended => "ACCOUNT_SUSPENDED",
-            AlreadyExists(_) => "ALREADY_EXISTS",
-            ConfigConflict => "CONFLICT",
-            PolicyCompileFailed(_) => "POLICY_COMPILE_FAILED",
-            PolicyTestsFailed(_) => "POLICY_TESTS_FAILED",
-            TenantNotFound(_) => "TENANT_NOT_FOUND",
-            CheckInTooEarly { .. } => "CHECK_IN_TOO_EARLY",
-            CheckInTooLate { .. } => "CHECK_IN_TOO_LATE",
-            CheckInNotFound => "BOOKING_NOT_FOUND",
-            AlreadyCheckedIn => "ALREADY_CHECKED_IN",
-            NoQueue => "NO_QUEUE",
-            QueueClosed(_) => "QUEUE_CLOSED",
-            QueueFull => "QUEUE_FULL",
-            CheckInQueueOnly => "CHECK_IN_ONLY",
-            RecallTooSoon { .. } => "RECALL_TOO_SOON",
-            TicketState { .. } => "TICKET_STATE",
-            Internal => "INTERNAL",
+fn too_soon(first: &Option<DateTime<Utc>>) -> String {
+    match first {
+        Some(t) => {
+            let t = to_local(*t);
+            format!(
+                "Termin jest zbyt bliski: najwcześniejszy możliwy termin to {}, godz. {}.",
+                t.format("%d.%m.%Y"),
+                t.format("%H:%M")
+            )
         }
+        None => "Termin jest zbyt bliski, a w okresie rezerwacji nie ma już późniejszych terminów."
+            .into(),
+    }
+}
+
+impl DomainError {
+    /// The stable code clients branch on: a listed one, or a city policy's own.
+    pub fn code(&self) -> &str {
+        match self {
+            DomainError::Policy { code, .. } => code,
+            other => other.listed_code().map_or("", Code::as_str),
+        }
+    }
+
+    /// The listed code of this error (see `codes`); None only for a policy's refusal, whose
+    /// code is the script's.
+    pub fn listed_code(&self) -> Option<Code> {
+        use DomainError::*;
+        Some(match self {
+            NotFound => Code::NotFound,
+            InvalidField { .. } => Code::ValidationFailed,
+            NotBookable => Code::ServiceNotBookable,
+            SlotInPast => Code::SlotInPast,
+            BeyondHorizon { .. } => Code::BeyondHorizon,
+            TooSoon { .. } => Code::TooSoon,
+            Holiday { .. } => Code::Holiday,
+            OfficeClosed => Code::OfficeClosed,
+            OutsideHours => Code::OutsideHours,
+            SlotFull => Code::SlotFull,
+            InvalidRange(_) => Code::InvalidRange,
+            TermsNotAccepted { .. } => Code::TermsNotAccepted,
+            ConsentRequired { .. } => Code::ConsentRequired,
+            InvalidToken => Code::InvalidToken,
+            InvalidCode { .. } => Code::InvalidCode,
+            CodeLocked => Code::CodeLocked,
+            BookingExpired => Code::BookingExpired,
+            AlreadyConfirmed => Code::AlreadyConfirmed,
+            AlreadyCancelled => Code::AlreadyCancelled,
+            NotPending => Code::NotPending,
+            CancellationClosed(_) => Code::CancellationClosed,
+            IdempotencyConflict => Code::IdempotencyConflict,
+            SmsNeedsPhone => Code::SmsNeedsPhone,
+            SmsNotOffered => Code::SmsNotOffered,
+            ResidentTokenInvalid => Code::ResidentTokenInvalid,
+            ResidentCardNotOffered => Code::ResidentCardNotOffered,
+            Policy { code, .. } => return Code::parse(code),
+            PolicyFailed => Code::PolicyError,
+            ChangeNotAllowed(_) => Code::ChangeNotAllowed,
+            Unauthenticated => Code::Unauthenticated,
+            SessionExpired => Code::SessionExpired,
+            Forbidden(_) => Code::Forbidden,
+            InvalidCredentials => Code::InvalidCredentials,
+            AccountLocked { .. } => Code::AccountLocked,
+            AccountSuspended => Code::AccountSuspended,
+            AlreadyExists(_) => Code::AlreadyExists,
+            ConfigConflict => Code::Conflict,
+            PolicyCompileFailed(_) => Code::PolicyCompileFailed,
+            PolicyTestsFailed(_) => Code::PolicyTestsFailed,
+            TenantNotFound(_) => Code::TenantNotFound,
+            CheckInTooEarly { .. } => Code::CheckInTooEarly,
+            CheckInTooLate { .. } => Code::CheckInTooLate,
+            CheckInNotFound => Code::BookingNotFound,
+            AlreadyCheckedIn => Code::AlreadyCheckedIn,
+            NoQueue => Code::NoQueue,
+            QueueClosed(_) => Code::QueueClosed,
+            QueueFull => Code::QueueFull,
+            CheckInQueueOnly => Code::CheckInOnly,
+            RecallTooSoon { .. } => Code::RecallTooSoon,
+            TicketState { .. } => Code::TicketState,
+            DeskBusy { .. } => Code::DeskBusy,
+            Internal => Code::Internal,
+        })
     }
 
     pub fn field(&self) -> Option<&str> {

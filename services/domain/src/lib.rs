@@ -3,9 +3,11 @@
 pub mod booking;
 pub mod calendar;
 pub mod clock;
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod queue;
 pub mod validate;
 
+pub use codes::Code;
 pub use error::DomainError;

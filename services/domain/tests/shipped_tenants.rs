@@ -565,3 +565,65 @@ fn a_broken_copy_is_rejected_with_line_and_field() {
     let e = TenantConfig::parse(file, &bad).expect_err("wrong type must fail");
     assert_eq!(e.line, line_no(&bad, "horizon_days = \"60\""));
 }
+
+/// A rule ID such as "ZG-16" or "OP-10" in `text`.
+fn rule_id(text: &str) -> Option<String> {
+    const PREFIXES: [&str; 7] = ["ZG-", "GD-", "OP-", "DG-", "CI-", "P-", "W-"];
+    for p in PREFIXES {
+        let mut rest = text;
+        while let Some(i) = rest.find(p) {
+            let before = rest[..i].chars().last();
+            let after = &rest[i + p.len()..];
+            if !before.is_some_and(|c| c.is_alphanumeric())
+                && after.starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Some(format!(
+                    "{p}{}",
+                    after
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect::<String>()
+                ));
+            }
+            rest = &rest[i + p.len()..];
+        }
+    }
+    None
+}
+
+fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+/// Rule IDs stay in code, tests and comments: no text of a city's configuration (names, terms,
+/// consents, field labels and help, information) nor a message of its policy names one.
+#[test]
+fn citizen_texts_name_no_rule_ids() {
+    assert_eq!(rule_id("zgoda (ZG-16)."), Some("ZG-16".into()));
+    assert_eq!(rule_id("ul. Opolska 1"), None);
+    for slug in SLUGS {
+        let mut texts = Vec::new();
+        strings(
+            &serde_json::to_value(load(slug)).unwrap_or_default(),
+            &mut texts,
+        );
+        for t in &texts {
+            assert_eq!(rule_id(t), None, "{slug}/tenant.toml: {t}");
+        }
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../policies")
+            .join(slug)
+            .join("policy.rhai");
+        let text = std::fs::read_to_string(&script).unwrap_or_default();
+        for line in text.lines().filter(|l| l.contains("refuse(")) {
+            // The message: the second quoted (or back-quoted) argument.
+            let message = line.split(['"', '`']).nth(3).unwrap_or_default();
+            assert_eq!(rule_id(message), None, "{}: {line}", script.display());
+        }
+    }
+}

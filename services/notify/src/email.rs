@@ -96,19 +96,35 @@ fn build(m: &Message, default_from: &str) -> Result<lettre::Message, NotifyError
         .subject(m.subject.clone())
         .header(AutoSubmitted);
     let text = SinglePart::plain(m.text.clone());
-    let mail = match &m.ics {
-        Some(ics) => {
+    // The text and, where there is one, the HTML part as alternatives of one content; the
+    // calendar entry beside them (multipart/mixed).
+    let content = match &m.html {
+        Some(html) => Content::Parts(MultiPart::alternative_plain_html(
+            m.text.clone(),
+            html.clone(),
+        )),
+        None => Content::Text(text),
+    };
+    let mail = match (&m.ics, content) {
+        (Some(ics), content) => {
             let ct = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
                 .map_err(|e| NotifyError::Build(e.to_string()))?;
-            builder.multipart(
-                MultiPart::mixed()
-                    .singlepart(text)
-                    .singlepart(Attachment::new("wizyta.ics".into()).body(ics.clone(), ct)),
-            )
+            let ics = Attachment::new("wizyta.ics".into()).body(ics.clone(), ct);
+            let mixed = match content {
+                Content::Parts(alt) => MultiPart::mixed().multipart(alt),
+                Content::Text(t) => MultiPart::mixed().singlepart(t),
+            };
+            builder.multipart(mixed.singlepart(ics))
         }
-        None => builder.singlepart(text),
+        (None, Content::Parts(alt)) => builder.multipart(alt),
+        (None, Content::Text(t)) => builder.singlepart(t),
     };
     mail.map_err(|e| NotifyError::Build(e.to_string()))
+}
+
+enum Content {
+    Text(SinglePart),
+    Parts(MultiPart),
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834), so auto-responders stay quiet.
@@ -126,5 +142,60 @@ impl lettre::message::header::Header for AutoSubmitted {
 
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), "auto-generated".into())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn message(html: bool, ics: bool) -> Message {
+        Message {
+            from: Some("Urząd Miasta Gdyni <rezerwacje@gdynia.okienko.local>".into()),
+            to: "jan@example.pl".into(),
+            subject: "Potwierdzenie wizyty".into(),
+            text: "Tekst wiadomości".into(),
+            html: html.then(|| "<!doctype html><html lang=\"pl\"><p>Treść</p></html>".into()),
+            ics: ics.then(|| "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into()),
+        }
+    }
+
+    fn formatted(m: &Message) -> String {
+        String::from_utf8(
+            build(m, "okienko <noreply@okienko.local>")
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap()
+    }
+
+    /// The text and HTML parts are alternatives of one content, the `.ics` an attachment beside
+    /// them: multipart/mixed ⊃ (multipart/alternative ⊃ text/plain, text/html), text/calendar.
+    #[test]
+    fn both_parts_and_the_calendar_entry() {
+        let raw = formatted(&message(true, true));
+        let mixed = raw.find("multipart/mixed").unwrap();
+        let alt = raw.find("multipart/alternative").unwrap();
+        let plain = raw.find("text/plain").unwrap();
+        let html = raw.find("text/html").unwrap();
+        let cal = raw.find("text/calendar").unwrap();
+        assert!(
+            mixed < alt && alt < plain && plain < html && html < cal,
+            "{raw}"
+        );
+        assert!(raw.contains("filename=\"wizyta.ics\""), "{raw}");
+        assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+    }
+
+    #[test]
+    fn without_a_calendar_entry_the_alternatives_stand_alone() {
+        let raw = formatted(&message(true, false));
+        assert!(raw.contains("multipart/alternative") && !raw.contains("multipart/mixed"));
+        let raw = formatted(&message(false, false));
+        assert!(
+            raw.contains("text/plain") && !raw.contains("multipart"),
+            "{raw}"
+        );
     }
 }

@@ -7,7 +7,7 @@ pub mod sms;
 pub mod worker;
 
 pub use email::EmailBackend;
-pub use message::{Message, Visit};
+pub use message::{Brand, Message, Visit};
 pub use sms::{HttpSmsGateway, LogSms, SmsProvider};
 pub use worker::Deliverer;
 

@@ -79,6 +79,8 @@ pub async fn build_app(
             public_url: cfg.public_url.clone(),
             trusted_proxies: cfg.trusted_proxies.clone(),
             request_timeout: cfg.request_timeout,
+            // Links carry secrets: logged only while e-mail is written to files.
+            log_links: cfg.smtp_url.is_none(),
             ..ApiSettings::default()
         },
         outbox_wake: Arc::new(Notify::new()),

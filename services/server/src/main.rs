@@ -1,4 +1,4 @@
-//! `okienko`: serve (the default), migrate, import tenants, print the schema.
+//! `okienko`: serve (the default), migrate, import tenants, print the schema or the error codes.
 
 use std::path::PathBuf;
 
@@ -32,6 +32,8 @@ enum Command {
         #[arg(value_enum, default_value = "public")]
         which: SchemaKind,
     },
+    /// Print the documentation of every error code (`docs/error-codes.md`).
+    Codes,
     /// Manage platform users.
     Users {
         #[command(subcommand)]
@@ -205,6 +207,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     SchemaKind::Display => okienko_api::display::sdl(),
                 }
             );
+            Ok(())
+        }
+        Command::Codes => {
+            print!("{}", okienko_domain::codes::markdown());
             Ok(())
         }
         Command::Users {

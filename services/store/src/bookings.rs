@@ -10,7 +10,7 @@ pub const BOOKING_COLUMNS: &str = "id, tenant_id, service_id, code, status, quot
     client_name, client_email, client_phone, fields_json, terms_version, consents_json, accepted_at, \
     confirmation_mode, confirm_channel, confirm_secret_hash, confirm_attempts, confirm_expires_at, \
     confirmed_at, manage_token_hash, idempotency_key, request_hash, cancelled_at, cancel_reason, \
-    created_at, updated_at";
+    created_at, updated_at, manage_nonce";
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct BookingRow {
@@ -43,6 +43,9 @@ pub struct BookingRow {
     pub cancel_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The random value the management token is re-derived from (see the api's `tokens`);
+    /// none for bookings made before it was stored.
+    pub manage_nonce: Option<String>,
 }
 
 /// What a new booking stores.
@@ -68,6 +71,8 @@ pub struct NewBooking {
     pub confirm_expires_at: Option<i64>,
     pub confirmed_at: Option<i64>,
     pub manage_token_hash: String,
+    /// The value the management token is derived from (stored; the token is not).
+    pub manage_nonce: Option<String>,
     pub idempotency_key: Option<String>,
     pub request_hash: Option<String>,
     /// (kind, salted hash of the value) the booking counts against.
@@ -123,9 +128,9 @@ pub async fn create_booking(
             "INSERT INTO bookings (tenant_id, service_id, code, status, quota, source, slot_start, slot_end, \
              client_name, client_email, client_phone, fields_json, terms_version, consents_json, accepted_at, \
              confirmation_mode, confirm_channel, confirm_secret_hash, confirm_attempts, confirm_expires_at, \
-             confirmed_at, manage_token_hash, idempotency_key, request_hash, created_at, updated_at) \
+             confirmed_at, manage_token_hash, idempotency_key, request_hash, created_at, updated_at, manage_nonce) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, $19, \
-             $20, $21, $22, $23, $15, $15) RETURNING {BOOKING_COLUMNS}"
+             $20, $21, $22, $23, $15, $15, $24) RETURNING {BOOKING_COLUMNS}"
         ))
         .bind(b.tenant.0)
         .bind(b.service_id)
@@ -150,6 +155,7 @@ pub async fn create_booking(
         .bind(&b.manage_token_hash)
         .bind(&b.idempotency_key)
         .bind(&b.request_hash)
+        .bind(&b.manage_nonce)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique(e, &["idempotency", "code"]))?;

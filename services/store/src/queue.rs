@@ -359,10 +359,34 @@ pub async fn board_tickets(
 // ---------------------------------------------------------------------------------------------
 // Calling
 
+/// The ticket a desk has called or is serving on `day`, if any (there is at most one: the
+/// `tickets_one_per_desk` index).
+pub async fn desk_ticket(
+    db: &Db,
+    tenant: TenantId,
+    office: i64,
+    day: &str,
+    desk: i64,
+) -> Result<Option<TicketRow>> {
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND office_id = $2 AND day = $3 \
+         AND desk = $4 AND state IN ('called', 'serving')"
+    );
+    on_read!(db, pool => Ok(sqlx::query_as::<_, TicketRow>(&sql)
+        .bind(tenant.0)
+        .bind(office)
+        .bind(day)
+        .bind(desk)
+        .fetch_optional(pool)
+        .await?))
+}
+
 /// Claims the first of `candidates` (ticket ids, in calling order) that is still waiting, for
 /// `desk`: it becomes called, with its first call counted. Another desk may have claimed a
 /// candidate meanwhile; that one is skipped. None when none of them is waiting any more.
 /// The first call of a ticket records its waiting time (not again after a transfer).
+/// `Unique("desk")` when the desk already has a called or serving ticket that day: the
+/// database refuses a second one (`tickets_one_per_desk`), whatever the concurrency.
 pub async fn claim_ticket(
     db: &Db,
     tenant: TenantId,
@@ -394,7 +418,8 @@ pub async fn claim_ticket(
                 .bind(desk)
                 .bind(clerk)
                 .fetch_optional(&mut *tx)
-                .await?;
+                .await
+                .map_err(|e| unique(e, &["desk"]))?;
             if let Some(t) = &row {
                 if t.call_count == 1 && t.transferred_from.is_none() {
                     insert_fact(&mut tx, tenant, &FactPlace::of(t), "wait", Some(now - t.arrived_at)).await?;

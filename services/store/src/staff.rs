@@ -291,6 +291,23 @@ pub async fn session_user(
     Ok(user.filter(|u| u.status == "active").map(|u| (session, u)))
 }
 
+/// Whether the token hash in `scope` is of a session that ran out (not revoked, past its
+/// expiry): such a caller is told the session expired, not that the token is unknown.
+pub async fn session_expired(db: &Db, scope: Scope, token_hash: &str, now: i64) -> Result<bool> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM sessions \
+         WHERE {} AND token_hash = $2 AND revoked_at IS NULL AND expires_at <= $3",
+        scope.cond("tenant_id")
+    );
+    let n: i64 = on_read!(db, pool => sqlx::query_scalar(&sql)
+        .bind(scope.tenant_id())
+        .bind(token_hash)
+        .bind(now)
+        .fetch_one(pool)
+        .await?);
+    Ok(n > 0)
+}
+
 /// Ends a session (logout). Returns whether a live session was ended.
 pub async fn revoke_session(db: &Db, scope: Scope, token_hash: &str, now: i64) -> Result<bool> {
     let sql = format!(

@@ -168,6 +168,7 @@ fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBook
         confirm_expires_at: None,
         confirmed_at: Some(NOW),
         manage_token_hash: format!("manage-{code}"),
+        manage_nonce: None,
         idempotency_key: None,
         request_hash: None,
         identities: Vec::new(),
@@ -639,6 +640,7 @@ async fn scenario_code_unique(db: Db) {
     let outbox_before = count_outbox(&db).await;
     let dup = NewBooking {
         manage_token_hash: "manage-other".to_string(),
+        manage_nonce: None,
         ..nb(fx.a, fx.sa, "ABC-123", SLOT)
     };
     let r = create_booking(&db, &dup, 5, &[msg("created")]).await;

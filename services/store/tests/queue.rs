@@ -30,6 +30,7 @@ both!(
     concurrent_calls_sqlite,
     concurrent_calls_postgres
 );
+both!(scenario_busy_desk, busy_desk_sqlite, busy_desk_postgres);
 both!(scenario_lateness, lateness_sqlite, lateness_postgres);
 both!(scenario_isolation, isolation_sqlite, isolation_postgres);
 both!(scenario_facts, facts_sqlite, facts_postgres);
@@ -112,6 +113,7 @@ async fn book(db: &Db, tenant: TenantId, service: i64, code: &str, start: i64, p
         confirm_expires_at: None,
         confirmed_at: Some(NOW),
         manage_token_hash: format!("manage-{code}"),
+        manage_nonce: None,
         idempotency_key: None,
         request_hash: None,
         identities: vec![("phone".to_string(), format!("hash-{phone}"))],
@@ -427,6 +429,68 @@ async fn scenario_calls(db: Db) {
     assert_eq!(done.len(), 1);
 }
 
+/// A desk holds at most one called or serving ticket a day, whatever the concurrency: the
+/// database refuses a second (`Unique("desk")`, the `tickets_one_per_desk` index).
+async fn scenario_busy_desk(db: Db) {
+    let fx = fixture(&db).await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(
+            issue_ticket(&db, &walk_in(fx.a, fx.oa, "A", NOW + i))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    // Ten claims of ten different tickets at desk 1 at once: one wins.
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|&id| {
+            let db = db.clone();
+            let (tenant, _) = (fx.a, fx.oa);
+            tokio::spawn(async move { claim_ticket(&db, tenant, &[id], 1, None, NOW + 100).await })
+        })
+        .collect();
+    let (mut won, mut busy) = (Vec::new(), 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Some(t)) => won.push(t),
+            Err(StoreError::Unique("desk")) => busy += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((won.len(), busy), (1, 9), "{won:?}");
+    let at_desk = tickets_of_day(&db, fx.a, fx.oa, DAY, &["called", "serving"])
+        .await
+        .unwrap();
+    assert_eq!(at_desk.len(), 1);
+    // Serving still holds the desk; done frees it. Another desk is not affected.
+    start_service(&db, fx.a, won[0].id, NOW + 101)
+        .await
+        .unwrap();
+    let next = ids.iter().copied().find(|id| *id != won[0].id).unwrap();
+    assert!(matches!(
+        claim_ticket(&db, fx.a, &[next], 1, None, NOW + 102).await,
+        Err(StoreError::Unique("desk"))
+    ));
+    assert!(claim_ticket(&db, fx.a, &[next], 2, None, NOW + 102)
+        .await
+        .unwrap()
+        .is_some());
+    finish_service(&db, fx.a, won[0].id, NOW + 103)
+        .await
+        .unwrap();
+    let third = ids
+        .iter()
+        .copied()
+        .find(|id| *id != won[0].id && *id != next)
+        .unwrap();
+    assert!(claim_ticket(&db, fx.a, &[third], 1, None, NOW + 104)
+        .await
+        .unwrap()
+        .is_some());
+}
+
 /// Eight desks calling at once never get the same ticket: every ticket is called exactly once.
 async fn scenario_concurrent_calls(db: Db) {
     let fx = fixture(&db).await;
@@ -461,6 +525,9 @@ async fn scenario_concurrent_calls(db: Db) {
                     .unwrap()
                 {
                     called.lock().unwrap().push((t.id, desk));
+                    // The desk is free again once the ticket is dealt with.
+                    start_service(&db, tenant, t.id, NOW + 101).await.unwrap();
+                    finish_service(&db, tenant, t.id, NOW + 102).await.unwrap();
                 }
             }
         }));
@@ -481,10 +548,11 @@ async fn scenario_concurrent_calls(db: Db) {
     );
     for id in ids {
         let t = ticket_by_id(&db, fx.a, id).await.unwrap().unwrap();
-        assert_eq!((t.state.as_str(), t.call_count), ("called", 1), "{t:?}");
+        assert_eq!((t.state.as_str(), t.call_count), ("done", 1), "{t:?}");
     }
-    let waits = queue_facts(&db, fx.a, DAY, DAY).await.unwrap();
-    assert_eq!(waits.iter().map(|g| g.count).sum::<i64>(), 20);
+    let facts = queue_facts(&db, fx.a, DAY, DAY).await.unwrap();
+    let waits = facts.iter().filter(|g| g.kind == "wait");
+    assert_eq!(waits.map(|g| g.count).sum::<i64>(), 20);
 }
 
 /// The lateness worker's part: unchecked bookings of a range, cancelled once, seat back,

@@ -118,6 +118,7 @@ fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBook
         confirm_expires_at: None,
         confirmed_at: Some(NOW),
         manage_token_hash: format!("manage-{code}"),
+        manage_nonce: None,
         idempotency_key: Some(format!("key-{code}")),
         request_hash: Some(format!("req-{code}")),
         identities: vec![("email".to_string(), format!("hash-{code}"))],

@@ -77,6 +77,8 @@ fn notice(tenant: &TenantCtx, c: &ComplaintRow) -> ComplaintNotice {
     ComplaintNotice {
         city: tenant.cfg.name.clone(),
         from: tenant.cfg.branding.email_from.clone(),
+        brand: crate::booking::brand(tenant),
+        date_format: tenant.cfg.messages.date_format,
         reference: reference(c),
         filed_local: to_local(filed),
         deadline: deadline_day(filed),

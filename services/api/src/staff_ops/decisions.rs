@@ -11,7 +11,7 @@ use serde_json::json;
 use super::phone::{booking_ref, fetch};
 use super::{check_text, staff_actor};
 use crate::auth::StaffRef;
-use crate::booking::{self, BookingLike};
+use crate::booking;
 use crate::catalog::TenantCtx;
 use crate::error::ApiResult;
 use crate::history;
@@ -38,7 +38,7 @@ pub async fn reject(
     let service = tenant.service(b.service_id);
     let messages = match (&b.client_email, service) {
         (Some(to), Some(s)) => {
-            let v = booking::visit(app, tenant, s, &BookingLike::from(&b), None);
+            let v = booking::visit(app, tenant, s, &booking::stored(app, tenant, &b));
             vec![booking::email_msg(to, &v.rejected(to, &reason))]
         }
         _ => Vec::new(),

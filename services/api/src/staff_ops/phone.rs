@@ -183,10 +183,8 @@ pub async fn create(
         _ => (client, fields),
     };
 
-    let token = match &r.idempotency_key {
-        Some(k) => tokens::derived_token(&app.secret, tenant.id.0, &format!("phone|{k}")),
-        None => tokens::random_token(),
-    };
+    let nonce = tokens::manage_nonce();
+    let token = tokens::manage_token(&app.secret, tenant.id.0, &nonce);
     let actor = staff_actor(staff);
     let mut last_err = None;
     for _ in 0..5 {
@@ -197,13 +195,14 @@ pub async fn create(
             slot_end: slot.end.timestamp(),
             client_name: client.name.as_deref(),
             client_phone: client.phone.as_deref(),
+            token: Some(token.clone()),
         };
         // GD-4: with an e-mail address, the confirmation carries number, desk, date and time.
         let messages: Vec<_> = client
             .email
             .iter()
             .map(|to| {
-                let v = booking::visit(app, tenant, service, &like, Some(&token));
+                let v = booking::visit(app, tenant, service, &like);
                 booking::email_msg(to, &v.confirmed(to))
             })
             .collect();
@@ -229,6 +228,7 @@ pub async fn create(
             confirm_expires_at: None,
             confirmed_at: Some(now.timestamp()),
             manage_token_hash: tokens::hash(&token),
+            manage_nonce: Some(nonce.clone()),
             idempotency_key: r.idempotency_key.clone(),
             request_hash: Some(request_hash.clone()),
             identities: identities
