@@ -113,7 +113,37 @@ pub enum DomainError {
     TicketState { label: String, state: String },
     #[error("Wewnętrzny błąd serwera. Spróbuj ponownie za chwilę.")]
     Internal,
+    // Answers given because of load or faults (issue 11). Their codes are listed together in
+    // `OVERLOAD_CODES` below.
+    /// The database does not answer: HTTP 503 with `Retry-After`.
+    #[error(
+        "Serwis jest chwilowo niedostępny: baza danych nie odpowiada. Spróbuj ponownie za chwilę."
+    )]
+    Unavailable,
+    /// The city's policy scripts are held back: its calls kept exceeding their limits, or too
+    /// many of its requests wait for a turn. Other cities are not affected.
+    #[error("Zasady rezerwacji tego urzędu są chwilowo wstrzymane z powodu przeciążenia. Spróbuj ponownie za {retry_after} s.")]
+    PolicyThrottled { retry_after: u64 },
+    /// The request's body did not arrive within its time limit (HTTP 408).
+    #[error("Treść zapytania nie nadeszła w wyznaczonym czasie. Wyślij zapytanie ponownie.")]
+    BodyTimeout,
+    /// One client address holds too many connections, or the server as many as it can serve
+    /// (HTTP 503 with `Retry-After`).
+    #[error("Zbyt wiele otwartych połączeń. Spróbuj ponownie za chwilę.")]
+    TooManyConnections,
 }
+
+/// `Retry-After` of an answer given while the database or the server's connections are
+/// unavailable.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// The codes of the answers given because of load or faults (issue 11), in one place.
+pub const OVERLOAD_CODES: &[&str] = &[
+    "SERVICE_UNAVAILABLE",
+    "POLICY_THROTTLED",
+    "BODY_TIMEOUT",
+    "TOO_MANY_CONNECTIONS",
+];
 
 impl DomainError {
     /// The stable code clients branch on.
@@ -170,6 +200,10 @@ impl DomainError {
             RecallTooSoon { .. } => "RECALL_TOO_SOON",
             TicketState { .. } => "TICKET_STATE",
             Internal => "INTERNAL",
+            Unavailable => "SERVICE_UNAVAILABLE",
+            PolicyThrottled { .. } => "POLICY_THROTTLED",
+            BodyTimeout => "BODY_TIMEOUT",
+            TooManyConnections => "TOO_MANY_CONNECTIONS",
         }
     }
 
@@ -177,6 +211,18 @@ impl DomainError {
         match self {
             DomainError::InvalidField { field, .. } => Some(field),
             DomainError::Policy { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Seconds after which trying again makes sense, for the answers that say so
+    /// (`Retry-After`, `extensions.retryAfter`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            DomainError::Unavailable | DomainError::TooManyConnections => {
+                Some(UNAVAILABLE_RETRY_SECS)
+            }
+            DomainError::PolicyThrottled { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

@@ -77,12 +77,12 @@ pub async fn build_app(
         secret: secret(cfg)?,
         settings: ApiSettings {
             public_url: cfg.public_url.clone(),
-            trusted_proxies: cfg.trusted_proxies.clone(),
-            request_timeout: cfg.request_timeout,
+            admission: cfg.admission(),
+            websockets: cfg.websockets(),
             ..ApiSettings::default()
         },
         outbox_wake: Arc::new(Notify::new()),
-        policies: PolicyHost::default(),
+        policies: PolicyHost::new(cfg.policy_turns()),
         resident: ResidentVerifier::default(),
         usage_cache: Default::default(),
         rate_limits: okienko_api::rate_limit::RateLimits::new(cfg.rate_limits),
@@ -190,15 +190,17 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         mail = %email.describe(),
         tenants = ?app.catalog.slugs(),
         dev_clock = ?cfg.start_at,
+        max_connections = cfg.limits.max_connections,
+        max_websockets = cfg.limits.max_websockets,
         "okienko ready"
     );
-    axum::serve(
+    okienko_api::listener::serve(
         listener,
-        okienko_api::http::router(app.clone())
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        okienko_api::http::router(app.clone()),
+        okienko_api::conn_limits::Connections::new(cfg.connections()),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .await;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(
         outbox_task,

@@ -125,6 +125,28 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// The database could not be reached or went away (an outage, a restart, a full pool),
+    /// as opposed to a query it refused: the request may succeed when tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: connection exceptions (class 08), shutting down or starting up (57P0x).
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            _ => false,
+        }
+    }
+}
+
 /// Maps a unique violation on one of `keys` to `StoreError::Unique(key)`.
 pub(crate) fn unique(e: sqlx::Error, keys: &[&'static str]) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
