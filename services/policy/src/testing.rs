@@ -454,6 +454,7 @@ fn fill_slot(slot: &mut Map<String, Value>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::Limits;

@@ -144,6 +144,18 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         );
     }
 
+    // SQLite is one process: claims still held are those of a process that died mid-delivery,
+    // and go out again now rather than when their lease lapses.
+    if let Db::Sqlite { .. } = &db {
+        let taken_back = okienko_store::release_all_claims(&db).await?;
+        if taken_back > 0 {
+            tracing::info!(
+                taken_back,
+                "settled at start: messages claimed by a process that stopped are due again"
+            );
+        }
+    }
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer {
         db: db.clone(),
@@ -151,6 +163,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         sms,
         default_from: cfg.mail_from.clone(),
         clock: clock.clone(),
+        worker: okienko_notify::worker::worker_name(),
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));

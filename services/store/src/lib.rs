@@ -162,6 +162,10 @@ pub(crate) fn unique(e: sqlx::Error, keys: &[&'static str]) -> StoreError {
     StoreError::Db(e)
 }
 
+/// How long a request waits for a PostgreSQL connection: when the database is down, the
+/// answer is `SERVICE_UNAVAILABLE` well before the request timeout.
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl Db {
     /// Opens (and for SQLite creates) the database and applies the migrations.
     pub async fn connect(url: &str) -> Result<Db> {
@@ -169,7 +173,7 @@ impl Db {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                 .connect_with(opts)
                 .await?;
             Db::Pg(pool)
