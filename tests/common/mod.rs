@@ -432,3 +432,46 @@ pub fn after<'a>(text: &'a str, prefix: &str) -> &'a str {
         .find(|l| !l.is_empty())
         .unwrap_or_default()
 }
+
+/// The port of a server's base URL.
+pub fn port_of(s: &Server) -> u16 {
+    s.base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// A TCP connection to the server from the loopback address `from` (127.0.0.x), so that
+/// the server sees clients of different addresses.
+pub async fn connect_from(s: &Server, from: [u8; 4]) -> tokio::net::TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    sock.connect(std::net::SocketAddr::from(([127, 0, 0, 1], port_of(s))))
+        .await
+        .unwrap()
+}
+
+/// An HTTP client whose connections come from the loopback address `from`.
+pub fn client_from(from: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .unwrap()
+}
+
+/// Reads what the server sends until it closes the connection (bounded), as text.
+pub async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A Dąbrowa Górnicza booking of `service` at `start` for client number `i`.
+pub fn dabrowa_booking(service: &str, start: &str, i: usize) -> Value {
+    json!({
+        "query": CREATE,
+        "variables": { "i": {
+            "serviceId": service, "start": start,
+            "client": { "name": format!("Klient {i}"), "email": format!("k{i}@example.pl"), "phone": format!("601{i:06}") },
+            "acceptedTermsVersion": "1.0", "consents": ["rodo"]
+        } }
+    })
+}
