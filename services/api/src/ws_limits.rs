@@ -282,7 +282,20 @@ pub async fn drive<E, F, R>(
             code,
             reason: reason.into(),
         };
-        let _ = send(&mut sink, Message::Close(Some(frame))).await;
+        if send(&mut sink, Message::Close(Some(frame))).await {
+            // The closing handshake: the client's close ends the stream async-graphql reads.
+            // Closing the connection before it would reset it, and the client could lose the
+            // close frame with its reason.
+            let _ = tokio::time::timeout(SEND_WITHIN, async {
+                loop {
+                    tokio::select! {
+                        () = &mut gql => break,
+                        m = rx.recv() => if m.is_none() { break },
+                    }
+                }
+            })
+            .await;
+        }
     }
     let _ = tokio::time::timeout(SEND_WITHIN, sink.close()).await;
     drop(keep);
