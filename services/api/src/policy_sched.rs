@@ -41,7 +41,11 @@ pub struct Settings {
     pub max_hold: Duration,
 }
 
-pub const DEFAULT_QUEUE_PER_TENANT: usize = 16;
+/// Half the requests in flight: waiting for its script turns, one city never holds more of
+/// them than that, however many of its clients come at once.
+pub fn default_queue_per_tenant(max_in_flight: usize) -> usize {
+    (max_in_flight / 2).max(1)
+}
 pub const DEFAULT_STRIKES: u32 = 5;
 pub const DEFAULT_HOLD: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(600);
@@ -54,7 +58,7 @@ impl Default for Settings {
         Settings {
             slots: cores,
             per_tenant: default_per_tenant(cores),
-            queue_per_tenant: DEFAULT_QUEUE_PER_TENANT,
+            queue_per_tenant: default_queue_per_tenant(crate::admission::DEFAULT_MAX_IN_FLIGHT),
             strikes: DEFAULT_STRIKES,
             hold: DEFAULT_HOLD,
             max_hold: DEFAULT_MAX_HOLD,

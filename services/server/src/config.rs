@@ -61,6 +61,7 @@ impl Limits {
             c::max_connections_for(c::file_limit()),
         )?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let max_in_flight = count("OKIENKO_MAX_IN_FLIGHT", a::DEFAULT_MAX_IN_FLIGHT)?;
         Ok(Limits {
             header_timeout: millis("OKIENKO_HEADER_TIMEOUT_MS", c::DEFAULT_HEADER_TIMEOUT)?,
             body_timeout: millis("OKIENKO_BODY_TIMEOUT_MS", a::DEFAULT_BODY_TIMEOUT)?,
@@ -69,7 +70,7 @@ impl Limits {
                 "OKIENKO_MAX_CONNECTIONS_PER_CLIENT",
                 c::DEFAULT_PER_CLIENT,
             )?,
-            max_in_flight: count("OKIENKO_MAX_IN_FLIGHT", a::DEFAULT_MAX_IN_FLIGHT)?,
+            max_in_flight,
             in_flight_per_client: count("OKIENKO_MAX_IN_FLIGHT_PER_CLIENT", a::DEFAULT_PER_CLIENT)?,
             ready_max_wait: millis("OKIENKO_READY_MAX_WAIT_MS", a::DEFAULT_READY_MAX_WAIT)?,
             ws_init_timeout: millis("OKIENKO_WS_INIT_TIMEOUT_MS", w::DEFAULT_INIT_TIMEOUT)?,
@@ -92,7 +93,7 @@ impl Limits {
             )?,
             policy_queue_per_tenant: count(
                 "OKIENKO_POLICY_QUEUE_PER_TENANT",
-                p::DEFAULT_QUEUE_PER_TENANT,
+                p::default_queue_per_tenant(max_in_flight),
             )?,
         })
     }
