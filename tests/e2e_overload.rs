@@ -49,13 +49,21 @@ async fn stalled_bodies_from_one_address_do_not_starve_another() {
     // The stalled bodies are being read (their requests were routed) when the victim comes.
     let (status, v) = services_from(&s, [127, 0, 0, 3]).await;
     assert_eq!(status, 200, "{v}");
-    assert!(v["data"]["services"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    assert!(
+        v["data"]["services"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{v}"
+    );
     let (status, text) = s.get("/readyz").await;
     assert_eq!(status, 200, "{text}");
     for mut c in stalled {
         let answer = read_until_closed(&mut c).await;
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-        assert!(answer.to_lowercase().contains("connection: close"), "{answer}");
+        assert!(
+            answer.to_lowercase().contains("connection: close"),
+            "{answer}"
+        );
         assert!(answer.contains("BODY_TIMEOUT"), "{answer}");
     }
 }
@@ -116,7 +124,10 @@ async fn a_413_says_the_connection_closes() {
     c.write_all(&[b' '; 4096]).await.unwrap();
     let answer = read_until_closed(&mut c).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.to_lowercase().contains("connection: close"), "{answer}");
+    assert!(
+        answer.to_lowercase().contains("connection: close"),
+        "{answer}"
+    );
     assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
 }
 

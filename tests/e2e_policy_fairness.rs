@@ -153,6 +153,9 @@ async fn a_hostile_policy_in_one_city_leaves_another_citys_bookings_alone() {
     let (start, _) = s.first_free_slot(OTHER, &service, "2026-12-10").await;
     let (status, _, v) = post(&s, OTHER, dabrowa_booking(&service, &start, 99)).await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["data"]["createBooking"]["booking"]["status"], "CONFIRMED", "{v}");
+    assert_eq!(
+        v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
+        "{v}"
+    );
     assert!(s.log().contains("its calls are held back"), "{}", s.log());
 }

@@ -114,11 +114,19 @@ async fn a_socket_that_never_initialises_is_closed_with_4408() {
     // Sending nothing but a wrong token is no better.
     let mut ws = open(&s, [127, 0, 0, 2]).await.unwrap();
     let refused = init(&mut ws, "nie-token").await;
-    assert!(refused.as_ref().is_none_or(|v| v["type"] != "connection_ack"), "{refused:?}");
+    assert!(
+        refused
+            .as_ref()
+            .is_none_or(|v| v["type"] != "connection_ack"),
+        "{refused:?}"
+    );
     // An authenticated one stays past the init timeout.
     let token = display_token(&s).await;
     let mut ok = open(&s, [127, 0, 0, 3]).await.unwrap();
-    assert_eq!(init(&mut ok, &token).await.unwrap()["type"], "connection_ack");
+    assert_eq!(
+        init(&mut ok, &token).await.unwrap()["type"],
+        "connection_ack"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     send(
         &mut ok,
@@ -126,7 +134,10 @@ async fn a_socket_that_never_initialises_is_closed_with_4408() {
     )
     .await;
     let first = next_json(&mut ok).await.unwrap();
-    assert_eq!(first["payload"]["data"]["events"]["kind"], "CONNECTED", "{first}");
+    assert_eq!(
+        first["payload"]["data"]["events"]["kind"], "CONNECTED",
+        "{first}"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +181,10 @@ async fn one_display_holds_at_most_its_sockets() {
         .await;
     let token = display_token(&s).await;
     let mut first = open(&s, [127, 0, 0, 2]).await.unwrap();
-    assert_eq!(init(&mut first, &token).await.unwrap()["type"], "connection_ack");
+    assert_eq!(
+        init(&mut first, &token).await.unwrap()["type"],
+        "connection_ack"
+    );
     let mut second = open(&s, [127, 0, 0, 3]).await.unwrap();
     // Refused: the socket is closed instead of acknowledged.
     let refused = init(&mut second, &token).await;
@@ -181,7 +195,10 @@ async fn one_display_holds_at_most_its_sockets() {
     let mut acked = false;
     for _ in 0..50 {
         let mut again = open(&s, [127, 0, 0, 3]).await.unwrap();
-        if init(&mut again, &token).await.is_some_and(|v| v["type"] == "connection_ack") {
+        if init(&mut again, &token)
+            .await
+            .is_some_and(|v| v["type"] == "connection_ack")
+        {
             acked = true;
             break;
         }
@@ -200,7 +217,10 @@ async fn idle_sockets_are_pinged_and_closed_when_silent() {
         .await;
     let token = display_token(&s).await;
     let mut ws = open(&s, [127, 0, 0, 2]).await.unwrap();
-    assert_eq!(init(&mut ws, &token).await.unwrap()["type"], "connection_ack");
+    assert_eq!(
+        init(&mut ws, &token).await.unwrap()["type"],
+        "connection_ack"
+    );
     // Not read for a while: the pings queue up unanswered.
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let mut pings = 0;

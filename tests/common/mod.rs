@@ -147,7 +147,35 @@ impl Server {
         Server::spawn(env, data, dir).await
     }
 
+    /// Kills this server with SIGKILL (no shutdown of any kind) and starts another on the same
+    /// data and database, with `env` changed (an empty value removes a variable).
+    pub async fn crash_and_restart(mut self, env: &[(&str, &str)]) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut vars = std::mem::take(&mut self.env);
+        for (k, v) in env {
+            vars.retain(|(x, _)| x != k);
+            if !v.is_empty() {
+                vars.push((k.to_string(), v.to_string()));
+            }
+        }
+        let dir = self._dir.take();
+        let data = self.data.clone();
+        Server::spawn(vars, data, dir).await
+    }
+
+    /// The value of a variable this server was started with.
+    pub fn env_var(&self, k: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.as_str())
+    }
+
     fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
