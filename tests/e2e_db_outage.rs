@@ -8,24 +8,8 @@ mod common;
 
 use common::*;
 use okienko_test_support::Cluster;
-use serde_json::Value;
 
 const SLUG: &str = "dabrowa-gornicza";
-
-async fn book(s: &Server, body: &Value) -> (u16, Option<String>, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/t/{SLUG}/graphql", s.base))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, retry, r.json().await.unwrap())
-}
 
 #[tokio::test]
 async fn an_outage_is_503_service_unavailable_and_readyz_answers() {
@@ -36,11 +20,15 @@ async fn an_outage_is_503_service_unavailable_and_readyz_answers() {
     let s = Server::builder().database(&url).start().await;
     let service = s.service_id(SLUG, "rejestracja-dzialalnosci").await;
     let (start, _) = s.first_free_slot(SLUG, &service, "2026-12-02").await;
-    let (status, _, v) = book(&s, &dabrowa_booking(&service, &start, 1)).await;
+    let (status, _, v) = s
+        .post_public(SLUG, &dabrowa_booking(&service, &start, 1))
+        .await;
     assert_eq!(status, 200, "{v}");
 
     cluster.down();
-    let (status, retry, v) = book(&s, &dabrowa_booking(&service, &start, 2)).await;
+    let (status, retry, v) = s
+        .post_public(SLUG, &dabrowa_booking(&service, &start, 2))
+        .await;
     assert_eq!((status, code_of(&v)), (503, "SERVICE_UNAVAILABLE"), "{v}");
     assert_eq!(retry.as_deref(), Some("5"));
     let msg = v["errors"][0]["message"].as_str().unwrap();
@@ -59,7 +47,9 @@ async fn an_outage_is_503_service_unavailable_and_readyz_answers() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(ready, "not ready after the database came back");
-    let (status, _, v) = book(&s, &dabrowa_booking(&service, &start, 3)).await;
+    let (status, _, v) = s
+        .post_public(SLUG, &dabrowa_booking(&service, &start, 3))
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(
         v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",

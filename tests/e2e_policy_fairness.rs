@@ -31,22 +31,6 @@ async fn activate_hostile(s: &Server) {
     assert_eq!(v["data"]["activatePolicy"]["policy"]["active"], true, "{v}");
 }
 
-/// (HTTP status, Retry-After, body) of one booking request.
-async fn post(s: &Server, slug: &str, body: Value) -> (u16, Option<String>, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/t/{slug}/graphql", s.base))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, retry, r.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn a_hostile_policy_in_one_city_leaves_another_citys_bookings_alone() {
     let s = Server::builder()
@@ -143,7 +127,7 @@ async fn a_hostile_policy_in_one_city_leaves_another_citys_bookings_alone() {
         "serviceId": hostile_service, "start": hostile_start,
         "client": { "name": "Jan", "email": "jan@example.pl" },
         "acceptedTermsVersion": "1.0", "consents": ["rodo"] } } });
-    let (status, retry, v) = post(&s, HOSTILE, body).await;
+    let (status, retry, v) = s.post_public(HOSTILE, &body).await;
     assert_eq!((status, code_of(&v)), (503, "POLICY_THROTTLED"), "{v}");
     let secs: u64 = retry.unwrap().parse().unwrap();
     assert!(secs >= 1, "{secs}");
@@ -151,7 +135,9 @@ async fn a_hostile_policy_in_one_city_leaves_another_citys_bookings_alone() {
     assert!(msg.contains("chwilowo wstrzymane"), "{msg}");
     assert_eq!(v["errors"][0]["extensions"]["retryAfter"], secs, "{v}");
     let (start, _) = s.first_free_slot(OTHER, &service, "2026-12-10").await;
-    let (status, _, v) = post(&s, OTHER, dabrowa_booking(&service, &start, 99)).await;
+    let (status, _, v) = s
+        .post_public(OTHER, &dabrowa_booking(&service, &start, 99))
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(
         v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",

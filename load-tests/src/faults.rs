@@ -98,6 +98,15 @@ pub async fn run(host: &str, tenant: &str, f: Faults) -> anyhow::Result<bool> {
     }
 }
 
+/// Counts one more `key`.
+fn tally(counts: &Mutex<BTreeMap<String, u64>>, key: String) {
+    *counts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default() += 1;
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -225,11 +234,7 @@ async fn slow_bodies(
                         None if Instant::now() >= until => "held to the end".into(),
                         None => "closed".into(),
                     };
-                    *answers
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(key)
-                        .or_default() += 1;
+                    tally(&answers, key);
                 }
             })
         })
@@ -237,7 +242,10 @@ async fn slow_bodies(
     for t in tasks {
         t.await?;
     }
-    println!("SLOW_BODIES {count} from {from}: {:?}", answers.lock().unwrap_or_else(|e| e.into_inner()));
+    println!(
+        "SLOW_BODIES {count} from {from}: {:?}",
+        answers.lock().unwrap_or_else(|e| e.into_inner())
+    );
     Ok(true)
 }
 
@@ -278,9 +286,8 @@ async fn websockets(
                                                 }
                                             }
                                         };
-                                        let _ =
-                                            tokio::time::timeout(Duration::from_secs(60), wait)
-                                                .await;
+                                        let _ = tokio::time::timeout(Duration::from_secs(60), wait)
+                                            .await;
                                         "upgraded, then closed by the server".to_string()
                                     }
                                     Some(s) => format!("HTTP {s}"),
@@ -289,11 +296,7 @@ async fn websockets(
                             }
                         }
                     };
-                    *outcomes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(key)
-                        .or_default() += 1;
+                    tally(&outcomes, key);
                 }
             })
         })
@@ -310,7 +313,11 @@ async fn websockets(
 }
 
 /// The free slots of `service` over two weeks from tomorrow (the server's clock).
-async fn free_slots(http: &reqwest::Client, url: &str, service: &str) -> anyhow::Result<Vec<String>> {
+async fn free_slots(
+    http: &reqwest::Client,
+    url: &str,
+    service: &str,
+) -> anyhow::Result<Vec<String>> {
     let from = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
     let to = from + chrono::Duration::days(14);
     let v: Value = http
@@ -365,7 +372,10 @@ async fn book(
     anyhow::ensure!(!slots.is_empty(), "no free slots of {service_key}");
     let codes = match codes {
         Some(p) => Some(Arc::new(Mutex::new(
-            std::fs::OpenOptions::new().create(true).append(true).open(p)?,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?,
         ))),
         None => None,
     };
@@ -421,11 +431,7 @@ async fn book(
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .push(t.elapsed().as_micros() as u64);
-                    *outcomes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(outcome)
-                        .or_default() += 1;
+                    tally(&outcomes, outcome);
                 }
             })
         })

@@ -221,6 +221,22 @@ impl Server {
         )
     }
 
+    /// POSTs `body` to the tenant's public API: (HTTP status, `Retry-After`, body).
+    pub async fn post_public(&self, slug: &str, body: &Value) -> (u16, Option<String>, Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/t/{slug}/graphql", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, retry, r.json().await.unwrap())
+    }
+
     pub async fn gql(&self, slug: &str, query: &str, vars: Value) -> Value {
         let (status, v) = self
             .post_raw(

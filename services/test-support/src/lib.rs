@@ -214,6 +214,46 @@ fn run_pg(args: &[String]) -> bool {
     cmd.output().map(|o| o.status.success()).unwrap_or(false)
 }
 
+/// Gives `dir` to the `postgres` user when we are root.
+fn own_dir(dir: &Path) {
+    if is_root() {
+        let _ = Command::new("chown")
+            .args(["-R", "postgres", &dir.display().to_string()])
+            .status();
+    }
+}
+
+/// `initdb` of a trust-auth cluster in `data`.
+fn init_cluster(initdb: &Path, data: &Path) -> bool {
+    run_pg(&[
+        initdb.display().to_string(),
+        "-D".into(),
+        data.display().to_string(),
+        "-U".into(),
+        "postgres".into(),
+        "--auth=trust".into(),
+        "--no-sync".into(),
+    ])
+}
+
+/// `pg_ctl start` of the cluster in `dir/data` on `port`, its socket and log in `dir`; waits.
+fn start_cluster(pg_ctl: &Path, dir: &Path, port: u16) -> bool {
+    run_pg(&[
+        pg_ctl.display().to_string(),
+        "-D".into(),
+        dir.join("data").display().to_string(),
+        "-l".into(),
+        dir.join("log").display().to_string(),
+        "-o".into(),
+        format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            dir.display()
+        ),
+        "-w".into(),
+        "start".into(),
+    ])
+}
+
 /// A PostgreSQL cluster owned by one test, which it may stop and start (an outage): made with
 /// the local `initdb` in a temporary directory, on a port of its own, removed when dropped.
 pub struct Cluster {
@@ -235,26 +275,13 @@ impl Cluster {
             return None;
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        if is_root() {
-            let _ = Command::new("chown")
-                .args(["-R", "postgres", &dir.path().display().to_string()])
-                .status();
-        }
+        own_dir(dir.path());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
-        let data = dir.path().join("data");
         assert!(
-            run_pg(&[
-                initdb.display().to_string(),
-                "-D".into(),
-                data.display().to_string(),
-                "-U".into(),
-                "postgres".into(),
-                "--auth=trust".into(),
-                "--no-sync".into(),
-            ]),
+            init_cluster(&initdb, &dir.path().join("data")),
             "initdb failed"
         );
         let c = Cluster { dir, port, pg_ctl };
@@ -275,14 +302,8 @@ impl Cluster {
 
     /// Starts the (stopped) cluster and waits until it accepts connections.
     pub fn up(&self) {
-        let log = self.dir.path().join("log").display().to_string();
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
         assert!(
-            self.ctl(&["-l", &log, "-o", &opts, "-w", "start"]),
+            start_cluster(&self.pg_ctl, self.dir.path(), self.port),
             "pg_ctl start failed"
         );
     }
@@ -331,43 +352,12 @@ async fn local_cluster() -> Option<String> {
     let (initdb, pg_ctl) = (pg_bin("initdb")?, pg_bin("pg_ctl")?);
     let dir = std::env::temp_dir().join("okienko-test-pg");
     let data = dir.join("data");
-    let as_pg = is_root();
-    let run = |args: Vec<String>| -> bool { run_pg(&args) };
     std::fs::create_dir_all(&dir).ok()?;
-    if as_pg {
-        let _ = Command::new("chown")
-            .args(["-R", "postgres", &dir.display().to_string()])
-            .status();
+    own_dir(&dir);
+    if !data.join("PG_VERSION").exists() && !init_cluster(&initdb, &data) {
+        return None;
     }
-    if !data.join("PG_VERSION").exists() {
-        let ok = run(vec![
-            initdb.display().to_string(),
-            "-D".into(),
-            data.display().to_string(),
-            "-U".into(),
-            "postgres".into(),
-            "--auth=trust".into(),
-            "--no-sync".into(),
-        ]);
-        if !ok {
-            return None;
-        }
-    }
-    let log = dir.join("log");
-    run(vec![
-        pg_ctl.display().to_string(),
-        "-D".into(),
-        data.display().to_string(),
-        "-l".into(),
-        log.display().to_string(),
-        "-o".into(),
-        format!(
-            "-p {PORT} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.display()
-        ),
-        "-w".into(),
-        "start".into(),
-    ]);
+    start_cluster(&pg_ctl, &dir, PORT);
     answers(&url).await.then_some(url)
 }
 
