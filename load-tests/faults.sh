@@ -59,7 +59,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = 2 ]; then
     OKIENKO_DATA_DIR="$work/$name" RUST_LOG=warn "$BIN" tenants import "$work/tenants" >/dev/null
     OKIENKO_DATA_DIR="$work/$name" RUST_LOG=warn "$BIN" policy activate opole "load-tests/hostile/$script/policy.rhai" --author faults >/dev/null
     start_server "$name" "" "${NO_LIMITS[@]}"
-    "$LOAD" --host "$HOST" --tenant opole faults book --service zaswiadczenie --conns 32 --run-time $((DURATION + 4)) >"$work/$name-opole.txt" &
+    "$LOAD" --host "$HOST" --tenant opole faults book --service zaswiadczenie --consents rodo,komunikacja_elektroniczna --conns 32 --run-time $((DURATION + 4)) >"$work/$name-opole.txt" &
     hostile=$!
     sleep 2
     "$LOAD" --host "$HOST" --tenant dabrowa-gornicza faults book --service rejestracja-dzialalnosci --conns 8 --run-time "$DURATION" |
@@ -79,11 +79,16 @@ crash() {
   PORT=$port start_server "$name" "$url" "${NO_LIMITS[@]}"
   "$LOAD" --host "$HOST" --tenant dabrowa-gornicza faults book --service rejestracja-dzialalnosci --conns 16 --run-time 6 --codes "$codes" >"$work/$name-burst.txt" 2>&1 &
   local burst=$!
-  sleep 3
+  sleep 1
   kill -9 "$SERVER_PID"
   wait "$burst" || true
-  local acked
+  local acked pending
   acked=$(sort -u "$codes" | wc -l)
+  local q="SELECT COUNT(*) || ' unsent, ' || COUNT(claimed_until) || ' of them claimed' FROM outbox WHERE status = 'pending'"
+  case "$url" in
+    postgres*) pending=$(psql -At "$url" -c "$q") ;;
+    *) pending=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/$name/okienko.db" "$q") ;;
+  esac
   local restarted_at
   PORT=$port start_server "$name" "$url" "${NO_LIMITS[@]}"
   restarted_at=$(date +%s.%N)
@@ -107,17 +112,12 @@ PY
   done
   local stored
   case "$url" in
-    postgres*) stored=$(sort -u "$codes" | python3 -c 'import sys; print(",".join("'"'"'%s'"'"'" % l.strip() for l in sys.stdin if l.strip()))' |
-                 xargs -I{} psql -At "$url" -c "SELECT COUNT(*) FROM bookings WHERE code IN ({})") ;;
-    *) stored=$(python3 - "$codes" "$work/$name/okienko.db" <<'PY'
-import sqlite3, sys
-codes = sorted({l.strip() for l in open(sys.argv[1]) if l.strip()})
-db = sqlite3.connect(sys.argv[2])
-print(sum(db.execute("SELECT COUNT(*) FROM bookings WHERE code = ?", (c,)).fetchone()[0] for c in codes))
-PY
-) ;;
+    postgres*) psql -At "$url" -c "SELECT code FROM bookings" >"$work/$name-stored.txt" ;;
+    *) python3 -c 'import sqlite3, sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute("SELECT code FROM bookings")]' \
+         "$work/$name/okienko.db" >"$work/$name-stored.txt" ;;
   esac
-  echo "CRASH $name: $acked bookings acknowledged before kill -9, $stored of them stored after the restart, e-mails missing $missing, all delivered $(printf '%.1f' "$waited") s after the restart was ready"
+  stored=$(sort -u "$codes" | grep -cxFf "$work/$name-stored.txt" || true)
+  echo "CRASH $name: $acked bookings acknowledged before kill -9, $stored of them stored after the restart; messages at the kill: $pending; e-mails of acknowledged bookings missing $missing, all delivered $(printf '%.1f' "$waited") s after the restart was ready"
   grep -h "taken_back\|due again" "$work/$name.log" | tail -1 || true
   kill "$SERVER_PID"
 }

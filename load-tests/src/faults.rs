@@ -64,6 +64,9 @@ pub enum Faults {
         /// Count booking numbers from here (distinct clients across runs).
         #[arg(long, default_value_t = 0)]
         first_client: u64,
+        /// The consents the city asks for, comma-separated.
+        #[arg(long, default_value = "rodo")]
+        consents: String,
     },
 }
 
@@ -94,7 +97,18 @@ pub async fn run(host: &str, tenant: &str, f: Faults) -> anyhow::Result<bool> {
             run_time,
             codes,
             first_client,
-        } => book(host, tenant, &service, conns, run_time, codes, first_client).await,
+            consents,
+        } => {
+            let consents: Vec<&str> = consents.split(',').map(str::trim).collect();
+            let plan = Plan {
+                conns,
+                run_time,
+                codes,
+                first_client,
+                consents: json!(consents),
+            };
+            book(host, tenant, &service, plan).await
+        }
     }
 }
 
@@ -235,6 +249,8 @@ async fn slow_bodies(
                         None => "closed".into(),
                     };
                     tally(&answers, key);
+                    // Then a new one, after a pause: a stalled upload, not a connection flood.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             })
         })
@@ -354,15 +370,23 @@ async fn service_id(http: &reqwest::Client, url: &str, key: &str) -> anyhow::Res
         .with_context(|| format!("no service {key}: {v}"))
 }
 
-async fn book(
-    host: &str,
-    tenant: &str,
-    service_key: &str,
+/// How a booking loop runs.
+struct Plan {
     conns: usize,
     run_time: u64,
     codes: Option<std::path::PathBuf>,
     first_client: u64,
-) -> anyhow::Result<bool> {
+    consents: Value,
+}
+
+async fn book(host: &str, tenant: &str, service_key: &str, plan: Plan) -> anyhow::Result<bool> {
+    let Plan {
+        conns,
+        run_time,
+        codes,
+        first_client,
+        consents,
+    } = plan;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
@@ -385,6 +409,7 @@ async fn book(
     let outcomes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
+            let consents = consents.clone();
             let (http, url, service, slots, codes, n, micros, outcomes) = (
                 http.clone(),
                 url.clone(),
@@ -403,7 +428,7 @@ async fn book(
                         "serviceId": service, "start": start,
                         "client": { "name": format!("Klient {i}"), "email": format!("k{i}@example.pl"),
                                     "phone": format!("48601{:06}", i % 1_000_000) },
-                        "acceptedTermsVersion": "1.0", "consents": ["rodo"] } } });
+                        "acceptedTermsVersion": "1.0", "consents": consents } } });
                     let t = Instant::now();
                     let outcome = match http.post(&url).json(&body).send().await {
                         Err(_) => "TRANSPORT".to_string(),
