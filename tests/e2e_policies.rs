@@ -491,7 +491,8 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(
-        text.contains("FAIL hook `identity_keys`: no test case") && text.contains("1 passed, 1 failed"),
+        text.contains("FAIL hook `identity_keys`: no test case")
+            && text.contains("1 passed, 1 failed"),
         "{text}"
     );
 
