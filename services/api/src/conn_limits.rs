@@ -32,7 +32,7 @@ pub const RESERVED_FILES: u64 = 128;
 /// The bound on connections when the file limit cannot be read.
 pub const FALLBACK_MAX_CONNECTIONS: usize = 1024 - RESERVED_FILES as usize;
 /// Connections from one address when `OKIENKO_MAX_CONNECTIONS_PER_CLIENT` does not say.
-pub const DEFAULT_PER_CLIENT: usize = 64;
+pub const DEFAULT_PER_CLIENT: usize = 256;
 /// The header timeout when `OKIENKO_HEADER_TIMEOUT_MS` does not set one.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
