@@ -201,8 +201,8 @@ impl Drop for ClientPermit {
     }
 }
 
-/// Admits every request to `router` (its fallback included) as described above, except those
-/// to [`DISPLAY_WS`], whose connection lives on after the handshake. Past the body timeout the
+/// Admits every request to `router` (its fallback included) as described above; the handshake
+/// of [`DISPLAY_WS`] takes its turns but no timeout, since its connection lives on after it. Past the body timeout the
 /// answer is 408 `BODY_TIMEOUT`, past the size limit 413 `PAYLOAD_TOO_LARGE` (both with
 /// `Connection: close`: the rest of the body is not read), past the request timeout 503
 /// `REQUEST_TIMEOUT` with `Retry-After: 1`.
@@ -226,6 +226,14 @@ async fn admit_one(State(a): State<Arc<Admission>>, req: Request, next: Next) ->
     let route = req.extensions().get::<MatchedPath>().cloned();
     let route = route.as_ref().map(MatchedPath::as_str);
     if route == Some(DISPLAY_WS) {
+        // The handshake takes turns like any request (a flood of upgrades from one address waits
+        // behind its own); the socket it opens lives on after it, unbounded in time.
+        let client = client_ip(
+            Peer::of(req.extensions()),
+            req.headers(),
+            &a.settings.trusted_proxies,
+        );
+        let _turn = a.turn(client.0).await;
         return next.run(req).await;
     }
     let method = req.method().clone();
