@@ -23,47 +23,12 @@ PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 BENCH_DB=okienko_bench
 
 cargo build --release --locked -q -p okienko -p okienko-load
-BIN=$PWD/target/release/okienko
-LOAD=$PWD/target/release/okienko-load
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. load-tests/lib.sh
 
 # The five demo cities and the load tests' city, side by side.
 mkdir -p "$work/tenants"
 for d in policies/*/ load-tests/tenants/*/; do ln -s "$PWD/$d" "$work/tenants/$(basename "$d")"; done
 
-port_of() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start_server NAME [DATABASE_URL]: sets SERVER_PID and HOST.
-start_server() {
-  local name=$1 url=${2:-} port
-  port=$(port_of)
-  mkdir -p "$work/$name"
-  env -u OKIENKO_DEV -u OKIENKO_NOW -u OKIENKO_RATE_LIMITS \
-    OKIENKO_DATA_DIR="$work/$name" OKIENKO_LISTEN="127.0.0.1:$port" \
-    OKIENKO_POLICIES="$work/tenants" OKIENKO_TRUSTED_PROXIES=127.0.0.1 \
-    RUST_LOG=warn ${url:+DATABASE_URL="$url"} \
-    "$BIN" serve >"$work/$name.log" 2>&1 &
-  SERVER_PID=$!
-  pids+=("$SERVER_PID")
-  HOST="http://127.0.0.1:$port"
-  for _ in $(seq 1 300); do
-    if curl -fsS "$HOST/readyz" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  echo "server $name did not start:" >&2
-  cat "$work/$name.log" >&2
-  exit 1
-}
-
-rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 field() { awk -v k="$2" '$1 == "RESULT" && $2 == k { print $'"$3"' }' "$1"; }
 
 echo "# okienko benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(git rev-parse --short HEAD)"

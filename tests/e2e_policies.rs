@@ -473,6 +473,29 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
         "{text}"
     );
 
+    // A hook without a test case of its own is refused too, though every case passes.
+    std::fs::write(
+        dir.join("policy.rhai"),
+        "fn validate_booking(ctx) { () } fn identity_keys(ctx) { [] }",
+    )
+    .unwrap();
+    let out = okienko(
+        &data,
+        &[
+            "policy",
+            "activate",
+            "cieszyn",
+            dir.join("policy.rhai").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("FAIL hook `identity_keys`: no test case")
+            && text.contains("1 passed, 1 failed"),
+        "{text}"
+    );
+
     // A hostile version whose test expects exactly that failure is activated.
     std::fs::write(
         dir.join("policy.rhai"),

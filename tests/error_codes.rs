@@ -62,6 +62,7 @@ fn code_like(text: &str) -> Vec<String> {
             "RUST_",
             "CARGO_",
             "PG_",
+            "POSTGRES_",
             "UPDATE_",
         ]
         .iter()

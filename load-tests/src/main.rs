@@ -16,6 +16,7 @@
 //! measured here in microseconds around each request (goose's own report rounds to
 //! milliseconds); the exit status is non-zero when a scenario's invariant does not hold.
 
+mod faults;
 mod stats;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -89,6 +90,11 @@ enum Cmd {
         /// Mean think time of a polite client.
         #[arg(long, default_value_t = 500)]
         think_ms: u64,
+    },
+    /// Issue 11's clients: attackers from one address, a victim from another, booking loops.
+    Faults {
+        #[command(subcommand)]
+        what: faults::Faults,
     },
     /// A closed loop of one request kind, for the benchmark script.
     Throughput {
@@ -508,6 +514,10 @@ fn scenario(name: &str, tx: Transaction, think_ms: Option<u64>) -> anyhow::Resul
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let host = cli.host.trim_end_matches('/').to_string();
+    if let Cmd::Faults { what } = cli.cmd {
+        let ok = faults::run(&host, &cli.tenant, what).await?;
+        std::process::exit(if ok { 0 } else { 1 });
+    }
     let burst_seats = match &cli.cmd {
         Cmd::Burst { seats, .. } => Some(*seats),
         _ => None,
@@ -587,6 +597,8 @@ async fn main() -> anyhow::Result<()> {
             ));
             stats::compare_abuse(&alone, &beside)
         }
+        // Dispatched above, before the set-up these scenarios need.
+        Cmd::Faults { .. } => true,
         Cmd::Throughput {
             what,
             users,

@@ -147,7 +147,35 @@ impl Server {
         Server::spawn(env, data, dir).await
     }
 
+    /// Kills this server with SIGKILL (no shutdown of any kind) and starts another on the same
+    /// data and database, with `env` changed (an empty value removes a variable).
+    pub async fn crash_and_restart(mut self, env: &[(&str, &str)]) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut vars = std::mem::take(&mut self.env);
+        for (k, v) in env {
+            vars.retain(|(x, _)| x != k);
+            if !v.is_empty() {
+                vars.push((k.to_string(), v.to_string()));
+            }
+        }
+        let dir = self._dir.take();
+        let data = self.data.clone();
+        Server::spawn(vars, data, dir).await
+    }
+
+    /// The value of a variable this server was started with.
+    pub fn env_var(&self, k: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.as_str())
+    }
+
     fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -191,6 +219,22 @@ impl Server {
             status,
             serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text })),
         )
+    }
+
+    /// POSTs `body` to the tenant's public API: (HTTP status, `Retry-After`, body).
+    pub async fn post_public(&self, slug: &str, body: &Value) -> (u16, Option<String>, Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/t/{slug}/graphql", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, retry, r.json().await.unwrap())
     }
 
     pub async fn gql(&self, slug: &str, query: &str, vars: Value) -> Value {
@@ -431,4 +475,47 @@ pub fn after<'a>(text: &'a str, prefix: &str) -> &'a str {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or_default()
+}
+
+/// The port of a server's base URL.
+pub fn port_of(s: &Server) -> u16 {
+    s.base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// A TCP connection to the server from the loopback address `from` (127.0.0.x), so that
+/// the server sees clients of different addresses.
+pub async fn connect_from(s: &Server, from: [u8; 4]) -> tokio::net::TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    sock.connect(std::net::SocketAddr::from(([127, 0, 0, 1], port_of(s))))
+        .await
+        .unwrap()
+}
+
+/// An HTTP client whose connections come from the loopback address `from`.
+pub fn client_from(from: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .unwrap()
+}
+
+/// Reads what the server sends until it closes the connection (bounded), as text.
+pub async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A Dąbrowa Górnicza booking of `service` at `start` for client number `i`.
+pub fn dabrowa_booking(service: &str, start: &str, i: usize) -> Value {
+    json!({
+        "query": CREATE,
+        "variables": { "i": {
+            "serviceId": service, "start": start,
+            "client": { "name": format!("Klient {i}"), "email": format!("k{i}@example.pl"), "phone": format!("601{i:06}") },
+            "acceptedTermsVersion": "1.0", "consents": ["rodo"]
+        } }
+    })
 }

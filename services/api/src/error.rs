@@ -30,6 +30,10 @@ impl ApiError {
             ApiError::Domain(d) => d.clone(),
             ApiError::Store(StoreError::SlotFull) => DomainError::SlotFull,
             ApiError::Store(StoreError::NotFound) => DomainError::NotFound,
+            ApiError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                DomainError::Unavailable
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store error");
                 DomainError::Internal
@@ -49,6 +53,9 @@ pub fn to_gql(d: &DomainError) -> async_graphql::Error {
         ext.set("code", d.code());
         if let Some(f) = d.field() {
             ext.set("field", f);
+        }
+        if let Some(secs) = d.retry_after() {
+            ext.set("retryAfter", secs);
         }
     })
 }

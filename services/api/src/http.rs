@@ -5,15 +5,16 @@ use std::time::Duration;
 
 use async_graphql::Value;
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use okienko_domain::DomainError;
 use serde_json::json;
 
 use crate::admin::{self, AdminSchema};
+use crate::admission::{self, Admission};
 use crate::auth;
 use crate::desk::{self, DeskSchema};
 use crate::display::{self, DisplaySchema};
@@ -25,6 +26,7 @@ use crate::queue::Bus;
 use crate::queue_http;
 use crate::rate_limit;
 use crate::usage_cache;
+use crate::ws_limits;
 use crate::{App, TenantCtx};
 use okienko_domain::Code;
 use okienko_store::Scope;
@@ -40,20 +42,24 @@ pub struct HttpState {
     pub display: DisplaySchema,
     /// The call displays' events, per office (in process).
     pub bus: Arc<Bus>,
+    /// Requests' turns (`admission`), read by `/readyz`.
+    pub admission: Arc<Admission>,
+    /// The display WebSockets open, per address and device (`ws_limits`).
+    pub websockets: Arc<ws_limits::Registry>,
 }
-
-/// The request timeout when `OKIENKO_REQUEST_TIMEOUT_MS` does not set one.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The call displays' WebSocket: the one route the request timeout does not bound, since its
 /// connection lives on after the handshake for as long as the display is on.
 pub const DISPLAY_WS: &str = "/t/{slug}/display/ws";
 
 pub fn router(app: Arc<App>) -> Router {
-    let limit = app.settings.request_timeout;
+    let admission = Admission::new(app.settings.admission.clone());
+    let websockets = ws_limits::Registry::new(app.settings.websockets.clone());
     let bus = app.bus.clone();
     let state = HttpState {
         app,
+        admission: admission.clone(),
+        websockets,
         public: public::schema(),
         admin: admin::schema(),
         platform: platform::schema(),
@@ -100,84 +106,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(pages::confirm_page).post(pages::confirm_submit),
         )
         .fallback(not_found);
-    with_request_timeout(routes, limit).with_state(state)
-}
-
-/// Bounds every request to `router` (its fallback included) by `limit`, except those to
-/// [`DISPLAY_WS`]: past the limit the request is answered 503 with `Retry-After: 1` and the
-/// code `REQUEST_TIMEOUT`.
-///
-/// The handler's future is dropped where it stands. A database transaction it had open is
-/// rolled back (sqlx rolls back a transaction dropped without a commit), so a request cut off
-/// changes nothing it had not committed yet. What a use case does after its commit (raising the
-/// availability cache's generation and its NOTIFY, a booking's history row, waking the outbox
-/// worker) may be cut off with it: the cache's entries live 30 s at most, history rows are
-/// best effort by design, and the outbox worker also looks for due messages on its own.
-pub fn with_request_timeout<S>(router: Router<S>, limit: Duration) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let guard = Guard {
-        limit,
-        in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
-    };
-    router.layer(axum::middleware::from_fn_with_state(guard, request_timeout))
-}
-
-/// Requests handled at once; the others wait their turn (within their time limit) holding no
-/// more than their connection, so a release burst of thousands of clients costs the memory of
-/// this many requests in progress.
-pub const MAX_IN_FLIGHT: usize = 128;
-
-#[derive(Clone)]
-struct Guard {
-    limit: Duration,
-    in_flight: Arc<tokio::sync::Semaphore>,
-}
-
-async fn request_timeout(State(guard): State<Guard>, req: Request, next: Next) -> Response {
-    let limit = guard.limit;
-    // The route's pattern, not the path: paths carry booking tokens.
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let route = route.as_ref().map(MatchedPath::as_str);
-    if route == Some(DISPLAY_WS) {
-        return next.run(req).await;
-    }
-    let method = req.method().clone();
-    // Health checks do not queue behind a burst: a load balancer would take the server out.
-    let queues = !matches!(route, Some("/healthz" | "/readyz"));
-    let run = async {
-        // The semaphore is never closed, so acquiring fails never; were it to, the request runs.
-        let _permit = match queues {
-            true => guard.in_flight.acquire().await.ok(),
-            false => None,
-        };
-        next.run(req).await
-    };
-    match tokio::time::timeout(limit, run).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(
-                %method,
-                route = route.unwrap_or("(none)"),
-                limit_ms = limit.as_millis() as u64,
-                "request timed out"
-            );
-            timed_out()
-        }
-    }
-}
-
-/// 503 with `Retry-After: 1` and the code `REQUEST_TIMEOUT`.
-fn timed_out() -> Response {
-    let mut r = error_json(
-        StatusCode::SERVICE_UNAVAILABLE,
-        Code::RequestTimeout,
-        "Serwer nie zdążył odpowiedzieć w wyznaczonym czasie. Spróbuj ponownie za chwilę.",
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from(1u32));
-    r
+    admission::admit(routes, admission).with_state(state)
 }
 
 /// A JSON body in the GraphQL error shape, for answers given before GraphQL runs.
@@ -236,13 +165,32 @@ async fn index(State(s): State<HttpState>) -> Html<String> {
     ))
 }
 
+/// How long `/readyz` waits for the database before it answers "not ready".
+pub const READY_DB_WAIT: Duration = Duration::from_millis(800);
+
+/// Ready: the database answers within [`READY_DB_WAIT`], and no request has waited for its turn
+/// longer than the server's `ready_max_wait` (it would not serve through that load).
 async fn readyz(State(s): State<HttpState>) -> Response {
-    match s.app.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
+    let not_ready = |why: String| {
+        tracing::warn!(reason = %why, "not ready");
+        (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+    };
+    let load = s.admission.load();
+    if load.saturated {
+        return not_ready(format!(
+            "saturated: {} requests in flight, {} waiting, the longest for {} ms",
+            load.in_flight,
+            load.waiting,
+            load.oldest_wait.as_millis()
+        ));
+    }
+    match tokio::time::timeout(READY_DB_WAIT, s.app.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => not_ready(format!("database unavailable: {e}")),
+        Err(_) => not_ready(format!(
+            "database unavailable: no answer within {} ms",
+            READY_DB_WAIT.as_millis()
+        )),
     }
 }
 
@@ -288,7 +236,7 @@ pub(crate) async fn graphql_request(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<async_graphql::Request, Response> {
-    let bytes = read_body(headers, body, app.settings.body_limit).await?;
+    let bytes = read_body(headers, body, app.settings.admission.body_limit).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
         error_json(
             StatusCode::BAD_REQUEST,
@@ -305,14 +253,34 @@ pub(crate) async fn caller(
     scope: Scope,
     headers: &HeaderMap,
 ) -> Result<auth::Auth, Response> {
-    auth::authenticate(app, scope, headers).await.map_err(|e| {
-        let d = e.domain();
+    auth::authenticate(app, scope, headers)
+        .await
+        .map_err(|e| failed_before_graphql(&e.domain()))
+}
+
+/// An error met before GraphQL runs (authenticating the caller): 503 with `Retry-After` when
+/// the database is unavailable, 500 otherwise.
+pub(crate) fn failed_before_graphql(d: &DomainError) -> Response {
+    let status = match d.retry_after() {
+        Some(_) => StatusCode::SERVICE_UNAVAILABLE,
+        None => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    with_retry_after(
         error_json(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            status,
             d.listed_code().unwrap_or(Code::Internal),
             &d.to_string(),
-        )
-    })
+        ),
+        d.retry_after(),
+    )
+}
+
+fn with_retry_after(mut r: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    r
 }
 
 async fn admin_graphql(
@@ -379,13 +347,7 @@ pub(crate) async fn read_body(
     body: Body,
     limit: usize,
 ) -> Result<Bytes, Response> {
-    let too_large = || {
-        error_json(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Code::PayloadTooLarge,
-            &format!("Zapytanie jest za duże (limit {} KiB).", limit / 1024),
-        )
-    };
+    let too_large = || admission::too_large(limit);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -423,7 +385,7 @@ async fn graphql(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let client = rate_limit::client_ip(peer, &headers, &s.app.settings.trusted_proxies);
+    let client = rate_limit::client_ip(peer, &headers, &s.app.settings.admission.trusted_proxies);
     if let Err(l) = s
         .app
         .rate_limits
@@ -437,7 +399,7 @@ async fn graphql(
     {
         return rate_limited(l);
     }
-    let bytes = match read_body(&headers, body, s.app.settings.body_limit).await {
+    let bytes = match read_body(&headers, body, s.app.settings.admission.body_limit).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -539,185 +501,41 @@ pub(crate) fn graphql_response(mut resp: async_graphql::Response) -> Response {
             set_code(e, code);
         }
     }
-    // A refusal by a rate limit inside the operation (createBooking, codes) is a 429 too.
-    let retry_after = resp.errors.iter().find_map(|e| {
+    // A refusal by a rate limit inside the operation (createBooking, codes) is a 429 too; the
+    // database unavailable or the city's policies held back, a 503. Both with `Retry-After`.
+    let retry = resp.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
-        match (ext.get("code"), ext.get("retryAfter")) {
-            (Some(Value::String(c)), Some(Value::Number(n))) if c == Code::RateLimited.as_str() => {
-                n.as_u64()
+        let secs = match ext.get("retryAfter") {
+            Some(Value::Number(n)) => n.as_u64()?,
+            _ => return None,
+        };
+        match ext.get("code") {
+            Some(Value::String(c)) if c == Code::RateLimited.as_str() => {
+                Some((StatusCode::TOO_MANY_REQUESTS, secs))
+            }
+            Some(Value::String(c))
+                if c == Code::ServiceUnavailable.as_str()
+                    || c == Code::PolicyThrottled.as_str() =>
+            {
+                Some((StatusCode::SERVICE_UNAVAILABLE, secs))
             }
             _ => None,
         }
     });
-    let status = if retry_after.is_some() {
-        StatusCode::TOO_MANY_REQUESTS
+    let retry_after = retry.map(|(_, secs)| secs);
+    let status = if let Some((status, _)) = retry {
+        status
     } else if request_failed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
-    let mut r = (
+    let r = (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body,
     )
         .into_response();
-    if let Some(secs) = retry_after {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-    }
-    r
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use axum::handler::Handler;
-    use axum::routing::any_service;
-
-    const LIMIT: Duration = Duration::from_secs(10);
-
-    async fn never() -> Response {
-        std::future::pending().await
-    }
-
-    async fn fast() -> Response {
-        (
-            StatusCode::CREATED,
-            [("x-okienko", "tak")],
-            "gotowe".to_string(),
-        )
-            .into_response()
-    }
-
-    /// Just in time: a second short of the limit.
-    async fn slow() -> Response {
-        tokio::time::sleep(LIMIT - Duration::from_secs(1)).await;
-        fast().await
-    }
-
-    /// Sends one request through `router` (a whole router, routing and layers included).
-    fn call(
-        router: &Router,
-        method: &str,
-        uri: &str,
-    ) -> impl std::future::Future<Output = Response> + Send + 'static {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(Body::empty())
-            .unwrap();
-        Handler::<(), ()>::call(any_service(router.clone()), req, ())
-    }
-
-    async fn body_of(r: Response) -> Vec<u8> {
-        axum::body::to_bytes(r.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_request_past_the_limit_gets_503_with_its_code() {
-        let router =
-            with_request_timeout(Router::new().route("/t/{slug}/graphql", post(never)), LIMIT);
-        let pending = tokio::spawn(call(&router, "POST", "/t/gdynia/graphql"));
-        tokio::time::advance(LIMIT - Duration::from_millis(1)).await;
-        tokio::task::yield_now().await;
-        assert!(!pending.is_finished(), "answered before the limit");
-
-        let r = pending.await.unwrap();
-        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
-        let v: serde_json::Value = serde_json::from_slice(&body_of(r).await).unwrap();
-        assert_eq!(
-            v["errors"][0]["extensions"]["code"], "REQUEST_TIMEOUT",
-            "{v}"
-        );
-        assert_eq!(
-            v["errors"][0]["message"],
-            "Serwer nie zdążył odpowiedzieć w wyznaczonym czasie. Spróbuj ponownie za chwilę."
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn answers_within_the_limit_pass_unchanged() {
-        let router = with_request_timeout(
-            Router::new()
-                .route("/fast", get(fast))
-                .route("/slow", get(slow)),
-            LIMIT,
-        );
-        for uri in ["/fast", "/slow"] {
-            let r = call(&router, "GET", uri).await;
-            assert_eq!(r.status(), StatusCode::CREATED, "{uri}");
-            assert_eq!(r.headers()["x-okienko"], "tak", "{uri}");
-            assert!(r.headers().get(header::RETRY_AFTER).is_none(), "{uri}");
-            assert_eq!(body_of(r).await, b"gotowe", "{uri}");
-        }
-    }
-
-    /// At most `MAX_IN_FLIGHT` requests run at once; the rest wait, and a finished (or cut off)
-    /// request lets the next one in.
-    #[tokio::test(start_paused = true)]
-    async fn requests_in_flight_are_bounded() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static ENTERED: AtomicUsize = AtomicUsize::new(0);
-        async fn stuck() -> Response {
-            ENTERED.fetch_add(1, Ordering::SeqCst);
-            std::future::pending().await
-        }
-        let router = with_request_timeout(
-            Router::new()
-                .route("/stuck", get(stuck))
-                .route("/readyz", get(fast)),
-            LIMIT,
-        );
-        let waiting: Vec<_> = (0..MAX_IN_FLIGHT + 10)
-            .map(|_| tokio::spawn(call(&router, "GET", "/stuck")))
-            .collect();
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(ENTERED.load(Ordering::SeqCst), MAX_IN_FLIGHT);
-        // The health check does not wait behind them.
-        let ready = tokio::spawn(call(&router, "GET", "/readyz"));
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert!(ready.is_finished(), "the health check waited for a turn");
-        assert_eq!(ready.await.unwrap().status(), StatusCode::CREATED);
-        for w in waiting {
-            assert_eq!(w.await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
-        }
-        // (Some of the ten may have got in as the first were cut off.)
-        let before = ENTERED.load(Ordering::SeqCst);
-        let next = tokio::spawn(call(&router, "GET", "/stuck"));
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(ENTERED.load(Ordering::SeqCst), before + 1);
-        assert_eq!(
-            next.await.unwrap().status(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-    }
-
-    /// The display's WebSocket route is left unbounded, the display's other routes are not.
-    #[tokio::test(start_paused = true)]
-    async fn the_display_websocket_is_not_bounded() {
-        let router = with_request_timeout(
-            Router::new()
-                .route(DISPLAY_WS, get(never))
-                .route("/t/{slug}/display/graphql", post(never)),
-            LIMIT,
-        );
-        let r = call(&router, "POST", "/t/gdynia/display/graphql").await;
-        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-
-        let ws = tokio::time::timeout(LIMIT * 100, call(&router, "GET", "/t/gdynia/display/ws"));
-        assert!(ws.await.is_err(), "the WebSocket route was cut off");
-    }
+    with_retry_after(r, retry_after)
 }

@@ -5,11 +5,13 @@
 
 pub mod admin;
 pub mod admin_queue;
+pub mod admission;
 pub mod assets;
 pub mod auth;
 pub mod booking;
 pub mod catalog;
 pub mod config_edit;
+pub mod conn_limits;
 pub mod desk;
 pub mod display;
 pub mod error;
@@ -18,9 +20,11 @@ mod gql_errors;
 pub mod graphiql;
 pub mod http;
 pub mod kiosk;
+pub mod listener;
 pub mod pages;
 pub mod platform;
 pub mod policy_host;
+pub mod policy_sched;
 pub mod public;
 pub mod query_limits;
 pub mod queue;
@@ -29,6 +33,7 @@ pub mod rate_limit;
 pub mod resident;
 pub mod tokens;
 pub mod usage_cache;
+pub mod ws_limits;
 
 // Staff operations on bookings, personal-data rights, complaints (issue 5, phase B).
 pub mod history;
@@ -48,15 +53,13 @@ pub use error::ApiError;
 pub struct ApiSettings {
     /// Base of links in e-mails, e.g. `http://127.0.0.1:8080`.
     pub public_url: String,
-    /// Largest request body accepted, in bytes.
-    pub body_limit: usize,
     /// Whether GraphiQL and SDL introspection are offered.
     pub graphiql: bool,
-    /// Proxies whose `X-Forwarded-For` names the client (`OKIENKO_TRUSTED_PROXIES`).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// How long a request may take before it is answered with `REQUEST_TIMEOUT`
-    /// (`OKIENKO_REQUEST_TIMEOUT_MS`; see `http::with_request_timeout`).
-    pub request_timeout: std::time::Duration,
+    /// Timeouts, the body limit, requests in flight, the client's address behind proxies
+    /// (`admission`).
+    pub admission: admission::Settings,
+    /// The display WebSockets' bounds (`ws_limits`).
+    pub websockets: ws_limits::Settings,
     /// Whether booking links (which carry secrets) may be written to the log: only while
     /// e-mail goes to files, never with SMTP configured.
     pub log_links: bool,
@@ -66,10 +69,9 @@ impl Default for ApiSettings {
     fn default() -> Self {
         ApiSettings {
             public_url: "http://127.0.0.1:8080".into(),
-            body_limit: 256 * 1024,
             graphiql: true,
-            trusted_proxies: Vec::new(),
-            request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
+            admission: admission::Settings::default(),
+            websockets: ws_limits::Settings::default(),
             log_links: false,
         }
     }

@@ -16,6 +16,7 @@ use sha2::Sha256;
 
 use crate::booking::ClientData;
 use crate::catalog::{ServiceCtx, TenantCtx};
+use crate::policy_sched::{self, Outcome, Scheduler};
 
 /// Days of no-shows the host looks back on when the city sets none (OP-14's period is the
 /// city's setting `no_show_block_days`).
@@ -24,18 +25,24 @@ const DEFAULT_NO_SHOW_DAYS: i64 = 90;
 pub struct PolicyHost {
     pub engine: Arc<PolicyEngine>,
     active: RwLock<HashMap<TenantId, Arc<Policy>>>,
-    /// At most one script per core runs at a time: the wall-clock deadline then measures a
-    /// script's own run, not its wait for a core behind a burst of others.
-    running: Arc<tokio::sync::Semaphore>,
+    /// At most one script per core runs at a time (the wall-clock deadline then measures a
+    /// script's own run, not its wait for a core behind a burst of others), each city within
+    /// its share, in turns (`policy_sched`).
+    pub scheduler: Arc<Scheduler>,
 }
 
 impl Default for PolicyHost {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PolicyHost::new(policy_sched::Settings::default())
+    }
+}
+
+impl PolicyHost {
+    pub fn new(settings: policy_sched::Settings) -> Self {
         PolicyHost {
             engine: Arc::new(PolicyEngine::new(Limits::default())),
             active: RwLock::default(),
-            running: Arc::new(tokio::sync::Semaphore::new(cores)),
+            scheduler: Scheduler::new(settings),
         }
     }
 }
@@ -88,15 +95,17 @@ impl PolicyHost {
             return Ok(None);
         }
         let engine = self.engine.clone();
-        let permit = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| DomainError::PolicyFailed)?;
+        let mut slot = self.scheduler.slot(tenant).await.inspect_err(|_| {
+            tracing::warn!(tenant = %policy.tenant(), hook, "policy call held back");
+        })?;
+        // The slot is given back when the script ends, even if the request was dropped.
         let result = tokio::task::spawn_blocking(move || {
             let r = policy.call(&engine, hook, arg);
-            drop(permit);
+            slot.finished(match &r {
+                Err(e) if e.is_over_budget() => Outcome::OverBudget,
+                _ => Outcome::Answered,
+            });
+            drop(slot);
             r
         })
         .await

@@ -2,26 +2,32 @@
 //! displays' WebSocket, and the printable admission list (OP-9).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::Data;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql_axum::GraphQLProtocol;
 use axum::body::Body;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
 use chrono::NaiveDate;
 use okienko_domain::calendar::{local_date, to_local};
 use okienko_domain::{Code, DomainError};
 use okienko_store::Scope;
 
 use crate::auth::{self, Auth, DeviceKind, Permission, Principal};
+use crate::conn_limits;
 use crate::http::{
-    error_json, graphiql_page, graphql_response, tenant_of, tenant_request, HttpState,
+    error_json, failed_before_graphql, graphiql_page, graphql_response, tenant_of, tenant_request,
+    HttpState,
 };
 use crate::pages::escape;
 use crate::queue::{self, AdmissionFilter};
+use crate::rate_limit::{client_ip, Peer};
+use crate::ws_limits;
 use crate::TenantCtx;
 
 /// GraphiQL for one of the queue's APIs, as for the other APIs.
@@ -124,27 +130,40 @@ fn payload_token(payload: &serde_json::Value) -> Option<String> {
     (!t.is_empty() && t.len() <= 256).then(|| t.to_string())
 }
 
-fn is_display(t: &TenantCtx, a: &Auth) -> Result<(), DomainError> {
+/// The display device behind `a`, when it is a display of tenant `t`.
+fn display_of(t: &TenantCtx, a: &Auth) -> Result<i64, DomainError> {
     match a.principal()? {
         Principal::Device {
             tenant,
             kind: DeviceKind::Display,
+            id,
             ..
-        } if *tenant == t.id => Ok(()),
+        } if *tenant == t.id => Ok(*id),
         _ => Err(DomainError::Forbidden(
             "z tej usługi korzystają tylko wyświetlacze (token urządzenia typu DISPLAY).".into(),
         )),
     }
 }
 
+/// 503 `TOO_MANY_CONNECTIONS` with `Retry-After`, before the upgrade.
+fn sockets_full(why: ws_limits::Full) -> Response {
+    tracing::warn!(?why, "display WebSocket refused: too many open");
+    failed_before_graphql(&DomainError::TooManyConnections)
+}
+
 /// `GET /t/{slug}/display/ws`: the displays' subscriptions over WebSocket (graphql-ws and
 /// graphql-transport-ws). The display token comes as the `token` query parameter (checked
 /// before the upgrade: 401/403) or in the `connection_init` payload (a wrong one closes the
-/// connection).
+/// connection). Sockets are bounded in all, per client address and per device, and one not
+/// authenticated in time is closed with 4408 (`ws_limits`).
+#[allow(clippy::too_many_arguments)]
 pub async fn display_ws(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
     Query(params): Query<HashMap<String, String>>,
+    peer: Peer,
+    headers: HeaderMap,
+    connection: Option<Extension<Arc<conn_limits::Open>>>,
     protocol: Result<GraphQLProtocol, StatusCode>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -159,32 +178,37 @@ pub async fn display_ws(
             "Ten adres przyjmuje tylko połączenia WebSocket z protokołem graphql-transport-ws albo graphql-ws.",
         );
     };
+    let client = client_ip(peer, &headers, &s.app.settings.admission.trusted_proxies);
+    let counted = match s.websockets.open(client.0) {
+        Ok(c) => Arc::new(c),
+        Err(why) => return sockets_full(why),
+    };
     let early = match params.get("token") {
         Some(token) => {
             let a = match auth::authenticate(&s.app, Scope::Tenant(t.id), &bearer_headers(token))
                 .await
             {
                 Ok(a) => a,
-                Err(e) => {
-                    let d = e.domain();
+                Err(e) => return failed_before_graphql(&e.domain()),
+            };
+            match display_of(&t, &a) {
+                Ok(device) => {
+                    if let Err(why) = counted.authenticate(device) {
+                        return sockets_full(why);
+                    }
+                }
+                Err(d) => {
+                    let status = if d.code() == "UNAUTHENTICATED" {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
                     return error_json(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        d.listed_code().unwrap_or(Code::Internal),
+                        status,
+                        d.listed_code().unwrap_or(Code::Forbidden),
                         &d.to_string(),
                     );
                 }
-            };
-            if let Err(d) = is_display(&t, &a) {
-                let status = if d.code() == "UNAUTHENTICATED" {
-                    StatusCode::UNAUTHORIZED
-                } else {
-                    StatusCode::FORBIDDEN
-                };
-                return error_json(
-                    status,
-                    d.listed_code().unwrap_or(Code::Forbidden),
-                    &d.to_string(),
-                );
             }
             Some(a)
         }
@@ -196,26 +220,29 @@ pub async fn display_ws(
     data.insert(t.clone());
     data.insert(s.bus.clone());
     let app = s.app.clone();
-    ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .with_data(data)
-                .on_connection_init(move |payload| async move {
-                    let a = match (early, payload_token(&payload)) {
-                        (_, Some(token)) => {
-                            auth::authenticate(&app, Scope::Tenant(t.id), &bearer_headers(&token))
-                                .await
-                                .map_err(|e| async_graphql::Error::new(e.domain().to_string()))?
-                        }
-                        (Some(a), None) => a,
-                        (None, None) => Auth::default(),
-                    };
-                    is_display(&t, &a).map_err(|d| async_graphql::Error::new(d.to_string()))?;
-                    let mut d = Data::default();
-                    d.insert(a);
-                    Ok(d)
-                })
-                .serve()
+    let socket = counted.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let a = match (early, payload_token(&payload)) {
+            (_, Some(token)) => {
+                auth::authenticate(&app, Scope::Tenant(t.id), &bearer_headers(&token))
+                    .await
+                    .map_err(|e| async_graphql::Error::new(e.domain().to_string()))?
+            }
+            (Some(a), None) => a,
+            (None, None) => Auth::default(),
+        };
+        let device = display_of(&t, &a).map_err(|d| async_graphql::Error::new(d.to_string()))?;
+        socket
+            .authenticate(device)
+            .map_err(|_| async_graphql::Error::new(DomainError::TooManyConnections.to_string()))?;
+        let mut d = Data::default();
+        d.insert(a);
+        Ok(d)
+    };
+    ws_limits::small_buffers(ws)
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |ws| {
+            ws_limits::drive(ws, counted, schema, protocol, data, on_init, connection)
         })
 }
 
@@ -241,6 +268,7 @@ fn list_error(d: &DomainError) -> Response {
         "UNAUTHENTICATED" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
         "FORBIDDEN" => StatusCode::FORBIDDEN,
         "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     list_page(

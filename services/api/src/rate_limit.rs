@@ -167,16 +167,22 @@ pub struct ClientIp(pub Option<IpAddr>);
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub Option<IpAddr>);
 
+impl Peer {
+    /// The peer of the request whose extensions these are.
+    pub fn of(extensions: &axum::http::Extensions) -> Peer {
+        Peer(
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        )
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        Ok(Peer::of(&parts.extensions))
     }
 }
 

@@ -150,6 +150,11 @@ codes! {
     RecallTooSoon = "RECALL_TOO_SOON", Queue, "A recall sooner than the city's interval (CI-8); the message says from when.";
     TicketState = "TICKET_STATE", Queue, "The ticket is not in a state that allows this operation.";
     DeskBusy = "DESK_BUSY", Queue, "The desk has a called or serving ticket already: finish, recall or transfer it before calling the next one.";
+    // Load and faults
+    ServiceUnavailable = "SERVICE_UNAVAILABLE", Load, "The database does not answer (HTTP 503 with `Retry-After`).";
+    PolicyThrottled = "POLICY_THROTTLED", Load, "The city's policy scripts are held back after repeatedly exceeding their limits, or too many of its requests wait for a script turn; other cities are not affected (HTTP 503 with `Retry-After`).";
+    BodyTimeout = "BODY_TIMEOUT", Load, "The request's body did not arrive within the body timeout (HTTP 408).";
+    TooManyConnections = "TOO_MANY_CONNECTIONS", Load, "The client address, or the server in all, holds as many connections as it may (HTTP 503 with `Retry-After`).";
     // Shipped city policies
     EmailRequired = "EMAIL_REQUIRED", Policy, "Cieszyn, Dąbrowa Górnicza: an e-mail address is required.";
     EmailInvalid = "EMAIL_INVALID", Policy, "Cieszyn, Dąbrowa Górnicza: the e-mail address is malformed.";

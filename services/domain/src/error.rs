@@ -121,7 +121,28 @@ pub enum DomainError {
     DeskBusy { desk: u32, label: String },
     #[error("Wewnętrzny błąd serwera. Spróbuj ponownie za chwilę.")]
     Internal,
+    // Answers given because of load or faults (issue 11).
+    /// The database does not answer: HTTP 503 with `Retry-After`.
+    #[error(
+        "Serwis jest chwilowo niedostępny: baza danych nie odpowiada. Spróbuj ponownie za chwilę."
+    )]
+    Unavailable,
+    /// The city's policy scripts are held back: its calls kept exceeding their limits, or too
+    /// many of its requests wait for a turn. Other cities are not affected.
+    #[error("Zasady rezerwacji tego urzędu są chwilowo wstrzymane z powodu przeciążenia. Spróbuj ponownie za {retry_after} s.")]
+    PolicyThrottled { retry_after: u64 },
+    /// The request's body did not arrive within its time limit (HTTP 408).
+    #[error("Treść zapytania nie nadeszła w wyznaczonym czasie. Wyślij zapytanie ponownie.")]
+    BodyTimeout,
+    /// One client address holds too many connections, or the server as many as it can serve
+    /// (HTTP 503 with `Retry-After`).
+    #[error("Zbyt wiele otwartych połączeń. Spróbuj ponownie za chwilę.")]
+    TooManyConnections,
 }
+
+/// `Retry-After` of an answer given while the database or the server's connections are
+/// unavailable.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 fn too_soon(first: &Option<DateTime<Utc>>) -> String {
     match first {
@@ -204,6 +225,10 @@ impl DomainError {
             TicketState { .. } => Code::TicketState,
             DeskBusy { .. } => Code::DeskBusy,
             Internal => Code::Internal,
+            Unavailable => Code::ServiceUnavailable,
+            PolicyThrottled { .. } => Code::PolicyThrottled,
+            BodyTimeout => Code::BodyTimeout,
+            TooManyConnections => Code::TooManyConnections,
         })
     }
 
@@ -211,6 +236,18 @@ impl DomainError {
         match self {
             DomainError::InvalidField { field, .. } => Some(field),
             DomainError::Policy { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Seconds after which trying again makes sense, for the answers that say so
+    /// (`Retry-After`, `extensions.retryAfter`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            DomainError::Unavailable | DomainError::TooManyConnections => {
+                Some(UNAVAILABLE_RETRY_SECS)
+            }
+            DomainError::PolicyThrottled { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

@@ -9,6 +9,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::message::Message;
 use crate::NotifyError;
+use okienko_store::OutboxRow;
 
 #[derive(Clone)]
 pub enum EmailBackend {
@@ -47,10 +48,16 @@ impl EmailBackend {
         }
     }
 
-    /// Sends one outbox message; `id` names the file for the file backend, so a retried
-    /// delivery overwrites instead of duplicating.
-    pub async fn send(&self, id: i64, m: &Message, default_from: &str) -> Result<(), NotifyError> {
-        let mail = build(m, default_from)?;
+    /// Sends one outbox message with its row's stable `Message-ID`; the row's id names the file
+    /// for the file backend, so a retried delivery overwrites instead of duplicating.
+    pub async fn send(
+        &self,
+        row: &OutboxRow,
+        m: &Message,
+        default_from: &str,
+    ) -> Result<(), NotifyError> {
+        let id = row.id;
+        let mail = build(m, default_from, row)?;
         match self {
             EmailBackend::Smtp(t) => t
                 .send(mail)
@@ -80,13 +87,29 @@ impl EmailBackend {
     }
 }
 
-fn build(m: &Message, default_from: &str) -> Result<lettre::Message, NotifyError> {
+/// The `Message-ID` of an outbox row's e-mail: the same on every delivery of that row, so a
+/// second delivery after a crash is recognisable as the same message. Derived from the row
+/// (tenant, id, a digest of the stored message) at the sender's domain.
+pub fn message_id(row: &OutboxRow, from: &Mailbox) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(row.payload_json.as_bytes());
+    format!(
+        "<okienko.{}.{}.{}@{}>",
+        row.tenant_id,
+        row.id,
+        hex::encode(&digest[..8]),
+        from.email.domain()
+    )
+}
+
+fn build(m: &Message, default_from: &str, row: &OutboxRow) -> Result<lettre::Message, NotifyError> {
     let from: Mailbox = m
         .from
         .as_deref()
         .unwrap_or(default_from)
         .parse()
         .map_err(|e| NotifyError::Address(format!("from: {e}")))?;
+    let message_id = message_id(row, &from);
     let to: Mailbox =
         m.to.parse()
             .map_err(|e| NotifyError::Address(format!("to: {e}")))?;
@@ -94,6 +117,7 @@ fn build(m: &Message, default_from: &str) -> Result<lettre::Message, NotifyError
         .from(from)
         .to(to)
         .subject(m.subject.clone())
+        .message_id(Some(message_id))
         .header(AutoSubmitted);
     let text = SinglePart::plain(m.text.clone());
     // The text and, where there is one, the HTML part as alternatives of one content; the
@@ -163,7 +187,7 @@ mod tests {
 
     fn formatted(m: &Message) -> String {
         String::from_utf8(
-            build(m, "okienko <noreply@okienko.local>")
+            build(m, "okienko <noreply@okienko.local>", &row(1, "{}"))
                 .unwrap()
                 .formatted(),
         )
@@ -197,5 +221,59 @@ mod tests {
             raw.contains("text/plain") && !raw.contains("multipart"),
             "{raw}"
         );
+    }
+
+    fn row(id: i64, payload: &str) -> OutboxRow {
+        OutboxRow {
+            id,
+            tenant_id: 3,
+            booking_id: Some(9),
+            channel: "email".into(),
+            recipient: "jan@example.pl".into(),
+            payload_json: payload.into(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: 0,
+            last_error: None,
+        }
+    }
+
+    fn header(mail: &lettre::Message) -> String {
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("Message-ID: "))
+            .unwrap()
+            .to_string()
+    }
+
+    /// A second delivery of a row (after a crash) carries the same `Message-ID`.
+    #[tokio::test]
+    async fn a_row_keeps_its_message_id_on_every_delivery() {
+        let m = Message {
+            from: Some("Urząd Miasta Gdyni <rezerwacje@gdynia.example.pl>".into()),
+            to: "jan@example.pl".into(),
+            subject: "Potwierdzenie".into(),
+            text: "Treść".into(),
+            html: None,
+            ics: None,
+        };
+        let payload = serde_json::to_string(&m).unwrap();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let backend = EmailBackend::Memory(sent.clone());
+        for _ in 0..2 {
+            backend
+                .send(&row(41, &payload), &m, "okienko <noreply@okienko.local>")
+                .await
+                .unwrap();
+        }
+        backend
+            .send(&row(42, &payload), &m, "okienko <noreply@okienko.local>")
+            .await
+            .unwrap();
+        let ids: Vec<String> = sent.lock().unwrap().iter().map(header).collect();
+        assert_eq!(ids[0], ids[1]);
+        assert_ne!(ids[0], ids[2]);
+        assert!(ids[0].starts_with("<okienko.3.41."), "{}", ids[0]);
+        assert!(ids[0].ends_with("@gdynia.example.pl>"), "{}", ids[0]);
     }
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use okienko_domain::clock::Clock;
-use okienko_store::{claim_due, mark_failed, mark_sent, Db, OutboxRow, StoreError};
+use okienko_store::{
+    claim_due_for, mark_failed, mark_sent, renew_claims, Db, OutboxRow, StoreError,
+};
 use tokio::sync::{watch, Notify};
 
 use crate::email::EmailBackend;
@@ -13,8 +15,12 @@ use crate::sms::SmsProvider;
 
 /// After this many failed attempts a message is marked failed and left for an operator.
 pub const MAX_ATTEMPTS: i64 = 10;
-/// How long a claimed message is reserved for the worker that claimed it.
-const LEASE_SECONDS: i64 = 300;
+/// How long a claimed message is reserved for the worker that claimed it. The worker renews
+/// its claims every third of it while it delivers, so a claim outlives its worker by at most
+/// this long: a replica killed mid-delivery leaves its messages to the others within it.
+pub const LEASE_SECONDS: i64 = 30;
+/// Messages claimed at once.
+const BATCH: i64 = 20;
 
 #[derive(Clone)]
 pub struct Deliverer {
@@ -23,6 +29,21 @@ pub struct Deliverer {
     pub sms: Arc<dyn SmsProvider>,
     pub default_from: String,
     pub clock: Arc<dyn Clock>,
+    /// This worker's name on its claims (random per process).
+    pub worker: String,
+}
+
+/// A name for this process's outbox worker on its claims.
+pub fn worker_name() -> String {
+    format!("{}-{:016x}", std::process::id(), rand_u64())
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // A randomly keyed hasher: a random value without another dependency.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish()
 }
 
 /// Seconds until the next try after `attempts` failures: 30 s doubling, at most an hour.
@@ -34,8 +55,29 @@ impl Deliverer {
     /// Delivers what is due now; returns how many messages were attempted.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let now = self.clock.now().timestamp();
-        let rows = claim_due(&self.db, now, LEASE_SECONDS, 20).await?;
-        for row in &rows {
+        let rows = claim_due_for(&self.db, &self.worker, now, LEASE_SECONDS, BATCH).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        tokio::select! {
+            r = self.deliver_rows(&rows) => r?,
+            r = self.renew_while_delivering() => r?,
+        }
+        Ok(rows.len())
+    }
+
+    /// Renews this worker's claims every third of the lease; runs until dropped (or fails).
+    async fn renew_while_delivering(&self) -> Result<(), StoreError> {
+        let every = Duration::from_secs((LEASE_SECONDS / 3).max(1) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            let until = self.clock.now().timestamp() + LEASE_SECONDS;
+            renew_claims(&self.db, &self.worker, until).await?;
+        }
+    }
+
+    async fn deliver_rows(&self, rows: &[OutboxRow]) -> Result<(), StoreError> {
+        for row in rows {
             match self.deliver(row).await {
                 Ok(()) => mark_sent(&self.db, row.id, self.clock.now().timestamp()).await?,
                 Err(e) => {
@@ -47,7 +89,7 @@ impl Deliverer {
                 }
             }
         }
-        Ok(rows.len())
+        Ok(())
     }
 
     async fn deliver(&self, row: &OutboxRow) -> Result<(), String> {
@@ -55,7 +97,7 @@ impl Deliverer {
         match row.channel.as_str() {
             "email" => self
                 .email
-                .send(row.id, &m, &self.default_from)
+                .send(row, &m, &self.default_from)
                 .await
                 .map_err(|e| e.to_string()),
             "sms" => self

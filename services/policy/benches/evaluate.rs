@@ -108,7 +108,7 @@ fn operations(city: &str, source: &str, ctx: &Value) -> u64 {
         });
         let policy = engine.compile(city, source).unwrap();
         match policy.call(&engine, "validate_booking", ctx.clone()) {
-            Err(PolicyError::Failed { reason }) if reason.contains("operation limit") => {
+            Err(PolicyError::OverBudget { reason }) if reason.contains("operation limit") => {
                 low = mid + 1
             }
             _ => high = mid,
@@ -194,7 +194,7 @@ fn hostile(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let r = policy.call(&engine, "validate_booking", black_box(ctx.clone()));
-                assert!(matches!(r, Err(PolicyError::Failed { .. })));
+                assert!(matches!(r, Err(PolicyError::OverBudget { .. })));
             })
         });
     }

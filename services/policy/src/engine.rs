@@ -337,7 +337,8 @@ impl Policy {
             return Ok(None);
         }
         let result = self.call_inner(engine, hook, arg);
-        if let Err(PolicyError::Failed { reason }) = &result {
+        if let Err(e @ (PolicyError::Failed { .. } | PolicyError::OverBudget { .. })) = &result {
+            let reason = e.reason();
             tracing::warn!(
                 tenant = %self.tenant,
                 policy = %&self.hash[..12.min(self.hash.len())],
@@ -383,6 +384,8 @@ impl Policy {
                 ))
             })?
         };
+        hooks::check_size(hook, &json)
+            .map_err(|why| PolicyError::over_budget(format!("`{hook}` returned {why}")))?;
         hooks::check_return(hook, &json)
             .map_err(|why| PolicyError::failed(format!("`{hook}` returned {why}")))?;
         Ok(json)
@@ -400,20 +403,20 @@ fn eval_error(err: &EvalAltResult, limits: &Limits) -> PolicyError {
     match err.unwrap_inner() {
         EvalAltResult::ErrorRuntime(value, _) => rejection(value)
             .unwrap_or_else(|why| PolicyError::failed(format!("throw of {why}{pos}"))),
-        EvalAltResult::ErrorTooManyOperations(_) => PolicyError::failed(format!(
+        EvalAltResult::ErrorTooManyOperations(_) => PolicyError::over_budget(format!(
             "operation limit ({}) reached{pos}",
             limits.max_operations
         )),
-        EvalAltResult::ErrorTerminated(_, _) => PolicyError::failed(format!(
+        EvalAltResult::ErrorTerminated(_, _) => PolicyError::over_budget(format!(
             "deadline ({} ms) passed{pos}",
             limits.deadline.as_millis()
         )),
-        EvalAltResult::ErrorStackOverflow(_) => PolicyError::failed(format!(
+        EvalAltResult::ErrorStackOverflow(_) => PolicyError::over_budget(format!(
             "call depth limit ({}) reached{pos}",
             limits.max_call_levels
         )),
         EvalAltResult::ErrorDataTooLarge(what, _) => {
-            PolicyError::failed(format!("size limit: {what}{pos}"))
+            PolicyError::over_budget(format!("size limit: {what}{pos}"))
         }
         _ => PolicyError::failed(err.to_string()),
     }

@@ -18,6 +18,12 @@ pub enum PolicyError {
     /// not a proper refusal, a return value of the wrong shape.
     #[error("policy failed: {reason}")]
     Failed { reason: String },
+    /// A limit of the call's budget was reached: operations, the deadline, call depth, a size
+    /// limit, or a return value larger than the host takes. Shown as `POLICY_ERROR` like
+    /// `Failed`; the host also counts these against the city (`policy_sched`), since they cost
+    /// every other city a share of the machine.
+    #[error("policy over its budget: {reason}")]
+    OverBudget { reason: String },
     /// The script does not compile (the message names line and position).
     #[error("policy does not compile: {message}")]
     Compile { message: String },
@@ -35,7 +41,9 @@ impl PolicyError {
     pub fn code(&self) -> &str {
         match self {
             PolicyError::Rejected { code, .. } => code,
-            PolicyError::Failed { .. } | PolicyError::Compile { .. } => POLICY_ERROR,
+            PolicyError::Failed { .. }
+            | PolicyError::OverBudget { .. }
+            | PolicyError::Compile { .. } => POLICY_ERROR,
         }
     }
 
@@ -43,7 +51,9 @@ impl PolicyError {
     pub fn public_message(&self) -> String {
         match self {
             PolicyError::Rejected { message, .. } => message.clone(),
-            PolicyError::Failed { .. } | PolicyError::Compile { .. } => GENERIC_MESSAGE.to_string(),
+            PolicyError::Failed { .. }
+            | PolicyError::OverBudget { .. }
+            | PolicyError::Compile { .. } => GENERIC_MESSAGE.to_string(),
         }
     }
 
@@ -58,6 +68,25 @@ impl PolicyError {
     pub(crate) fn failed(reason: impl Into<String>) -> PolicyError {
         PolicyError::Failed {
             reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn over_budget(reason: impl Into<String>) -> PolicyError {
+        PolicyError::OverBudget {
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether the call ended on a limit of its budget ([`PolicyError::OverBudget`]).
+    pub fn is_over_budget(&self) -> bool {
+        matches!(self, PolicyError::OverBudget { .. })
+    }
+
+    /// Why the call failed, for the log (a refusal's code and message otherwise).
+    pub fn reason(&self) -> String {
+        match self {
+            PolicyError::Failed { reason } | PolicyError::OverBudget { reason } => reason.clone(),
+            other => other.to_string(),
         }
     }
 }

@@ -33,6 +33,73 @@ pub const IDENTITY_KINDS: &[&str] = &[
     "application_number",
 ];
 
+/// Identity keys one booking may count against (`identity_keys`).
+pub const MAX_IDENTITY_KEYS: usize = 16;
+/// Entries of a returned map of client data or form fields (`validate_booking`, `map_claims`),
+/// and fields of a form (`form_fields`).
+pub const MAX_MAP_ENTRIES: usize = 64;
+/// Bytes of one returned text value (an identity key, a field's value, a claim).
+pub const MAX_VALUE_BYTES: usize = 2048;
+/// Bytes of a whole returned value, as JSON.
+pub const MAX_RESULT_BYTES: usize = 64 * 1024;
+
+/// Checks that a known hook's return value is within what the host takes (the limits above);
+/// the error completes the sentence "`hook` returned …". A value past them is the script's
+/// excess, not a shape it got wrong: the caller reports it as over the budget.
+pub fn check_size(hook: &str, v: &Value) -> Result<(), String> {
+    let bytes = serde_json::to_vec(v).map_or(usize::MAX, |b| b.len());
+    if bytes > MAX_RESULT_BYTES {
+        return Err(format!(
+            "{bytes} bytes, at most {MAX_RESULT_BYTES} are taken"
+        ));
+    }
+    let entries = |what: &str, n: usize, max: usize| {
+        if n > max {
+            Err(format!("{n} {what}, at most {max} are taken"))
+        } else {
+            Ok(())
+        }
+    };
+    match hook {
+        IDENTITY_KEYS => entries(
+            "identity keys",
+            v.as_array().map_or(0, Vec::len),
+            MAX_IDENTITY_KEYS,
+        )?,
+        FORM_FIELDS => entries("fields", v.as_array().map_or(0, Vec::len), MAX_MAP_ENTRIES)?,
+        VALIDATE_BOOKING => {
+            for part in ["client", "fields"] {
+                let n = v
+                    .get(part)
+                    .and_then(Value::as_object)
+                    .map_or(0, |m| m.len());
+                entries(&format!("entries in `{part}`"), n, MAX_MAP_ENTRIES)?;
+            }
+        }
+        MAP_CLAIMS => entries(
+            "entries",
+            v.as_object().map_or(0, |m| m.len()),
+            MAX_MAP_ENTRIES,
+        )?,
+        _ => return Ok(()),
+    }
+    match longest_text(v) {
+        n if n > MAX_VALUE_BYTES => Err(format!(
+            "a text of {n} bytes, at most {MAX_VALUE_BYTES} are taken"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn longest_text(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(longest_text).max().unwrap_or(0),
+        Value::Object(m) => m.values().map(longest_text).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Checks a known hook's return value; other hook names may return anything.
 /// The error completes the sentence "`hook` returned …".
 pub fn check_return(hook: &str, v: &Value) -> Result<(), String> {
@@ -147,6 +214,7 @@ fn field_spec(f: &Value) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -181,5 +249,32 @@ mod tests {
         )
         .is_err());
         assert!(check_return("something_else", &json!(1)).is_ok());
+    }
+
+    #[test]
+    fn sizes() {
+        let keys = |n: usize| {
+            Value::Array(
+                (0..n)
+                    .map(|i| json!({"kind": "email", "value": format!("a{i}@b.pl")}))
+                    .collect(),
+            )
+        };
+        assert!(check_size(IDENTITY_KEYS, &keys(MAX_IDENTITY_KEYS)).is_ok());
+        let flood = check_size(IDENTITY_KEYS, &keys(10_000)).unwrap_err();
+        assert!(
+            flood.contains("bytes") || flood.contains("identity keys"),
+            "{flood}"
+        );
+        let too_many = check_size(IDENTITY_KEYS, &keys(MAX_IDENTITY_KEYS + 1)).unwrap_err();
+        assert!(too_many.contains("17 identity keys"), "{too_many}");
+        let fields: serde_json::Map<String, Value> = (0..=MAX_MAP_ENTRIES)
+            .map(|i| (format!("f{i}"), json!("x")))
+            .collect();
+        assert!(check_size(VALIDATE_BOOKING, &json!({ "fields": fields })).is_err());
+        let long = "x".repeat(MAX_VALUE_BYTES + 1);
+        assert!(check_size(MAP_CLAIMS, &json!({ "name": long })).is_err());
+        assert!(check_size(VALIDATE_BOOKING, &Value::Null).is_ok());
+        assert!(check_size(QUEUE_ORDER, &json!([1, 2, 3])).is_ok());
     }
 }

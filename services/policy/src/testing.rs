@@ -153,6 +153,7 @@ pub fn run_sources(
         .compile(tenant, policy_source)
         .map_err(TestRunError::Policy)?;
     let mut report = Report::default();
+    let mut tested = std::collections::BTreeSet::new();
     for (file, text) in test_files {
         let invalid = |message: String| TestRunError::Invalid {
             file: file.clone(),
@@ -173,6 +174,7 @@ pub fn run_sources(
         for (i, case) in cases.iter().enumerate() {
             let case = Case::parse(case).map_err(|m| invalid(format!("case {}: {m}", i + 1)))?;
             let name = format!("{stem}: {}", case.name);
+            tested.insert(case.hook.clone());
             let mut input = case.input;
             fill_defaults(&case.hook, tenant, settings, &mut input);
             let outcome = if policy.has_hook(&case.hook) {
@@ -188,6 +190,15 @@ pub fn run_sources(
                 Ok(()) => report.passed.push(name),
                 Err(why) => report.failed.push((name, why)),
             }
+        }
+    }
+    // Activation asks for at least one case per hook the script defines.
+    for hook in policy.hooks().filter(|h| hooks::HOOKS.contains(h)) {
+        if !tested.contains(hook) {
+            report.failed.push((
+                format!("hook `{hook}`"),
+                "no test case (every hook the script defines needs at least one)".into(),
+            ));
         }
     }
     Ok(report)
@@ -443,6 +454,7 @@ fn fill_slot(slot: &mut Map<String, Value>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::Limits;
@@ -453,6 +465,31 @@ mod tests {
             if ctx.fields.x == "norm" { return #{ fields: #{ x: "NORM" } } }
         }
     "#;
+
+    #[test]
+    fn every_hook_the_script_defines_needs_a_case() {
+        let e = PolicyEngine::new(Limits::default());
+        let src = "fn validate_booking(ctx) { () } fn identity_keys(ctx) { [] } fn helper(x) { x }";
+        let only_one = r#"
+            [[case]]
+            name = "accepted"
+            expect = "accepted"
+        "#;
+        let r = run_sources(
+            &e,
+            "t",
+            src,
+            &json!({}),
+            &[("a.toml".into(), only_one.into())],
+        )
+        .unwrap();
+        assert!(!r.ok());
+        assert_eq!(r.failed.len(), 1, "{r}");
+        assert_eq!(r.failed[0].0, "hook `identity_keys`", "{r}");
+        let both = format!("{only_one}\n[[case]]\nname = \"keys\"\nhook = \"identity_keys\"\nexpect = \"accepted\"\n");
+        let r = run_sources(&e, "t", src, &json!({}), &[("a.toml".into(), both)]).unwrap();
+        assert!(r.ok(), "{r}");
+    }
 
     #[test]
     fn runs_cases_and_reports_each() {

@@ -29,6 +29,98 @@ pub struct Config {
     pub rate_limits: bool,
     /// `OKIENKO_REQUEST_TIMEOUT_MS`: how long a request may take (the display WebSocket aside).
     pub request_timeout: Duration,
+    /// Timeouts and bounds of connections, requests, WebSockets and policy turns (issue 11).
+    pub limits: Limits,
+}
+
+/// The bounds that keep one client, one script or one city from taking the service away from
+/// the others, each from its own variable (see the README's configuration table).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+    pub connections_per_client: usize,
+    pub max_in_flight: usize,
+    pub in_flight_per_client: usize,
+    pub ready_max_wait: Duration,
+    pub ws_init_timeout: Duration,
+    pub ws_ping_every: Duration,
+    pub max_websockets: usize,
+    pub websockets_per_client: usize,
+    pub websockets_per_device: usize,
+    pub policy_slots_per_tenant: usize,
+    pub policy_queue_per_tenant: usize,
+}
+
+impl Limits {
+    fn from_env() -> anyhow::Result<Limits> {
+        use okienko_api::{admission as a, conn_limits as c, policy_sched as p, ws_limits as w};
+        let max_connections = count(
+            "OKIENKO_MAX_CONNECTIONS",
+            c::max_connections_for(c::file_limit()),
+        )?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let max_in_flight = count("OKIENKO_MAX_IN_FLIGHT", a::DEFAULT_MAX_IN_FLIGHT)?;
+        Ok(Limits {
+            header_timeout: millis("OKIENKO_HEADER_TIMEOUT_MS", c::DEFAULT_HEADER_TIMEOUT)?,
+            body_timeout: millis("OKIENKO_BODY_TIMEOUT_MS", a::DEFAULT_BODY_TIMEOUT)?,
+            max_connections,
+            connections_per_client: count(
+                "OKIENKO_MAX_CONNECTIONS_PER_CLIENT",
+                c::DEFAULT_PER_CLIENT,
+            )?,
+            max_in_flight,
+            in_flight_per_client: count("OKIENKO_MAX_IN_FLIGHT_PER_CLIENT", a::DEFAULT_PER_CLIENT)?,
+            ready_max_wait: millis("OKIENKO_READY_MAX_WAIT_MS", a::DEFAULT_READY_MAX_WAIT)?,
+            ws_init_timeout: millis("OKIENKO_WS_INIT_TIMEOUT_MS", w::DEFAULT_INIT_TIMEOUT)?,
+            ws_ping_every: millis("OKIENKO_WS_PING_MS", w::DEFAULT_PING_EVERY)?,
+            max_websockets: count(
+                "OKIENKO_MAX_WEBSOCKETS",
+                w::max_sockets_for(max_connections),
+            )?,
+            websockets_per_client: count(
+                "OKIENKO_MAX_WEBSOCKETS_PER_CLIENT",
+                w::DEFAULT_PER_CLIENT,
+            )?,
+            websockets_per_device: count(
+                "OKIENKO_MAX_WEBSOCKETS_PER_DEVICE",
+                w::DEFAULT_PER_DEVICE,
+            )?,
+            policy_slots_per_tenant: count(
+                "OKIENKO_POLICY_SLOTS_PER_TENANT",
+                p::default_per_tenant(cores),
+            )?,
+            policy_queue_per_tenant: count(
+                "OKIENKO_POLICY_QUEUE_PER_TENANT",
+                p::default_queue_per_tenant(max_in_flight),
+            )?,
+        })
+    }
+}
+
+/// The largest count any of the bounds accepts.
+const MAX_COUNT: usize = 10_000_000;
+
+fn count(name: &str, default: usize) -> anyhow::Result<usize> {
+    let Some(v) = var(name) else {
+        return Ok(default);
+    };
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+        _ => bail!("{name}: expected a whole number from 1 to {MAX_COUNT}, got {v:?}"),
+    }
+}
+
+fn millis(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => parse_timeout_ms(&v).with_context(|| {
+            format!(
+                "{name}: expected a whole number of milliseconds from 1 to {MAX_REQUEST_TIMEOUT_MS}, got {v:?}"
+            )
+        }),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -95,14 +187,11 @@ impl Config {
             ),
             Some(other) => bail!("OKIENKO_RATE_LIMITS: expected on or off, got {other:?}"),
         };
-        let request_timeout = match var("OKIENKO_REQUEST_TIMEOUT_MS") {
-            None => okienko_api::http::DEFAULT_REQUEST_TIMEOUT,
-            Some(v) => parse_timeout_ms(&v).with_context(|| {
-                format!(
-                    "OKIENKO_REQUEST_TIMEOUT_MS: expected a whole number of milliseconds from 1 to {MAX_REQUEST_TIMEOUT_MS}, got {v:?}"
-                )
-            })?,
-        };
+        let request_timeout = millis(
+            "OKIENKO_REQUEST_TIMEOUT_MS",
+            okienko_api::admission::DEFAULT_REQUEST_TIMEOUT,
+        )?;
+        let limits = Limits::from_env()?;
         let sms = match var("SMS_PROVIDER").as_deref() {
             None | Some("log") => SmsConfig::Log,
             Some("http") => SmsConfig::Http {
@@ -129,6 +218,7 @@ impl Config {
             trusted_proxies,
             rate_limits,
             request_timeout,
+            limits,
             data_dir,
         })
     }
@@ -142,6 +232,49 @@ impl Config {
 
     pub fn mail_dir(&self) -> PathBuf {
         self.data_dir.join("mail")
+    }
+
+    /// How requests are admitted (`okienko_api::admission`).
+    pub fn admission(&self) -> okienko_api::admission::Settings {
+        okienko_api::admission::Settings {
+            request_timeout: self.request_timeout,
+            body_timeout: self.limits.body_timeout,
+            max_in_flight: self.limits.max_in_flight,
+            per_client: self.limits.in_flight_per_client,
+            ready_max_wait: self.limits.ready_max_wait,
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// How connections are bounded (`okienko_api::conn_limits`).
+    pub fn connections(&self) -> okienko_api::conn_limits::Settings {
+        okienko_api::conn_limits::Settings {
+            max_connections: self.limits.max_connections,
+            per_client: self.limits.connections_per_client,
+            header_timeout: self.limits.header_timeout,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
+    /// How display WebSockets are bounded (`okienko_api::ws_limits`).
+    pub fn websockets(&self) -> okienko_api::ws_limits::Settings {
+        okienko_api::ws_limits::Settings {
+            init_timeout: self.limits.ws_init_timeout,
+            ping_every: self.limits.ws_ping_every,
+            max_sockets: self.limits.max_websockets,
+            per_client: self.limits.websockets_per_client,
+            per_device: self.limits.websockets_per_device,
+        }
+    }
+
+    /// How script turns are shared between cities (`okienko_api::policy_sched`).
+    pub fn policy_turns(&self) -> okienko_api::policy_sched::Settings {
+        okienko_api::policy_sched::Settings {
+            per_tenant: self.limits.policy_slots_per_tenant,
+            queue_per_tenant: self.limits.policy_queue_per_tenant,
+            ..Default::default()
+        }
     }
 }
 

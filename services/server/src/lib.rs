@@ -77,14 +77,14 @@ pub async fn build_app(
         secret: secret(cfg)?,
         settings: ApiSettings {
             public_url: cfg.public_url.clone(),
-            trusted_proxies: cfg.trusted_proxies.clone(),
-            request_timeout: cfg.request_timeout,
+            admission: cfg.admission(),
+            websockets: cfg.websockets(),
             // Links carry secrets: logged only while e-mail is written to files.
             log_links: cfg.smtp_url.is_none(),
             ..ApiSettings::default()
         },
         outbox_wake: Arc::new(Notify::new()),
-        policies: PolicyHost::default(),
+        policies: PolicyHost::new(cfg.policy_turns()),
         resident: ResidentVerifier::default(),
         usage_cache: Default::default(),
         rate_limits: okienko_api::rate_limit::RateLimits::new(cfg.rate_limits),
@@ -146,6 +146,18 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         );
     }
 
+    // SQLite is one process: claims still held are those of a process that died mid-delivery,
+    // and go out again now rather than when their lease lapses.
+    if let Db::Sqlite { .. } = &db {
+        let taken_back = okienko_store::release_all_claims(&db).await?;
+        if taken_back > 0 {
+            tracing::info!(
+                taken_back,
+                "settled at start: messages claimed by a process that stopped are due again"
+            );
+        }
+    }
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer {
         db: db.clone(),
@@ -153,6 +165,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         sms,
         default_from: cfg.mail_from.clone(),
         clock: clock.clone(),
+        worker: okienko_notify::worker::worker_name(),
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
@@ -192,15 +205,17 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         mail = %email.describe(),
         tenants = ?app.catalog.slugs(),
         dev_clock = ?cfg.start_at,
+        max_connections = cfg.limits.max_connections,
+        max_websockets = cfg.limits.max_websockets,
         "okienko ready"
     );
-    axum::serve(
+    okienko_api::listener::serve(
         listener,
-        okienko_api::http::router(app.clone())
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        okienko_api::http::router(app.clone()),
+        okienko_api::conn_limits::Connections::new(cfg.connections()),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .await;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(
         outbox_task,

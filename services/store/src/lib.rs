@@ -125,6 +125,28 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// The database could not be reached or went away (an outage, a restart, a full pool),
+    /// as opposed to a query it refused: the request may succeed when tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: connection exceptions (class 08), shutting down or starting up (57P0x).
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            _ => false,
+        }
+    }
+}
+
 /// Maps a unique violation on one of `keys` to `StoreError::Unique(key)`.
 pub(crate) fn unique(e: sqlx::Error, keys: &[&'static str]) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
@@ -140,6 +162,10 @@ pub(crate) fn unique(e: sqlx::Error, keys: &[&'static str]) -> StoreError {
     StoreError::Db(e)
 }
 
+/// How long a request waits for a PostgreSQL connection: when the database is down, the
+/// answer is `SERVICE_UNAVAILABLE` well before the request timeout.
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl Db {
     /// Opens (and for SQLite creates) the database and applies the migrations.
     pub async fn connect(url: &str) -> Result<Db> {
@@ -147,7 +173,7 @@ impl Db {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                 .connect_with(opts)
                 .await?;
             Db::Pg(pool)

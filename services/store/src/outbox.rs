@@ -62,38 +62,79 @@ where
 }
 
 /// Claims up to `limit` due messages for `lease` seconds: until then no other worker (or
-/// replica) takes them; a worker that dies mid-delivery leaves them to be retried after it.
+/// replica) takes them; a worker that dies mid-delivery leaves them to the others after it.
 pub async fn claim_due(db: &Db, now: i64, lease: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+    claim_due_for(db, "-", now, lease, limit).await
+}
+
+/// [`claim_due`] for the worker `worker`, whose claims [`renew_claims`] extends.
+pub async fn claim_due_for(
+    db: &Db,
+    worker: &str,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> Result<Vec<OutboxRow>> {
+    const DUE: &str = "status = 'pending' AND next_attempt_at <= $1 \
+                       AND (claimed_until IS NULL OR claimed_until <= $1)";
     match db {
         Db::Pg(pool) => Ok(sqlx::query_as::<_, OutboxRow>(&format!(
-            "UPDATE outbox SET next_attempt_at = $2 WHERE id IN ( \
-               SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+            "UPDATE outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN ( \
+               SELECT id FROM outbox WHERE {DUE} \
                ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING {OUTBOX_COLUMNS}"
         ))
         .bind(now)
         .bind(now + lease)
         .bind(limit)
+        .bind(worker)
         .fetch_all(pool)
         .await?),
         // One writer at a time: the statement itself is the lock.
         Db::Sqlite { write, .. } => Ok(sqlx::query_as::<_, OutboxRow>(&format!(
-            "UPDATE outbox SET next_attempt_at = $2 WHERE id IN ( \
-               SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+            "UPDATE outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN ( \
+               SELECT id FROM outbox WHERE {DUE} \
                ORDER BY next_attempt_at, id LIMIT $3) \
              RETURNING {OUTBOX_COLUMNS}"
         ))
         .bind(now)
         .bind(now + lease)
         .bind(limit)
+        .bind(worker)
         .fetch_all(write)
         .await?),
     }
 }
 
+/// Extends the claims `worker` still holds to `until`; returns how many.
+pub async fn renew_claims(db: &Db, worker: &str, until: i64) -> Result<u64> {
+    on_db!(db, pool => Ok(sqlx::query(
+        "UPDATE outbox SET claimed_until = $2 \
+         WHERE claimed_by = $1 AND status = 'pending' AND claimed_until IS NOT NULL",
+    )
+    .bind(worker)
+    .bind(until)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
+/// Takes back every claim: for a restart of the only process using the database (SQLite),
+/// whose claims nobody else can be delivering. Returns how many there were.
+pub async fn release_all_claims(db: &Db) -> Result<u64> {
+    on_db!(db, pool => Ok(sqlx::query(
+        "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL \
+         WHERE status = 'pending' AND claimed_until IS NOT NULL",
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<()> {
     on_db!(db, pool => sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1",
+        "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL, \
+         claimed_until = NULL, claimed_by = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(now)
@@ -111,7 +152,9 @@ pub async fn mark_failed(db: &Db, id: i64, error: &str, retry_at: Option<i64>) -
         "failed"
     };
     on_db!(db, pool => sqlx::query(
-        "UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, next_attempt_at = COALESCE($4, next_attempt_at) WHERE id = $1",
+        "UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, \
+         next_attempt_at = COALESCE($4, next_attempt_at), claimed_until = NULL, claimed_by = NULL \
+         WHERE id = $1",
     )
     .bind(id)
     .bind(status)

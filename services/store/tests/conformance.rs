@@ -13,10 +13,10 @@ use okienko_store::{
 };
 use okienko_store::{
     active_services, booking_by_code, booking_by_id, booking_by_manage_hash, claim_due,
-    confirm_booking, count_failed_code, create_booking, due_for_expiry, import_tenants,
-    list_tenants, mark_failed, mark_sent, on_db, outbox_for_booking, release_booking, slot_usage,
-    tenant_by_slug, Created, Db, ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId,
-    TenantImport,
+    claim_due_for, confirm_booking, count_failed_code, create_booking, due_for_expiry,
+    import_tenants, list_tenants, mark_failed, mark_sent, on_db, outbox_for_booking,
+    release_all_claims, release_booking, renew_claims, slot_usage, tenant_by_slug, Created, Db,
+    ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId, TenantImport,
 };
 use okienko_store::{
     api_key_by_hash, audit_page, create_api_key, create_device, create_tenant, create_user,
@@ -60,6 +60,11 @@ both!(scenario_release, release_sqlite, release_postgres);
 both!(scenario_confirm, confirm_sqlite, confirm_postgres);
 both!(scenario_isolation, isolation_sqlite, isolation_postgres);
 both!(scenario_outbox, outbox_sqlite, outbox_postgres);
+both!(
+    scenario_outbox_claims,
+    outbox_claims_sqlite,
+    outbox_claims_postgres
+);
 both!(
     scenario_delayed_release,
     delayed_release_sqlite,
@@ -973,6 +978,50 @@ async fn scenario_isolation(db: Db) {
 // ---------------------------------------------------------------------------------------------
 // 11. Outbox
 // ---------------------------------------------------------------------------------------------
+
+/// Claims are apart from retry times: renewed by their worker, all taken back at once after a
+/// restart of the only process, and a lapsed lease makes the row due for anyone (issue 11).
+async fn scenario_outbox_claims(db: Db) {
+    let fx = fixture(&db).await;
+    for (i, code) in ["OC-1", "OC-2"].iter().enumerate() {
+        create_booking(
+            &db,
+            &nb(fx.a, fx.sa, code, SLOT + i as i64 * 900),
+            1,
+            &[msg("x")],
+        )
+        .await
+        .unwrap();
+    }
+    let claimed = claim_due_for(&db, "w1", NOW, 30, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    // Renewed while delivery runs: still held past the first lease.
+    assert_eq!(renew_claims(&db, "w1", NOW + 60).await.unwrap(), 2);
+    assert_eq!(renew_claims(&db, "w2", NOW + 60).await.unwrap(), 0);
+    assert!(claim_due_for(&db, "w2", NOW + 45, 30, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // One fails and waits for its retry; a restart takes back the other claim only.
+    mark_failed(&db, claimed[0].id, "smtp down", Some(NOW + 600))
+        .await
+        .unwrap();
+    assert_eq!(release_all_claims(&db).await.unwrap(), 1);
+    let again = claim_due_for(&db, "w3", NOW + 1, 30, 10).await.unwrap();
+    assert_eq!(
+        again.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [claimed[1].id]
+    );
+    // A dead worker's lease lapses: the row is anyone's after it.
+    assert!(claim_due_for(&db, "w4", NOW + 30, 30, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let lapsed = claim_due_for(&db, "w4", NOW + 31, 30, 10).await.unwrap();
+    assert_eq!(lapsed.len(), 1);
+    mark_sent(&db, lapsed[0].id, NOW + 32).await.unwrap();
+    assert_eq!(release_all_claims(&db).await.unwrap(), 0);
+}
 
 async fn scenario_outbox(db: Db) {
     let fx = fixture(&db).await;

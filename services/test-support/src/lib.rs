@@ -223,6 +223,150 @@ fn pg_bin(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// Runs a PostgreSQL program, as the `postgres` user when we are root (PostgreSQL refuses to
+/// run as root); whether it succeeded.
+fn run_pg(args: &[String]) -> bool {
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]);
+        c.args(args);
+        c
+    } else {
+        let mut c = Command::new(&args[0]);
+        c.args(&args[1..]);
+        c
+    };
+    cmd.output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// Gives `dir` to the `postgres` user when we are root.
+fn own_dir(dir: &Path) {
+    if is_root() {
+        let _ = Command::new("chown")
+            .args(["-R", "postgres", &dir.display().to_string()])
+            .status();
+    }
+}
+
+/// `initdb` of a trust-auth cluster in `data`.
+fn init_cluster(initdb: &Path, data: &Path) -> bool {
+    run_pg(&[
+        initdb.display().to_string(),
+        "-D".into(),
+        data.display().to_string(),
+        "-U".into(),
+        "postgres".into(),
+        "--auth=trust".into(),
+        "--no-sync".into(),
+    ])
+}
+
+/// `pg_ctl start` of the cluster in `dir/data` on `port`, its socket and log in `dir`; waits.
+fn start_cluster(pg_ctl: &Path, dir: &Path, port: u16) -> bool {
+    run_pg(&[
+        pg_ctl.display().to_string(),
+        "-D".into(),
+        dir.join("data").display().to_string(),
+        "-l".into(),
+        dir.join("log").display().to_string(),
+        "-o".into(),
+        format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            dir.display()
+        ),
+        "-w".into(),
+        "start".into(),
+    ])
+}
+
+/// A PostgreSQL cluster owned by one test, which it may stop and start (an outage): made with
+/// the local `initdb` in a temporary directory, on a port of its own, removed when dropped.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    port: u16,
+    pg_ctl: PathBuf,
+}
+
+impl Cluster {
+    /// A new running cluster, or `None` (with a notice) when `initdb`/`pg_ctl` are not
+    /// installed; with `OKIENKO_REQUIRE_POSTGRES=1` that fails the test instead.
+    pub async fn start() -> Option<Cluster> {
+        let tools = pg_bin("initdb").zip(pg_bin("pg_ctl"));
+        let Some((initdb, pg_ctl)) = tools else {
+            if std::env::var("OKIENKO_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("OKIENKO_REQUIRE_POSTGRES=1 but initdb/pg_ctl are not installed");
+            }
+            eprintln!("notice: initdb/pg_ctl not available; skipping a PostgreSQL outage test");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        own_dir(dir.path());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        assert!(
+            init_cluster(&initdb, &dir.path().join("data")),
+            "initdb failed"
+        );
+        let c = Cluster { dir, port, pg_ctl };
+        c.up();
+        assert!(answers(&c.admin_url()).await, "the cluster did not start");
+        Some(c)
+    }
+
+    fn ctl(&self, args: &[&str]) -> bool {
+        let mut all = vec![
+            self.pg_ctl.display().to_string(),
+            "-D".into(),
+            self.dir.path().join("data").display().to_string(),
+        ];
+        all.extend(args.iter().map(|a| a.to_string()));
+        run_pg(&all)
+    }
+
+    /// Starts the (stopped) cluster and waits until it accepts connections.
+    pub fn up(&self) {
+        assert!(
+            start_cluster(&self.pg_ctl, self.dir.path(), self.port),
+            "pg_ctl start failed"
+        );
+    }
+
+    /// Stops the cluster at once, as a crash or an outage would (`-m immediate`).
+    pub fn down(&self) {
+        assert!(
+            self.ctl(&["-m", "immediate", "-w", "stop"]),
+            "pg_ctl stop failed"
+        );
+    }
+
+    /// The `postgres` database, to create test databases in.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A fresh database in this cluster.
+    pub async fn database(&self) -> String {
+        let name = format!("okienko_t_{}", rand::random::<u64>());
+        let mut c = PgConnection::connect(&self.admin_url())
+            .await
+            .expect("connect to the cluster");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .expect("create database");
+        let _ = c.close().await;
+        with_database(&self.admin_url(), &name)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.ctl(&["-m", "immediate", "stop"]);
+    }
+}
+
 /// A cluster of our own: `initdb` + `pg_ctl start` on port 55432 under the temp dir.
 async fn local_cluster() -> Option<String> {
     const PORT: u16 = 55432;
@@ -233,56 +377,12 @@ async fn local_cluster() -> Option<String> {
     let (initdb, pg_ctl) = (pg_bin("initdb")?, pg_bin("pg_ctl")?);
     let dir = std::env::temp_dir().join("okienko-test-pg");
     let data = dir.join("data");
-    // PostgreSQL refuses to run as root: run it as the `postgres` user when we are root.
-    let as_pg = is_root();
-    let run = |args: Vec<String>| -> bool {
-        let mut cmd = if as_pg {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]);
-            c.args(&args);
-            c
-        } else {
-            let mut c = Command::new(&args[0]);
-            c.args(&args[1..]);
-            c
-        };
-        cmd.output().map(|o| o.status.success()).unwrap_or(false)
-    };
     std::fs::create_dir_all(&dir).ok()?;
-    if as_pg {
-        let _ = Command::new("chown")
-            .args(["-R", "postgres", &dir.display().to_string()])
-            .status();
+    own_dir(&dir);
+    if !data.join("PG_VERSION").exists() && !init_cluster(&initdb, &data) {
+        return None;
     }
-    if !data.join("PG_VERSION").exists() {
-        let ok = run(vec![
-            initdb.display().to_string(),
-            "-D".into(),
-            data.display().to_string(),
-            "-U".into(),
-            "postgres".into(),
-            "--auth=trust".into(),
-            "--no-sync".into(),
-        ]);
-        if !ok {
-            return None;
-        }
-    }
-    let log = dir.join("log");
-    run(vec![
-        pg_ctl.display().to_string(),
-        "-D".into(),
-        data.display().to_string(),
-        "-l".into(),
-        log.display().to_string(),
-        "-o".into(),
-        format!(
-            "-p {PORT} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.display()
-        ),
-        "-w".into(),
-        "start".into(),
-    ]);
+    start_cluster(&pg_ctl, &dir, PORT);
     answers(&url).await.then_some(url)
 }
 

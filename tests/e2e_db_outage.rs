@@ -1,0 +1,58 @@
+//! Errors under a database outage say what happened (issue 11): with the test's own PostgreSQL
+//! cluster stopped, a booking is answered 503 with `Retry-After` and `SERVICE_UNAVAILABLE` in
+//! Polish, `/readyz` answers "not ready" instead of hanging, and once the cluster is back both
+//! recover on their own.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use okienko_test_support::Cluster;
+
+const SLUG: &str = "dabrowa-gornicza";
+
+#[tokio::test]
+async fn an_outage_is_503_service_unavailable_and_readyz_answers() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let url = cluster.database().await;
+    let s = Server::builder().database(&url).start().await;
+    let service = s.service_id(SLUG, "rejestracja-dzialalnosci").await;
+    let (start, _) = s.first_free_slot(SLUG, &service, "2026-12-02").await;
+    let (status, _, v) = s
+        .post_public(SLUG, &dabrowa_booking(&service, &start, 1))
+        .await;
+    assert_eq!(status, 200, "{v}");
+
+    cluster.down();
+    let (status, retry, v) = s
+        .post_public(SLUG, &dabrowa_booking(&service, &start, 2))
+        .await;
+    assert_eq!((status, code_of(&v)), (503, "SERVICE_UNAVAILABLE"), "{v}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    let msg = v["errors"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("baza danych nie odpowiada"), "{msg}");
+    let (status, text) = s.get("/readyz").await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("database unavailable"), "{text}");
+
+    cluster.up();
+    let mut ready = false;
+    for _ in 0..100 {
+        if s.get("/readyz").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "not ready after the database came back");
+    let (status, _, v) = s
+        .post_public(SLUG, &dabrowa_booking(&service, &start, 3))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
+        "{v}"
+    );
+}
