@@ -50,6 +50,9 @@ pub static ASSETS: &[Asset] = &[
     asset!("graphiql.min.css", "graphiql/graphiql.min.css", CSS),
     asset!("graphiql-init.js", "graphiql-init.js", JS),
     asset!("graphiql-page.css", "graphiql-page.css", CSS),
+    // The citizen pages (`site`).
+    asset!("site.css", "site/site.css", CSS),
+    asset!("site.js", "site/site.js", JS),
 ];
 
 /// Hashed name → asset.

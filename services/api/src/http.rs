@@ -7,7 +7,7 @@ use async_graphql::Value;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use okienko_domain::DomainError;
@@ -69,7 +69,7 @@ pub fn router(app: Arc<App>) -> Router {
         bus,
     };
     let routes = Router::new()
-        .route("/", get(index))
+        .route("/", get(crate::site::index))
         .route("/healthz", get(|| async { "ok" }))
         .route("/assets/{file}", get(crate::assets::serve))
         .route("/readyz", get(readyz))
@@ -105,6 +105,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/t/{slug}/potwierdz/{token}",
             get(pages::confirm_page).post(pages::confirm_submit),
         )
+        .merge(crate::site::routes())
         .fallback(not_found);
     admission::admit(routes, admission).with_state(state)
 }
@@ -142,27 +143,6 @@ fn unknown_tenant(slug: &str) -> Response {
 #[allow(clippy::result_large_err)]
 pub(crate) fn tenant_of(app: &App, slug: &str) -> Result<Arc<TenantCtx>, Response> {
     app.catalog.get(slug).ok_or_else(|| unknown_tenant(slug))
-}
-
-async fn index(State(s): State<HttpState>) -> Html<String> {
-    let items: String = s
-        .app
-        .catalog
-        .slugs()
-        .iter()
-        .filter_map(|slug| s.app.catalog.get(slug))
-        .map(|t| {
-            format!(
-                "<li><a href=\"/t/{}/graphql\">{}</a></li>",
-                pages::escape(&t.slug),
-                pages::escape(&t.cfg.branding.display_name)
-            )
-        })
-        .collect();
-    Html(format!(
-        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\"><title>okienko</title></head>\
-         <body><main><h1>okienko – rezerwacja wizyt w urzędach</h1><ul>{items}</ul></main></body></html>"
-    ))
 }
 
 /// How long `/readyz` waits for the database before it answers "not ready".

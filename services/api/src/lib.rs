@@ -31,6 +31,7 @@ pub mod queue;
 pub mod queue_http;
 pub mod rate_limit;
 pub mod resident;
+pub mod site;
 pub mod tokens;
 pub mod usage_cache;
 pub mod ws_limits;

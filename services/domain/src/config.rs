@@ -53,6 +53,38 @@ pub struct TenantConfig {
     /// How the city's e-mails and pages write dates and name a visit (DG-7).
     #[serde(default)]
     pub messages: MessageRules,
+    /// The city's own site: its host name and its accessibility statement (W-1, W-4).
+    #[serde(default)]
+    pub site: SiteConfig,
+}
+
+/// The `[site]` table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// A host name that serves this city at `/` (e.g. `rezerwacja.example.pl`).
+    pub host: Option<String>,
+    /// The accessibility statement (deklaracja dostępności) of the city's booking pages.
+    pub accessibility: AccessibilityStatement,
+}
+
+/// What the accessibility statement page says (the statutory parts of a deklaracja dostępności).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessibilityStatement {
+    /// E.g. "zgodna" (compliant), "częściowo zgodna".
+    pub status: String,
+    /// When the statement was prepared, `YYYY-MM-DD`.
+    pub prepared: String,
+    /// When the pages were published, `YYYY-MM-DD`.
+    pub published: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    /// Known gaps and other notes, one paragraph each.
+    pub notes: Vec<String>,
+    /// The building's accessibility (architektoniczna dostępność), one paragraph each.
+    pub building: Vec<String>,
 }
 
 /// The `[messages]` table: how e-mails and pages speak of a visit.
@@ -485,6 +517,16 @@ impl TenantConfig {
         if !is_color(&self.branding.secondary_color) {
             return err("branding.secondary_color", "kolor w formacie #rrggbb");
         }
+        // W-4: the city's colours are the header's and the buttons' background and text.
+        let ratio = contrast(&self.branding.primary_color, &self.branding.secondary_color);
+        if ratio < MIN_CONTRAST {
+            return Err((
+                "branding.secondary_color".to_string(),
+                format!(
+                    "kontrast kolorów branding.primary_color i branding.secondary_color wynosi {ratio:.2}:1, a musi wynosić co najmniej 4,5:1 (WCAG 2.1, kryterium 1.4.3)"
+                ),
+            ));
+        }
         let mut consent_keys = BTreeSet::new();
         for (i, c) in self.consents.iter().enumerate() {
             if !consent_keys.insert(c.key.as_str()) {
@@ -654,6 +696,31 @@ fn is_field_key(s: &str) -> bool {
         && s.len() <= 64
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The least contrast of text on its background (WCAG 2.1 AA, 1.4.3).
+pub const MIN_CONTRAST: f64 = 4.5;
+
+/// The WCAG contrast ratio of two `#rrggbb` colours (1 when either is malformed).
+pub fn contrast(a: &str, b: &str) -> f64 {
+    fn luminance(c: &str) -> Option<f64> {
+        if !is_color(c) {
+            return None;
+        }
+        let ch = |i: usize| -> Option<f64> {
+            let v = f64::from(u8::from_str_radix(&c[i..i + 2], 16).ok()?) / 255.0;
+            Some(if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            })
+        };
+        Some(0.2126 * ch(1)? + 0.7152 * ch(3)? + 0.0722 * ch(5)?)
+    }
+    match (luminance(a), luminance(b)) {
+        (Some(x), Some(y)) => (x.max(y) + 0.05) / (x.min(y) + 0.05),
+        _ => 1.0,
+    }
 }
 
 fn is_color(s: &str) -> bool {
