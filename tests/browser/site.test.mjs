@@ -1,0 +1,376 @@
+// The citizens' booking pages (issue 13) in Chromium: a whole booking in each of the five
+// cities without JavaScript and again with it, every page checked by axe-core (W-4) in the
+// city's colours; confirming (GD-7 by the e-mailed link, OP-7 by the code) and cancelling by
+// the e-mailed link; the Zielona Góra vehicle form's error states (ZG-4, ZG-13); the language
+// switch; keyboard only; no request leaves this machine.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib/server.mjs';
+import { launch, offline } from './lib/browser.mjs';
+import { expectAccessible } from './lib/axe.mjs';
+import { lastMailTo, link } from './lib/mail.mjs';
+
+let server;
+let plain;
+let scripted;
+let attemptedPlain;
+let attemptedScripted;
+
+before(async () => {
+  server = await startServer();
+  plain = await launch({ javaScriptEnabled: false });
+  scripted = await launch();
+  attemptedPlain = await offline(plain.context);
+  attemptedScripted = await offline(scripted.context);
+  plain.context.setDefaultTimeout(15000);
+  scripted.context.setDefaultTimeout(15000);
+});
+
+after(async () => {
+  await plain?.close();
+  await scripted?.close();
+  await server?.stop();
+});
+
+const check = (page, what, ctx) =>
+  expectAccessible(page, what, ctx === plain || ctx === plain.context ? scripted.context : undefined);
+
+/** The step of the flow the page shows: the last part of its path. */
+const stepOf = (page) => new URL(page.url()).pathname.split('/').filter(Boolean).pop();
+
+async function title(page) {
+  return page.locator('h1').first().textContent();
+}
+
+/**
+ * Books through the pages in `ctx` and returns the page at the confirmation step.
+ * `a.service`: the service's label; `a.details`: labels → values of the city's questions;
+ * `a.contact`: labels → values; `a.sms`: tick the SMS option.
+ */
+async function bookThroughPages(ctx, slug, a) {
+  const page = await ctx.newPage();
+  await page.goto(`${server.base}/t/${slug}/`);
+  assert.equal(await title(page), 'Umów wizytę');
+  await check(page, `${slug}: start`, ctx);
+  await page.getByRole('button', { name: 'Rozpocznij rezerwację' }).click();
+  const seen = [];
+  for (let i = 0; i < 12; i++) {
+    const step = stepOf(page);
+    seen.push(step);
+    await check(page, `${slug}: ${step}`, ctx);
+    switch (step) {
+      case 'wydzial':
+        await page.getByLabel(a.group, { exact: true }).check();
+        break;
+      case 'usluga':
+        await page.getByLabel(a.service, { exact: true }).check();
+        break;
+      case 'dzien': {
+        // The month view marks the free days; the plain list offers the same ones.
+        const free = page.locator('table.month button.free');
+        assert.ok((await free.count()) > 0, 'the month shows free days');
+        assert.equal(await free.count(), await page.locator('ul.daylist button').count());
+        await page.locator('ul.daylist button').first().click();
+        continue;
+      }
+      case 'godzina':
+        assert.match(await page.locator('main').textContent(), /czasie polskim/);
+        await page.locator('input[name=start]').first().check();
+        break;
+      case 'sprawa':
+        for (const [label, value] of Object.entries(a.details ?? {})) {
+          await page.getByLabel(label).fill(value);
+        }
+        break;
+      case 'kontakt':
+        for (const [label, value] of Object.entries(a.contact)) {
+          await page.getByLabel(label).fill(value);
+        }
+        if (a.sms !== undefined && a.sms) await page.getByLabel(/SMS/).check();
+        break;
+      case 'sprawdz':
+        assert.equal(await title(page), 'Sprawdź dane przed wysłaniem');
+        assert.ok((await page.getByRole('link', { name: /^Zmień/ }).count()) >= 3);
+        break;
+      case 'zgody':
+        for (const box of await page.locator('input[type=checkbox]').all()) await box.check();
+        await page.getByRole('button', { name: 'Zarezerwuj wizytę' }).click();
+        continue;
+      case 'gotowe':
+        return { page, seen };
+      default:
+        throw new Error(`unexpected page ${page.url()}`);
+    }
+    await page.getByRole('button', { name: 'Dalej' }).click();
+  }
+  throw new Error(`the flow did not end: ${seen.join(' → ')}`);
+}
+
+async function codeOf(page) {
+  return (await page.locator('.code').textContent()).trim();
+}
+
+async function cancelThroughPages(ctx, url, what) {
+  const page = await ctx.newPage();
+  await page.goto(url);
+  assert.equal(await title(page), 'Twoja rezerwacja');
+  await check(page, `${what}: booking page`, ctx);
+  await page.getByRole('button', { name: 'Anuluj rezerwację' }).click();
+  assert.equal(await title(page), 'Anulowanie rezerwacji');
+  await page.getByRole('button', { name: 'Tak, anuluj rezerwację' }).click();
+  assert.equal(await title(page), 'Rezerwacja anulowana');
+  await check(page, `${what}: cancelled`, ctx);
+  await page.close();
+}
+
+const CITIES = [
+  {
+    slug: 'zielona-gora',
+    service: 'Rejestracja pojazdu nowego, sprowadzonego lub zakupionego na terytorium RP',
+    details: {
+      'Numer rejestracyjny pojazdu': 'FZ 4821K',
+      'Imię i nazwisko lub nazwa właściciela pojazdu': 'Jan Kowalski',
+    },
+    contact: { 'Imię i nazwisko': 'Jan Kowalski', 'Adres e-mail': 'EMAIL', 'Numer telefonu': '601 234 567' },
+  },
+  {
+    slug: 'gdynia',
+    group: 'Wydział Spraw Obywatelskich',
+    service: 'Zameldowanie i wymeldowanie',
+    contact: { 'Imię i nazwisko': 'Anna Nowak', 'Adres e-mail': 'EMAIL' },
+  },
+  {
+    slug: 'opole',
+    service: 'Odbiór nowego dowodu osobistego',
+    details: { 'Numer wniosku o wydanie dowodu osobistego': 'WN/2026/12345' },
+    contact: { 'Imię i nazwisko': 'Ewa Wiśniewska', 'Adres e-mail': 'EMAIL' },
+  },
+  {
+    slug: 'dabrowa-gornicza',
+    group: null,
+    service: null,
+    contact: { 'Imię i nazwisko': 'Piotr Zieliński', 'Adres e-mail': 'EMAIL', 'Numer telefonu': '601 765 432' },
+  },
+  {
+    slug: 'cieszyn',
+    group: null,
+    service: 'Meldunek',
+    contact: { 'Adres e-mail': 'EMAIL' },
+  },
+];
+
+for (const js of [false, true]) {
+  for (const city of CITIES) {
+    test(`${city.slug}: a whole booking ${js ? 'with' : 'without'} JavaScript, confirmed and cancelled by e-mail`, async () => {
+      const ctx = js ? scripted.context : plain.context;
+      const email = `${city.slug}.${js ? 'js' : 'plain'}@example.pl`;
+      const a = { ...city, contact: Object.fromEntries(Object.entries(city.contact).map(([k, v]) => [k, v === 'EMAIL' ? email : v])) };
+      if (a.group === null || a.service === null) {
+        // The city's first group and service, whatever they are named.
+        const first = await server.gql(`/t/${city.slug}/graphql`, '{ services { name bookable department { name } } }');
+        const svc = first.data.services.find((s) => s.bookable && (!city.service || s.name === city.service));
+        a.service = a.service ?? svc.name;
+        a.group = svc.department?.name;
+      }
+      const { page, seen } = await bookThroughPages(ctx, city.slug, a);
+      assert.ok(seen.includes('sprawdz') && seen.includes('zgody'), seen.join(' → '));
+      const code = await codeOf(page);
+      assert.ok(code.length >= 4, code);
+      await check(page, `${city.slug}: confirmation`, ctx);
+      const first = await lastMailTo(server.mailDir, email, 1);
+      assert.ok(first.includes(code), `the e-mail carries the code ${code}`);
+      if (city.slug === 'gdynia') {
+        assert.equal(await title(page), 'Rezerwacja wstępna');
+        assert.match(await page.locator('main').textContent(), /60 minut/);
+        const confirm = await ctx.newPage();
+        await confirm.goto(link(first, 'Potwierdź rezerwację'));
+        await confirm.getByRole('button', { name: 'Potwierdź rezerwację' }).click();
+        assert.equal(await title(confirm), 'Rezerwacja potwierdzona');
+        await confirm.close();
+      } else if (city.slug === 'opole') {
+        assert.equal(await title(page), 'Rezerwacja wstępna');
+        const sent = first.match(/Kod potwierdzenia: (\S+)/)[1];
+        await page.getByLabel('Kod z wiadomości').fill('000000' === sent ? '111111' : '000000');
+        await page.getByRole('button', { name: 'Potwierdź rezerwację' }).click();
+        assert.match(await page.title(), /^Błąd: /);
+        await check(page, 'opole: wrong code', ctx);
+        await page.getByLabel('Kod z wiadomości').fill(sent);
+        await page.getByRole('button', { name: 'Potwierdź rezerwację' }).click();
+        assert.equal(await title(page), 'Wizyta zarezerwowana');
+      } else {
+        assert.equal(await title(page), 'Wizyta zarezerwowana');
+      }
+      const confirmed = await lastMailTo(server.mailDir, email, city.slug === 'gdynia' || city.slug === 'opole' ? 2 : 1);
+      await cancelThroughPages(ctx, link(confirmed, 'Link do anulowania terminu'), city.slug);
+      await page.close();
+    });
+  }
+}
+
+test('Zielona Góra: every error state of the vehicle form, nothing typed lost', async () => {
+  const ctx = plain.context;
+  const page = await ctx.newPage();
+  await page.goto(`${server.base}/t/zielona-gora/`);
+  await page.getByRole('button', { name: 'Rozpocznij rezerwację' }).click();
+  await page.getByLabel(CITIES[0].service, { exact: true }).check();
+  await page.getByRole('button', { name: 'Dalej' }).click();
+  await page.locator('ul.daylist button').first().click();
+  await page.locator('input[name=start]').first().check();
+  await page.getByRole('button', { name: 'Dalej' }).click();
+  assert.equal(stepOf(page), 'sprawa');
+
+  // Nothing typed: the owner is required.
+  await page.getByRole('button', { name: 'Dalej' }).click();
+  assert.match(await page.title(), /^Błąd: /);
+  assert.equal(await page.locator('.error-summary a').first().getAttribute('href'), '#f-owner_name');
+  await check(page, 'ZG: owner missing', ctx);
+  // A malformed VIN tail and registration number, at their fields.
+  await page.getByLabel('Imię i nazwisko lub nazwa właściciela pojazdu').fill('Jan Kowalski');
+  await page.getByLabel('Numer rejestracyjny pojazdu').fill('1');
+  await page.getByLabel('5 ostatnich znaków numeru VIN').fill('12');
+  await page.getByRole('button', { name: 'Dalej' }).click();
+  assert.match(await page.title(), /^Błąd: /);
+  assert.equal(await page.locator('.error-summary li').count(), 2);
+  assert.equal(await page.getByLabel('Imię i nazwisko lub nazwa właściciela pojazdu').inputValue(), 'Jan Kowalski');
+  await check(page, 'ZG: malformed vehicle ids', ctx);
+
+  // Refusals of the city's policy come after submitting and are shown at their field.
+  const refusals = [
+    [{ reg: '', vin: '' }, 'f-registration_number', /numer rejestracyjny pojazdu albo 5 ostatnich znaków/],
+    [{ reg: 'FZ 00000', vin: '' }, 'f-registration_number', /fikcyjny/],
+    [{ reg: '', vin: '00000' }, 'f-vin_tail', /fikcyjne/],
+    [{ reg: '', vin: 'AB1O2' }, 'f-vin_tail', /nie zawiera liter I, O ani Q/],
+  ];
+  let contactDone = false;
+  for (const [{ reg, vin }, field, message] of refusals) {
+    if (stepOf(page) !== 'sprawa') await page.goto(`${server.base}/t/zielona-gora/wizyta/sprawa`);
+    await page.getByLabel('Numer rejestracyjny pojazdu').fill(reg);
+    await page.getByLabel('5 ostatnich znaków numeru VIN').fill(vin);
+    await page.getByRole('button', { name: 'Dalej' }).click();
+    if (stepOf(page) === 'sprawa') {
+      // Refused by the field check already.
+      assert.equal(await page.locator(`#${field}-error`).count(), 1, `${reg}/${vin}`);
+      assert.match(await page.locator(`#${field}-error`).textContent(), message);
+      continue;
+    }
+    if (!contactDone) {
+      await page.getByLabel('Imię i nazwisko').fill('Jan Kowalski');
+      await page.getByLabel('Adres e-mail').fill('zg.errors@example.pl');
+      await page.getByLabel('Numer telefonu').fill('601 234 567');
+      await page.getByRole('button', { name: 'Dalej' }).click();
+      contactDone = true;
+    }
+    while (stepOf(page) !== 'zgody') await page.getByRole('button', { name: 'Dalej' }).click();
+    for (const box of await page.locator('input[type=checkbox]').all()) await box.check();
+    await page.getByRole('button', { name: 'Zarezerwuj wizytę' }).click();
+    assert.equal(stepOf(page), 'sprawa', `${reg}/${vin}`);
+    assert.match(await page.title(), /^Błąd: /);
+    assert.equal(await page.locator('.error-summary a').first().getAttribute('href'), `#${field}`);
+    assert.match(await page.locator(`#${field}-error`).textContent(), message);
+    await check(page, `ZG: refused ${reg}/${vin}`, ctx);
+  }
+
+  // Contact errors: e-mail and phone both required (ZG-4), a malformed e-mail.
+  await page.goto(`${server.base}/t/zielona-gora/wizyta/kontakt`);
+  await page.getByLabel('Adres e-mail').fill('nie-email');
+  await page.getByLabel('Numer telefonu').fill('');
+  await page.getByRole('button', { name: 'Dalej' }).click();
+  assert.match(await page.title(), /^Błąd: /);
+  assert.equal(await page.locator('.error-summary li').count(), 2);
+  assert.equal(await page.getByLabel('Adres e-mail').inputValue(), 'nie-email');
+  await check(page, 'ZG: contact errors', ctx);
+
+  // Consents not ticked.
+  await page.getByLabel('Adres e-mail').fill('zg.errors@example.pl');
+  await page.getByLabel('Numer telefonu').fill('601 234 567');
+  await page.getByRole('button', { name: 'Dalej' }).click();
+  await page.goto(`${server.base}/t/zielona-gora/wizyta/zgody`);
+  await page.getByRole('button', { name: 'Zarezerwuj wizytę' }).click();
+  assert.match(await page.title(), /^Błąd: /);
+  assert.equal(await page.locator('.error-summary li').count(), 3);
+  await check(page, 'ZG: consents missing', ctx);
+  await page.close();
+});
+
+test('the language switch: English and Ukrainian, remembered, lang attribute right', async () => {
+  const page = await plain.context.newPage();
+  await page.goto(`${server.base}/t/cieszyn/`);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'pl');
+  await page.getByRole('link', { name: 'English' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  assert.equal(await title(page), 'Book a visit');
+  await check(page, 'start in English', plain);
+  await page.getByRole('button', { name: 'Start booking' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en', 'remembered in the cookie');
+  await check(page, 'a question in English', plain);
+  await page.getByRole('link', { name: 'Українська' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'uk');
+  await check(page, 'a question in Ukrainian', plain);
+  // The city's own texts stay Polish.
+  assert.match(await page.locator('main').textContent(), /Meldunek/);
+  await page.getByRole('link', { name: 'Polski' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'pl');
+  await page.close();
+});
+
+test('keyboard only: a booking in Cieszyn with the Tab, space and Enter keys', async () => {
+  const page = await scripted.context.newPage();
+  await page.goto(`${server.base}/t/cieszyn/`);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Przejdź do treści');
+  const tabTo = async (pred, what) => {
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(pred)) return;
+    }
+    throw new Error(`Tab never reached ${what}`);
+  };
+  await tabTo(() => document.activeElement.textContent === 'Rozpocznij rezerwację', 'the start button');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/wydzial|usluga/);
+  while (stepOf(page) !== 'dzien') {
+    await tabTo(() => document.activeElement.type === 'radio', 'a choice');
+    await page.keyboard.press('Space');
+    await tabTo(() => document.activeElement.textContent === 'Dalej', 'Dalej');
+    await page.keyboard.press('Enter');
+    await page.waitForLoadState();
+  }
+  await tabTo(() => document.activeElement.classList.contains('free'), 'a free day');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/godzina/);
+  await tabTo(() => document.activeElement.type === 'radio', 'an hour');
+  await page.keyboard.press('Space');
+  await tabTo(() => document.activeElement.textContent === 'Dalej', 'Dalej');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/kontakt/);
+  await tabTo(() => document.activeElement.type === 'email', 'the e-mail field');
+  await page.keyboard.type('klawiatura@example.pl');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/sprawdz/);
+  await tabTo(() => document.activeElement.textContent === 'Dalej', 'Dalej');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/zgody/);
+  for (let n = await page.locator('input[type=checkbox]').count(); n > 0; n--) {
+    await tabTo(() => document.activeElement.type === 'checkbox' && !document.activeElement.checked, 'a consent');
+    await page.keyboard.press('Space');
+  }
+  await tabTo(() => document.activeElement.textContent === 'Zarezerwuj wizytę', 'the submit button');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/gotowe/);
+  assert.equal(await title(page), 'Wizyta zarezerwowana');
+  await page.close();
+});
+
+test('the list of cities links to their sites, and no page asked for anything elsewhere', async () => {
+  const page = await plain.context.newPage();
+  await page.goto(`${server.base}/`);
+  await check(page, 'the list of cities', plain);
+  const hrefs = await page.locator('main a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.deepEqual(hrefs.sort(), ['/t/cieszyn/', '/t/dabrowa-gornicza/', '/t/gdynia/', '/t/opole/', '/t/zielona-gora/']);
+  await page.goto(`${server.base}/t/gdynia/deklaracja-dostepnosci`);
+  assert.equal(await title(page), 'Deklaracja dostępności');
+  await check(page, 'the accessibility statement', plain);
+  await page.close();
+  assert.deepEqual(attemptedPlain, []);
+  assert.deepEqual(attemptedScripted, []);
+});
