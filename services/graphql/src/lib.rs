@@ -5,7 +5,6 @@
 //! from each schema's `sdl()`; `query_limits` bounds what one request may ask.
 
 pub mod admin;
-pub mod admin_queue;
 pub mod answers;
 mod ctx;
 pub mod desk;

@@ -1,54 +1,16 @@
-//! The public GraphQL API of one tenant (`/t/{slug}/graphql`): citizens' pages and partners.
+//! The public API's types: the city, its offices and services, availability and bookings,
+//! and the inputs of a booking.
 
-use crate::ctx::{app, tenant};
-use crate::gql_errors::OrGql;
-use okienko_app::rate_limit::{ClientIp, Kind};
+use crate::ctx::app;
 use std::sync::Arc;
 
-use async_graphql::{
-    ComplexObject, Context, EmptySubscription, Enum, InputObject, MergedObject, Object, Result,
-    Schema, SimpleObject, ID,
-};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
-use okienko_domain::calendar::{to_local, BookingWindow};
+use okienko_domain::calendar::to_local;
 use okienko_store::BookingRow;
 
-use okienko_app::booking::{self, ClientData, CodeChannel, CreateRequest};
+use okienko_app::booking::{self};
 use okienko_app::catalog::{OfficeCtx, ServiceCtx, TenantCtx};
-
-pub type PublicSchema = Schema<Query, PublicMutation, EmptySubscription>;
-
-// The public API's mutations: bookings here, complaints (CI-23) in `staff_ops`; the merged
-// root keeps the name `Mutation`.
-#[derive(MergedObject)]
-#[graphql(name = "Mutation")]
-pub struct PublicMutation(Mutation, crate::staff::PublicComplaints);
-
-pub fn schema() -> PublicSchema {
-    Schema::build(
-        Query,
-        PublicMutation(Mutation, crate::staff::PublicComplaints),
-        EmptySubscription,
-    )
-    .extension(crate::query_limits::QueryLimits)
-    .limit_complexity(crate::query_limits::MAX_COMPLEXITY)
-    .finish()
-}
-
-/// The SDL as checked in at `schema/public.graphql`.
-pub fn sdl() -> String {
-    crate::ctx::sorted_sdl(&schema())
-}
-
-/// Counts one request of `kind` from the client's address (`rate_limit`).
-async fn limit(ctx: &Context<'_>, t: &TenantCtx, kind: Kind, per_minute: u32) -> Result<()> {
-    let client = ctx.data_opt::<ClientIp>().and_then(|c| c.0);
-    app(ctx)
-        .rate_limits
-        .check(kind, t.id.0, &client, per_minute)
-        .await
-        .map_err(crate::gql_errors::limited)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -146,7 +108,7 @@ pub struct FormField {
     help: Option<String>,
 }
 
-pub struct Tenant(Arc<TenantCtx>);
+pub struct Tenant(pub(crate) Arc<TenantCtx>);
 
 /// The city: its name, branding, terms and booking rules.
 #[Object]
@@ -221,8 +183,8 @@ impl Tenant {
 }
 
 pub struct Office {
-    tenant: Arc<TenantCtx>,
-    id: i64,
+    pub(crate) tenant: Arc<TenantCtx>,
+    pub(crate) id: i64,
 }
 
 impl Office {
@@ -278,8 +240,8 @@ impl Office {
 }
 
 pub struct Service {
-    tenant: Arc<TenantCtx>,
-    id: i64,
+    pub(crate) tenant: Arc<TenantCtx>,
+    pub(crate) id: i64,
 }
 
 impl Service {
@@ -356,26 +318,26 @@ impl Service {
 
 #[derive(SimpleObject)]
 pub struct AvailabilityDay {
-    date: NaiveDate,
+    pub(crate) date: NaiveDate,
     /// Why there are no slots on this day (a holiday, a closure, outside the booking period).
-    closed_reason: Option<String>,
-    slots: Vec<AvailableSlot>,
+    pub(crate) closed_reason: Option<String>,
+    pub(crate) slots: Vec<AvailableSlot>,
 }
 
 #[derive(SimpleObject)]
 pub struct AvailableSlot {
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) end: DateTime<Utc>,
     /// Local time in Europe/Warsaw, "HH:MM".
-    time: String,
+    pub(crate) time: String,
     /// Seats left for online booking.
-    remaining: i64,
+    pub(crate) remaining: i64,
 }
 
 #[derive(SimpleObject)]
 pub struct BookingWindowInfo {
-    first_day: NaiveDate,
-    last_day: NaiveDate,
+    pub(crate) first_day: NaiveDate,
+    pub(crate) last_day: NaiveDate,
 }
 
 #[derive(SimpleObject)]
@@ -414,7 +376,7 @@ impl Booking {
     }
 }
 
-fn ts(t: i64) -> DateTime<Utc> {
+pub(crate) fn ts(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
 }
 
@@ -445,256 +407,44 @@ impl Booking {
 
 #[derive(SimpleObject)]
 pub struct CreateBookingPayload {
-    booking: Booking,
+    pub(crate) booking: Booking,
     /// Secret for `booking`, `cancelBooking` and, with a code, `confirmBooking`. Shown once.
-    management_token: String,
+    pub(crate) management_token: String,
     /// True when the idempotency key had been used and this is the first request's booking.
-    replayed: bool,
+    pub(crate) replayed: bool,
 }
 
 #[derive(InputObject)]
 pub struct ClientInput {
-    name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: Option<String>,
 }
 
 #[derive(InputObject)]
 pub struct FieldValueInput {
-    key: String,
-    value: String,
+    pub(crate) key: String,
+    pub(crate) value: String,
 }
 
 #[derive(InputObject)]
 pub struct CreateBookingInput {
-    service_id: ID,
-    start: DateTime<Utc>,
-    client: ClientInput,
+    pub(crate) service_id: ID,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) client: ClientInput,
     #[graphql(default)]
-    fields: Vec<FieldValueInput>,
+    pub(crate) fields: Vec<FieldValueInput>,
     /// The version of the terms the client accepted (P-4).
-    accepted_terms_version: String,
+    pub(crate) accepted_terms_version: String,
     /// Keys of the consents given.
     #[graphql(default)]
-    consents: Vec<String>,
+    pub(crate) consents: Vec<String>,
     /// Where the confirmation code goes, when the city confirms by code.
     #[graphql(default)]
-    confirmation_channel: ConfirmationChannel,
+    pub(crate) confirmation_channel: ConfirmationChannel,
     /// A retried request with the same key returns the first booking.
-    idempotency_key: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
     /// A token from the city's resident-card login (GD-5); the client's data are then taken
     /// from it and `client` is ignored.
-    resident_token: Option<String>,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Root
-
-pub struct Query;
-
-#[Object]
-impl Query {
-    async fn tenant(&self, ctx: &Context<'_>) -> Tenant {
-        Tenant(tenant(ctx))
-    }
-
-    async fn offices(&self, ctx: &Context<'_>) -> Vec<Office> {
-        let t = tenant(ctx);
-        t.offices
-            .iter()
-            .map(|o| Office {
-                tenant: t.clone(),
-                id: o.id,
-            })
-            .collect()
-    }
-
-    /// Services, optionally of one office.
-    async fn services(&self, ctx: &Context<'_>, office_id: Option<ID>) -> Vec<Service> {
-        let t = tenant(ctx);
-        let office = office_id.map(|id| id.parse::<i64>().unwrap_or(-1));
-        t.services
-            .iter()
-            .filter(|s| office.is_none_or(|o| s.office_id == o))
-            .map(|s| Service {
-                tenant: t.clone(),
-                id: s.id,
-            })
-            .collect()
-    }
-
-    async fn service(&self, ctx: &Context<'_>, id: ID) -> Result<Service> {
-        let t = tenant(ctx);
-        let s = booking::service_by_id(&t, &id).map_err(|e| crate::gql_errors::to_gql(&e))?;
-        Ok(Service {
-            id: s.id,
-            tenant: t.clone(),
-        })
-    }
-
-    /// The days from the first bookable one to the last, for a service.
-    async fn booking_window(&self, ctx: &Context<'_>, service_id: ID) -> Result<BookingWindowInfo> {
-        let t = tenant(ctx);
-        let s =
-            booking::service_by_id(&t, &service_id).map_err(|e| crate::gql_errors::to_gql(&e))?;
-        let w = BookingWindow::compute(&t.cfg.booking, &t.calendar(s), app(ctx).clock.now());
-        Ok(BookingWindowInfo {
-            first_day: w.first_day,
-            last_day: w.last_day,
-        })
-    }
-
-    /// Slots and remaining online seats per day of `[from, to]` (at most 62 days).
-    async fn availability(
-        &self,
-        ctx: &Context<'_>,
-        service_id: ID,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<AvailabilityDay>> {
-        let t = tenant(ctx);
-        // The HTTP layer may keep this answer (`usage_cache::Answers`): it must know, from
-        // before the read, the usage generation the answer stands on.
-        if let Some(deps) = ctx.data_opt::<Arc<okienko_app::usage_cache::ReadDeps>>() {
-            if let Ok(service) = booking::service_by_id(&t, &service_id) {
-                deps.note(t.id, service.id);
-            }
-        }
-        let days = booking::availability(app(ctx), &t, &service_id, from, to)
-            .await
-            .gql()?;
-        Ok(days
-            .into_iter()
-            .map(|d| AvailabilityDay {
-                date: d.date,
-                closed_reason: d.closed,
-                slots: d
-                    .slots
-                    .into_iter()
-                    .map(|s| AvailableSlot {
-                        start: s.start,
-                        end: s.end,
-                        time: to_local(s.start).format("%H:%M").to_string(),
-                        remaining: s.remaining,
-                    })
-                    .collect(),
-            })
-            .collect())
-    }
-
-    /// A booking by its management token.
-    async fn booking(&self, ctx: &Context<'_>, token: String) -> Result<Booking> {
-        let t = tenant(ctx);
-        let b = booking::by_token(app(ctx), &t, &token).await.gql()?;
-        Ok(Booking::from_row(t, &b))
-    }
-}
-
-pub struct Mutation;
-
-// Merged into the root `Mutation` (see `PublicMutation`); the part's own name never shows.
-#[Object(name = "BookingMutation")]
-impl Mutation {
-    async fn create_booking(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateBookingInput,
-    ) -> Result<CreateBookingPayload> {
-        let t = tenant(ctx);
-        limit(
-            ctx,
-            &t,
-            Kind::Booking,
-            t.cfg.rate_limits.bookings_per_minute,
-        )
-        .await?;
-        let req = CreateRequest {
-            service_id: input.service_id.to_string(),
-            start: input.start,
-            client: ClientData {
-                name: input.client.name,
-                email: input.client.email,
-                phone: input.client.phone,
-            },
-            fields: input.fields.into_iter().map(|f| (f.key, f.value)).collect(),
-            accepted_terms_version: input.accepted_terms_version,
-            consents: input.consents,
-            channel: match input.confirmation_channel {
-                ConfirmationChannel::Email => CodeChannel::Email,
-                ConfirmationChannel::Sms => CodeChannel::Sms,
-            },
-            idempotency_key: input.idempotency_key,
-            resident_token: input.resident_token,
-        };
-        let created = booking::create(app(ctx), &t, req).await.gql()?;
-        Ok(CreateBookingPayload {
-            booking: Booking::from_row(t, &created.booking),
-            management_token: created.token,
-            replayed: created.replayed,
-        })
-    }
-
-    /// Confirms a pending booking: with the token from the e-mailed link, or with the
-    /// management token and the code from the e-mail or SMS.
-    async fn confirm_booking(
-        &self,
-        ctx: &Context<'_>,
-        token: String,
-        code: Option<String>,
-    ) -> Result<Booking> {
-        let t = tenant(ctx);
-        if code.is_some() {
-            limit(
-                ctx,
-                &t,
-                Kind::Code,
-                t.cfg.rate_limits.code_attempts_per_minute,
-            )
-            .await?;
-        }
-        let b = booking::confirm(app(ctx), &t, &token, code.as_deref())
-            .await
-            .gql()?;
-        Ok(Booking::from_row(t, &b))
-    }
-
-    /// Moves a booking to another slot of its service, where the city allows it (CI-21 does not).
-    async fn reschedule_booking(
-        &self,
-        ctx: &Context<'_>,
-        token: String,
-        start: DateTime<Utc>,
-    ) -> Result<Booking> {
-        let t = tenant(ctx);
-        let b = booking::reschedule(app(ctx), &t, &token, start)
-            .await
-            .gql()?;
-        Ok(Booking::from_row(t, &b))
-    }
-
-    /// Corrects the client's contact data; the person named cannot change where the city
-    /// forbids it (GD-12).
-    async fn update_booking_client(
-        &self,
-        ctx: &Context<'_>,
-        token: String,
-        client: ClientInput,
-    ) -> Result<Booking> {
-        let t = tenant(ctx);
-        let data = ClientData {
-            name: client.name,
-            email: client.email,
-            phone: client.phone,
-        };
-        let b = booking::update_client(app(ctx), &t, &token, data)
-            .await
-            .gql()?;
-        Ok(Booking::from_row(t, &b))
-    }
-
-    async fn cancel_booking(&self, ctx: &Context<'_>, token: String) -> Result<Booking> {
-        let t = tenant(ctx);
-        let b = booking::cancel(app(ctx), &t, &token).await.gql()?;
-        Ok(Booking::from_row(t, &b))
-    }
+    pub(crate) resident_token: Option<String>,
 }

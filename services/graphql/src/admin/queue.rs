@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, InputObject, Object, Result};
 use okienko_domain::queue::{BookedTickets, DeskConfig, QueueConfig, QueueRules};
 use okienko_domain::DomainError;
 
-use crate::admin::{edit_config, not_found, Configuration};
+use super::config::{edit_config, not_found, Configuration};
 
 /// A queue (category) of an office, as `[[queues]]` in `tenant.toml`.
 #[derive(InputObject)]
