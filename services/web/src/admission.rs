@@ -26,7 +26,7 @@ use tokio::time::Instant;
 
 use crate::rate_limit::{client_ip, Peer};
 use crate::respond::error_json;
-use crate::state::DISPLAY_WS;
+use crate::routes::DISPLAY_WS;
 
 /// How requests are admitted; from the server's configuration.
 #[derive(Debug, Clone)]

@@ -17,7 +17,8 @@ use crate::graphql_http::{
     admin_graphiql, admin_graphql, graphiql, graphql, platform_graphiql, platform_graphql,
 };
 use crate::respond::error_json;
-use crate::state::{HttpState, DISPLAY_WS};
+use crate::routes::DISPLAY_WS;
+use crate::state::HttpState;
 use crate::{pages, queue_http, ws_limits, WebSettings};
 
 pub fn router(app: Arc<App>, settings: WebSettings) -> Router {

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod queue_http;
 pub mod rate_limit;
 pub mod respond;
+pub mod routes;
 pub mod state;
 pub mod ws_limits;
 

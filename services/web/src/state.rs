@@ -38,10 +38,6 @@ pub struct HttpState {
     pub websockets: Arc<ws_limits::Registry>,
 }
 
-/// The call displays' WebSocket: the one route the request timeout does not bound, since its
-/// connection lives on after the handshake for as long as the display is on.
-pub const DISPLAY_WS: &str = "/t/{slug}/display/ws";
-
 fn unknown_tenant(slug: &str) -> Response {
     let shown: String = slug.chars().take(64).collect();
     error_json(

@@ -9,7 +9,7 @@ pub use types::*;
 use mutation::Mutation;
 use query::Query;
 
-use async_graphql::{ComplexObject, EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub type PublicSchema = Schema<Query, PublicMutation, EmptySubscription>;
 

@@ -5,7 +5,7 @@ use crate::ctx::{app, tenant};
 use crate::gql_errors::OrGql;
 use okienko_app::rate_limit::{ClientIp, Kind};
 
-use async_graphql::{ComplexObject, Context, Object, Result};
+use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::types::{

@@ -1,7 +1,7 @@
 //! Inputs and payloads of the staff operations: phone bookings, client selectors,
 //! erasure reports and the retention schedule.
 
-use async_graphql::{ComplexObject, InputObject, Result, SimpleObject, ID};
+use async_graphql::{InputObject, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::access::parse_id;

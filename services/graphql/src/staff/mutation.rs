@@ -1,6 +1,6 @@
 //! The staff operations' changes, merged into the admin API's `Mutation`.
 
-use async_graphql::{ComplexObject, Context, Object, Result, ID};
+use async_graphql::{Context, Object, Result, ID};
 use okienko_domain::config::RetentionRules;
 
 use super::access::{parse_id, staff};
