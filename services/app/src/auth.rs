@@ -544,6 +544,44 @@ pub fn ts(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
 }
 
+/// Creates a platform operator with a generated password (the CLI's `users create-operator`).
+/// Returns the password, to be shown once. `ALREADY_EXISTS` when the login is taken.
+pub async fn create_operator(
+    db: &okienko_store::Db,
+    now: i64,
+    login: &str,
+    display_name: &str,
+) -> Result<(store::UserRow, String), DomainError> {
+    let login = normalize_login(login)?;
+    let display_name = okienko_domain::validate::name("displayName", display_name)?;
+    let password = generate_password();
+    let hash = hash_password(&password).await?;
+    let audit = NewAudit::new("cli", "operator.create", "").after(
+        serde_json::json!({ "login": login, "display_name": display_name, "role": "operator" })
+            .to_string(),
+    );
+    let u = store::create_user(
+        db,
+        Scope::Platform,
+        &store::NewUser {
+            login: login.clone(),
+            display_name,
+            password_hash: hash,
+            role: "operator",
+        },
+        Some(&audit),
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        store::StoreError::Unique(_) => {
+            DomainError::AlreadyExists(format!("Operator o loginie „{login}” już istnieje."))
+        }
+        e => ApiError::from(e).domain(),
+    })?;
+    Ok((u, password))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod policy_host;
 pub mod policy_sched;
 pub mod queue;
 pub mod rate_limit;
+pub mod records;
 pub mod resident;
 pub mod staff_ops;
 pub mod tokens;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use async_graphql::{Context, EmptySubscription, Enum, Object, Result, Schema, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
+use okienko_app::records::{self, TicketRow};
 use okienko_domain::calendar::to_local;
 use okienko_domain::queue::voice_text;
 use okienko_domain::DomainError;
-use okienko_store::{self as store, TicketRow};
 
 use crate::ctx::{app, tenant};
 use crate::gql_errors::{to_gql, OrGql};
@@ -145,7 +145,7 @@ pub struct QueueTicket {
 
 async fn ticket_out(app: &App, t: &TenantCtx, row: TicketRow) -> Result<QueueTicket> {
     let booking_code = match row.booking_id {
-        Some(b) => store::visit_by_id(&app.db, t.id, b)
+        Some(b) => records::visit_by_id(app, t.id, b)
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -285,7 +285,7 @@ impl Query {
         let o = office_of(&t, &office_id)?;
         let a = app(ctx);
         let day = okienko_domain::queue::day_key(a.clock.now());
-        let rows = store::tickets_of_day(&a.db, t.id, o.id, &day, &[])
+        let rows = records::tickets_of_day(a, t.id, o.id, &day, &[])
             .await
             .map_err(ApiError::from)
             .gql()?

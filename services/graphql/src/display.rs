@@ -13,8 +13,8 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream, StreamExt};
+use okienko_app::records::{self, TicketRow};
 use okienko_domain::queue::{day_key, voice_text};
-use okienko_store::{self as store, TicketRow};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::ctx::{app, tenant};
@@ -142,7 +142,7 @@ impl Query {
         let o = device_office(ctx, &t, DeviceKind::Display)?;
         let a = app(ctx);
         let day = day_key(a.clock.now());
-        let rows = store::board_tickets(&a.db, t.id, o.id, &day, BOARD_SIZE)
+        let rows = records::board_tickets(a, t.id, o.id, &day, BOARD_SIZE)
             .await
             .map_err(ApiError::from)
             .gql()?;

@@ -5,8 +5,8 @@
 
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use okienko_app::records::TicketRow;
 use okienko_domain::DomainError;
-use okienko_store::TicketRow;
 
 use crate::ctx::{app, tenant};
 use crate::gql_errors::to_gql;

@@ -4,9 +4,9 @@
 use async_graphql::{
     Context, EmptySubscription, Enum, ErrorExtensions, Object, Result, Schema, SimpleObject, ID,
 };
+use okienko_app::records::{self, NewAudit, NewUser, Scope, StoreError, TenantId, TenantRow};
 use okienko_domain::config::TenantConfig;
 use okienko_domain::{validate, DomainError};
-use okienko_store::{self as store, NewAudit, NewUser, Scope, StoreError, TenantId, TenantRow};
 use serde_json::json;
 
 use crate::admin::{audit_page, gql, AuditPage, LoginPayload, User};
@@ -88,7 +88,7 @@ pub struct Operator {
 }
 
 async fn tenant_row(app: &App, slug: &str) -> Result<TenantRow> {
-    store::tenant_by_slug(&app.db, slug)
+    records::tenant_by_slug(app, slug)
         .await
         .map_err(ApiError::from)
         .gql()?
@@ -107,8 +107,8 @@ async fn set_status(ctx: &Context<'_>, slug: String, status: &'static str) -> Re
     let audit = NewAudit::new(&actor(&op), action, &format!("tenant:{}", t.slug))
         .before(json!({ "status": t.status }).to_string())
         .after(json!({ "status": status }).to_string());
-    let row = store::set_tenant_status(
-        &a.db,
+    let row = records::set_tenant_status(
+        a,
         TenantId(t.id),
         status,
         Some(&audit),
@@ -138,7 +138,7 @@ impl Query {
     /// Every tenant, served or suspended.
     async fn tenants(&self, ctx: &Context<'_>) -> Result<Vec<TenantInfo>> {
         operator(ctx)?;
-        Ok(store::list_tenants(&app(ctx).db)
+        Ok(records::list_tenants(app(ctx))
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -219,16 +219,16 @@ impl Mutation {
         let import = config_edit::to_import(&cfg).map_err(|_| gql(DomainError::Internal))?;
         let audit = NewAudit::new(&actor(&op), "tenant.create", &format!("tenant:{slug}"))
             .after(json!({ "slug": slug, "name": cfg.name }).to_string());
-        let id = store::create_tenant(&a.db, &import, Some(&audit), a.clock.now().timestamp())
+        let id = records::create_tenant(a, &import, Some(&audit), a.clock.now().timestamp())
             .await
             .map_err(|e| match e {
-                StoreError::Unique(_) => gql(DomainError::AlreadyExists(format!(
+                ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
                     "Urząd o identyfikatorze „{slug}” już istnieje."
                 ))),
                 e => crate::gql_errors::api(ApiError::from(e)),
             })?;
         a.reload().await.map_err(ApiError::from).gql()?;
-        let row = store::tenant_by_id(&a.db, id)
+        let row = records::tenant_by_id(a, id)
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -264,8 +264,8 @@ impl Mutation {
         let audit = NewAudit::new(&actor(&op), "user.create", "").after(
             json!({ "login": login, "display_name": display_name, "role": "admin" }).to_string(),
         );
-        let u = store::create_user(
-            &a.db,
+        let u = records::create_user(
+            a,
             Scope::Tenant(TenantId(t.id)),
             &NewUser {
                 login: login.clone(),
@@ -278,7 +278,7 @@ impl Mutation {
         )
         .await
         .map_err(|e| match e {
-            StoreError::Unique(_) => gql(DomainError::AlreadyExists(format!(
+            ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
                 "Użytkownik o loginie „{login}” już istnieje w tym urzędzie."
             ))),
             e => crate::gql_errors::api(ApiError::from(e)),
@@ -288,41 +288,4 @@ impl Mutation {
             password,
         })
     }
-}
-
-/// Creates a platform operator with a generated password (the CLI's `users create-operator`).
-/// Returns the password, to be shown once. `ALREADY_EXISTS` when the login is taken.
-pub async fn create_operator(
-    db: &okienko_store::Db,
-    now: i64,
-    login: &str,
-    display_name: &str,
-) -> Result<(store::UserRow, String), DomainError> {
-    let login = auth::normalize_login(login)?;
-    let display_name = validate::name("displayName", display_name)?;
-    let password = auth::generate_password();
-    let hash = auth::hash_password(&password).await?;
-    let audit = NewAudit::new("cli", "operator.create", "").after(
-        json!({ "login": login, "display_name": display_name, "role": "operator" }).to_string(),
-    );
-    let u = store::create_user(
-        db,
-        Scope::Platform,
-        &NewUser {
-            login: login.clone(),
-            display_name,
-            password_hash: hash,
-            role: "operator",
-        },
-        Some(&audit),
-        now,
-    )
-    .await
-    .map_err(|e| match e {
-        StoreError::Unique(_) => {
-            DomainError::AlreadyExists(format!("Operator o loginie „{login}” już istnieje."))
-        }
-        e => ApiError::from(e).domain(),
-    })?;
-    Ok((u, password))
 }

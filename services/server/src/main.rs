@@ -222,14 +222,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let (db, clock) = prepare(&cfg).await?;
             let name = name.unwrap_or_else(|| login.clone());
-            let (user, password) = okienko_graphql::platform::create_operator(
-                &db,
-                clock.now().timestamp(),
-                &login,
-                &name,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (user, password) =
+                okienko_app::auth::create_operator(&db, clock.now().timestamp(), &login, &name)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("operator {} created (id {})", user.login, user.id);
             println!("password: {password}");
             println!("The password is shown only now; log in at /platform/graphql.");

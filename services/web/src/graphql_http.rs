@@ -8,10 +8,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
+use okienko_app::records::Scope;
 use okienko_app::{auth, usage_cache, App};
 use okienko_domain::Code;
 use okienko_graphql::answers::reads_only_availability;
-use okienko_store::Scope;
 
 use crate::admission;
 use crate::bearer::bearer;

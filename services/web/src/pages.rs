@@ -9,11 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use okienko_app::records::{self, BookingRow};
 use okienko_domain::booking::BookingStatus;
 use okienko_domain::calendar::to_local;
 use okienko_domain::config::ConfirmationMode;
 use okienko_domain::{Code, DomainError};
-use okienko_store::{self as store, BookingRow};
 
 use crate::state::{tenant_of, HttpState};
 use okienko_app::booking;
@@ -332,7 +332,7 @@ async fn by_confirm_token(app: &App, t: &TenantCtx, token: &str) -> Result<Booki
     {
         return Err(DomainError::InvalidToken.into());
     }
-    store::booking_by_confirm_hash(&app.db, t.id, &tokens::hash(token))
+    records::booking_by_confirm_hash(app, t.id, &tokens::hash(token))
         .await?
         .ok_or_else(|| DomainError::InvalidToken.into())
 }

@@ -14,9 +14,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use chrono::NaiveDate;
+use okienko_app::records::Scope;
 use okienko_domain::calendar::{local_date, to_local};
 use okienko_domain::{Code, DomainError};
-use okienko_store::Scope;
 
 use crate::bearer::bearer;
 use crate::conn_limits;

@@ -2,8 +2,8 @@
 
 use async_graphql::{Enum, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use okienko_app::records::{self, Scope};
 use okienko_domain::DomainError;
-use okienko_store::{self as store, Scope};
 
 use super::access::{gql, ts};
 use crate::gql_errors::OrGql;
@@ -66,7 +66,7 @@ pub struct User {
 }
 
 impl User {
-    pub fn from_row(u: &store::UserRow, now: i64) -> User {
+    pub fn from_row(u: &records::UserRow, now: i64) -> User {
         User {
             id: ID(u.id.to_string()),
             login: u.login.clone(),
@@ -137,7 +137,7 @@ pub async fn audit_page(
         None => None,
     };
     let limit = i64::from(first);
-    let mut rows = store::audit_page(&app.db, scope, before, limit + 1)
+    let mut rows = records::audit_page(app, scope, before, limit + 1)
         .await
         .map_err(ApiError::from)
         .gql()?;

@@ -2,12 +2,12 @@
 //! booking rules, branding, consents; and the edit every change goes through.
 
 use async_graphql::{Context, Enum, InputObject, Json, Result, SimpleObject, ID};
+use okienko_app::records::{self, TenantId};
 use okienko_domain::config::{
     BookingRules, Department, FieldSpec, MinNotice, Office, Service, TenantConfig,
     WeeklyHoursConfig,
 };
 use okienko_domain::DomainError;
-use okienko_store::{self as store, TenantId};
 
 use super::access::{actor, staff};
 use crate::ctx::app;
@@ -53,11 +53,11 @@ pub struct Configuration {
 
 pub(crate) async fn configuration(app: &App, t: TenantId) -> Result<Configuration> {
     let (cfg, hash) = config_edit::current(app, t).await.gql()?;
-    let offices = store::active_offices(&app.db, t)
+    let offices = records::active_offices(app, t)
         .await
         .map_err(ApiError::from)
         .gql()?;
-    let services = store::active_services(&app.db, t)
+    let services = records::active_services(app, t)
         .await
         .map_err(ApiError::from)
         .gql()?;

@@ -2,8 +2,8 @@
 
 use async_graphql::{Enum, InputObject, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use okienko_app::records::{self};
 use okienko_domain::DomainError;
-use okienko_store::{self as store};
 use serde_json::json;
 
 use super::access::ts;
@@ -39,8 +39,8 @@ pub struct Device {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-impl From<store::DeviceRow> for Device {
-    fn from(d: store::DeviceRow) -> Self {
+impl From<records::DeviceRow> for Device {
+    fn from(d: records::DeviceRow) -> Self {
         Device {
             id: ID(d.id.to_string()),
             office_id: ID(d.office_id.to_string()),
@@ -72,8 +72,8 @@ pub struct ApiKey {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-impl From<store::ApiKeyRow> for ApiKey {
-    fn from(k: store::ApiKeyRow) -> Self {
+impl From<records::ApiKeyRow> for ApiKey {
+    fn from(k: records::ApiKeyRow) -> Self {
         ApiKey {
             id: ID(k.id.to_string()),
             name: k.name,
@@ -102,8 +102,8 @@ pub struct PolicyVersion {
     source: String,
 }
 
-impl From<store::PolicyRow> for PolicyVersion {
-    fn from(p: store::PolicyRow) -> Self {
+impl From<records::PolicyRow> for PolicyVersion {
+    fn from(p: records::PolicyRow) -> Self {
         PolicyVersion {
             version: p.version,
             hash: p.hash,
@@ -158,7 +158,7 @@ pub(crate) fn check_scopes(scopes: &[String]) -> Result<(), DomainError> {
     Ok(())
 }
 
-pub(crate) fn user_json(u: &store::UserRow) -> String {
+pub(crate) fn user_json(u: &records::UserRow) -> String {
     json!({ "login": u.login, "display_name": u.display_name, "role": u.role, "status": u.status })
         .to_string()
 }

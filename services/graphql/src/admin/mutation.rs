@@ -3,12 +3,12 @@
 
 use async_graphql::{Context, ErrorExtensions, Object, Result, ID};
 use chrono::NaiveDate;
+use okienko_app::records::{self, NewAudit, NewUser, Scope, StoreError};
 use okienko_domain::config::{
     BookingRules, Branding, ConfirmationRules, Consent, MessageRules, Office, Service, Terms,
     WeeklyHoursConfig,
 };
 use okienko_domain::{validate, DomainError};
-use okienko_store::{self as store, NewAudit, NewUser, Scope, StoreError};
 use serde_json::json;
 
 use super::access::caller;
@@ -422,8 +422,8 @@ impl Mutation {
         let now = a.clock.now().timestamp();
         let after = json!({ "login": login, "display_name": display_name, "role": role.as_str() });
         let audit = NewAudit::new(&actor(&s), "user.create", "").after(after.to_string());
-        let u = store::create_user(
-            &a.db,
+        let u = records::create_user(
+            a,
             Scope::Tenant(s.tenant),
             &NewUser {
                 login: login.clone(),
@@ -436,7 +436,7 @@ impl Mutation {
         )
         .await
         .map_err(|e| match e {
-            StoreError::Unique(_) => gql(DomainError::AlreadyExists(format!(
+            ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
                 "Użytkownik o loginie „{login}” już istnieje."
             ))),
             e => crate::gql_errors::api(ApiError::from(e)),
@@ -471,8 +471,8 @@ impl Mutation {
         let token = auth::new_device_token();
         let after = json!({ "office_id": office, "kind": kind.as_str(), "name": name });
         let audit = NewAudit::new(&actor(&s), "device.create", "").after(after.to_string());
-        let d = store::create_device(
-            &a.db,
+        let d = records::create_device(
+            a,
             s.tenant,
             office,
             kind.as_str(),
@@ -483,7 +483,9 @@ impl Mutation {
         )
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => gql(DomainError::invalid("officeId", "nie ma takiego urzędu")),
+            ApiError::Store(StoreError::NotFound) => {
+                gql(DomainError::invalid("officeId", "nie ma takiego urzędu"))
+            }
             e => crate::gql_errors::api(ApiError::from(e)),
         })?;
         Ok(CreatedDevice {
@@ -498,7 +500,7 @@ impl Mutation {
         let id = parse_id("id", &id)?;
         let audit = NewAudit::new(&actor(&s), "device.revoke", &format!("device:{id}"));
         Ok(
-            store::revoke_device(&a.db, s.tenant, id, Some(&audit), a.clock.now().timestamp())
+            records::revoke_device(a, s.tenant, id, Some(&audit), a.clock.now().timestamp())
                 .await
                 .map_err(ApiError::from)
                 .gql()?
@@ -523,8 +525,8 @@ impl Mutation {
         let scopes_json = serde_json::to_string(&scopes).unwrap_or_else(|_| "[]".into());
         let after = json!({ "name": name, "scopes": scopes });
         let audit = NewAudit::new(&actor(&s), "api_key.create", "").after(after.to_string());
-        let k = store::create_api_key(
-            &a.db,
+        let k = records::create_api_key(
+            a,
             s.tenant,
             &name,
             &scopes_json,
@@ -547,7 +549,7 @@ impl Mutation {
         let id = parse_id("id", &id)?;
         let audit = NewAudit::new(&actor(&s), "api_key.revoke", &format!("api_key:{id}"));
         Ok(
-            store::revoke_api_key(&a.db, s.tenant, id, Some(&audit), a.clock.now().timestamp())
+            records::revoke_api_key(a, s.tenant, id, Some(&audit), a.clock.now().timestamp())
                 .await
                 .map_err(ApiError::from)
                 .gql()?
@@ -589,7 +591,7 @@ impl Mutation {
                 let audit =
                     NewAudit::new(&who, "policy.activate", &format!("policy:{}", row.version))
                         .after(json!({ "version": row.version, "hash": row.hash }).to_string());
-                store::record_audit(&a.db, Scope::Tenant(t.id), &audit, now)
+                records::record_audit(a, Scope::Tenant(t.id), &audit, now)
                     .await
                     .map_err(ApiError::from)
                     .gql()?;
@@ -629,7 +631,7 @@ pub(crate) async fn set_user_status(
         )));
     }
     let scope = Scope::Tenant(s.tenant);
-    let before = store::user_by_id(&a.db, scope, id)
+    let before = records::user_by_id(a, scope, id)
         .await
         .map_err(ApiError::from)
         .gql()?
@@ -645,7 +647,7 @@ pub(crate) async fn set_user_status(
         .before(user_json(&before))
         .after(user_json(&after));
     let now = a.clock.now().timestamp();
-    let u = store::set_user_status(&a.db, scope, id, status, Some(&audit), now)
+    let u = records::set_user_status(a, scope, id, status, Some(&audit), now)
         .await
         .map_err(ApiError::from)
         .gql()?;

@@ -1,8 +1,8 @@
 //! The admin API's reads.
 
 use async_graphql::{Context, Object, Result};
+use okienko_app::records::{self, Scope};
 use okienko_domain::DomainError;
-use okienko_store::{self as store, Scope};
 
 use super::access::{gql, staff};
 use super::accounts::{audit_page, AuditPage, User};
@@ -24,7 +24,7 @@ impl Query {
     /// The logged-in staff member.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let s = staff(ctx, Permission::ReadConfig)?;
-        let u = store::user_by_id(&app(ctx).db, Scope::Tenant(s.tenant), s.user.id)
+        let u = records::user_by_id(app(ctx), Scope::Tenant(s.tenant), s.user.id)
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -41,7 +41,7 @@ impl Query {
     async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         let s = staff(ctx, Permission::ManageUsers)?;
         let now = app(ctx).clock.now().timestamp();
-        Ok(store::list_users(&app(ctx).db, Scope::Tenant(s.tenant))
+        Ok(records::list_users(app(ctx), Scope::Tenant(s.tenant))
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -52,7 +52,7 @@ impl Query {
 
     async fn devices(&self, ctx: &Context<'_>) -> Result<Vec<Device>> {
         let s = staff(ctx, Permission::ManageDevices)?;
-        Ok(store::list_devices(&app(ctx).db, s.tenant)
+        Ok(records::list_devices(app(ctx), s.tenant)
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -63,7 +63,7 @@ impl Query {
 
     async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>> {
         let s = staff(ctx, Permission::ManageApiKeys)?;
-        Ok(store::list_api_keys(&app(ctx).db, s.tenant)
+        Ok(records::list_api_keys(app(ctx), s.tenant)
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -86,7 +86,7 @@ impl Query {
     /// Every version of the city's policy script, newest first.
     async fn policy_versions(&self, ctx: &Context<'_>) -> Result<Vec<PolicyVersion>> {
         let s = staff(ctx, Permission::ManagePolicy)?;
-        Ok(store::policy_history(&app(ctx).db, s.tenant)
+        Ok(records::policy_history(app(ctx), s.tenant)
             .await
             .map_err(ApiError::from)
             .gql()?

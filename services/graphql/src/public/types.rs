@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
+use okienko_app::records::BookingRow;
 use okienko_domain::calendar::to_local;
-use okienko_store::BookingRow;
 
 use okienko_app::booking::{self};
 use okienko_app::catalog::{OfficeCtx, ServiceCtx, TenantCtx};

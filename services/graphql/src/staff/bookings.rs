@@ -8,10 +8,10 @@ use async_graphql::{ComplexObject, Context, Enum, Json, Result, SimpleObject, ID
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
+use okienko_app::records::{self, StaffBookingRow};
 use okienko_domain::booking::Quota;
 use okienko_domain::calendar::to_local;
 use okienko_domain::DomainError;
-use okienko_store::{self as store, StaffBookingRow};
 use serde_json::Value;
 
 use super::access::{gql, ts};
@@ -204,7 +204,7 @@ impl StaffBooking {
     /// What happened to the booking, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<BookingEvent>> {
         Ok(
-            store::booking_events(&app(ctx).db, self.tenant.id, self.booking_id)
+            records::booking_events(app(ctx), self.tenant.id, self.booking_id)
                 .await
                 .map_err(ApiError::from)
                 .gql()?

@@ -3,7 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Enum, InputObject, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
-use okienko_store::ComplaintRow;
+use okienko_app::records::ComplaintRow;
 
 use super::access::ts;
 use okienko_app::staff_ops::complaints;

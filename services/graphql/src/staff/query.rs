@@ -3,10 +3,10 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Json, Object, Result, ID};
 use chrono::NaiveDate;
+use okienko_app::records::{self, BookingFilter};
 use okienko_domain::booking::{normalise_code, Quota};
 use okienko_domain::calendar::to_local;
 use okienko_domain::DomainError;
-use okienko_store::{self as store, BookingFilter};
 use serde_json::Value;
 
 use super::access::{gql, parse_id, staff};
@@ -111,8 +111,8 @@ impl StaffQuery {
                     .to_string()
             }),
         };
-        let mut rows = store::bookings_page(
-            &a.db,
+        let mut rows = records::bookings_page(
+            a,
             s.tenant,
             &filter,
             after.map(|k| (k[0], k[1])),
@@ -136,7 +136,7 @@ impl StaffQuery {
         } else {
             (after.is_some(), more)
         };
-        let total_count = store::count_bookings(&a.db, s.tenant, &filter)
+        let total_count = records::count_bookings(a, s.tenant, &filter)
             .await
             .map_err(ApiError::from)
             .gql()?;
@@ -172,7 +172,7 @@ impl StaffQuery {
         if code.is_empty() || code.len() > 16 {
             return Err(gql(DomainError::NotFound));
         }
-        let row = store::staff_booking_by_code(&app(ctx).db, s.tenant, &code)
+        let row = records::staff_booking_by_code(app(ctx), s.tenant, &code)
             .await
             .map_err(ApiError::from)
             .gql()?
@@ -195,8 +195,8 @@ impl StaffQuery {
             Some(c) => Some(decode_cursor::<1>("after", &c)?[0]),
             None => None,
         };
-        let mut rows = store::complaints_page(
-            &a.db,
+        let mut rows = records::complaints_page(
+            a,
             s.tenant,
             status.map(ComplaintStatus::as_str),
             before_id,
@@ -221,7 +221,7 @@ impl StaffQuery {
         let s = staff(ctx, Permission::ReadComplaints)?;
         let a = app(ctx);
         let now = a.clock.now().timestamp();
-        Ok(store::overdue_complaints(&a.db, s.tenant, now)
+        Ok(records::overdue_complaints(a, s.tenant, now)
             .await
             .map_err(ApiError::from)
             .gql()?
