@@ -82,10 +82,7 @@ async fn confirmation_is_delivered_over_smtp() {
                     "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let code = booking_code(&v);
     let mail = wait_for_mail(&maildir.join("new"), &code).await;
     assert!(mail.contains("To: smtp@example.pl"), "{mail}");
     assert!(
@@ -197,10 +194,7 @@ async fn undelivered_mail_survives_a_restart() {
                     "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let code = booking_code(&v);
     for _ in 0..100 {
         if s.log().contains("delivery failed") {
             break;
