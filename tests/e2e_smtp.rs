@@ -134,16 +134,8 @@ async fn no_token_in_the_log_with_smtp() {
         }
         let s = b.start().await;
         // Gdynia: a confirmation link, then the confirmation with the booking's link.
-        let service = s.service_id("gdynia", "meldunek").await;
-        let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
         let to = format!("log{smtp}@example.pl");
-        let v = s
-            .book(
-                "gdynia",
-                json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
-                        "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-            )
-            .await;
+        let v = s.book_gdynia(&to).await;
         let token = v["data"]["createBooking"]["managementToken"]
             .as_str()
             .unwrap_or_else(|| panic!("{v}"))

@@ -436,6 +436,19 @@ impl Server {
         self.gql(slug, CREATE, json!({ "i": input })).await
     }
 
+    /// Books Gdynia's `meldunek` at its first free slot from 3 December for Anna Nowak at `to`
+    /// (terms 1.0, the `rodo` consent): the answer to `createBooking`.
+    pub async fn book_gdynia(&self, to: &str) -> Value {
+        let service = self.service_id("gdynia", "meldunek").await;
+        let (start, _) = self.first_free_slot("gdynia", &service, "2026-12-03").await;
+        self.book(
+            "gdynia",
+            json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
+                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
