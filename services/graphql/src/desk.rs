@@ -16,7 +16,6 @@ use crate::ctx::{app, tenant};
 use crate::gql_errors::{to_gql, OrGql};
 use okienko_app::auth::{ts, Auth, Permission, Principal, StaffRef};
 use okienko_app::catalog::{OfficeCtx, TenantCtx};
-use okienko_app::error::ApiError;
 use okienko_app::queue::{self, AdmissionFilter, Bus};
 use okienko_app::App;
 
@@ -147,7 +146,6 @@ async fn ticket_out(app: &App, t: &TenantCtx, row: TicketRow) -> Result<QueueTic
     let booking_code = match row.booking_id {
         Some(b) => records::visit_by_id(app, t.id, b)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .map(|v| v.code),
         None => None,
@@ -287,7 +285,6 @@ impl Query {
         let day = okienko_domain::queue::day_key(a.clock.now());
         let rows = records::tickets_of_day(a, t.id, o.id, &day, &[])
             .await
-            .map_err(ApiError::from)
             .gql()?
             .into_iter()
             .filter(|r| states.is_empty() || states.contains(&TicketState::parse(&r.state)))

@@ -22,7 +22,6 @@ use crate::gql_errors::OrGql;
 use crate::kiosk::device_office;
 use okienko_app::auth::{ts, DeviceKind};
 use okienko_app::catalog::TenantCtx;
-use okienko_app::error::ApiError;
 use okienko_app::queue::{self, BoardEvent, Bus, EventKind};
 
 pub type DisplaySchema = Schema<Query, EmptyMutation, Subscription>;
@@ -144,7 +143,6 @@ impl Query {
         let day = day_key(a.clock.now());
         let rows = records::board_tickets(a, t.id, o.id, &day, BOARD_SIZE)
             .await
-            .map_err(ApiError::from)
             .gql()?;
         Ok(Board {
             office_name: o.cfg.name.clone(),

@@ -90,7 +90,6 @@ pub struct Operator {
 async fn tenant_row(app: &App, slug: &str) -> Result<TenantRow> {
     records::tenant_by_slug(app, slug)
         .await
-        .map_err(ApiError::from)
         .gql()?
         .ok_or_else(|| gql(DomainError::TenantNotFound(slug.chars().take(64).collect())))
 }
@@ -115,7 +114,6 @@ async fn set_status(ctx: &Context<'_>, slug: String, status: &'static str) -> Re
         a.clock.now().timestamp(),
     )
     .await
-    .map_err(ApiError::from)
     .gql()?;
     a.reload().await.map_err(ApiError::from).gql()?;
     Ok((&row).into())
@@ -140,7 +138,6 @@ impl Query {
         operator(ctx)?;
         Ok(records::list_tenants(app(ctx))
             .await
-            .map_err(ApiError::from)
             .gql()?
             .iter()
             .map(Into::into)
@@ -182,11 +179,9 @@ impl Mutation {
 
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         operator(ctx)?;
-        Ok(
-            auth::logout(app(ctx), Scope::Platform, ctx.data_unchecked::<Auth>())
-                .await
-                .gql()?,
-        )
+        auth::logout(app(ctx), Scope::Platform, ctx.data_unchecked::<Auth>())
+            .await
+            .gql()
     }
 
     /// Creates a tenant from the text of its `tenant.toml`; an error names the line and field.
@@ -225,12 +220,11 @@ impl Mutation {
                 ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
                     "Urząd o identyfikatorze „{slug}” już istnieje."
                 ))),
-                e => crate::gql_errors::api(ApiError::from(e)),
+                e => crate::gql_errors::api(e),
             })?;
         a.reload().await.map_err(ApiError::from).gql()?;
         let row = records::tenant_by_id(a, id)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .ok_or_else(|| gql(DomainError::Internal))?;
         Ok((&row).into())
@@ -281,7 +275,7 @@ impl Mutation {
             ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
                 "Użytkownik o loginie „{login}” już istnieje w tym urzędzie."
             ))),
-            e => crate::gql_errors::api(ApiError::from(e)),
+            e => crate::gql_errors::api(e),
         })?;
         Ok(CreatedAdmin {
             user: User::from_row(&u, now),

@@ -8,7 +8,6 @@ use okienko_domain::DomainError;
 use super::access::{gql, ts};
 use crate::gql_errors::OrGql;
 use okienko_app::auth::{self};
-use okienko_app::error::ApiError;
 use okienko_app::App;
 
 // ---------------------------------------------------------------------------------------------
@@ -139,7 +138,6 @@ pub async fn audit_page(
     let limit = i64::from(first);
     let mut rows = records::audit_page(app, scope, before, limit + 1)
         .await
-        .map_err(ApiError::from)
         .gql()?;
     let more = rows.len() as i64 > limit;
     rows.truncate(first as usize);

@@ -15,7 +15,6 @@ use crate::gql_errors::OrGql;
 use crate::public::types::{ClientField, ConfirmationMode, FieldKind};
 use okienko_app::auth::Permission;
 use okienko_app::config_edit;
-use okienko_app::error::ApiError;
 use okienko_app::App;
 
 // ---------------------------------------------------------------------------------------------
@@ -53,14 +52,8 @@ pub struct Configuration {
 
 pub(crate) async fn configuration(app: &App, t: TenantId) -> Result<Configuration> {
     let (cfg, hash) = config_edit::current(app, t).await.gql()?;
-    let offices = records::active_offices(app, t)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
-    let services = records::active_services(app, t)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
+    let offices = records::active_offices(app, t).await.gql()?;
+    let services = records::active_services(app, t).await.gql()?;
     Ok(Configuration {
         hash,
         config: Json(serde_json::to_value(&cfg).unwrap_or_default()),

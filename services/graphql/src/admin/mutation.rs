@@ -55,9 +55,9 @@ impl Mutation {
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         staff(ctx, Permission::ReadConfig)?;
         let t = tenant(ctx);
-        Ok(auth::logout(app(ctx), Scope::Tenant(t.id), caller(ctx))
+        auth::logout(app(ctx), Scope::Tenant(t.id), caller(ctx))
             .await
-            .gql()?)
+            .gql()
     }
 
     // --- offices -------------------------------------------------------------------------
@@ -439,7 +439,7 @@ impl Mutation {
             ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
                 "Użytkownik o loginie „{login}” już istnieje."
             ))),
-            e => crate::gql_errors::api(ApiError::from(e)),
+            e => crate::gql_errors::api(e),
         })?;
         Ok(User::from_row(&u, now))
     }
@@ -486,7 +486,7 @@ impl Mutation {
             ApiError::Store(StoreError::NotFound) => {
                 gql(DomainError::invalid("officeId", "nie ma takiego urzędu"))
             }
-            e => crate::gql_errors::api(ApiError::from(e)),
+            e => crate::gql_errors::api(e),
         })?;
         Ok(CreatedDevice {
             device: d.into(),
@@ -502,7 +502,6 @@ impl Mutation {
         Ok(
             records::revoke_device(a, s.tenant, id, Some(&audit), a.clock.now().timestamp())
                 .await
-                .map_err(ApiError::from)
                 .gql()?
                 .into(),
         )
@@ -535,7 +534,6 @@ impl Mutation {
             a.clock.now().timestamp(),
         )
         .await
-        .map_err(ApiError::from)
         .gql()?;
         Ok(CreatedApiKey {
             api_key: k.into(),
@@ -551,7 +549,6 @@ impl Mutation {
         Ok(
             records::revoke_api_key(a, s.tenant, id, Some(&audit), a.clock.now().timestamp())
                 .await
-                .map_err(ApiError::from)
                 .gql()?
                 .into(),
         )
@@ -593,7 +590,6 @@ impl Mutation {
                         .after(json!({ "version": row.version, "hash": row.hash }).to_string());
                 records::record_audit(a, Scope::Tenant(t.id), &audit, now)
                     .await
-                    .map_err(ApiError::from)
                     .gql()?;
                 Ok(PolicyActivation {
                     policy: row.into(),
@@ -633,7 +629,6 @@ pub(crate) async fn set_user_status(
     let scope = Scope::Tenant(s.tenant);
     let before = records::user_by_id(a, scope, id)
         .await
-        .map_err(ApiError::from)
         .gql()?
         .ok_or_else(|| gql(DomainError::NotFound))?;
     let mut after = before.clone();
@@ -649,7 +644,6 @@ pub(crate) async fn set_user_status(
     let now = a.clock.now().timestamp();
     let u = records::set_user_status(a, scope, id, status, Some(&audit), now)
         .await
-        .map_err(ApiError::from)
         .gql()?;
     Ok(User::from_row(&u, now))
 }

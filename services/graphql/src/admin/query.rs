@@ -11,7 +11,6 @@ use super::devices::{ApiKey, Device, PolicyVersion};
 use crate::ctx::app;
 use crate::gql_errors::OrGql;
 use okienko_app::auth::Permission;
-use okienko_app::error::ApiError;
 
 // ---------------------------------------------------------------------------------------------
 // Root
@@ -26,7 +25,6 @@ impl Query {
         let s = staff(ctx, Permission::ReadConfig)?;
         let u = records::user_by_id(app(ctx), Scope::Tenant(s.tenant), s.user.id)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .ok_or_else(|| gql(DomainError::Unauthenticated))?;
         Ok(User::from_row(&u, app(ctx).clock.now().timestamp()))
@@ -43,7 +41,6 @@ impl Query {
         let now = app(ctx).clock.now().timestamp();
         Ok(records::list_users(app(ctx), Scope::Tenant(s.tenant))
             .await
-            .map_err(ApiError::from)
             .gql()?
             .iter()
             .map(|u| User::from_row(u, now))
@@ -54,7 +51,6 @@ impl Query {
         let s = staff(ctx, Permission::ManageDevices)?;
         Ok(records::list_devices(app(ctx), s.tenant)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .into_iter()
             .map(Into::into)
@@ -65,7 +61,6 @@ impl Query {
         let s = staff(ctx, Permission::ManageApiKeys)?;
         Ok(records::list_api_keys(app(ctx), s.tenant)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .into_iter()
             .map(Into::into)
@@ -88,7 +83,6 @@ impl Query {
         let s = staff(ctx, Permission::ManagePolicy)?;
         Ok(records::policy_history(app(ctx), s.tenant)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .into_iter()
             .map(Into::into)

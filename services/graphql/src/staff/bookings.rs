@@ -20,7 +20,6 @@ use crate::gql_errors::OrGql;
 use crate::public::types::BookingStatus;
 use okienko_app::booking::{self};
 use okienko_app::catalog::TenantCtx;
-use okienko_app::error::ApiError;
 use okienko_app::staff_ops::decisions;
 
 // ---------------------------------------------------------------------------------------------
@@ -206,7 +205,6 @@ impl StaffBooking {
         Ok(
             records::booking_events(app(ctx), self.tenant.id, self.booking_id)
                 .await
-                .map_err(ApiError::from)
                 .gql()?
                 .into_iter()
                 .map(|e| BookingEvent {

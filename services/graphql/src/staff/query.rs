@@ -21,7 +21,6 @@ use crate::gql_errors::OrGql;
 use crate::public::types::BookingStatus;
 use okienko_app::auth::Permission;
 use okienko_app::booking::{self};
-use okienko_app::error::ApiError;
 use okienko_app::staff_ops::{complaints, midnight, personal_data, phone};
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +120,6 @@ impl StaffQuery {
             page.backward,
         )
         .await
-        .map_err(ApiError::from)
         .gql()?;
         let more = rows.len() as i64 > page.limit;
         if more {
@@ -136,10 +134,7 @@ impl StaffQuery {
         } else {
             (after.is_some(), more)
         };
-        let total_count = records::count_bookings(a, s.tenant, &filter)
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
+        let total_count = records::count_bookings(a, s.tenant, &filter).await.gql()?;
         let mut conn = Connection::with_additional_fields(
             has_previous,
             has_next,
@@ -174,7 +169,6 @@ impl StaffQuery {
         }
         let row = records::staff_booking_by_code(app(ctx), s.tenant, &code)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .ok_or_else(|| gql(DomainError::NotFound))?;
         Ok(StaffBooking::from_row(tenant(ctx), &row))
@@ -203,7 +197,6 @@ impl StaffQuery {
             page.limit + 1,
         )
         .await
-        .map_err(ApiError::from)
         .gql()?;
         let more = rows.len() as i64 > page.limit;
         rows.truncate(page.limit as usize);
@@ -223,7 +216,6 @@ impl StaffQuery {
         let now = a.clock.now().timestamp();
         Ok(records::overdue_complaints(a, s.tenant, now)
             .await
-            .map_err(ApiError::from)
             .gql()?
             .iter()
             .map(|c| Complaint::from_row(c, now))
