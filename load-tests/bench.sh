@@ -9,7 +9,7 @@
 #   3. booking throughput on PostgreSQL ÷ pgbench's insert TPS on the same database;
 #   4. each server's peak RSS (VmHWM);
 #   5. unless BENCH_UNCACHED=0: the uncached 60-day availability at 1,000,000 stored bookings
-#      (criterion, services/api/benches/availability.rs).
+#      (criterion, services/app/benches/availability.rs).
 #
 # Usage: load-tests/bench.sh            (about 10 minutes after the release build)
 # Settings: DURATION (s per throughput run, 20), CONNS (64), PGURL (postgres://postgres@127.0.0.1:5432),
@@ -92,6 +92,6 @@ grep -h "^BURST\|^ABUSE" "$work"/burst-*.txt "$work"/abuse.txt
 if [ "${BENCH_UNCACHED:-1}" != 0 ]; then
   echo
   echo "## Uncached availability, 60 days, 1,000,000 bookings stored (criterion)"
-  OKIENKO_BENCH_SIZES=1000000 cargo bench -q -p okienko-api --bench availability 2>/dev/null |
+  OKIENKO_BENCH_SIZES=1000000 cargo bench -q -p okienko-app --bench availability 2>/dev/null |
     grep -E "availability|time:" || true
 fi

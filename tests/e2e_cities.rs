@@ -433,10 +433,7 @@ async fn cieszyn_code_on_screen_and_in_mail() {
                     "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let code = booking_code(&v);
     assert_eq!(code.len(), 6);
     let mail = wait_for_mail(&s.mail_dir(), &code).await;
     assert!(

@@ -335,8 +335,7 @@ async fn dev_clock_is_refused_without_dev_mode() {
         .env("OKIENKO_LISTEN", "127.0.0.1:1")
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("OKIENKO_DEV=1"));
+    assert_refused_without_dev(&out);
 }
 
 #[tokio::test]

@@ -162,16 +162,8 @@ async fn immediate_confirmation() {
 #[tokio::test]
 async fn email_link_confirmation() {
     let s = Server::start().await;
-    let service = s.service_id("gdynia", "meldunek").await;
-    let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
     let to = "link@example.pl";
-    let v = s
-        .book(
-            "gdynia",
-            json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-        )
-        .await;
+    let v = s.book_gdynia(to).await;
     token(&v);
     let first = eml_text(&last_mail(&s, to, 1).await);
     let confirm = link_path(&s, &first, "Potwierdź rezerwację");

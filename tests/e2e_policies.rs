@@ -320,10 +320,7 @@ async fn opole_no_show_blocks_online_booking() {
                 "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"] })
     };
     let v = s.book("opole", input(&start)).await;
-    let code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let code = booking_code(&v);
 
     // OP-5: one matter a day in the department for one person: a second slot that day is refused.
     let date = chrono::DateTime::parse_from_rfc3339(&start)

@@ -27,14 +27,7 @@ struct Staff {
 async fn staff(s: &Server, slug: &str) -> Staff {
     let op = s.operator_token().await;
     let admin = s.admin_token(&op, slug).await;
-    let cfg = s
-        .admin(
-            slug,
-            Some(&admin),
-            "{ configuration { offices { id } } }",
-            json!({}),
-        )
-        .await;
+    let cfg = s.offices(slug, &admin).await;
     let office_id = cfg["data"]["configuration"]["offices"][0]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{cfg}"))

@@ -22,12 +22,7 @@ async fn book(s: &Server, xff: &str) -> (u16, Option<String>, Value) {
         .send()
         .await
         .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, retry, r.json().await.unwrap())
+    status_retry_json(r).await
 }
 
 /// The default limit of the tenant: ten bookings a minute from one address.
@@ -88,8 +83,7 @@ async fn rate_limits_off_only_in_dev_mode() {
         .env("OKIENKO_LISTEN", "127.0.0.1:1")
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("OKIENKO_DEV=1"));
+    assert_refused_without_dev(&out);
 }
 
 /// Query limits: too deep and too complex queries are refused with codes of their own.

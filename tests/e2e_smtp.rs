@@ -82,10 +82,7 @@ async fn confirmation_is_delivered_over_smtp() {
                     "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let code = booking_code(&v);
     let mail = wait_for_mail(&maildir.join("new"), &code).await;
     assert!(mail.contains("To: smtp@example.pl"), "{mail}");
     assert!(
@@ -137,16 +134,8 @@ async fn no_token_in_the_log_with_smtp() {
         }
         let s = b.start().await;
         // Gdynia: a confirmation link, then the confirmation with the booking's link.
-        let service = s.service_id("gdynia", "meldunek").await;
-        let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
         let to = format!("log{smtp}@example.pl");
-        let v = s
-            .book(
-                "gdynia",
-                json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
-                        "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-            )
-            .await;
+        let v = s.book_gdynia(&to).await;
         let token = v["data"]["createBooking"]["managementToken"]
             .as_str()
             .unwrap_or_else(|| panic!("{v}"))
@@ -197,10 +186,7 @@ async fn undelivered_mail_survives_a_restart() {
                     "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let code = booking_code(&v);
     for _ in 0..100 {
         if s.log().contains("delivery failed") {
             break;

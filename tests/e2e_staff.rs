@@ -418,10 +418,7 @@ async fn rejection_of_an_online_booking_frees_its_seat_at_once() {
             }),
         )
         .await;
-    let code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let code = booking_code(&v);
     assert_eq!(
         s.remaining("zielona-gora", &service, &start).await,
         before - 1
@@ -508,12 +505,7 @@ async fn relay_pages_walk_the_days_bookings_once() {
                 }),
             )
             .await;
-        codes.insert(
-            v["data"]["createBooking"]["booking"]["code"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{v}"))
-                .to_string(),
-        );
+        codes.insert(booking_code(&v));
     }
     assert_eq!(codes.len(), 9);
 
@@ -855,20 +847,14 @@ async fn export_correction_and_erasure_of_a_clients_data() {
             book("Marta Lis", "marta@example.pl", "601000111", &start),
         )
         .await;
-    let marta = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let marta = booking_code(&v);
     let v = s
         .book(
             slug,
             book("Karol Wilk", "karol@example.pl", "601000222", &start),
         )
         .await;
-    let karol = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let karol = booking_code(&v);
     // Marta by phone too, and in another city.
     let (phone_start, _) = first_staff_slot(&s, slug, &cc, &service, "2026-12-03").await;
     let v = s
@@ -896,10 +882,7 @@ async fn export_correction_and_erasure_of_a_clients_data() {
                     "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
         )
         .await;
-    let marta_dg = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let marta_dg = booking_code(&v);
     let v = s
         .gql(
             slug,
@@ -1206,10 +1189,7 @@ async fn retention_erases_personal_data_on_schedule_and_keeps_the_counts() {
                     "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
         )
         .await;
-    let online_code = v["data"]["createBooking"]["booking"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let online_code = booking_code(&v);
     // Follow the e-mailed link (GD-7), so the booking is confirmed.
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
     let link = after(&mail, "otwórz link:\n").to_string();
@@ -1500,12 +1480,7 @@ async fn complaints_are_answered_within_fourteen_days() {
             json!({}),
         )
         .await;
-    let actions: Vec<&str> = ok(&v)["auditLog"]["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = audit_actions(ok(&v));
     for a in ["complaint.file", "complaint.answer", "complaint.close"] {
         assert!(actions.contains(&a), "{a}: {actions:?}");
     }
@@ -1521,14 +1496,7 @@ async fn roles_devices_and_keys_cannot_overreach() {
     let slug = "dabrowa-gornicza";
     let team = Team::new(&s, slug).await;
     let (admin, cc, clerk) = team.tokens(&s).await;
-    let office = s
-        .admin(
-            slug,
-            Some(&admin),
-            "{ configuration { offices { id } } }",
-            json!({}),
-        )
-        .await;
+    let office = s.offices(slug, &admin).await;
     let made = s
         .admin(
             slug,

@@ -50,14 +50,7 @@ async fn closed_with(ws: &mut Ws) -> Option<u16> {
 async fn display_token(s: &Server) -> String {
     let op = s.operator_token().await;
     let admin = s.admin_token(&op, SLUG).await;
-    let cfg = s
-        .admin(
-            SLUG,
-            Some(&admin),
-            "{ configuration { offices { id } } }",
-            json!({}),
-        )
-        .await;
+    let cfg = s.offices(SLUG, &admin).await;
     let office = cfg["data"]["configuration"]["offices"][0]["id"]
         .as_str()
         .unwrap()

@@ -15,30 +15,30 @@ fn matches_checked_in(file: &str, sdl: String) {
 
 #[test]
 fn public_schema_matches_checked_in_sdl() {
-    matches_checked_in("public.graphql", okienko_api::public::sdl());
+    matches_checked_in("public.graphql", okienko_graphql::public::sdl());
 }
 
 #[test]
 fn admin_schema_matches_checked_in_sdl() {
-    matches_checked_in("admin.graphql", okienko_api::admin::sdl());
+    matches_checked_in("admin.graphql", okienko_graphql::admin::sdl());
 }
 
 #[test]
 fn platform_schema_matches_checked_in_sdl() {
-    matches_checked_in("platform.graphql", okienko_api::platform::sdl());
+    matches_checked_in("platform.graphql", okienko_graphql::platform::sdl());
 }
 
 #[test]
 fn kiosk_schema_matches_checked_in_sdl() {
-    matches_checked_in("kiosk.graphql", okienko_api::kiosk::sdl());
+    matches_checked_in("kiosk.graphql", okienko_graphql::kiosk::sdl());
 }
 
 #[test]
 fn desk_schema_matches_checked_in_sdl() {
-    matches_checked_in("desk.graphql", okienko_api::desk::sdl());
+    matches_checked_in("desk.graphql", okienko_graphql::desk::sdl());
 }
 
 #[test]
 fn display_schema_matches_checked_in_sdl() {
-    matches_checked_in("display.graphql", okienko_api::display::sdl());
+    matches_checked_in("display.graphql", okienko_graphql::display::sdl());
 }

@@ -70,7 +70,8 @@ async function bookThroughPages(ctx, slug, a) {
         const free = page.locator('table.month button.free');
         assert.ok((await free.count()) > 0, 'the month shows free days');
         assert.equal(await free.count(), await page.locator('ul.daylist button').count());
-        await page.locator('ul.daylist button').first().click();
+        // GD-13: cancelling ends the day before, so a later day than the first.
+        await page.locator('ul.daylist button').nth(a.dayIndex ?? 0).click();
         continue;
       }
       case 'godzina':
@@ -137,12 +138,13 @@ const CITIES = [
     slug: 'gdynia',
     group: 'Wydział Spraw Obywatelskich',
     service: 'Zameldowanie i wymeldowanie',
+    dayIndex: 2,
     contact: { 'Imię i nazwisko': 'Anna Nowak', 'Adres e-mail': 'EMAIL' },
   },
   {
     slug: 'opole',
     service: 'Odbiór nowego dowodu osobistego',
-    details: { 'Numer wniosku o wydanie dowodu osobistego': 'WN/2026/12345' },
+    details: { 'Numer wniosku o wydanie dowodu osobistego': 'DO/123456/2026' },
     contact: { 'Imię i nazwisko': 'Ewa Wiśniewska', 'Adres e-mail': 'EMAIL' },
   },
   {

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+pub use okienko_test_support::{
+    assert_refused_without_dev, audit_actions, booking_code, status_retry_json,
+};
+
 pub use okienko_test_support::{wait_for_mail, Backend, TestDb};
 
 /// Tuesday 1 December 2026, 09:00 in Warsaw: the dev clock's start in most tests.
@@ -229,12 +233,7 @@ impl Server {
             .send()
             .await
             .unwrap();
-        let status = r.status().as_u16();
-        let retry = r
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
-        (status, retry, r.json().await.unwrap())
+        status_retry_json(r).await
     }
 
     pub async fn gql(&self, slug: &str, query: &str, vars: Value) -> Value {
@@ -259,6 +258,17 @@ impl Server {
             .await;
         assert!(status == 200 || status == 400, "HTTP {status}: {v}");
         v
+    }
+
+    /// The admin API's answer to `{ configuration { offices { id } } }` with `token`.
+    pub async fn offices(&self, slug: &str, token: &str) -> Value {
+        self.admin(
+            slug,
+            Some(token),
+            "{ configuration { offices { id } } }",
+            json!({}),
+        )
+        .await
     }
 
     /// A GraphQL request to the platform API (`/platform/graphql`).
@@ -424,6 +434,19 @@ impl Server {
 
     pub async fn book(&self, slug: &str, input: Value) -> Value {
         self.gql(slug, CREATE, json!({ "i": input })).await
+    }
+
+    /// Books Gdynia's `meldunek` at its first free slot from 3 December for Anna Nowak at `to`
+    /// (terms 1.0, the `rodo` consent): the answer to `createBooking`.
+    pub async fn book_gdynia(&self, to: &str) -> Value {
+        let service = self.service_id("gdynia", "meldunek").await;
+        let (start, _) = self.first_free_slot("gdynia", &service, "2026-12-03").await;
+        self.book(
+            "gdynia",
+            json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
+                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {

@@ -55,7 +55,8 @@ pub struct Limits {
 
 impl Limits {
     fn from_env() -> anyhow::Result<Limits> {
-        use okienko_api::{admission as a, conn_limits as c, policy_sched as p, ws_limits as w};
+        use okienko_app::policy_sched as p;
+        use okienko_web::{admission as a, conn_limits as c, ws_limits as w};
         let max_connections = count(
             "OKIENKO_MAX_CONNECTIONS",
             c::max_connections_for(c::file_limit()),
@@ -175,7 +176,7 @@ impl Config {
                     .with_timezone(&Utc),
             ),
         };
-        let trusted_proxies = okienko_api::rate_limit::parse_trusted(
+        let trusted_proxies = okienko_web::rate_limit::parse_trusted(
             &var("OKIENKO_TRUSTED_PROXIES").unwrap_or_default(),
         )
         .map_err(|e| anyhow::anyhow!("OKIENKO_TRUSTED_PROXIES: {e}"))?;
@@ -189,7 +190,7 @@ impl Config {
         };
         let request_timeout = millis(
             "OKIENKO_REQUEST_TIMEOUT_MS",
-            okienko_api::admission::DEFAULT_REQUEST_TIMEOUT,
+            okienko_web::admission::DEFAULT_REQUEST_TIMEOUT,
         )?;
         let limits = Limits::from_env()?;
         let sms = match var("SMS_PROVIDER").as_deref() {
@@ -234,9 +235,9 @@ impl Config {
         self.data_dir.join("mail")
     }
 
-    /// How requests are admitted (`okienko_api::admission`).
-    pub fn admission(&self) -> okienko_api::admission::Settings {
-        okienko_api::admission::Settings {
+    /// How requests are admitted (`okienko_web::admission`).
+    pub fn admission(&self) -> okienko_web::admission::Settings {
+        okienko_web::admission::Settings {
             request_timeout: self.request_timeout,
             body_timeout: self.limits.body_timeout,
             max_in_flight: self.limits.max_in_flight,
@@ -247,9 +248,9 @@ impl Config {
         }
     }
 
-    /// How connections are bounded (`okienko_api::conn_limits`).
-    pub fn connections(&self) -> okienko_api::conn_limits::Settings {
-        okienko_api::conn_limits::Settings {
+    /// How connections are bounded (`okienko_web::conn_limits`).
+    pub fn connections(&self) -> okienko_web::conn_limits::Settings {
+        okienko_web::conn_limits::Settings {
             max_connections: self.limits.max_connections,
             per_client: self.limits.connections_per_client,
             header_timeout: self.limits.header_timeout,
@@ -257,9 +258,17 @@ impl Config {
         }
     }
 
-    /// How display WebSockets are bounded (`okienko_api::ws_limits`).
-    pub fn websockets(&self) -> okienko_api::ws_limits::Settings {
-        okienko_api::ws_limits::Settings {
+    /// The HTTP layer's settings: admission and display WebSockets.
+    pub fn web(&self) -> okienko_web::WebSettings {
+        okienko_web::WebSettings {
+            admission: self.admission(),
+            websockets: self.websockets(),
+        }
+    }
+
+    /// How display WebSockets are bounded (`okienko_web::ws_limits`).
+    pub fn websockets(&self) -> okienko_web::ws_limits::Settings {
+        okienko_web::ws_limits::Settings {
             init_timeout: self.limits.ws_init_timeout,
             ping_every: self.limits.ws_ping_every,
             max_sockets: self.limits.max_websockets,
@@ -268,9 +277,9 @@ impl Config {
         }
     }
 
-    /// How script turns are shared between cities (`okienko_api::policy_sched`).
-    pub fn policy_turns(&self) -> okienko_api::policy_sched::Settings {
-        okienko_api::policy_sched::Settings {
+    /// How script turns are shared between cities (`okienko_app::policy_sched`).
+    pub fn policy_turns(&self) -> okienko_app::policy_sched::Settings {
+        okienko_app::policy_sched::Settings {
             per_tenant: self.limits.policy_slots_per_tenant,
             queue_per_tenant: self.limits.policy_queue_per_tenant,
             ..Default::default()

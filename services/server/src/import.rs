@@ -64,7 +64,7 @@ pub fn parse_all(files: &[PathBuf]) -> anyhow::Result<Vec<TenantImport>> {
 }
 
 pub fn to_import(cfg: &TenantConfig) -> anyhow::Result<TenantImport> {
-    Ok(okienko_api::config_edit::to_import(cfg)?)
+    Ok(okienko_app::config_edit::to_import(cfg)?)
 }
 
 /// Imports the tenants under `dir`. Returns (slug, outcome) per tenant.
@@ -84,7 +84,7 @@ pub async fn import_dir(
 /// active policy, or, with `force`, when the file differs from the active version.
 /// A policy whose tests fail is reported and not activated; the other tenants go on.
 pub async fn import_policies(
-    app: &okienko_api::App,
+    app: &okienko_app::App,
     dir: &Path,
     force: bool,
 ) -> anyhow::Result<Vec<(String, String)>> {
@@ -104,7 +104,7 @@ pub async fn import_policies(
         let Some(tenant) = app.catalog.get(&slug) else {
             continue;
         };
-        let (source, tests) = okienko_api::policy_host::read_policy_dir(policy_dir)?;
+        let (source, tests) = okienko_app::policy_host::read_policy_dir(policy_dir)?;
         let hash = app
             .policies
             .engine
@@ -119,7 +119,7 @@ pub async fn import_policies(
             }
             _ => {
                 let now = app.clock.now().timestamp();
-                match okienko_api::policy_host::activate(
+                match okienko_app::policy_host::activate(
                     &app.db,
                     &app.policies,
                     tenant.id,

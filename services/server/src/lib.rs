@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use okienko_api::policy_host::PolicyHost;
-use okienko_api::queue::OfficeEvent;
-use okienko_api::resident::ResidentVerifier;
-use okienko_api::{ApiSettings, App, Catalog};
+use okienko_app::policy_host::PolicyHost;
+use okienko_app::queue::OfficeEvent;
+use okienko_app::resident::ResidentVerifier;
+use okienko_app::{ApiSettings, App, Catalog};
 use okienko_notify::{Deliverer, EmailBackend, HttpSmsGateway, LogSms, SmsProvider};
 use okienko_store::{Db, ImportOutcome};
 use tokio::sync::{mpsc, watch, Notify};
@@ -77,8 +77,6 @@ pub async fn build_app(
         secret: secret(cfg)?,
         settings: ApiSettings {
             public_url: cfg.public_url.clone(),
-            admission: cfg.admission(),
-            websockets: cfg.websockets(),
             // Links carry secrets: logged only while e-mail is written to files.
             log_links: cfg.smtp_url.is_none(),
             ..ApiSettings::default()
@@ -87,7 +85,7 @@ pub async fn build_app(
         policies: PolicyHost::new(cfg.policy_turns()),
         resident: ResidentVerifier::default(),
         usage_cache: Default::default(),
-        rate_limits: okienko_api::rate_limit::RateLimits::new(cfg.rate_limits),
+        rate_limits: okienko_app::rate_limit::RateLimits::new(cfg.rate_limits),
         bus: Default::default(),
     });
     app.reload().await?;
@@ -119,13 +117,13 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let wake = app.outbox_wake.clone();
 
     // Settle what fell due while the server was down before answering anyone.
-    let expired = okienko_api::booking::expire_due(&app)
+    let expired = okienko_app::booking::expire_due(&app)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let freed = okienko_api::booking::release_due(&app)
+    let freed = okienko_app::booking::release_due(&app)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let late = okienko_api::queue::cancel_late(&app)
+    let late = okienko_app::queue::cancel_late(&app)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     if expired + freed + late > 0 {
@@ -136,7 +134,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             "settled at start: pending bookings expired, cancelled seats offered again, bookings not checked in cancelled"
         );
     }
-    let erased = okienko_api::staff_ops::personal_data::run_retention(&app)
+    let erased = okienko_app::staff_ops::personal_data::run_retention(&app)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     if erased > 0 {
@@ -209,10 +207,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         max_websockets = cfg.limits.max_websockets,
         "okienko ready"
     );
-    okienko_api::listener::serve(
+    okienko_web::listener::serve(
         listener,
-        okienko_api::http::router(app.clone()),
-        okienko_api::conn_limits::Connections::new(cfg.connections()),
+        okienko_web::http::router(app.clone(), cfg.web()),
+        okienko_web::conn_limits::Connections::new(cfg.connections()),
         shutdown_signal(),
     )
     .await;
@@ -238,25 +236,25 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(EXPIRY_EVERY) => {}
             _ = stop.changed() => return,
         }
-        match okienko_api::booking::expire_due(&app).await {
+        match okienko_app::booking::expire_due(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "pending bookings expired"),
             Err(e) => tracing::error!(error = ?e, "expiry worker"),
         }
-        match okienko_api::booking::release_due(&app).await {
+        match okienko_app::booking::release_due(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(freed = n, "cancelled seats offered again"),
             Err(e) => tracing::error!(error = ?e, "seat release worker"),
         }
         // CI-17, GD-11, DG-8: booked visits not checked in by their time plus the city's delay.
-        match okienko_api::queue::cancel_late(&app).await {
+        match okienko_app::queue::cancel_late(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(cancelled = n, "bookings not checked in cancelled"),
             Err(e) => tracing::error!(error = ?e, "lateness worker"),
         }
         round = round.wrapping_add(1);
         if round.is_multiple_of(RETENTION_EVERY_ROUNDS) {
-            if let Err(e) = okienko_api::staff_ops::personal_data::run_retention(&app).await {
+            if let Err(e) = okienko_app::staff_ops::personal_data::run_retention(&app).await {
                 tracing::error!(error = ?e, "retention worker");
             }
         }

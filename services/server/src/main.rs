@@ -177,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .join("tests"),
             )?;
             let now = app.clock.now().timestamp();
-            let (row, report) = okienko_api::policy_host::activate(
+            let (row, report) = okienko_app::policy_host::activate(
                 &app.db,
                 &app.policies,
                 t.id,
@@ -199,12 +199,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!(
                 "{}",
                 match which {
-                    SchemaKind::Public => okienko_api::public::sdl(),
-                    SchemaKind::Admin => okienko_api::admin::sdl(),
-                    SchemaKind::Platform => okienko_api::platform::sdl(),
-                    SchemaKind::Kiosk => okienko_api::kiosk::sdl(),
-                    SchemaKind::Desk => okienko_api::desk::sdl(),
-                    SchemaKind::Display => okienko_api::display::sdl(),
+                    SchemaKind::Public => okienko_graphql::public::sdl(),
+                    SchemaKind::Admin => okienko_graphql::admin::sdl(),
+                    SchemaKind::Platform => okienko_graphql::platform::sdl(),
+                    SchemaKind::Kiosk => okienko_graphql::kiosk::sdl(),
+                    SchemaKind::Desk => okienko_graphql::desk::sdl(),
+                    SchemaKind::Display => okienko_graphql::display::sdl(),
                 }
             );
             Ok(())
@@ -223,7 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (db, clock) = prepare(&cfg).await?;
             let name = name.unwrap_or_else(|| login.clone());
             let (user, password) =
-                okienko_api::platform::create_operator(&db, clock.now().timestamp(), &login, &name)
+                okienko_app::auth::create_operator(&db, clock.now().timestamp(), &login, &name)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("operator {} created (id {})", user.login, user.id);

@@ -14,7 +14,10 @@
 //! ends.
 #![allow(clippy::unwrap_used)]
 
+pub mod answers;
 pub mod container;
+
+pub use answers::{assert_refused_without_dev, audit_actions, booking_code, status_retry_json};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

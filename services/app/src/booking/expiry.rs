@@ -1,0 +1,77 @@
+//! Expiry (GD-9, OP-8): pending bookings past their limit, and cancelled seats offered again.
+
+use chrono::{DateTime, Utc};
+use okienko_domain::booking::BookingStatus;
+use okienko_notify::Visit;
+use okienko_store::{self as store, StoreError};
+
+use super::messages::mail_to_client;
+use crate::catalog::TenantCtx;
+use crate::error::ApiResult;
+use crate::history;
+use crate::App;
+
+// Expiry (GD-9, OP-8)
+
+pub(crate) async fn expire_one(app: &App, tenant: &TenantCtx, id: i64) -> ApiResult<bool> {
+    let Some(b) = store::booking_by_id(&app.db, tenant.id, id).await? else {
+        return Ok(false);
+    };
+    let messages = mail_to_client(app, tenant, &b, Visit::expired);
+    let now = app.clock.now().timestamp();
+    match store::release_booking(
+        &app.db,
+        tenant.id,
+        id,
+        BookingStatus::Expired.as_str(),
+        Some("not confirmed in time"),
+        now,
+        &messages,
+    )
+    .await
+    {
+        Ok(_) => {
+            app.outbox_wake.notify_one();
+            history::note(app, tenant.id, id, history::EXPIRED, history::SYSTEM, None).await;
+            Ok(true)
+        }
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Expires every pending booking past its limit; returns how many were expired.
+pub async fn expire_due(app: &App) -> ApiResult<usize> {
+    let mut n = 0;
+    loop {
+        let due = store::due_for_expiry(&app.db, app.clock.now().timestamp(), 200).await?;
+        if due.is_empty() {
+            return Ok(n);
+        }
+        let mut progressed = false;
+        for (tenant_id, id) in due {
+            let Some(tenant) = app.catalog.by_id(tenant_id) else {
+                continue;
+            };
+            if expire_one(app, &tenant, id).await? {
+                n += 1;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            return Ok(n);
+        }
+    }
+}
+
+/// When a cancelled seat is offered again: after the city's delay plus a random part of it,
+/// so whoever agreed with the canceller on a moment cannot count on it (ZG-12, OP-11, GD-12).
+pub(crate) fn seat_back_at(tenant: &TenantCtx, now: DateTime<Utc>) -> Option<i64> {
+    let delay = i64::from(tenant.cfg.cancel_release_delay_minutes()) * 60;
+    (delay > 0).then(|| now.timestamp() + delay + rand::random::<u32>() as i64 % (delay + 1))
+}
+
+/// Gives back the cancelled seats whose delay has passed.
+pub async fn release_due(app: &App) -> ApiResult<usize> {
+    Ok(store::release_due_seats(&app.db, app.clock.now().timestamp()).await?)
+}

@@ -1,0 +1,396 @@
+//! HTTP endpoints of the electronic queue: the kiosk, desk and display GraphQL APIs, the
+//! displays' WebSocket, and the printable admission list (OP-9).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::Data;
+use async_graphql_axum::GraphQLProtocol;
+use axum::body::Body;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
+use chrono::NaiveDate;
+use okienko_app::records::Scope;
+use okienko_domain::calendar::{local_date, to_local};
+use okienko_domain::{Code, DomainError};
+
+use crate::bearer::bearer;
+use crate::conn_limits;
+use crate::graphql_http::{graphiql_page, tenant_request};
+use crate::pages::escape;
+use crate::rate_limit::{client_ip, Peer};
+use crate::respond::{error_json, failed_before_graphql, graphql_response};
+use crate::state::{tenant_of, HttpState};
+use crate::ws_limits;
+use okienko_app::auth::{self, Auth, DeviceKind, Permission, Principal};
+use okienko_app::queue::{self, AdmissionFilter};
+use okienko_app::TenantCtx;
+
+/// GraphiQL for one of the queue's APIs, as for the other APIs.
+fn queue_graphiql(s: &HttpState, slug: &str, api: &str) -> Response {
+    let t = match tenant_of(&s.app, slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    graphiql_page(
+        &s.app,
+        &format!("/t/{}/{api}/graphql", t.slug),
+        &format!(
+            "GraphiQL – {api} – {} – okienko",
+            t.cfg.branding.display_name
+        ),
+    )
+}
+
+/// `GET /t/{slug}/kiosk/graphql`
+pub async fn queue_graphiql_kiosk(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+) -> Response {
+    queue_graphiql(&s, &slug, "kiosk")
+}
+
+/// `GET /t/{slug}/desk/graphql`
+pub async fn queue_graphiql_desk(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
+    queue_graphiql(&s, &slug, "desk")
+}
+
+/// `GET /t/{slug}/display/graphql`
+pub async fn queue_graphiql_display(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+) -> Response {
+    queue_graphiql(&s, &slug, "display")
+}
+
+/// `POST /t/{slug}/kiosk/graphql`: a kiosk's device token.
+pub async fn kiosk_graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match tenant_request(&s, &slug, &headers, body).await {
+        Ok(req) => graphql_response(s.kiosk.execute(req).await),
+        Err(r) => r,
+    }
+}
+
+/// `POST /t/{slug}/desk/graphql`: a staff session (clerk or administrator).
+pub async fn desk_graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match tenant_request(&s, &slug, &headers, body).await {
+        Ok(req) => graphql_response(s.desk.execute(req).await),
+        Err(r) => r,
+    }
+}
+
+/// `POST /t/{slug}/display/graphql`: a display's device token; the `board` query.
+pub async fn display_graphql(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match tenant_request(&s, &slug, &headers, body).await {
+        Ok(req) => graphql_response(s.display.execute(req).await),
+        Err(r) => r,
+    }
+}
+
+fn bearer_headers(token: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        h.insert(header::AUTHORIZATION, v);
+    }
+    h
+}
+
+/// The display token of a WebSocket's `connection_init` payload: `token`, or `Authorization`
+/// (also as `authorization`) with or without "Bearer ".
+fn payload_token(payload: &serde_json::Value) -> Option<String> {
+    let text = |k: &str| payload.get(k).and_then(serde_json::Value::as_str);
+    let raw = text("token")
+        .or_else(|| text("Authorization"))
+        .or_else(|| text("authorization"))?
+        .trim();
+    let t = raw
+        .strip_prefix("Bearer ")
+        .or_else(|| raw.strip_prefix("bearer "))
+        .unwrap_or(raw)
+        .trim();
+    (!t.is_empty() && t.len() <= 256).then(|| t.to_string())
+}
+
+/// The display device behind `a`, when it is a display of tenant `t`.
+fn display_of(t: &TenantCtx, a: &Auth) -> Result<i64, DomainError> {
+    match a.principal()? {
+        Principal::Device {
+            tenant,
+            kind: DeviceKind::Display,
+            id,
+            ..
+        } if *tenant == t.id => Ok(*id),
+        _ => Err(DomainError::Forbidden(
+            "z tej usługi korzystają tylko wyświetlacze (token urządzenia typu DISPLAY).".into(),
+        )),
+    }
+}
+
+/// 503 `TOO_MANY_CONNECTIONS` with `Retry-After`, before the upgrade.
+fn sockets_full(why: ws_limits::Full) -> Response {
+    tracing::warn!(?why, "display WebSocket refused: too many open");
+    failed_before_graphql(&DomainError::TooManyConnections)
+}
+
+/// `GET /t/{slug}/display/ws`: the displays' subscriptions over WebSocket (graphql-ws and
+/// graphql-transport-ws). The display token comes as the `token` query parameter (checked
+/// before the upgrade: 401/403) or in the `connection_init` payload (a wrong one closes the
+/// connection). Sockets are bounded in all, per client address and per device, and one not
+/// authenticated in time is closed with 4408 (`ws_limits`).
+#[allow(clippy::too_many_arguments)]
+pub async fn display_ws(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    peer: Peer,
+    headers: HeaderMap,
+    connection: Option<Extension<Arc<conn_limits::Open>>>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let (Ok(protocol), Ok(ws)) = (protocol, ws) else {
+        return error_json(
+            StatusCode::BAD_REQUEST,
+            Code::BadRequest,
+            "Ten adres przyjmuje tylko połączenia WebSocket z protokołem graphql-transport-ws albo graphql-ws.",
+        );
+    };
+    let client = client_ip(peer, &headers, &s.settings.admission.trusted_proxies);
+    let counted = match s.websockets.open(client.0) {
+        Ok(c) => Arc::new(c),
+        Err(why) => return sockets_full(why),
+    };
+    let early = match params.get("token") {
+        Some(token) => {
+            let a = match auth::authenticate(
+                &s.app,
+                Scope::Tenant(t.id),
+                bearer(&bearer_headers(token)),
+            )
+            .await
+            {
+                Ok(a) => a,
+                Err(e) => return failed_before_graphql(&e.domain()),
+            };
+            match display_of(&t, &a) {
+                Ok(device) => {
+                    if let Err(why) = counted.authenticate(device) {
+                        return sockets_full(why);
+                    }
+                }
+                Err(d) => {
+                    let status = if d.code() == "UNAUTHENTICATED" {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    return error_json(
+                        status,
+                        d.listed_code().unwrap_or(Code::Forbidden),
+                        &d.to_string(),
+                    );
+                }
+            }
+            Some(a)
+        }
+        None => None,
+    };
+    let schema = s.display.clone();
+    let mut data = Data::default();
+    data.insert(s.app.clone());
+    data.insert(t.clone());
+    data.insert(s.bus.clone());
+    let app = s.app.clone();
+    let socket = counted.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let a = match (early, payload_token(&payload)) {
+            (_, Some(token)) => {
+                auth::authenticate(&app, Scope::Tenant(t.id), bearer(&bearer_headers(&token)))
+                    .await
+                    .map_err(|e| async_graphql::Error::new(e.domain().to_string()))?
+            }
+            (Some(a), None) => a,
+            (None, None) => Auth::default(),
+        };
+        let device = display_of(&t, &a).map_err(|d| async_graphql::Error::new(d.to_string()))?;
+        socket
+            .authenticate(device)
+            .map_err(|_| async_graphql::Error::new(DomainError::TooManyConnections.to_string()))?;
+        let mut d = Data::default();
+        d.insert(a);
+        Ok(d)
+    };
+    ws_limits::small_buffers(ws)
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |ws| {
+            ws_limits::drive(ws, counted, schema, protocol, data, on_init, connection)
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The admission list as a page (OP-9)
+
+fn list_page(title: &str, body: &str, status: StatusCode) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;font-size:1.1rem;margin:1.5rem;color:#000}}\
+         table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #000;padding:.4rem .6rem;text-align:left}}\
+         th{{background:#eee}}@media print{{body{{margin:0}}}}</style></head>\
+         <body><main><h1>{title}</h1>{body}</main></body></html>",
+        title = escape(title),
+    );
+    (status, Html(html)).into_response()
+}
+
+fn list_error(d: &DomainError) -> Response {
+    let status = match d.code() {
+        "UNAUTHENTICATED" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    list_page(
+        "Lista przyjęć – błąd",
+        &format!("<p>{}</p>", escape(&d.to_string())),
+        status,
+    )
+}
+
+/// `GET /t/{slug}/staff/przyjecia?dzien=YYYY-MM-DD&wydzial=…&urzad=…&stanowisko=…` with a staff
+/// session's bearer token: the day's booked visits — booking code and time, no names — for a
+/// department or desk, to print and post at the desk (OP-9). `dzien` defaults to today.
+pub async fn admission_page(
+    State(s): State<HttpState>,
+    Path(slug): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let who = match auth::authenticate(&s.app, Scope::Tenant(t.id), bearer(&headers)).await {
+        Ok(a) => a,
+        Err(e) => return list_error(&e.domain()),
+    };
+    let staff = who.principal().and_then(|p| match p {
+        Principal::Device { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden(
+            "listę przyjęć widzą tylko pracownicy urzędu.".into(),
+        )),
+        p => p.staff_allowed(t.id, Permission::ReadBookings),
+    });
+    if let Err(d) = staff {
+        return list_error(&d);
+    }
+    let text = |k: &str| {
+        params
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let day = match text("dzien") {
+        Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                return list_error(&DomainError::invalid("dzien", "data w postaci RRRR-MM-DD"))
+            }
+        },
+        None => local_date(s.app.clock.now()),
+    };
+    // The office by the id every API returns, or by its key.
+    let office = match text("urzad") {
+        Some(key) => match t
+            .offices
+            .iter()
+            .find(|o| o.id.to_string() == key || o.cfg.key == key)
+        {
+            Some(o) => Some(o),
+            None => return list_error(&DomainError::invalid("urzad", "nie ma takiego urzędu")),
+        },
+        None => None,
+    };
+    let desk = match text("stanowisko") {
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return list_error(&DomainError::invalid("stanowisko", "numer stanowiska od 1")),
+        },
+        None => None,
+    };
+    let department = text("wydzial");
+    let f = AdmissionFilter {
+        office_id: office.map(|o| o.id),
+        desk,
+        department: department.clone(),
+    };
+    let entries = match queue::admission_list(&s.app, &t, day, &f).await {
+        Ok(e) => e,
+        Err(e) => return list_error(&e.domain()),
+    };
+    // The city's name once: an office whose name includes it stands for it.
+    let place = match office {
+        Some(o) if o.cfg.name.contains(&t.cfg.name) => o.cfg.name.clone(),
+        Some(o) => format!("{} – {}", t.cfg.name, o.cfg.name),
+        None => t.cfg.name.clone(),
+    };
+    let mut scope = Vec::new();
+    if let Some(d) = &department {
+        let name = t
+            .cfg
+            .offices
+            .iter()
+            .flat_map(|o| o.departments.iter())
+            .find(|x| &x.key == d)
+            .map_or(d.clone(), |x| x.name.clone());
+        scope.push(name);
+    }
+    if let Some(n) = desk {
+        scope.push(format!("stanowisko {n}"));
+    }
+    let title = format!("Lista przyjęć – {}", t.cfg.messages.date_format.format(day));
+    let mut body = format!("<p>{}</p>", escape(&place));
+    if !scope.is_empty() {
+        body += &format!("<p>{}</p>", escape(&scope.join(", ")));
+    }
+    if entries.is_empty() {
+        body += "<p>Na ten dzień nie ma umówionych wizyt.</p>";
+    } else {
+        body += "<table><thead><tr><th scope=\"col\">Godzina</th><th scope=\"col\">Identyfikator rezerwacji</th><th scope=\"col\">Sprawa</th><th scope=\"col\">Przybycie</th></tr></thead><tbody>";
+        for e in &entries {
+            body += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                to_local(e.start).format("%H:%M"),
+                escape(&e.code),
+                escape(&e.service),
+                if e.checked_in { "potwierdzone" } else { "–" }
+            );
+        }
+        body += "</tbody></table>";
+    }
+    list_page(&title, &body, StatusCode::OK)
+}
