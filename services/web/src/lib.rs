@@ -15,9 +15,9 @@ pub mod listener;
 pub mod pages;
 pub mod queue_http;
 pub mod rate_limit;
-pub mod site;
 pub mod respond;
 pub mod routes;
+pub mod site;
 pub mod state;
 pub mod ws_limits;
 

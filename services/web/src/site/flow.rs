@@ -23,10 +23,10 @@ use super::{
     csrf, drafts, html, lang_of, message, read_limit, see_other, tenant, Chrome, ErrorItem,
     LangQuery,
 };
+use crate::rate_limit::{Kind, Peer};
+use crate::state::HttpState;
 use okienko_app::booking::{self, ClientData, CodeChannel, CreateRequest};
 use okienko_app::catalog::ServiceCtx;
-use crate::state::HttpState;
-use crate::rate_limit::{Kind, Peer};
 use okienko_app::TenantCtx;
 
 // ---------------------------------------------------------------------------------------------

@@ -24,10 +24,10 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::state::HttpState;
 use crate::rate_limit;
-use okienko_app::TenantCtx;
+use crate::state::HttpState;
 use i18n::{Lang, Tr};
+use okienko_app::TenantCtx;
 
 /// No inline script or style, nothing from elsewhere, forms only to this server.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
