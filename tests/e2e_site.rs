@@ -90,33 +90,67 @@ async fn pages_answer_with_html_headers_and_redirects() {
     let c = client();
     let r = c.get(format!("{}/", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let csp = r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
-    assert!(csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let body = r.text().await.unwrap();
-    assert!(body.contains("href=\"/t/gdynia/\"") && !body.contains("/graphql"), "{body}");
+    assert!(
+        body.contains("href=\"/t/gdynia/\"") && !body.contains("/graphql"),
+        "{body}"
+    );
 
     // The city's start page instead of JSON; GraphiQL stays at /graphql.
     let r = c.get(format!("{}/t/gdynia/", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(r.text().await.unwrap().contains("<html lang=\"pl\">"));
     let r = c.get(format!("{}/t/nikt/", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    let r = c.get(format!("{}/t/gdynia/?lang=uk", s.base)).send().await.unwrap();
-    let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
+    let r = c
+        .get(format!("{}/t/gdynia/?lang=uk", s.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("okienko_lang=uk"), "{cookie}");
     assert!(r.text().await.unwrap().contains("<html lang=\"uk\">"));
 
     // Logos and the city's colours, cached long.
-    let r = c.get(format!("{}/static/opole/logo.svg", s.base)).send().await.unwrap();
+    let r = c
+        .get(format!("{}/static/opole/logo.svg", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()[header::CONTENT_TYPE], "image/svg+xml");
-    let r = c.get(format!("{}/t/opole/marka.css", s.base)).send().await.unwrap();
-    assert!(r.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+    let r = c
+        .get(format!("{}/t/opole/marka.css", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
     assert!(r.text().await.unwrap().contains("--brand:#0b3d91"));
 
     // A step without a draft says to start again; a later step than answered redirects back.
-    let r = c.get(format!("{}/t/opole/wizyta/godzina", s.base)).send().await.unwrap();
+    let r = c
+        .get(format!("{}/t/opole/wizyta/godzina", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Zacznij od nowa"));
     let f = Flow::begin(&s, "opole").await;
@@ -138,42 +172,65 @@ async fn pages_answer_with_html_headers_and_redirects() {
 async fn cross_site_posts_are_refused() {
     let s = Server::start().await;
     let f = Flow::begin(&s, "cieszyn").await;
-    for (name, value) in [("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site")] {
-        let r = f
-            .c
-            .post(format!("{}/t/cieszyn/wizyta/usluga", s.base))
-            .header(header::COOKIE, &f.cookie)
-            .header(name, value)
-            .form(&[("service", "1")])
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let r =
+            f.c.post(format!("{}/t/cieszyn/wizyta/usluga", s.base))
+                .header(header::COOKIE, &f.cookie)
+                .header(name, value)
+                .form(&[("service", "1")])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.status(), 403, "{value}");
+    }
+    let r =
+        f.c.post(format!("{}/t/cieszyn/wizyta", s.base))
+            .header(header::ORIGIN, "https://evil.example")
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 403, "{value}");
-    }
-    let r = f
-        .c
-        .post(format!("{}/t/cieszyn/wizyta", s.base))
-        .header(header::ORIGIN, "https://evil.example")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(r.headers().get(header::SET_COOKIE).is_none(), "no draft for a forged start");
+    assert!(
+        r.headers().get(header::SET_COOKIE).is_none(),
+        "no draft for a forged start"
+    );
 }
 
 #[tokio::test]
 async fn hostile_input_is_escaped_in_every_field() {
     let s = Server::start().await;
     let f = Flow::begin(&s, "zielona-gora").await;
-    let page = f.get("/t/zielona-gora/wizyta/usluga").await.text().await.unwrap();
+    let page = f
+        .get("/t/zielona-gora/wizyta/usluga")
+        .await
+        .text()
+        .await
+        .unwrap();
     let service = first_value(&page, "service");
-    f.post("/t/zielona-gora/wizyta/usluga", &[("service", &service)]).await;
-    let page = f.get("/t/zielona-gora/wizyta/dzien").await.text().await.unwrap();
+    f.post("/t/zielona-gora/wizyta/usluga", &[("service", &service)])
+        .await;
+    let page = f
+        .get("/t/zielona-gora/wizyta/dzien")
+        .await
+        .text()
+        .await
+        .unwrap();
     let day = first_value(&page, "day");
-    f.post("/t/zielona-gora/wizyta/dzien", &[("day", &day)]).await;
-    let page = f.get("/t/zielona-gora/wizyta/godzina").await.text().await.unwrap();
+    f.post("/t/zielona-gora/wizyta/dzien", &[("day", &day)])
+        .await;
+    let page = f
+        .get("/t/zielona-gora/wizyta/godzina")
+        .await
+        .text()
+        .await
+        .unwrap();
     let start = first_value(&page, "start");
-    let r = f.post("/t/zielona-gora/wizyta/godzina", &[("start", &start)]).await;
+    let r = f
+        .post("/t/zielona-gora/wizyta/godzina", &[("start", &start)])
+        .await;
     assert_eq!(location(&r), "/t/zielona-gora/wizyta/sprawa");
 
     let evil = "<script>alert(1)</script>\"'&";
@@ -184,23 +241,44 @@ async fn hostile_input_is_escaped_in_every_field() {
         ("f-proxy_name", evil),
     ];
     f.post("/t/zielona-gora/wizyta/sprawa", &fields).await;
-    let page = f.get("/t/zielona-gora/wizyta/sprawa").await.text().await.unwrap();
+    let page = f
+        .get("/t/zielona-gora/wizyta/sprawa")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains("<script>alert"), "{page}");
-    assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;&#34;&#39;&#38;"), "{page}");
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62;&#34;&#39;&#38;"),
+        "{page}"
+    );
     // The owner's name is plain text and accepted: it shows, escaped, on the check page.
     f.post(
         "/t/zielona-gora/wizyta/sprawa",
-        &[("f-registration_number", "FZ 4821K"), ("f-owner_name", evil), ("f-proxy_name", "")],
+        &[
+            ("f-registration_number", "FZ 4821K"),
+            ("f-owner_name", evil),
+            ("f-proxy_name", ""),
+        ],
     )
     .await;
     let contact = [("f-name", evil), ("f-email", evil), ("f-phone", evil)];
     f.post("/t/zielona-gora/wizyta/kontakt", &contact).await;
-    let page = f.get("/t/zielona-gora/wizyta/kontakt").await.text().await.unwrap();
+    let page = f
+        .get("/t/zielona-gora/wizyta/kontakt")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains("<script>alert"), "{page}");
     assert!(page.contains("<title>Błąd: "));
     f.post(
         "/t/zielona-gora/wizyta/kontakt",
-        &[("f-name", "Jan Kowalski"), ("f-email", "jan@example.pl"), ("f-phone", "601 234 567")],
+        &[
+            ("f-name", "Jan Kowalski"),
+            ("f-email", "jan@example.pl"),
+            ("f-phone", "601 234 567"),
+        ],
     )
     .await;
     let r = f.get("/t/zielona-gora/wizyta/sprawdz").await;
@@ -208,7 +286,11 @@ async fn hostile_input_is_escaped_in_every_field() {
     let page = r.text().await.unwrap();
     assert!(!page.contains("<script>alert"), "{page}");
     assert!(page.contains("&#60;script&#62;"), "{page}");
-    assert_eq!(page.matches(">Zmień<").count(), 10, "a change link per answer: {page}");
+    assert_eq!(
+        page.matches(">Zmień<").count(),
+        10,
+        "a change link per answer: {page}"
+    );
 }
 
 #[tokio::test]
@@ -230,5 +312,8 @@ async fn a_city_is_served_at_its_own_host_name() {
         .send()
         .await
         .unwrap();
-    assert!(r.text().await.unwrap().contains("href=\"/t/cieszyn/\""), "the list of cities");
+    assert!(
+        r.text().await.unwrap().contains("href=\"/t/cieszyn/\""),
+        "the list of cities"
+    );
 }

@@ -834,6 +834,18 @@ capacity_staff = 1
     }
 
     #[test]
+    fn colours_below_the_contrast_of_wcag_aa_are_refused() {
+        assert!((contrast("#000000", "#ffffff") - 21.0).abs() < 0.01);
+        assert!((contrast("#777777", "#ffffff") - 4.48).abs() < 0.01);
+        let pale = MINIMAL.replace("primary_color = \"#123456\"", "primary_color = \"#7a9fcf\"");
+        let e = TenantConfig::parse("t.toml", &pale).expect_err("pale on white is refused");
+        assert_eq!(e.field, "branding.secondary_color");
+        assert!(e.message.contains("4,5:1"), "{}", e.message);
+        let dark = MINIMAL.replace("primary_color = \"#123456\"", "primary_color = \"#1d4f91\"");
+        TenantConfig::parse("t.toml", &dark).expect("dark blue on white passes");
+    }
+
+    #[test]
     fn unknown_office_is_located() {
         let bad = MINIMAL.replace("office = \"ratusz\"", "office = \"nie-ma\"");
         let e = TenantConfig::parse("t.toml", &bad).expect_err("must fail");

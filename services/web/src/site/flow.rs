@@ -805,10 +805,9 @@ fn contact_form(
                    ac: &'static str,
                    hint: Option<String>| {
         let req = required.contains(&field);
-        if !req
-            && !offer_optional
-            && !(field == ClientField::Phone && t.cfg.confirmation.sms_option)
-        {
+        let shown =
+            req || offer_optional || (field == ClientField::Phone && t.cfg.confirmation.sms_option);
+        if !shown {
             return;
         }
         inputs.push(Input {
@@ -1600,17 +1599,15 @@ fn reset_after_service(d: &mut Draft) {
     d.done.retain(|s| s == Step::Contact.slug());
 }
 
+/// A validator of one contact field (`okienko_domain::validate`).
+type Validator = fn(&str, &str) -> Result<String, DomainError>;
+
 fn check_contact(t: &TenantCtx, d: &mut Draft, tr: Tr) {
     if d.resident.is_some() {
         return;
     }
     let required = t.cfg.booking.required_client_fields.clone();
-    let checks: [(
-        ClientField,
-        &str,
-        String,
-        fn(&str, &str) -> Result<String, DomainError>,
-    ); 3] = [
+    let checks: [(ClientField, &str, String, Validator); 3] = [
         (ClientField::Name, "f-name", d.name.clone(), validate::name),
         (
             ClientField::Email,

@@ -166,15 +166,23 @@ mod tests {
     #[test]
     fn catalogues_parse_and_match() {
         let ids = |l: Lang| -> Vec<String> {
-            let res = FluentResource::try_new(l.source().to_string())
-                .unwrap_or_else(|(_, e)| panic!("{}: {e:?}", l.code()));
-            res.entries()
-                .filter_map(|e| match e {
-                    fluent_bundle::ast::Entry::Message(m) => Some(m.id.name.to_string()),
-                    _ => None,
-                })
+            if let Err((_, e)) = FluentResource::try_new(l.source().to_string()) {
+                panic!("{}: {e:?}", l.code());
+            }
+            l.source()
+                .lines()
+                .filter_map(|line| line.split_once(" = ").map(|(id, _)| id.trim()))
+                .filter(|id| !id.starts_with('#') && !id.is_empty())
+                .map(str::to_string)
                 .collect()
         };
+        // Every message resolves in every language's own bundle.
+        for l in Lang::ALL {
+            let b = bundles().get(&l).expect("a bundle per language");
+            for id in ids(Lang::Pl) {
+                assert!(b.has_message(&id), "{} lacks {id}", l.code());
+            }
+        }
         let pl = ids(Lang::Pl);
         assert!(pl.len() > 80, "{}", pl.len());
         for l in [Lang::En, Lang::Uk] {
@@ -197,7 +205,10 @@ mod tests {
     #[test]
     fn the_link_wins_over_the_cookie() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, "a=b; okienko_lang=uk".parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            "a=b; okienko_lang=uk".parse().expect("a header value"),
+        );
         assert_eq!(choose(None, &h), (Lang::Uk, false));
         assert_eq!(choose(Some("en"), &h), (Lang::En, true));
         assert_eq!(choose(Some("uk"), &h), (Lang::Uk, false));
