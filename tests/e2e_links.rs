@@ -315,3 +315,52 @@ async fn a_locked_code_frees_the_seat_at_once() {
     );
     assert_eq!(link_path(&s, &told, "Umów nową wizytę"), "/t/opole/");
 }
+
+/// OP-7 from the e-mail: the booking page behind the e-mailed link leads to the code field,
+/// a wrong code is shown at the field ("Błąd:"), the right one confirms (issue 13).
+#[tokio::test]
+async fn the_code_is_entered_from_the_emailed_link() {
+    let s = Server::start().await;
+    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
+    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let to = "kod.strona@example.pl";
+    let t = token(
+        &s.book("opole", opole(&service, &start, to, "EMAIL", None))
+            .await,
+    );
+    let code = after(&eml_text(&last_mail(&s, to, 1).await), "Kod potwierdzenia:").to_string();
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{}/t/opole/rezerwacja/{t}", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let href = format!("/t/opole/rezerwacja/{t}/kod");
+    assert!(page.contains(&href), "{page}");
+    let post = |code: String| {
+        c.post(format!("{}{href}", s.base))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("code", code)])
+            .send()
+    };
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = post(wrong.into()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("<title>Błąd: ") && body.contains("href=\"#code\""),
+        "{body}"
+    );
+    let r = post(code).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/t/opole/rezerwacja/{t}").as_str()
+    );
+}

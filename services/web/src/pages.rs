@@ -102,6 +102,8 @@ struct BookingPage {
     layout: Layout,
     d: Details,
     action: BookingAction,
+    /// Where the code from the e-mail is entered, while the booking waits for it (OP-7).
+    code_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -260,6 +262,9 @@ pub async fn manage_page(
                 layout: Layout::of(&t, "Twoja rezerwacja"),
                 d: Details::of(&t, &b),
                 action: cancel_action(&s.app, &t, &b, &token),
+                code_url: (booking::status_of(&b) == BookingStatus::Pending
+                    && t.cfg.confirmation.mode == ConfirmationMode::EmailCode)
+                    .then(|| format!("{}/kod", manage_path(&t, &token))),
             },
         ),
         Err(e) => error_page(&t, e),

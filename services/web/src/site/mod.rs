@@ -9,6 +9,7 @@
 //! availability comes through the same usage cache (`booking::availability`).
 
 pub mod branding;
+pub mod code;
 pub mod csrf;
 pub mod draft;
 pub mod flow;
@@ -53,6 +54,10 @@ pub fn routes() -> Router<HttpState> {
             get(branding::statement_page),
         )
         .route("/t/{slug}/marka.css", get(branding::brand_css))
+        .route(
+            "/t/{slug}/rezerwacja/{token}/kod",
+            get(code::code_page).post(code::code_submit),
+        )
         .route("/static/{slug}/logo.svg", get(branding::logo))
 }
 
