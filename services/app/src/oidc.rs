@@ -573,6 +573,14 @@ pub fn redirect_uri(app: &App, tenant: &TenantCtx) -> String {
     )
 }
 
+/// The address of the login's start on the city's pages, coming back to `next` (a path on the
+/// city's pages) afterwards: the href of "Zaloguj się Kartą Mieszkańca".
+pub fn login_path(tenant: &TenantCtx, next: &str) -> String {
+    let next: String =
+        url::form_urlencoded::byte_serialize(safe_next(tenant, Some(next)).as_bytes()).collect();
+    format!("/t/{}/logowanie?next={next}", tenant.slug)
+}
+
 /// Where to go after the login: `next` when it is a path on this city's pages, else the
 /// city's start page. Never another site (`//host`, `/\host`, a scheme) and never another
 /// city.
