@@ -450,6 +450,21 @@ async fn provider_down_or_no_secret_the_login_is_unavailable_with_a_polish_notic
     refused_with(&a, 404, DomainError::OidcNotOffered);
 }
 
+/// A provider that answers discovery with an error is not asked again at every login start.
+#[tokio::test]
+async fn a_failing_provider_is_not_asked_again_at_once() {
+    let s = setup().await;
+    s.idp.set(|b| b.discovery_down = true);
+    let mut b = Browser::new();
+    for _ in 0..3 {
+        let a = b
+            .get(&format!("{}/t/gdynia/logowanie", s.server.base))
+            .await;
+        refused_with(&a, 503, DomainError::OidcUnavailable);
+    }
+    assert_eq!(s.idp.discoveries(), 1);
+}
+
 #[tokio::test]
 async fn client_secret_post_when_the_provider_offers_only_that() {
     let s = setup().await;

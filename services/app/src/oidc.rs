@@ -60,6 +60,9 @@ const JWKS_TTL: Duration = Duration::from_secs(600);
 /// made-up key ids must not make the server hammer the provider.
 const JWKS_REFRESH_MIN: Duration = Duration::from_secs(10);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// After a failed discovery, logins are told the provider is unavailable for this long without
+/// asking it again: a flood of login starts must not become a flood of outgoing requests.
+const DISCOVERY_RETRY: Duration = Duration::from_secs(15);
 /// Largest answer read from the provider (metadata, keys, token response).
 const MAX_BODY: usize = 256 * 1024;
 const MAX_TOKEN: usize = 16 * 1024;
@@ -172,6 +175,8 @@ pub struct OidcClient {
     metadata: Mutex<HashMap<String, (Instant, Arc<Metadata>)>>,
     jwks: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
     refreshed: Mutex<HashMap<String, Instant>>,
+    /// When the discovery of an issuer last failed.
+    failed: Mutex<HashMap<String, Instant>>,
     /// `state`s of returns accepted, with their login's expiry (Unix seconds).
     used_states: Mutex<HashMap<String, i64>>,
 }
@@ -189,6 +194,7 @@ impl Default for OidcClient {
             metadata: Mutex::default(),
             jwks: Mutex::default(),
             refreshed: Mutex::default(),
+            failed: Mutex::default(),
             used_states: Mutex::default(),
         }
     }
@@ -245,9 +251,21 @@ impl OidcClient {
                 return Ok(m);
             }
         }
+        if self
+            .failed
+            .lock()
+            .ok()
+            .and_then(|f| f.get(issuer).copied())
+            .is_some_and(|at| at.elapsed() < DISCOVERY_RETRY)
+        {
+            return Err(DomainError::OidcUnavailable);
+        }
         let url = format!("{issuer}/.well-known/openid-configuration");
         let unavailable = |why: &str| {
             tracing::warn!(issuer, why, "OpenID provider unavailable");
+            if let Ok(mut f) = self.failed.lock() {
+                f.insert(issuer.to_string(), Instant::now());
+            }
             DomainError::OidcUnavailable
         };
         let m: Metadata = self.get_json(&url).await.map_err(|e| unavailable(&e))?;

@@ -26,7 +26,8 @@ fn refused_field(table: &str) -> String {
 
 #[test]
 fn gdynia_names_its_provider_and_the_variable_of_its_secret() {
-    let cfg = TenantConfig::parse("gdynia/tenant.toml", &gdynia()).unwrap_or_else(|e| panic!("{e}"));
+    let cfg =
+        TenantConfig::parse("gdynia/tenant.toml", &gdynia()).unwrap_or_else(|e| panic!("{e}"));
     let o = cfg.oidc.expect("Gdynia's [oidc]");
     assert_eq!(o.issuer, "https://konto.gdynia.pl");
     assert_eq!(o.client_secret_env, "OKIENKO_OIDC_SECRET_GDYNIA");
@@ -51,7 +52,10 @@ fn scopes_and_claim_names_have_defaults() {
 
 #[test]
 fn the_secret_variable_is_the_citys_own() {
-    assert_eq!(OidcConfig::secret_env_for("zielona-gora"), "OKIENKO_OIDC_SECRET_ZIELONA_GORA");
+    assert_eq!(
+        OidcConfig::secret_env_for("zielona-gora"),
+        "OKIENKO_OIDC_SECRET_ZIELONA_GORA"
+    );
 }
 
 #[test]
@@ -70,6 +74,8 @@ fn a_wrong_table_is_refused_with_the_field_named() {
         assert_eq!(refused_field(&table), field, "{table}");
     }
     // The secret itself has no place in the file.
-    let f = refused_field(&format!("[oidc]\nissuer = \"https://id.example\"\n{ok}\nclient_secret = \"s\""));
+    let f = refused_field(&format!(
+        "[oidc]\nissuer = \"https://id.example\"\n{ok}\nclient_secret = \"s\""
+    ));
     assert!(f.contains("client_secret"), "{f}");
 }

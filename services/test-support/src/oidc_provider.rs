@@ -57,6 +57,8 @@ pub struct Behaviour {
     pub claims: Value,
     /// Answers the authorization with `error=access_denied`.
     pub deny: bool,
+    /// Answers discovery with 503.
+    pub discovery_down: bool,
 }
 
 struct Grant {
@@ -72,6 +74,7 @@ struct Inner {
     used: Vec<String>,
     jwks_fetches: usize,
     token_requests: usize,
+    discoveries: usize,
 }
 
 struct Shared {
@@ -122,6 +125,7 @@ impl TestProvider {
                     "phone_number": "+48 601 222 333",
                 }),
                 deny: false,
+                discovery_down: false,
             }),
             inner: Mutex::default(),
         });
@@ -157,6 +161,11 @@ impl TestProvider {
             .unwrap_or(0)
     }
 
+    /// How often the metadata were asked for.
+    pub fn discoveries(&self) -> usize {
+        self.shared.inner.lock().map(|i| i.discoveries).unwrap_or(0)
+    }
+
     /// How many token requests arrived.
     pub fn token_requests(&self) -> usize {
         self.shared
@@ -174,8 +183,14 @@ fn behaviour(s: &Shared) -> Behaviour {
         .unwrap_or_else(|e| e.into_inner().clone())
 }
 
-async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
+async fn discovery(State(s): State<Arc<Shared>>) -> Response {
     let b = behaviour(&s);
+    if let Ok(mut i) = s.inner.lock() {
+        i.discoveries += 1;
+    }
+    if b.discovery_down {
+        return bad(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    }
     let i = &s.issuer;
     Json(json!({
         "issuer": i,
@@ -188,6 +203,7 @@ async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": [b.auth_method],
     }))
+    .into_response()
 }
 
 async fn jwks(State(s): State<Arc<Shared>>) -> Json<Value> {

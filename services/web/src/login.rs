@@ -123,13 +123,15 @@ pub struct StartQuery {
 pub async fn start(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
-    Query(q): Query<StartQuery>,
+    q: Result<Query<StartQuery>, QueryRejection>,
 ) -> Response {
+    // An unreadable query starts the login all the same, back to the city's start page.
+    let next = q.ok().and_then(|Query(q)| q.next);
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    match oidc::start(&s.app, &t, q.next.as_deref()).await {
+    match oidc::start(&s.app, &t, next.as_deref()).await {
         Ok(go) => {
             let c = set_cookie(
                 &s.app,
