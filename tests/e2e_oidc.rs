@@ -415,6 +415,7 @@ async fn next_is_a_path_on_this_citys_pages_only() {
         "/\\evil.example",
         "/t/opole/",
         "/t/gdynia/../../t/opole/",
+        "/t/gdynia/%2E%2e/%2e%2E/t/opole/",
         "/t/gdynia/\r\nSet-Cookie: x=1",
         "javascript:alert(1)",
     ] {

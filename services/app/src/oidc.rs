@@ -599,6 +599,12 @@ pub fn login_path(tenant: &TenantCtx, next: &str) -> String {
     format!("/t/{}/logowanie?next={next}", tenant.slug)
 }
 
+/// `.` or `..`, also percent-encoded in any case (browsers resolve `%2E%2e` as `..`).
+fn is_dot_segment(seg: &str) -> bool {
+    let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+    seg == "." || seg == ".."
+}
+
 /// Where to go after the login: `next` when it is a path on this city's pages, else the
 /// city's start page. Never another site (`//host`, `/\host`, a scheme) and never another
 /// city.
@@ -610,9 +616,7 @@ pub fn safe_next(tenant: &TenantCtx, next: Option<&str>) -> String {
                 && n.starts_with(&home)
                 && !n.contains(['\\', '#'])
                 && !n.chars().any(|c| c.is_control() || c.is_whitespace())
-                && !n
-                    .split(['/', '?'])
-                    .any(|seg| seg == ".." || seg == "%2e%2e" || seg == "%2E%2E") =>
+                && !n.split(['/', '?']).any(is_dot_segment) =>
         {
             n.to_string()
         }
