@@ -120,6 +120,7 @@ async fn app_for(db: Db) -> (App, Arc<TenantCtx>) {
         outbox_wake: Arc::new(Notify::new()),
         policies: Default::default(),
         resident: Default::default(),
+        oidc: Default::default(),
         usage_cache: Default::default(),
         rate_limits: Default::default(),
         bus: Default::default(),

@@ -1,6 +1,6 @@
 //! The use cases: booking, the queue, staff operations, personal data and complaints, with
 //! the tenant catalog, the policy host and its scheduling, the availability cache, rate limits,
-//! staff authentication and permissions, tokens and the resident-card check. Plain Rust values
+//! staff authentication and permissions, tokens and the resident-card check and login. Plain Rust values
 //! in, plain values or an [`ApiError`] out: no GraphQL and no HTTP here (`okienko-graphql` and
 //! `okienko-web` are the faces; see docs/adr/0003-crates-and-layers.md).
 
@@ -11,6 +11,7 @@ pub mod client;
 pub mod config_edit;
 pub mod error;
 pub mod history;
+pub mod oidc;
 pub mod policy_host;
 pub mod policy_sched;
 pub mod queue;
@@ -66,6 +67,8 @@ pub struct App {
     pub policies: policy_host::PolicyHost,
     /// Verifies resident-card logins (GD-5).
     pub resident: resident::ResidentVerifier,
+    /// The resident-card login on the city's pages: OpenID Connect (GD-5).
+    pub oidc: oidc::OidcClient,
     /// Computed availability: the usage rows per service and range (`usage_cache`).
     pub usage_cache: usage_cache::UsageCache,
     /// Requests per client address and API key (`rate_limit`).

@@ -125,6 +125,12 @@ codes! {
     SmsNotOffered = "SMS_NOT_OFFERED", Booking, "The city does not send codes by SMS.";
     ResidentTokenInvalid = "RESIDENT_TOKEN_INVALID", Booking, "The resident-card login token is invalid or expired (GD-5).";
     ResidentCardNotOffered = "RESIDENT_CARD_NOT_OFFERED", Booking, "The city has no resident-card login.";
+    OidcNotOffered = "OIDC_NOT_OFFERED", Booking, "The city offers no resident-card login on its pages, or its client secret is not set on this server (GD-5).";
+    OidcUnavailable = "OIDC_UNAVAILABLE", Booking, "The city's identity provider cannot be reached or its metadata are unusable; booking with the public form still works.";
+    OidcStateMismatch = "OIDC_STATE_MISMATCH", Booking, "The login's return does not belong to a login begun in this browser, was used already, or came too late (`state`).";
+    OidcDenied = "OIDC_DENIED", Booking, "The login was cancelled or refused at the identity provider.";
+    OidcFailed = "OIDC_FAILED", Booking, "The provider refused the code, or its ID token failed a check (signature, issuer, audience, expiry, nonce); details are in the server's log only.";
+    OidcClaimsIncomplete = "OIDC_CLAIMS_INCOMPLETE", Booking, "The provider's ID token lacks the client's name or a confirmed e-mail address.";
     PolicyError = "POLICY_ERROR", Booking, "The city's policy script failed; details are in the server's log only.";
     // Staff, configuration, policies
     Unauthenticated = "UNAUTHENTICATED", Staff, "No valid bearer token for this endpoint (unknown, revoked, or of another city).";

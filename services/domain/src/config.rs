@@ -35,6 +35,10 @@ pub struct TenantConfig {
     /// Login with the city's resident card (GD-5): its identity provider.
     #[serde(default)]
     pub resident_card: Option<ResidentCard>,
+    /// Login with the city's resident card on its own pages (GD-5): OpenID Connect's
+    /// authorization code flow against the city's provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcConfig>,
     /// The electronic queue's categories per office (CI-5, DG-8's "U").
     #[serde(default)]
     pub queues: Vec<QueueConfig>,
@@ -200,6 +204,123 @@ pub struct ResidentCard {
     /// The keys inline, as a JWKS JSON document (instead of `jwks_url`).
     #[serde(default)]
     pub jwks: Option<String>,
+}
+
+/// The `[oidc]` table: the city's OpenID Connect provider for the resident-card login on its
+/// pages (GD-5). The client secret is never here: `client_secret_env` names the server's
+/// environment variable that holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer identifier; its metadata are at
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// The environment variable with the client secret: `OKIENKO_OIDC_SECRET_<SLUG>` (the
+    /// slug in capitals, `-` as `_`), so that a city's configuration can name no other secret
+    /// of the server, nor another city's.
+    pub client_secret_env: String,
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// Which claims of the ID token carry the client's data.
+    #[serde(default)]
+    pub claims: OidcClaims,
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "phone"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The claim names of the client's name, e-mail and phone (OpenID Connect's standard ones by
+/// default).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcClaims {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl Default for OidcClaims {
+    fn default() -> Self {
+        OidcClaims {
+            name: "name".into(),
+            email: "email".into(),
+            phone: "phone_number".into(),
+        }
+    }
+}
+
+impl OidcConfig {
+    /// The only environment variable a city's configuration may name for its client secret.
+    pub fn secret_env_for(slug: &str) -> String {
+        format!(
+            "OKIENKO_OIDC_SECRET_{}",
+            slug.to_ascii_uppercase().replace('-', "_")
+        )
+    }
+
+    /// The issuer without a trailing `/`.
+    pub fn issuer_base(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    fn check(&self, slug: &str) -> Result<(), (String, String)> {
+        let err = |f: &str, m: &str| Err((format!("oidc.{f}"), m.to_string()));
+        let issuer = self.issuer.as_str();
+        let loopback = [
+            "http://127.0.0.1:",
+            "http://127.0.0.1/",
+            "http://localhost:",
+            "http://localhost/",
+            "http://[::1]:",
+        ]
+        .iter()
+        .any(|p| issuer.starts_with(p));
+        if !(issuer.starts_with("https://") || loopback)
+            || issuer.len() > 512
+            || issuer.contains(['?', '#', ' '])
+            || issuer.chars().any(char::is_control)
+        {
+            return err(
+                "issuer",
+                "adres https:// dostawcy tożsamości (bez zapytania i fragmentu)",
+            );
+        }
+        if self.client_id.trim().is_empty() || self.client_id.len() > 256 {
+            return err("client_id", "od 1 do 256 znaków");
+        }
+        let expected = OidcConfig::secret_env_for(slug);
+        if self.client_secret_env != expected {
+            return err(
+                "client_secret_env",
+                &format!("zmienna środowiskowa z sekretem klienta musi się nazywać {expected}"),
+            );
+        }
+        if !self.scopes.iter().any(|s| s == "openid") {
+            return err("scopes", "lista musi zawierać „openid”");
+        }
+        if self.scopes.iter().any(|s| {
+            s.is_empty()
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        }) {
+            return err("scopes", "zakres to niepusty ciąg znaków bez spacji");
+        }
+        for (f, v) in [
+            ("claims.name", &self.claims.name),
+            ("claims.email", &self.claims.email),
+            ("claims.phone", &self.claims.phone),
+        ] {
+            if v.trim().is_empty() || v.len() > 128 {
+                return err(f, "nazwa atrybutu od 1 do 128 znaków");
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -549,6 +670,9 @@ impl TenantConfig {
             if rc.jwks_url.is_none() && rc.jwks.is_none() {
                 return err("resident_card.jwks_url", "podaj jwks_url albo jwks");
             }
+        }
+        if let Some(o) = &self.oidc {
+            o.check(&self.slug)?;
         }
         if let Some(v) = self.policy.get("cancel_release_delay_minutes") {
             if v.as_u64().is_none_or(|m| m > 24 * 60) {

@@ -61,6 +61,18 @@ pub enum DomainError {
     ResidentTokenInvalid,
     #[error("Ten urząd nie prowadzi rezerwacji z logowaniem Kartą Mieszkańca.")]
     ResidentCardNotOffered,
+    #[error("Ten urząd nie prowadzi teraz logowania Kartą Mieszkańca. Zarezerwuj wizytę, podając swoje dane w formularzu.")]
+    OidcNotOffered,
+    #[error("Logowanie Kartą Mieszkańca jest chwilowo niedostępne. Spróbuj ponownie później albo zarezerwuj wizytę, podając swoje dane w formularzu.")]
+    OidcUnavailable,
+    #[error("Logowanie nie powiodło się: powrót ze strony logowania nie pasuje do logowania rozpoczętego w tej przeglądarce albo trwał zbyt długo. Zaloguj się ponownie.")]
+    OidcStateMismatch,
+    #[error("Logowanie zostało przerwane lub odrzucone w systemie Karty Mieszkańca.")]
+    OidcDenied,
+    #[error("Logowanie Kartą Mieszkańca nie powiodło się. Zaloguj się ponownie.")]
+    OidcFailed,
+    #[error("System Karty Mieszkańca nie przekazał imienia i nazwiska albo potwierdzonego adresu e-mail. Uzupełnij dane w swoim koncie albo zarezerwuj wizytę, podając dane w formularzu.")]
+    OidcClaimsIncomplete,
     /// A refusal by the city's policy script, with the script's code and message.
     #[error("{message}")]
     Policy {
@@ -199,6 +211,12 @@ impl DomainError {
             SmsNotOffered => Code::SmsNotOffered,
             ResidentTokenInvalid => Code::ResidentTokenInvalid,
             ResidentCardNotOffered => Code::ResidentCardNotOffered,
+            OidcNotOffered => Code::OidcNotOffered,
+            OidcUnavailable => Code::OidcUnavailable,
+            OidcStateMismatch => Code::OidcStateMismatch,
+            OidcDenied => Code::OidcDenied,
+            OidcFailed => Code::OidcFailed,
+            OidcClaimsIncomplete => Code::OidcClaimsIncomplete,
             Policy { code, .. } => return Code::parse(code),
             PolicyFailed => Code::PolicyError,
             ChangeNotAllowed(_) => Code::ChangeNotAllowed,

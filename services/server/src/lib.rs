@@ -84,6 +84,7 @@ pub async fn build_app(
         outbox_wake: Arc::new(Notify::new()),
         policies: PolicyHost::new(cfg.policy_turns()),
         resident: ResidentVerifier::default(),
+        oidc: Default::default(),
         usage_cache: Default::default(),
         rate_limits: okienko_app::rate_limit::RateLimits::new(cfg.rate_limits),
         bus: Default::default(),

@@ -16,6 +16,7 @@
 
 pub mod answers;
 pub mod container;
+pub mod oidc_provider;
 
 pub use answers::{assert_refused_without_dev, audit_actions, booking_code, status_retry_json};
 

@@ -19,7 +19,7 @@ use crate::graphql_http::{
 use crate::respond::error_json;
 use crate::routes::DISPLAY_WS;
 use crate::state::HttpState;
-use crate::{pages, queue_http, ws_limits, WebSettings};
+use crate::{login, pages, queue_http, ws_limits, WebSettings};
 
 pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
     let admission = Admission::new(settings.admission.clone());
@@ -66,6 +66,12 @@ pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
         )
         .route(DISPLAY_WS, get(queue_http::display_ws))
         .route("/t/{slug}/staff/przyjecia", get(queue_http::admission_page))
+        .route("/t/{slug}/logowanie", get(login::start))
+        .route("/t/{slug}/logowanie/powrot", get(login::callback))
+        .route(
+            "/t/{slug}/wylogowanie",
+            get(login::logged_in_page).post(login::logout),
+        )
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
             "/t/{slug}/rezerwacja/{token}/anuluj",

@@ -1,6 +1,6 @@
 //! The HTTP face: the axum router (`http`), GraphQL over HTTP and WebSocket for the six
 //! schemas of `okienko-graphql` (`graphql_http`, `queue_http`), the pages behind e-mailed links
-//! (`pages`, over `okienko-app` directly), GraphiQL and static assets, and the bounds on what
+//! (`pages`, over `okienko-app` directly), the resident-card login (`login`), GraphiQL and static assets, and the bounds on what
 //! clients may hold: admission and timeouts, connections, WebSockets, rate limits and the
 //! client's address behind trusted proxies.
 
@@ -12,6 +12,7 @@ pub mod graphiql;
 pub mod graphql_http;
 pub mod http;
 pub mod listener;
+pub mod login;
 pub mod pages;
 pub mod queue_http;
 pub mod rate_limit;

@@ -34,15 +34,15 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'
     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// What every page shows around its content: the city's name and colours.
-struct Layout {
-    title: String,
-    city: String,
-    primary: String,
-    secondary: String,
+pub(crate) struct Layout {
+    pub(crate) title: String,
+    pub(crate) city: String,
+    pub(crate) primary: String,
+    pub(crate) secondary: String,
 }
 
 impl Layout {
-    fn of(t: &TenantCtx, title: &str) -> Layout {
+    pub(crate) fn of(t: &TenantCtx, title: &str) -> Layout {
         let b = &t.cfg.branding;
         Layout {
             title: title.to_string(),
@@ -134,7 +134,7 @@ struct MessagePage {
     link: Option<(String, String)>,
 }
 
-fn html(status: StatusCode, page: impl Template) -> Response {
+pub(crate) fn html(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
         Ok(body) => (
             status,
@@ -170,6 +170,25 @@ fn message(
             paragraphs,
             details,
             link: None,
+        },
+    )
+}
+
+/// A message page with a link on, for other modules' answers (the resident-card login).
+pub(crate) fn notice(
+    t: &TenantCtx,
+    status: StatusCode,
+    title: &str,
+    paragraphs: Vec<String>,
+    link: Option<(String, String)>,
+) -> Response {
+    html(
+        status,
+        MessagePage {
+            layout: Layout::of(t, title),
+            paragraphs,
+            details: None,
+            link,
         },
     )
 }
@@ -222,7 +241,7 @@ fn cancel_action(app: &App, t: &TenantCtx, b: &BookingRow, token: &str) -> Booki
 }
 
 /// A POST from another site (a form elsewhere posting to a booking's address) is refused.
-fn cross_site(headers: &HeaderMap) -> bool {
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
     let text = |h| headers.get(h).and_then(|v: &HeaderValue| v.to_str().ok());
     match text("sec-fetch-site") {
         Some(site) => !matches!(site, "same-origin" | "none"),
@@ -236,7 +255,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn refused_cross_site(t: &TenantCtx) -> Response {
+pub(crate) fn refused_cross_site(t: &TenantCtx) -> Response {
     message(
         t,
         StatusCode::FORBIDDEN,
