@@ -23,15 +23,6 @@ fn token_of(v: &Value, field: &str) -> String {
         .to_string()
 }
 
-fn assert_code(v: &Value, code: &str) {
-    assert_eq!(code_of(v), code, "{v}");
-    let msg = v["errors"][0]["message"].as_str().unwrap_or("");
-    assert!(
-        !msg.is_empty() && !msg.contains("panicked") && !msg.to_lowercase().contains("sql"),
-        "{v}"
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // P-1: every admin operation of tenant B refuses tenant A's admin and changes nothing of B's
 // ---------------------------------------------------------------------------------------------
@@ -420,11 +411,7 @@ fn staff_ops_refusal(name: &str) -> Option<&'static str> {
 }
 
 async fn cross_tenant(backend: Backend) {
-    let db = match backend {
-        Backend::Postgres => TestDb::postgres().await,
-        Backend::Sqlite => None,
-    };
-    let Some(s) = Server::on(backend, &db).await else {
+    let Some((_db, s)) = Server::for_backend(backend).await else {
         return;
     };
     let (a, b) = ("gdynia", "opole");
@@ -558,15 +545,7 @@ async fn cross_tenant(backend: Backend) {
     assert_eq!(before, after, "tenant B changed");
 }
 
-#[tokio::test]
-async fn cross_tenant_matrix_sqlite() {
-    cross_tenant(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn cross_tenant_matrix_postgres() {
-    cross_tenant(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test] cross_tenant_matrix_sqlite, cross_tenant_matrix_postgres => cross_tenant);
 
 // ---------------------------------------------------------------------------------------------
 // Roles, devices and API keys

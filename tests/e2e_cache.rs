@@ -71,10 +71,8 @@ async fn changes_visible_at_once_in_one_process() {
 /// Two replicas on one PostgreSQL database: a booking on one invalidates the other's cache.
 #[tokio::test]
 async fn changes_reach_another_server_on_postgres() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, a, b)) = Server::two_on_postgres().await else {
         return;
     };
-    let a = Server::builder().database(&db.url).start().await;
-    let b = Server::builder().database(&db.url).start().await;
     booking_and_reschedule(&a, &b).await;
 }

@@ -143,16 +143,9 @@ fn token(v: &Value) -> String {
 #[tokio::test]
 async fn immediate_confirmation() {
     let s = Server::start().await;
-    let service = s.service_id("cieszyn", "meldunek").await;
-    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
+    let (service, start, _) = s.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
     let to = "natychmiast@example.pl";
-    let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": service, "start": start, "client": { "email": to },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
-        .await;
+    let v = s.book("cieszyn", cieszyn_input(&service, &start, to)).await;
     token(&v);
     cancel_by_last_mail(&s, "cieszyn", to, 1).await;
 }
@@ -194,8 +187,9 @@ fn opole(service: &str, start: &str, to: &str, channel: &str, phone: Option<&str
 #[tokio::test]
 async fn email_code_confirmation() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (service, start, _) = s
+        .free_slot_of("opole", "dowod-osobisty-odbior", "2026-12-02")
+        .await;
     let to = "kod@example.pl";
     let t = token(
         &s.book("opole", opole(&service, &start, to, "EMAIL", None))
@@ -212,8 +206,9 @@ async fn email_code_confirmation() {
 #[tokio::test]
 async fn sms_code_confirmation() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (service, start, _) = s
+        .free_slot_of("opole", "dowod-osobisty-odbior", "2026-12-02")
+        .await;
     let to = "sms@example.pl";
     let t = token(
         &s.book(
@@ -283,8 +278,9 @@ async fn phone_booking_with_email() {
 #[tokio::test]
 async fn a_locked_code_frees_the_seat_at_once() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, before) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (service, start, before) = s
+        .free_slot_of("opole", "dowod-osobisty-odbior", "2026-12-02")
+        .await;
     let to = "blokada@example.pl";
     let t = token(
         &s.book("opole", opole(&service, &start, to, "EMAIL", None))
@@ -321,8 +317,9 @@ async fn a_locked_code_frees_the_seat_at_once() {
 #[tokio::test]
 async fn the_code_is_entered_from_the_emailed_link() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (service, start, _) = s
+        .free_slot_of("opole", "dowod-osobisty-odbior", "2026-12-02")
+        .await;
     let to = "kod.strona@example.pl";
     let t = token(
         &s.book("opole", opole(&service, &start, to, "EMAIL", None))

@@ -4,8 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use common::*;
 use serde_json::{json, Value};
@@ -24,9 +23,8 @@ fn zg_input(service: &str, start: &str, email: &str, fields: Value) -> Value {
 #[tokio::test]
 async fn zielona_gora_vehicle_rules_and_identity_cap() {
     let s = Server::start().await;
-    let service = s.service_id("zielona-gora", "rejestracja-pojazdu").await;
-    let (start, _) = s
-        .first_free_slot("zielona-gora", &service, "2026-12-02")
+    let (service, start, _) = s
+        .free_slot_of("zielona-gora", "rejestracja-pojazdu", "2026-12-02")
         .await;
     let owner = json!({ "key": "owner_name", "value": "Jan Kowalski" });
     let cases = [
@@ -83,14 +81,7 @@ async fn zielona_gora_vehicle_rules_and_identity_cap() {
             zg_input(&service, &starts[2], "cap@example.pl", ok(2)),
         )
         .await;
-    assert_eq!(code_of(&v), "IDENTITY_CAP_REACHED", "{v}");
-    assert!(
-        v["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("najwyżej 2"),
-        "{v}"
-    );
+    assert_refused(&v, "IDENTITY_CAP_REACHED", "najwyżej 2");
     // Another person is not affected.
     let mut other = zg_input(&service, &starts[2], "inna@example.pl", ok(2));
     other["client"]["phone"] = json!("602000111");
@@ -99,15 +90,6 @@ async fn zielona_gora_vehicle_rules_and_identity_cap() {
         v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
         "{v}"
     );
-}
-
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn fixtures() -> PathBuf {
@@ -169,7 +151,7 @@ fn token(alg: jsonwebtoken::Algorithm, claims: Value) -> String {
 #[tokio::test]
 async fn gdynia_resident_card_login_and_person_unchangeable() {
     let port = free_port();
-    let _idp = Child(
+    let _idp = spawn_listening(
         Command::new("python3")
             .args([
                 "-m",
@@ -179,18 +161,10 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
                 "127.0.0.1",
                 "--directory",
             ])
-            .arg(fixtures())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .arg(fixtures()),
+        port,
+    )
+    .await;
     let policies = tempfile::tempdir().unwrap();
     policies_with_local_idp(
         policies.path(),
@@ -200,8 +174,7 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
         .env("OKIENKO_POLICIES", policies.path().to_str().unwrap())
         .start()
         .await;
-    let service = s.service_id("gdynia", "meldunek").await;
-    let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
+    let (service, start, _) = s.free_slot_of("gdynia", "meldunek", "2026-12-03").await;
 
     // The dev clock starts at 2026-12-01T08:00:00Z.
     let now = chrono::DateTime::parse_from_rfc3339(NOW)
@@ -313,8 +286,9 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
 #[tokio::test]
 async fn opole_no_show_blocks_online_booking() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "zameldowanie-wymeldowanie").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (service, start, _) = s
+        .free_slot_of("opole", "zameldowanie-wymeldowanie", "2026-12-02")
+        .await;
     let input = |start: &str| {
         json!({ "serviceId": service, "start": start, "client": { "name": "Olga Nowak", "email": "olga@example.pl" },
                 "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"] })
@@ -372,14 +346,9 @@ async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
     let s = Server::start().await;
     let reschedule = "mutation($t: String!, $s: DateTime!) { rescheduleBooking(token: $t, start: $s) { start status } }";
 
-    let ci = s.service_id("cieszyn", "meldunek").await;
-    let (a, _) = s.first_free_slot("cieszyn", &ci, "2026-12-02").await;
+    let (ci, a, _) = s.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
     let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": ci, "start": a, "client": { "email": "r@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
+        .book("cieszyn", cieszyn_input(&ci, &a, "r@example.pl"))
         .await;
     let t = v["data"]["createBooking"]["managementToken"]
         .as_str()
@@ -391,11 +360,8 @@ async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
         .await;
     assert_eq!(code_of(&v), "RESCHEDULE_NOT_ALLOWED", "{v}");
 
-    let dg = s
-        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
-        .await;
-    let (a, before) = s
-        .first_free_slot("dabrowa-gornicza", &dg, "2026-12-02")
+    let (dg, a, before) = s
+        .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")
         .await;
     let v = s
         .book(
@@ -523,16 +489,12 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("policy version 2 active"));
 
     let s = s.restart_at(NOW).await;
-    let ci = s.service_id("cieszyn", "meldunek").await;
-    let (a, _) = s.first_free_slot("cieszyn", &ci, "2026-12-02").await;
+    let (ci, a, _) = s.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
     let input = json!({ "serviceId": ci, "start": a, "client": { "email": "h@example.pl" },
                         "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] });
     let (v, other) = tokio::join!(s.book("cieszyn", input), async {
-        let dg = s
-            .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
-            .await;
-        let (b, _) = s
-            .first_free_slot("dabrowa-gornicza", &dg, "2026-12-02")
+        let (dg, b, _) = s
+            .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")
             .await;
         s.book(
             "dabrowa-gornicza",

@@ -107,10 +107,6 @@ const CHECK_IN_PHONE: &str =
 const CALL_NEXT: &str = "mutation($o: ID!, $d: Int!) { callNext(officeId: $o, desk: $d) { id number queue state kind desk callCount voiceText bookingCode } }";
 const RECALL: &str = "mutation($t: ID!) { recall(ticketId: $t) { id number state callCount } }";
 
-fn message(v: &Value) -> &str {
-    v["errors"][0]["message"].as_str().unwrap_or("")
-}
-
 async fn call_next(s: &Server, slug: &str, st: &Staff, desk_no: i64) -> Value {
     let v = desk(
         s,
@@ -156,11 +152,6 @@ async fn booking_status(s: &Server, slug: &str, token: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{v}"))
         .to_string()
-}
-
-fn cieszyn_input(service: &str, start: &str, email: &str) -> Value {
-    json!({ "serviceId": service, "start": start, "client": { "email": email },
-            "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,7 +312,7 @@ async fn cieszyn_walk_in_is_called_and_shown_on_the_display() {
     )
     .await;
     assert_eq!(code_of(&v), "DESK_BUSY", "{v}");
-    assert!(message(&v).contains("bilet M001"), "{v}");
+    assert!(message_of(&v).contains("bilet M001"), "{v}");
 
     // Served and finished: the ticket leaves the display.
     let id = c["id"].clone();
@@ -437,7 +428,7 @@ async fn cieszyn_walk_in_is_called_and_shown_on_the_display() {
         )
         .await;
     assert_eq!(code_of(&v), "FORBIDDEN", "{v}");
-    assert!(message(&v).contains("zmiana konfiguracji"), "{v}");
+    assert!(message_of(&v).contains("zmiana konfiguracji"), "{v}");
     // A kiosk's token does not open a display socket.
     assert_eq!(
         ws_connect(&s, "cieszyn", &format!("?token={}", st.kiosk))
@@ -633,7 +624,7 @@ async fn cieszyn_checked_in_booking_is_called_before_earlier_walk_ins() {
     st.next_day(&s, "cieszyn").await;
     let v = kiosk(&s, "cieszyn", &st.kiosk, CHECK_IN, json!({ "c": code_m })).await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_EARLY", "{v}");
-    assert!(message(&v).contains("08:00"), "{v}");
+    assert!(message_of(&v).contains("08:00"), "{v}");
     for want in ["M001", "M002"] {
         let v = kiosk(&s, "cieszyn", &st.kiosk, ISSUE, json!({ "q": "M" })).await;
         assert_eq!(v["data"]["issueTicket"]["number"], want, "{v}");
@@ -758,7 +749,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
     )
     .await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_EARLY", "{v}");
-    assert!(message(&v).contains("08:30"), "{v}");
+    assert!(message_of(&v).contains("08:30"), "{v}");
     let v = kiosk(
         &s,
         "dabrowa-gornicza",
@@ -805,7 +796,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
     )
     .await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_EARLY", "{v}");
-    assert!(message(&v).contains("09:30"), "{v}");
+    assert!(message_of(&v).contains("09:30"), "{v}");
     // A walk-in in R came earlier than the booked client's time.
     let v = kiosk(
         &s,
@@ -829,7 +820,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
     )
     .await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_LATE", "{v}");
-    assert!(message(&v).contains("10:00"), "{v}");
+    assert!(message_of(&v).contains("10:00"), "{v}");
     assert_eq!(
         booking_status(&s, "dabrowa-gornicza", &second).await,
         "CANCELLED"
@@ -893,7 +884,7 @@ async fn three_unanswered_calls_void_the_ticket_and_record_a_no_show() {
     let id = c["id"].clone();
     let v = desk(&s, "opole", &st.clerk, RECALL, json!({ "t": id })).await;
     assert_eq!(code_of(&v), "RECALL_TOO_SOON", "{v}");
-    assert!(message(&v).contains("08:55"), "{v}");
+    assert!(message_of(&v).contains("08:55"), "{v}");
 
     // Second and third calls, each 11 minutes later.
     let s = s.restart_at("2026-12-02T07:56:00Z").await;
@@ -998,11 +989,7 @@ async fn lateness_worker_cancels_an_unchecked_booking_after_the_city_delay() {
 /// A server on `backend` (None where it is unavailable) with Cieszyn's staff; the database
 /// lives as long as the third part.
 async fn cieszyn_on(backend: Backend) -> Option<(Server, Staff, Option<TestDb>)> {
-    let db = match backend {
-        Backend::Postgres => TestDb::postgres().await,
-        Backend::Sqlite => None,
-    };
-    let s = Server::on(backend, &db).await?;
+    let (db, s) = Server::for_backend(backend).await?;
     let st = staff(&s, "cieszyn").await;
     Some((s, st, db))
 }
@@ -1062,15 +1049,7 @@ async fn concurrent_calls(backend: Backend) {
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_calls_never_share_a_ticket_sqlite() {
-    concurrent_calls(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_calls_never_share_a_ticket_postgres() {
-    concurrent_calls(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] concurrent_calls_never_share_a_ticket_sqlite, concurrent_calls_never_share_a_ticket_postgres => concurrent_calls);
 
 /// A desk holds at most one called or serving ticket: many `callNext` at one desk at once
 /// call exactly one ticket, the others are refused with `DESK_BUSY`; on both backends.
@@ -1108,7 +1087,7 @@ async fn one_called_ticket_per_desk(backend: Backend) {
             "DESK_BUSY" => {
                 busy += 1;
                 assert!(
-                    message(&v).starts_with("Stanowisko 3 obsługuje już bilet M0"),
+                    message_of(&v).starts_with("Stanowisko 3 obsługuje już bilet M0"),
                     "{v}"
                 );
             }
@@ -1138,26 +1117,16 @@ async fn one_called_ticket_per_desk(backend: Backend) {
     assert_ne!(next["number"], called[0]["number"], "{next}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_busy_desk_calls_no_second_ticket_sqlite() {
-    one_called_ticket_per_desk(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_busy_desk_calls_no_second_ticket_postgres() {
-    one_called_ticket_per_desk(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] a_busy_desk_calls_no_second_ticket_sqlite, a_busy_desk_calls_no_second_ticket_postgres => one_called_ticket_per_desk);
 
 /// Two servers on one PostgreSQL database: a desk's call made through one reaches a display
 /// connected to the other (`NOTIFY okienko_display`), and every display gets every event once,
 /// the publishing server's own included.
 #[tokio::test]
 async fn a_call_on_one_server_reaches_a_display_on_another() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, a, b)) = Server::two_on_postgres().await else {
         return;
     };
-    let a = Server::builder().database(&db.url).start().await;
-    let b = Server::builder().database(&db.url).start().await;
     let st = staff(&a, "cieszyn").await;
     // B hears what other servers publish from the moment its listener listens.
     let mut listening = false;

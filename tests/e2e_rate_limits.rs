@@ -42,10 +42,7 @@ async fn exhaust(s: &Server, xff: &str) {
 
 #[tokio::test]
 async fn booking_limit_ignores_forwarded_for_from_untrusted_peers() {
-    let s = Server::builder()
-        .env("OKIENKO_RATE_LIMITS", "on")
-        .start()
-        .await;
+    let s = Server::with_env(&[("OKIENKO_RATE_LIMITS", "on")]).await;
     exhaust(&s, "203.0.113.1").await;
     // Another claimed address from the same peer is the same client.
     let (status, retry, v) = book(&s, "203.0.113.2").await;
@@ -58,11 +55,11 @@ async fn booking_limit_ignores_forwarded_for_from_untrusted_peers() {
 
 #[tokio::test]
 async fn trusted_proxy_names_the_client() {
-    let s = Server::builder()
-        .env("OKIENKO_RATE_LIMITS", "on")
-        .env("OKIENKO_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")
-        .start()
-        .await;
+    let s = Server::with_env(&[
+        ("OKIENKO_RATE_LIMITS", "on"),
+        ("OKIENKO_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+    ])
+    .await;
     exhaust(&s, "203.0.113.1").await;
     let (status, _, v) = book(&s, "203.0.113.2").await;
     assert_eq!(status, 200, "{v}");

@@ -105,11 +105,9 @@ async fn tenant_status(s: &Server) -> (u16, Value) {
 
 #[tokio::test]
 async fn changes_made_on_one_server_are_in_force_on_another() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, a, b)) = Server::two_on_postgres().await else {
         return;
     };
-    let a = Server::builder().database(&db.url).start().await;
-    let b = Server::builder().database(&db.url).start().await;
     let op = a.operator_token().await;
     let admin = a.admin_token(&op, SLUG).await;
     let service = a.service_id(SLUG, SERVICE).await;

@@ -5,24 +5,14 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use serde_json::json;
-
-struct Smtpd(std::process::Child);
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Starts aiosmtpd on a free port writing to a maildir in `dir`; None (with a notice) where
 /// it is not installed, except under CI.
-async fn smtpd(dir: &std::path::Path) -> Option<(Smtpd, u16)> {
+async fn smtpd(dir: &std::path::Path) -> Option<(Helper, u16)> {
     let available = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
@@ -36,7 +26,7 @@ async fn smtpd(dir: &std::path::Path) -> Option<(Smtpd, u16)> {
         return None;
     }
     let port = free_port();
-    let child = Smtpd(
+    let child = spawn_listening(
         Command::new("python3")
             .args([
                 "-m",
@@ -47,18 +37,10 @@ async fn smtpd(dir: &std::path::Path) -> Option<(Smtpd, u16)> {
                 "-c",
                 "aiosmtpd.handlers.Mailbox",
             ])
-            .arg(dir.join("maildir"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .arg(dir.join("maildir")),
+        port,
+    )
+    .await;
     Some((child, port))
 }
 
@@ -73,15 +55,7 @@ async fn confirmation_is_delivered_over_smtp() {
         .env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
         .start()
         .await;
-    let service = s.service_id("cieszyn", "meldunek").await;
-    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
-    let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": service, "start": start, "client": { "email": "smtp@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
-        .await;
+    let v = s.book_cieszyn("smtp@example.pl").await;
     let code = booking_code(&v);
     let mail = wait_for_mail(&maildir.join("new"), &code).await;
     assert!(mail.contains("To: smtp@example.pl"), "{mail}");
@@ -177,15 +151,7 @@ async fn undelivered_mail_survives_a_restart() {
         .env("SMTP_URL", &format!("smtp://127.0.0.1:{dead}"))
         .start()
         .await;
-    let service = s.service_id("cieszyn", "meldunek").await;
-    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
-    let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": service, "start": start, "client": { "email": "retry@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
-        .await;
+    let v = s.book_cieszyn("retry@example.pl").await;
     let code = booking_code(&v);
     for _ in 0..100 {
         if s.log().contains("delivery failed") {

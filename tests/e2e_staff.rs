@@ -63,15 +63,6 @@ impl Team {
     }
 }
 
-fn assert_code(v: &Value, code: &str) {
-    assert_eq!(code_of(v), code, "{v}");
-    let msg = v["errors"][0]["message"].as_str().unwrap_or("");
-    assert!(
-        !msg.is_empty() && !msg.contains("panicked") && !msg.to_lowercase().contains("sql"),
-        "{v}"
-    );
-}
-
 fn ok(v: &Value) -> &Value {
     assert!(v["errors"].is_null(), "{v}");
     &v["data"]
@@ -163,11 +154,7 @@ fn kinds(history: &Value) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 
 async fn phone_bookings_and_rejection(backend: Backend) {
-    let db = match backend {
-        Backend::Postgres => TestDb::postgres().await,
-        Backend::Sqlite => None,
-    };
-    let Some(s) = Server::on(backend, &db).await else {
+    let Some((_db, s)) = Server::for_backend(backend).await else {
         return;
     };
     let team = Team::new(&s, "gdynia").await;
@@ -386,15 +373,7 @@ async fn phone_bookings_and_rejection(backend: Backend) {
         .all(|e| !e.to_string().contains("zofia@example.pl") && !e.to_string().contains("Zofia")));
 }
 
-#[tokio::test]
-async fn phone_bookings_and_rejection_sqlite() {
-    phone_bookings_and_rejection(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn phone_bookings_and_rejection_postgres() {
-    phone_bookings_and_rejection(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test] phone_bookings_and_rejection_sqlite, phone_bookings_and_rejection_postgres => phone_bookings_and_rejection);
 
 /// ZG-13 on an online booking: the seat comes back at once (not after the anti-resale delay of
 /// a client's cancellation) and the e-mail says why.
@@ -403,9 +382,8 @@ async fn rejection_of_an_online_booking_frees_its_seat_at_once() {
     let s = Server::start().await;
     let team = Team::new(&s, "zielona-gora").await;
     let (admin, _, _) = team.tokens(&s).await;
-    let service = s.service_id("zielona-gora", "rejestracja-pojazdu").await;
-    let (start, before) = s
-        .first_free_slot("zielona-gora", &service, "2026-12-02")
+    let (service, start, before) = s
+        .free_slot_of("zielona-gora", "rejestracja-pojazdu", "2026-12-02")
         .await;
     let v = s
         .book(
@@ -870,9 +848,8 @@ async fn export_correction_and_erasure_of_a_clients_data() {
         .as_str()
         .unwrap()
         .to_string();
-    let dg_service = s.service_id("dabrowa-gornicza", "meldunek").await;
-    let (dg_start, _) = s
-        .first_free_slot("dabrowa-gornicza", &dg_service, "2026-12-02")
+    let (dg_service, dg_start, _) = s
+        .free_slot_of("dabrowa-gornicza", "meldunek", "2026-12-02")
         .await;
     let v = s
         .book(

@@ -98,10 +98,7 @@ async fn init(ws: &mut Ws, token: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn a_socket_that_never_initialises_is_closed_with_4408() {
-    let s = Server::builder()
-        .env("OKIENKO_WS_INIT_TIMEOUT_MS", "300")
-        .start()
-        .await;
+    let s = Server::with_env(&[("OKIENKO_WS_INIT_TIMEOUT_MS", "300")]).await;
     let mut ws = open(&s, [127, 0, 0, 2]).await.unwrap();
     assert_eq!(closed_with(&mut ws).await, Some(4408));
     // Sending nothing but a wrong token is no better.
@@ -135,11 +132,11 @@ async fn a_socket_that_never_initialises_is_closed_with_4408() {
 
 #[tokio::test]
 async fn sockets_are_capped_per_address_and_in_all() {
-    let s = Server::builder()
-        .env("OKIENKO_MAX_WEBSOCKETS", "4")
-        .env("OKIENKO_MAX_WEBSOCKETS_PER_CLIENT", "2")
-        .start()
-        .await;
+    let s = Server::with_env(&[
+        ("OKIENKO_MAX_WEBSOCKETS", "4"),
+        ("OKIENKO_MAX_WEBSOCKETS_PER_CLIENT", "2"),
+    ])
+    .await;
     let mut held = vec![
         open(&s, [127, 0, 0, 2]).await.unwrap(),
         open(&s, [127, 0, 0, 2]).await.unwrap(),
@@ -168,10 +165,7 @@ async fn sockets_are_capped_per_address_and_in_all() {
 
 #[tokio::test]
 async fn one_display_holds_at_most_its_sockets() {
-    let s = Server::builder()
-        .env("OKIENKO_MAX_WEBSOCKETS_PER_DEVICE", "1")
-        .start()
-        .await;
+    let s = Server::with_env(&[("OKIENKO_MAX_WEBSOCKETS_PER_DEVICE", "1")]).await;
     let token = display_token(&s).await;
     let mut first = open(&s, [127, 0, 0, 2]).await.unwrap();
     assert_eq!(
@@ -204,10 +198,7 @@ async fn one_display_holds_at_most_its_sockets() {
 /// pongs) is closed with 1001.
 #[tokio::test]
 async fn idle_sockets_are_pinged_and_closed_when_silent() {
-    let s = Server::builder()
-        .env("OKIENKO_WS_PING_MS", "200")
-        .start()
-        .await;
+    let s = Server::with_env(&[("OKIENKO_WS_PING_MS", "200")]).await;
     let token = display_token(&s).await;
     let mut ws = open(&s, [127, 0, 0, 2]).await.unwrap();
     assert_eq!(

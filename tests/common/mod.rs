@@ -1,5 +1,5 @@
 //! Runs the real `okienko` binary for end-to-end tests and talks to it over HTTP.
-#![allow(dead_code, unused_imports, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, unused_macros, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -69,6 +69,34 @@ impl Server {
     /// The shipped cities on SQLite, the clock at `NOW`.
     pub async fn start() -> Server {
         Server::builder().start().await
+    }
+
+    /// A server with these variables set (on top of `builder`'s).
+    pub async fn with_env(env: &[(&str, &str)]) -> Server {
+        let mut b = Server::builder();
+        for (k, v) in env {
+            b = b.env(k, v);
+        }
+        b.start().await
+    }
+
+    /// A server on `backend` with the PostgreSQL database it uses (kept for the test's
+    /// length); `None` when that backend is unavailable (see TestDb).
+    pub async fn for_backend(backend: Backend) -> Option<(Option<TestDb>, Server)> {
+        let db = match backend {
+            Backend::Postgres => Some(TestDb::postgres().await?),
+            Backend::Sqlite => None,
+        };
+        let s = Server::on(backend, &db).await?;
+        Some((db, s))
+    }
+
+    /// Two servers on one fresh PostgreSQL database; `None` when PostgreSQL is unavailable.
+    pub async fn two_on_postgres() -> Option<(TestDb, Server, Server)> {
+        let db = TestDb::postgres().await?;
+        let a = Server::builder().database(&db.url).start().await;
+        let b = Server::builder().database(&db.url).start().await;
+        Some((db, a, b))
     }
 
     /// Starts on the given backend; `None` when that backend is unavailable (see TestDb).
@@ -316,16 +344,9 @@ impl Server {
         let login = format!("ops{}@okienko.example.pl", rand_suffix());
         let password = self.create_operator(&login);
         let v = self
-            .platform(
-                None,
-                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
-                json!({ "l": login, "p": password }),
-            )
+            .platform(None, LOGIN, json!({ "l": login, "p": password }))
             .await;
-        v["data"]["login"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string()
+        str_at(&v, "/data/login/token")
     }
 
     /// Creates an administrator of `slug` through the platform API; returns its password.
@@ -337,26 +358,15 @@ impl Server {
                 json!({ "s": slug, "l": login }),
             )
             .await;
-        v["data"]["createTenantAdmin"]["password"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string()
+        str_at(&v, "/data/createTenantAdmin/password")
     }
 
     /// Logs a staff member in at `slug`; returns the session token.
     pub async fn staff_login(&self, slug: &str, login: &str, password: &str) -> String {
         let v = self
-            .admin(
-                slug,
-                None,
-                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
-                json!({ "l": login, "p": password }),
-            )
+            .admin(slug, None, LOGIN, json!({ "l": login, "p": password }))
             .await;
-        v["data"]["login"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string()
+        str_at(&v, "/data/login/token")
     }
 
     /// A fresh administrator of `slug`, logged in: its session token.
@@ -380,31 +390,36 @@ impl Server {
             .to_string()
     }
 
-    /// The first slot with seats left, from `from` on (a date, 14 days searched).
-    pub async fn first_free_slot(&self, slug: &str, service: &str, from: &str) -> (String, i64) {
-        let to = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap()
-            + chrono::Duration::days(14);
+    /// The tenant's public `availability` of `service` from `from` to `to` (dates): per day,
+    /// `date` and `slots { start remaining }`.
+    pub async fn availability(&self, slug: &str, service: &str, from: &str, to: &str) -> Value {
         let v = self
             .gql(
                 slug,
                 "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) { availability(serviceId: $s, from: $f, to: $t) { date slots { start remaining } } }",
-                json!({ "s": service, "f": from, "t": to.to_string() }),
+                json!({ "s": service, "f": from, "t": to }),
             )
             .await;
-        for day in v["data"]["availability"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
-        {
-            for s in day["slots"].as_array().unwrap() {
-                if s["remaining"].as_i64().unwrap() > 0 {
-                    return (
-                        s["start"].as_str().unwrap().to_string(),
-                        s["remaining"].as_i64().unwrap(),
-                    );
-                }
-            }
-        }
-        panic!("no free slot for {slug}/{service} from {from}: {v}");
+        v["data"]["availability"].clone()
+    }
+
+    /// The first slot with seats left, from `from` on (a date, 14 days searched).
+    pub async fn first_free_slot(&self, slug: &str, service: &str, from: &str) -> (String, i64) {
+        let to = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap()
+            + chrono::Duration::days(14);
+        let days = self
+            .availability(slug, service, from, &to.to_string())
+            .await;
+        first_with_seats(&days)
+            .unwrap_or_else(|| panic!("no free slot for {slug}/{service} from {from}: {days}"))
+    }
+
+    /// The id of the service `key` and its first slot with seats left from `from` on:
+    /// (service id, start, seats left).
+    pub async fn free_slot_of(&self, slug: &str, key: &str, from: &str) -> (String, String, i64) {
+        let service = self.service_id(slug, key).await;
+        let (start, remaining) = self.first_free_slot(slug, &service, from).await;
+        (service, start, remaining)
     }
 
     pub async fn remaining(&self, slug: &str, service: &str, start: &str) -> i64 {
@@ -413,23 +428,17 @@ impl Server {
             .with_timezone(&chrono_tz::Europe::Warsaw)
             .date_naive()
             .to_string();
-        let v = self
-            .gql(
-                slug,
-                "query($s: ID!, $f: NaiveDate!) { availability(serviceId: $s, from: $f, to: $f) { slots { start remaining } } }",
-                json!({ "s": service, "f": date }),
-            )
-            .await;
+        let days = self.availability(slug, service, &date, &date).await;
         let want = chrono::DateTime::parse_from_rfc3339(start).unwrap();
-        v["data"]["availability"][0]["slots"]
+        days[0]["slots"]
             .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
+            .unwrap_or_else(|| panic!("{days}"))
             .iter()
             .find(|s| {
                 chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() == want
             })
             .map(|s| s["remaining"].as_i64().unwrap())
-            .unwrap_or_else(|| panic!("slot {start} not offered: {v}"))
+            .unwrap_or_else(|| panic!("slot {start} not offered: {days}"))
     }
 
     pub async fn book(&self, slug: &str, input: Value) -> Value {
@@ -447,6 +456,14 @@ impl Server {
                     "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
         )
         .await
+    }
+
+    /// Books Cieszyn's `meldunek` at its first free slot from 2 December for `email`: the
+    /// answer to `createBooking`.
+    pub async fn book_cieszyn(&self, email: &str) -> Value {
+        let (service, start, _) = self.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
+        self.book("cieszyn", cieszyn_input(&service, &start, email))
+            .await
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
@@ -475,6 +492,105 @@ pub const CREATE: &str = "mutation($i: CreateBookingInput!) { createBooking(inpu
 
 pub const BOOKING: &str =
     "query($t: String!) { booking(token: $t) { code status start localTime } }";
+
+/// The `login` mutation of the admin and platform APIs (`$l`, `$p`): `{ token }`.
+pub const LOGIN: &str =
+    "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }";
+
+/// The string at the JSON `pointer` in `v` (e.g. `/data/login/token`); panics showing `v`.
+pub fn str_at(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer}: {v}"))
+        .to_string()
+}
+
+/// The first slot with seats left in an availability answer (days of `slots { start
+/// remaining }`): (start, seats left).
+pub fn first_with_seats(days: &Value) -> Option<(String, i64)> {
+    days.as_array()?
+        .iter()
+        .flat_map(|day| day["slots"].as_array().into_iter().flatten())
+        .find(|slot| slot["remaining"].as_i64().unwrap() > 0)
+        .map(|slot| {
+            (
+                slot["start"].as_str().unwrap().to_string(),
+                slot["remaining"].as_i64().unwrap(),
+            )
+        })
+}
+
+/// The message of the first error (empty when there is none).
+pub fn message_of(v: &Value) -> &str {
+    v["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// The first error has `code` and a message fit for a citizen (not empty, no panic, no SQL).
+pub fn assert_code(v: &Value, code: &str) {
+    assert_eq!(code_of(v), code, "{v}");
+    let msg = message_of(v);
+    assert!(
+        !msg.is_empty() && !msg.contains("panicked") && !msg.to_lowercase().contains("sql"),
+        "{v}"
+    );
+}
+
+/// The first error has `code` and its message contains `text`.
+pub fn assert_refused(v: &Value, code: &str, text: &str) {
+    assert_eq!(code_of(v), code, "{v}");
+    assert!(message_of(v).contains(text), "{v}");
+}
+
+/// A Cieszyn booking of `service` at `start` for `email` (terms 1.0, both consents).
+pub fn cieszyn_input(service: &str, start: &str, email: &str) -> Value {
+    json!({ "serviceId": service, "start": start, "client": { "email": email },
+            "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] })
+}
+
+/// A helper process, killed when dropped.
+pub struct Helper(Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` with its output discarded and waits (10 s at most) until something listens on
+/// `port` of the loopback address.
+pub async fn spawn_listening(cmd: &mut Command, port: u16) -> Helper {
+    let child = Helper(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child
+}
+
+/// Two tests of `body(backend)`, `sqlite` on SQLite and `postgres` on PostgreSQL, each with the
+/// test attribute given (e.g. `#[tokio::test]`).
+macro_rules! on_both_backends {
+    (#[$test:meta] $sqlite:ident, $postgres:ident => $body:ident) => {
+        #[$test]
+        async fn $sqlite() {
+            $body(Backend::Sqlite).await;
+        }
+
+        #[$test]
+        async fn $postgres() {
+            $body(Backend::Postgres).await;
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 fn rand_suffix() -> u32 {
     std::time::SystemTime::now()
