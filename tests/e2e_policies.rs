@@ -70,10 +70,7 @@ async fn zielona_gora_vehicle_rules_and_identity_cap() {
                 zg_input(&service, st, "cap@example.pl", ok(i)),
             )
             .await;
-        assert_eq!(
-            v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
-            "{v}"
-        );
+        assert_eq!(created_status(&v), "CONFIRMED", "{v}");
     }
     let v = s
         .book(
@@ -86,10 +83,7 @@ async fn zielona_gora_vehicle_rules_and_identity_cap() {
     let mut other = zg_input(&service, &starts[2], "inna@example.pl", ok(2));
     other["client"]["phone"] = json!("602000111");
     let v = s.book("zielona-gora", other).await;
-    assert_eq!(
-        v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
-        "{v}"
-    );
+    assert_eq!(created_status(&v), "CONFIRMED", "{v}");
 }
 
 fn fixtures() -> PathBuf {
@@ -98,12 +92,7 @@ fn fixtures() -> PathBuf {
 
 /// A copy of the shipped cities with Gdynia's identity provider keys served from this machine.
 fn policies_with_local_idp(dir: &Path, jwks_url: &str) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for city in std::fs::read_dir(&from)
-        .unwrap()
-        .flatten()
-        .filter(|c| c.path().is_dir())
-    {
+    for city in shipped_cities() {
         let to = dir.join(city.file_name());
         std::fs::create_dir_all(to.join("tests")).unwrap();
         for f in ["tenant.toml", "policy.rhai"] {
@@ -508,10 +497,7 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
         !v["errors"][0]["message"].as_str().unwrap().contains("loop"),
         "no script details leak: {v}"
     );
-    assert_eq!(
-        other["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
-        "{other}"
-    );
+    assert_eq!(created_status(&other), "CONFIRMED", "{other}");
     assert_eq!(s.get("/healthz").await.0, 200);
     assert_eq!(
         s.remaining("cieszyn", &ci, &a).await,

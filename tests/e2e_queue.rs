@@ -27,11 +27,7 @@ struct Staff {
 async fn staff(s: &Server, slug: &str) -> Staff {
     let op = s.operator_token().await;
     let admin = s.admin_token(&op, slug).await;
-    let cfg = s.offices(slug, &admin).await;
-    let office_id = cfg["data"]["configuration"]["offices"][0]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{cfg}"))
-        .to_string();
+    let office_id = s.first_office(slug, &admin).await;
     let login = format!("urzednik@{slug}.example.pl");
     let made = s
         .admin(

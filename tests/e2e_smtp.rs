@@ -44,6 +44,14 @@ async fn smtpd(dir: &std::path::Path) -> Option<(Helper, u16)> {
     Some((child, port))
 }
 
+/// A server that sends its mail to an SMTP server on `port` of the loopback address.
+async fn sending_to(port: u16) -> Server {
+    Server::builder()
+        .env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
+        .start()
+        .await
+}
+
 #[tokio::test]
 async fn confirmation_is_delivered_over_smtp() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,10 +59,7 @@ async fn confirmation_is_delivered_over_smtp() {
         return;
     };
     let maildir = dir.path().join("maildir");
-    let s = Server::builder()
-        .env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
-        .start()
-        .await;
+    let s = sending_to(port).await;
     let v = s.book_cieszyn("smtp@example.pl").await;
     let code = booking_code(&v);
     let mail = wait_for_mail(&maildir.join("new"), &code).await;
@@ -147,10 +152,7 @@ async fn no_token_in_the_log_with_smtp() {
 async fn undelivered_mail_survives_a_restart() {
     // Nothing listens on this port: every delivery attempt fails.
     let dead = free_port();
-    let s = Server::builder()
-        .env("SMTP_URL", &format!("smtp://127.0.0.1:{dead}"))
-        .start()
-        .await;
+    let s = sending_to(dead).await;
     let v = s.book_cieszyn("retry@example.pl").await;
     let code = booking_code(&v);
     for _ in 0..100 {

@@ -50,11 +50,7 @@ async fn closed_with(ws: &mut Ws) -> Option<u16> {
 async fn display_token(s: &Server) -> String {
     let op = s.operator_token().await;
     let admin = s.admin_token(&op, SLUG).await;
-    let cfg = s.offices(SLUG, &admin).await;
-    let office = cfg["data"]["configuration"]["offices"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let office = s.first_office(SLUG, &admin).await;
     let made = s
         .admin(
             SLUG,
@@ -63,10 +59,7 @@ async fn display_token(s: &Server) -> String {
             json!({ "o": office }),
         )
         .await;
-    made["data"]["d"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{made}"))
-        .to_string()
+    str_at(&made, "/data/d/token")
 }
 
 async fn send(ws: &mut Ws, v: Value) {

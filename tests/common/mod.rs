@@ -299,6 +299,14 @@ impl Server {
         .await
     }
 
+    /// The id of the tenant's first office (the admin API's configuration, with `token`).
+    pub async fn first_office(&self, slug: &str, token: &str) -> String {
+        str_at(
+            &self.offices(slug, token).await,
+            "/data/configuration/offices/0/id",
+        )
+    }
+
     /// A GraphQL request to the platform API (`/platform/graphql`).
     pub async fn platform(&self, token: Option<&str>, query: &str, vars: Value) -> Value {
         let (status, v) = self
@@ -518,6 +526,46 @@ pub fn first_with_seats(days: &Value) -> Option<(String, i64)> {
                 slot["remaining"].as_i64().unwrap(),
             )
         })
+}
+
+/// The status of the booking a `createBooking` answer made (empty when it made none).
+pub fn created_status(v: &Value) -> &str {
+    v["data"]["createBooking"]["booking"]["status"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// The folders of the shipped cities (`policies/<slug>`).
+pub fn shipped_cities() -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"))
+        .unwrap()
+        .flatten()
+        .filter(|c| c.path().is_dir())
+        .collect()
+}
+
+/// Fails unless the checked-in file `rel` (from the workspace root) is `generated` to the byte;
+/// with `{var}=1` in the environment the file is written first. The failure names `source`
+/// (what the file is made from) and the test to run with `var` set.
+pub fn matches_checked_in(rel: &str, generated: &str, source: &str, var: &str, test: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if std::env::var(var).as_deref() == Ok("1") {
+        std::fs::write(&path, generated).unwrap_or_else(|e| panic!("write {rel}: {e}"));
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "{rel} differs from {source}; run `{var}=1 cargo test --test {test}` and review the diff"
+    );
+}
+
+/// What a command wrote, its standard output then its standard error.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// The message of the first error (empty when there is none).
