@@ -8,16 +8,16 @@
 use std::collections::BTreeSet;
 
 use okienko_store::{
-    active_services, answer_complaint, audit_page, booking_by_id, booking_events,
-    bookings_of_client, bookings_page, claim_due, close_complaint, complaint_by_id,
-    complaints_of_client, complaints_page, correct_client, count_bookings, create_booking,
-    due_for_erasure, erase_bookings, erase_complaints, erase_messages_to, file_complaint,
-    import_tenants, list_tenants, mark_staff_booking, on_db, outbox_for_booking, outbox_of_client,
+    active_services, answer_complaint, audit_page, booking_events, bookings_of_client,
+    bookings_page, claim_due, close_complaint, complaint_by_id, complaints_of_client,
+    complaints_page, correct_client, count_bookings, create_booking, due_for_erasure,
+    erase_bookings, erase_complaints, erase_messages_to, file_complaint, import_tenants,
+    list_tenants, mark_staff_booking, on_db, outbox_for_booking, outbox_of_client,
     overdue_complaints, record_booking_event, record_outcome, release_booking, slot_usage,
     staff_booking, staff_booking_by_code, BookingFilter, BookingRow, ClientMatch, Db, NewAudit,
     NewBooking, NewComplaint, NewEvent, NewOutbox, Scope, StoreError, TenantId, TenantImport,
 };
-use okienko_test_support::{both, TestDb};
+use okienko_test_support::{both, confirmed_booking, stored_booking, TestDb};
 
 /// 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600;
@@ -26,20 +26,14 @@ const LEN: i64 = 900;
 /// A slot on the next day.
 const SLOT: i64 = NOW + DAY + 9 * 3600;
 
-both!(scenario_events, events_sqlite, events_postgres);
-both!(scenario_staff_list, staff_list_sqlite, staff_list_postgres);
-both!(
-    scenario_mark_and_outcome,
-    mark_and_outcome_sqlite,
-    mark_and_outcome_postgres
-);
-both!(
-    scenario_personal_data,
-    personal_data_sqlite,
-    personal_data_postgres
-);
-both!(scenario_retention, retention_sqlite, retention_postgres);
-both!(scenario_complaints, complaints_sqlite, complaints_postgres);
+both! {
+    scenario_events, events_sqlite, events_postgres;
+    scenario_staff_list, staff_list_sqlite, staff_list_postgres;
+    scenario_mark_and_outcome, mark_and_outcome_sqlite, mark_and_outcome_postgres;
+    scenario_personal_data, personal_data_sqlite, personal_data_postgres;
+    scenario_retention, retention_sqlite, retention_postgres;
+    scenario_complaints, complaints_sqlite, complaints_postgres;
+}
 
 struct Fx {
     a: TenantId,
@@ -98,31 +92,20 @@ async fn fixture(db: &Db) -> Fx {
 
 fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBooking {
     NewBooking {
-        tenant,
-        service_id,
-        code: code.to_string(),
-        status: "confirmed",
-        quota: "online",
-        source: "online",
-        slot_start,
-        slot_end: slot_start + LEN,
-        client_name: Some("Jan Kowalski".to_string()),
         client_email: Some("Jan@Example.pl".to_string()),
         client_phone: Some("48601234567".to_string()),
         fields_json: "{\"registration_number\":\"FZ 12345\"}".to_string(),
-        terms_version: "2026-01".to_string(),
         consents_json: "[[\"rodo\",\"1\"]]".to_string(),
-        confirmation_mode: "immediate",
-        confirm_channel: None,
-        confirm_secret_hash: None,
-        confirm_expires_at: None,
-        confirmed_at: Some(NOW),
-        manage_token_hash: format!("manage-{code}"),
-        manage_nonce: None,
         idempotency_key: Some(format!("key-{code}")),
         request_hash: Some(format!("req-{code}")),
         identities: vec![("email".to_string(), format!("hash-{code}"))],
-        now: NOW,
+        ..confirmed_booking(
+            tenant,
+            service_id,
+            code,
+            (slot_start, slot_start + LEN),
+            NOW,
+        )
     }
 }
 
@@ -332,10 +315,7 @@ async fn scenario_mark_and_outcome(db: Db) {
     let row = staff_booking(&db, fx.a, b.id).await.unwrap().unwrap();
     assert_eq!(row.created_by.as_deref(), Some("user:1"));
     assert_eq!(row.personal_data_expires_at, Some(SLOT + DAY));
-    assert_eq!(
-        row.booking,
-        booking_by_id(&db, fx.a, b.id).await.unwrap().unwrap()
-    );
+    assert_eq!(row.booking, stored_booking(&db, fx.a, b.id).await);
     assert_eq!(booking_events(&db, fx.a, b.id).await.unwrap().len(), 1);
     assert_eq!(
         audit_page(&db, Scope::Tenant(fx.a), None, 10)
@@ -529,10 +509,8 @@ async fn scenario_personal_data(db: Db) {
         .all(|r| r.client_name.as_deref() == Some("Jan Nowak")
             && r.client_phone.as_deref() == Some("48601234567")));
     assert_eq!(
-        booking_by_id(&db, fx.b, in_b.id)
+        stored_booking(&db, fx.b, in_b.id)
             .await
-            .unwrap()
-            .unwrap()
             .client_name
             .as_deref(),
         Some("Jan Kowalski")
@@ -624,7 +602,7 @@ async fn scenario_personal_data(db: Db) {
         booking_events(&db, fx.a, b1.id).await.unwrap().len(),
         h.len()
     );
-    let twin = booking_by_id(&db, fx.b, in_b.id).await.unwrap().unwrap();
+    let twin = stored_booking(&db, fx.b, in_b.id).await;
     assert_eq!(twin.client_email.as_deref(), Some("Jan@Example.pl"));
     assert_eq!(
         outbox_for_booking(&db, fx.b, in_b.id).await.unwrap()[0].recipient,
