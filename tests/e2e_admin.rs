@@ -1178,20 +1178,9 @@ async fn platform_creates_suspends_and_resumes_tenants() {
     assert_eq!(v["data"]["tenants"].as_array().unwrap().len(), 5, "{v}");
     let admin = s.admin_token(&op, "cieszyn").await;
 
-    let v = s
-        .platform(
-            Some(&op),
-            "mutation { suspendTenant(slug: \"cieszyn\") { slug status } }",
-            json!({}),
-        )
-        .await;
+    let v = s.change_tenant(&op, "suspendTenant", "cieszyn").await;
     assert_eq!(v["data"]["suspendTenant"]["status"], "SUSPENDED", "{v}");
-    let (status, v) = s
-        .post_raw(
-            "cieszyn",
-            json!({ "query": "{ tenant { name } }" }).to_string(),
-        )
-        .await;
+    let (status, v) = s.tenant_answer("cieszyn").await;
     assert_eq!(status, 404);
     assert_code(&v, "TENANT_NOT_FOUND");
     let (status, v) = s
@@ -1205,40 +1194,19 @@ async fn platform_creates_suspends_and_resumes_tenants() {
     assert_code(&v, "TENANT_NOT_FOUND");
     assert_eq!(s.get("/t/cieszyn/admin/graphql").await.0, 404);
     // The others are served as before.
-    let (status, _) = s
-        .post_raw(
-            "opole",
-            json!({ "query": "{ tenant { name } }" }).to_string(),
-        )
-        .await;
+    let (status, _) = s.tenant_answer("opole").await;
     assert_eq!(status, 200);
 
-    let v = s
-        .platform(
-            Some(&op),
-            "mutation { resumeTenant(slug: \"cieszyn\") { status } }",
-            json!({}),
-        )
-        .await;
+    let v = s.change_tenant(&op, "resumeTenant", "cieszyn").await;
     assert_eq!(v["data"]["resumeTenant"]["status"], "ACTIVE", "{v}");
-    let (status, _) = s
-        .post_raw(
-            "cieszyn",
-            json!({ "query": "{ tenant { name } }" }).to_string(),
-        )
-        .await;
+    let (status, _) = s.tenant_answer("cieszyn").await;
     assert_eq!(status, 200);
     let v = s
         .admin("cieszyn", Some(&admin), "{ me { id } }", json!({}))
         .await;
     assert!(v["errors"].is_null(), "the admin's session survives: {v}");
     assert_code(
-        &s.platform(
-            Some(&op),
-            "mutation { suspendTenant(slug: \"nie-ma\") { status } }",
-            json!({}),
-        )
-        .await,
+        &s.change_tenant(&op, "suspendTenant", "nie-ma").await,
         "TENANT_NOT_FOUND",
     );
 

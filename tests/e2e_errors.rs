@@ -65,12 +65,7 @@ async fn malformed_requests_are_400_with_codes() {
     assert_code(&v, "PAYLOAD_TOO_LARGE");
 
     // Unknown tenant: 404 with a clear body.
-    let (status, v) = s
-        .post_raw(
-            "nie-ma-takiego",
-            json!({ "query": "{ tenant { name } }" }).to_string(),
-        )
-        .await;
+    let (status, v) = s.tenant_answer("nie-ma-takiego").await;
     assert_eq!(status, 404);
     assert_code(&v, "TENANT_NOT_FOUND");
     let (status, _) = s.get("/t/nie-ma-takiego/graphql").await;

@@ -378,7 +378,22 @@ async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
     assert_eq!(moved, chrono::DateTime::parse_from_rfc3339(&b).unwrap());
 }
 
-fn okienko(data: &Path, args: &[&str]) -> std::process::Output {
+/// Writes `script` to `<dir>/policy.rhai` (and `case`, when given, to `<dir>/tests/a.toml`),
+/// then runs `okienko policy activate cieszyn <dir>/policy.rhai`, then `more`, on `data`.
+fn activate(
+    data: &Path,
+    dir: &Path,
+    script: &str,
+    case: Option<&str>,
+    more: &[&str],
+) -> std::process::Output {
+    let policy = dir.join("policy.rhai");
+    std::fs::write(&policy, script).unwrap();
+    if let Some(case) = case {
+        std::fs::write(dir.join("tests/a.toml"), case).unwrap();
+    }
+    let mut args = vec!["policy", "activate", "cieszyn", policy.to_str().unwrap()];
+    args.extend_from_slice(more);
     Command::new(env!("CARGO_BIN_EXE_okienko"))
         .args(args)
         .env("OKIENKO_DATA_DIR", data)
@@ -399,24 +414,12 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     std::fs::create_dir_all(dir.join("tests")).unwrap();
 
     // A version whose own tests fail is refused, with the failures returned.
-    std::fs::write(
-        dir.join("policy.rhai"),
-        "fn validate_booking(ctx) { throw #{ code: \"ZAWSZE_NIE\", message: \"Nie.\" }; }",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("tests/a.toml"),
-        "[[case]]\nname = \"przyjmuje\"\nexpect = \"accepted\"\n",
-    )
-    .unwrap();
-    let out = okienko(
+    let out = activate(
         &data,
-        &[
-            "policy",
-            "activate",
-            "cieszyn",
-            dir.join("policy.rhai").to_str().unwrap(),
-        ],
+        &dir,
+        "fn validate_booking(ctx) { throw #{ code: \"ZAWSZE_NIE\", message: \"Nie.\" }; }",
+        Some("[[case]]\nname = \"przyjmuje\"\nexpect = \"accepted\"\n"),
+        &[],
     );
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
@@ -426,19 +429,12 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     );
 
     // A hook without a test case of its own is refused too, though every case passes.
-    std::fs::write(
-        dir.join("policy.rhai"),
-        "fn validate_booking(ctx) { () } fn identity_keys(ctx) { [] }",
-    )
-    .unwrap();
-    let out = okienko(
+    let out = activate(
         &data,
-        &[
-            "policy",
-            "activate",
-            "cieszyn",
-            dir.join("policy.rhai").to_str().unwrap(),
-        ],
+        &dir,
+        "fn validate_booking(ctx) { () } fn identity_keys(ctx) { [] }",
+        None,
+        &[],
     );
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
@@ -449,26 +445,12 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     );
 
     // A hostile version whose test expects exactly that failure is activated.
-    std::fs::write(
-        dir.join("policy.rhai"),
-        "fn validate_booking(ctx) { let x = 0; loop { x += 1; } }",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("tests/a.toml"),
-        "[[case]]\nname = \"zatrzymany\"\nexpect = { error = \"POLICY_ERROR\" }\n",
-    )
-    .unwrap();
-    let out = okienko(
+    let out = activate(
         &data,
-        &[
-            "policy",
-            "activate",
-            "cieszyn",
-            dir.join("policy.rhai").to_str().unwrap(),
-            "--author",
-            "test",
-        ],
+        &dir,
+        "fn validate_booking(ctx) { let x = 0; loop { x += 1; } }",
+        Some("[[case]]\nname = \"zatrzymany\"\nexpect = { error = \"POLICY_ERROR\" }\n"),
+        &["--author", "test"],
     );
     assert!(
         out.status.success(),
@@ -479,8 +461,7 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
 
     let s = s.restart_at(NOW).await;
     let (ci, a, _) = s.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
-    let input = json!({ "serviceId": ci, "start": a, "client": { "email": "h@example.pl" },
-                        "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] });
+    let input = cieszyn_input(&ci, &a, "h@example.pl");
     let (v, other) = tokio::join!(s.book("cieszyn", input), async {
         let (dg, b, _) = s
             .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")

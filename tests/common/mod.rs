@@ -299,6 +299,19 @@ impl Server {
         .await
     }
 
+    /// The public API's answer to `{ tenant { name } }` at `slug`: (HTTP status, body).
+    pub async fn tenant_answer(&self, slug: &str) -> (u16, Value) {
+        self.post_raw(slug, json!({ "query": "{ tenant { name } }" }).to_string())
+            .await
+    }
+
+    /// `suspendTenant` or `resumeTenant` (`verb`) of `slug` by the operator `op`, asking for the
+    /// tenant's `status`: the platform API's answer.
+    pub async fn change_tenant(&self, op: &str, verb: &str, slug: &str) -> Value {
+        let query = format!("mutation($s: String!) {{ {verb}(slug: $s) {{ status }} }}");
+        self.platform(Some(op), &query, json!({ "s": slug })).await
+    }
+
     /// The id of the tenant's first office (the admin API's configuration, with `token`).
     pub async fn first_office(&self, slug: &str, token: &str) -> String {
         str_at(
