@@ -1041,13 +1041,7 @@ async fn configuration_changes_show_in_availability_at_once() {
         )
         .await;
     assert!(v["errors"].is_null(), "{v}");
-    let v = s
-        .gql(
-            slug,
-            "query($s: ID!) { service(id: $s) { name } }",
-            json!({ "s": new_id }),
-        )
-        .await;
+    let v = s.service_by_id(slug, &new_id).await;
     assert_code(&v, "NOT_FOUND");
 
     // Terms and branding.

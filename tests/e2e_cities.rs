@@ -10,10 +10,8 @@ use serde_json::json;
 /// cancellation frees the seat at once (ZG-4, ZG-11).
 #[tokio::test]
 async fn zielona_gora_immediate_booking_then_cancellation() {
-    let s = Server::start().await;
-    let (service, start, before) = s
-        .free_slot_of("zielona-gora", "rejestracja-pojazdu", "2026-12-02")
-        .await;
+    let (s, service, start, before) =
+        Server::with_free_slot("zielona-gora", "rejestracja-pojazdu", "2026-12-02").await;
     let v = s
         .book(
             "zielona-gora",
@@ -87,19 +85,18 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
 }
 
 fn gdynia_input(service: &str, start: &str) -> serde_json::Value {
-    json!({
-        "serviceId": service, "start": start,
-        "client": { "name": "Anna Nowak", "email": "anna@example.pl" },
-        "acceptedTermsVersion": "1.0", "consents": ["rodo"]
-    })
+    rodo_input(
+        &service,
+        &start,
+        json!({ "name": "Anna Nowak", "email": "anna@example.pl" }),
+    )
 }
 
 /// GD: a preliminary booking confirmed by the e-mailed link (GD-7, GD-9), then the
 /// confirmation with number, desk, date and time (GD-8).
 #[tokio::test]
 async fn gdynia_pending_confirmed_by_link() {
-    let s = Server::start().await;
-    let (service, start, _) = s.free_slot_of("gdynia", "meldunek", "2026-12-03").await;
+    let (s, service, start, _) = Server::with_free_slot("gdynia", "meldunek", "2026-12-03").await;
     let v = s.book("gdynia", gdynia_input(&service, &start)).await;
     let b = &v["data"]["createBooking"]["booking"];
     assert_eq!(b["status"], "PENDING", "{v}");
@@ -108,10 +105,7 @@ async fn gdynia_pending_confirmed_by_link() {
         "60 minutes from now: {v}"
     );
     let code = b["code"].as_str().unwrap().to_string();
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
 
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
     let link = after(&mail, "Potwierdź rezerwację:").to_string();
@@ -173,13 +167,10 @@ async fn gdynia_pending_confirmed_by_link() {
 /// restarting the server with a later clock.
 #[tokio::test]
 async fn gdynia_pending_expires_after_sixty_minutes() {
-    let s = Server::start().await;
-    let (service, start, before) = s.free_slot_of("gdynia", "meldunek", "2026-12-03").await;
+    let (s, service, start, before) =
+        Server::with_free_slot("gdynia", "meldunek", "2026-12-03").await;
     let v = s.book("gdynia", gdynia_input(&service, &start)).await;
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
     assert_eq!(s.remaining("gdynia", &service, &start).await, before - 1);
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
     let link = after(&mail, "otwórz link:\n").to_string();
@@ -229,18 +220,13 @@ const CONFIRM_CODE: &str =
 /// five wrong codes the booking cannot be confirmed by code any more.
 #[tokio::test]
 async fn opole_confirmed_by_code_and_wrong_codes_refused() {
-    let s = Server::start().await;
-    let (service, start, _) = s
-        .free_slot_of("opole", "dowod-osobisty-odbior", "2026-12-02")
-        .await;
+    let (s, service, start, _) =
+        Server::with_free_slot("opole", "dowod-osobisty-odbior", "2026-12-02").await;
     let v = s
         .book("opole", opole_input(&service, &start, "ewa@example.pl"))
         .await;
     assert_eq!(created_status(&v), "PENDING", "{v}");
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
     let mail = wait_for_mail(&s.mail_dir(), "Kod potwierdzenia: ").await;
     let code = after(&mail, "Kod potwierdzenia: ").to_string();
     assert_eq!(code.len(), 6);
@@ -260,10 +246,7 @@ async fn opole_confirmed_by_code_and_wrong_codes_refused() {
     let v = s
         .book("opole", opole_input(&service, &start2, "adam@example.pl"))
         .await;
-    let token2 = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token2 = management_token(&v);
     let mail2 = wait_for_mail(&s.mail_dir(), "To: adam@example.pl").await;
     let code2 = after(&mail2, "Kod potwierdzenia: ").to_string();
     let wrong2 = if code2 == "000000" {
@@ -300,10 +283,8 @@ async fn opole_confirmed_by_code_and_wrong_codes_refused() {
 /// OP-7: with a phone number and the SMS option, the code comes by SMS.
 #[tokio::test]
 async fn opole_code_by_sms() {
-    let s = Server::start().await;
-    let (service, start, _) = s
-        .free_slot_of("opole", "zameldowanie-wymeldowanie", "2026-12-02")
-        .await;
+    let (s, service, start, _) =
+        Server::with_free_slot("opole", "zameldowanie-wymeldowanie", "2026-12-02").await;
     let mut input = opole_input(&service, &start, "sms@example.pl");
     input["fields"] = json!([]);
     input["confirmationChannel"] = json!("SMS");
@@ -311,10 +292,7 @@ async fn opole_code_by_sms() {
     assert_eq!(code_of(&v), "SMS_NEEDS_PHONE", "{v}");
     input["client"]["phone"] = json!("+48 601-234-567");
     let v = s.book("opole", input).await;
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
     let mut sms = String::new();
     for _ in 0..100 {
         sms = std::fs::read_to_string(s.data.join("sms.log")).unwrap_or_default();
@@ -341,19 +319,12 @@ async fn opole_code_by_sms() {
 /// as a 48xxxxxxxxx identifier (DG-8), whatever form it was typed in.
 #[tokio::test]
 async fn dabrowa_confirmation_content() {
-    let s = Server::start().await;
-    let (service, start, _) = s
-        .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")
-        .await;
+    let (s, service, start, _) =
+        Server::with_free_slot("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02").await;
+    let client =
+        json!({ "name": "Piotr", "email": "piotr@example.pl", "phone": "+48 662-138-278" });
     let v = s
-        .book(
-            "dabrowa-gornicza",
-            json!({
-                "serviceId": service, "start": start,
-                "client": { "name": "Piotr", "email": "piotr@example.pl", "phone": "+48 662-138-278" },
-                "acceptedTermsVersion": "1.0", "consents": ["rodo"]
-            }),
-        )
+        .book("dabrowa-gornicza", rodo_input(&service, &start, client))
         .await;
     let b = &v["data"]["createBooking"]["booking"];
     assert_eq!(b["status"], "CONFIRMED", "{v}");
@@ -383,12 +354,9 @@ async fn dabrowa_confirmation_content() {
     );
 
     // DG-6: the phone is required.
+    let client = json!({ "name": "Piotr", "email": "p@example.pl" });
     let v = s
-        .book(
-            "dabrowa-gornicza",
-            json!({ "serviceId": service, "start": start, "client": { "name": "Piotr", "email": "p@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-        )
+        .book("dabrowa-gornicza", rodo_input(&service, &start, client))
         .await;
     assert_eq!(code_of(&v), "VALIDATION_FAILED");
     assert_eq!(v["errors"][0]["extensions"]["field"], "client.phone");

@@ -201,13 +201,7 @@ async fn booking_refusals_store_nothing() {
         )
         .await;
     assert_code(&v, "NOT_FOUND");
-    let v = s
-        .gql(
-            "zielona-gora",
-            "query($s: ID!) { service(id: $s) { name } }",
-            json!({ "s": gdynia_service }),
-        )
-        .await;
+    let v = s.service_by_id("zielona-gora", &gdynia_service).await;
     assert_code(&v, "NOT_FOUND");
 
     // Availability ranges.
@@ -252,10 +246,7 @@ async fn wrong_tokens_and_cross_tenant_tokens() {
         )
         .await;
     let v = s.book("zielona-gora", zg_input(&service, &start)).await;
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
 
     for t in ["", "x", &"y".repeat(5000)] {
         let v = s.gql("zielona-gora", BOOKING, json!({ "t": t })).await;

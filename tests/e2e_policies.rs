@@ -22,10 +22,8 @@ fn zg_input(service: &str, start: &str, email: &str, fields: Value) -> Value {
 /// active bookings per identity.
 #[tokio::test]
 async fn zielona_gora_vehicle_rules_and_identity_cap() {
-    let s = Server::start().await;
-    let (service, start, _) = s
-        .free_slot_of("zielona-gora", "rejestracja-pojazdu", "2026-12-02")
-        .await;
+    let (s, service, start, _) =
+        Server::with_free_slot("zielona-gora", "rejestracja-pojazdu", "2026-12-02").await;
     let owner = json!({ "key": "owner_name", "value": "Jan Kowalski" });
     let cases = [
         (json!([owner]), "VEHICLE_ID_REQUIRED"),
@@ -274,10 +272,8 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
 /// until when. The no-show is recorded in the server's database as the queue will record it.
 #[tokio::test]
 async fn opole_no_show_blocks_online_booking() {
-    let s = Server::start().await;
-    let (service, start, _) = s
-        .free_slot_of("opole", "zameldowanie-wymeldowanie", "2026-12-02")
-        .await;
+    let (s, service, start, _) =
+        Server::with_free_slot("opole", "zameldowanie-wymeldowanie", "2026-12-02").await;
     let input = |start: &str| {
         json!({ "serviceId": service, "start": start, "client": { "name": "Olga Nowak", "email": "olga@example.pl" },
                 "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"] })
@@ -339,10 +335,7 @@ async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
     let v = s
         .book("cieszyn", cieszyn_input(&ci, &a, "r@example.pl"))
         .await;
-    let t = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let t = management_token(&v);
     let (b, _) = s.first_free_slot("cieszyn", &ci, "2026-12-04").await;
     let v = s
         .gql("cieszyn", reschedule, json!({ "t": t, "s": b }))
@@ -352,17 +345,11 @@ async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
     let (dg, a, before) = s
         .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")
         .await;
+    let client = json!({ "name": "Piotr", "email": "p@example.pl", "phone": "662138278" });
     let v = s
-        .book(
-            "dabrowa-gornicza",
-            json!({ "serviceId": dg, "start": a, "client": { "name": "Piotr", "email": "p@example.pl", "phone": "662138278" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-        )
+        .book("dabrowa-gornicza", rodo_input(&dg, &a, client))
         .await;
-    let t = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let t = management_token(&v);
     let (b, _) = s
         .first_free_slot("dabrowa-gornicza", &dg, "2026-12-04")
         .await;
@@ -468,8 +455,11 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
             .await;
         s.book(
             "dabrowa-gornicza",
-            json!({ "serviceId": dg, "start": b, "client": { "name": "Piotr", "email": "q@example.pl", "phone": "662138279" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+            rodo_input(
+                &dg,
+                &b,
+                json!({ "name": "Piotr", "email": "q@example.pl", "phone": "662138279" }),
+            ),
         )
         .await
     });

@@ -14,53 +14,6 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-/// What a city's queue needs: an administrator, a clerk, a kiosk and a display of its office.
-struct Staff {
-    admin: String,
-    clerk: String,
-    clerk_login: String,
-    kiosk: String,
-    display: String,
-    office_id: String,
-}
-
-async fn staff(s: &Server, slug: &str) -> Staff {
-    let op = s.operator_token().await;
-    let admin = s.admin_token(&op, slug).await;
-    let office_id = s.first_office(slug, &admin).await;
-    let login = format!("urzednik@{slug}.example.pl");
-    let made = s
-        .admin(
-            slug,
-            Some(&admin),
-            "mutation($o: ID!, $l: String!) { \
-               u: createUser(login: $l, displayName: \"Jan Urzędnik\", role: CLERK, password: \"haslo-urzednika-1\") { id } \
-               k: createDevice(officeId: $o, kind: KIOSK, name: \"Biletomat\") { token } \
-               d: createDevice(officeId: $o, kind: DISPLAY, name: \"Wyświetlacz w holu\") { token } }",
-            json!({ "o": office_id, "l": login }),
-        )
-        .await;
-    assert!(made["errors"].is_null(), "{made}");
-    let clerk = s.staff_login(slug, &login, "haslo-urzednika-1").await;
-    Staff {
-        admin,
-        clerk,
-        clerk_login: login,
-        kiosk: made["data"]["k"]["token"].as_str().unwrap().to_string(),
-        display: made["data"]["d"]["token"].as_str().unwrap().to_string(),
-        office_id,
-    }
-}
-
-impl Staff {
-    /// Sessions last 8 hours: the clerk logs in again on a later day.
-    async fn next_day(&mut self, s: &Server, slug: &str) {
-        self.clerk = s
-            .staff_login(slug, &self.clerk_login, "haslo-urzednika-1")
-            .await;
-    }
-}
-
 async fn api(s: &Server, path: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
     let (status, v) = s
         .post_path(
@@ -725,9 +678,11 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
         .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
         .await;
     let input = |start: &str| {
-        json!({ "serviceId": service, "start": start,
-                "client": { "name": "Piotr Zieliński", "email": "piotr@example.pl", "phone": "662 138 278" },
-                "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
+        rodo_input(
+            &service,
+            &start,
+            json!({ "name": "Piotr Zieliński", "email": "piotr@example.pl", "phone": "662 138 278" }),
+        )
     };
     // Wednesday 2 December 2026, 09:00 and 10:00 in Warsaw.
     let (_, first) = book_visit(&s, "dabrowa-gornicza", input("2026-12-02T08:00:00Z")).await;

@@ -44,9 +44,11 @@ expect = { returns = [ { key = "znacznik_wersji" } ] }
 "#;
 
 fn input(service: &str, start: &str) -> Value {
-    json!({ "serviceId": service, "start": start,
-            "client": { "name": "Piotr Zieliński", "email": "p@example.pl", "phone": "662138278" },
-            "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
+    rodo_input(
+        &service,
+        &start,
+        json!({ "name": "Piotr Zieliński", "email": "p@example.pl", "phone": "662138278" }),
+    )
 }
 
 /// Asks until `check` holds, at most about 10 s: another server's change arrives by NOTIFY.

@@ -115,10 +115,7 @@ async fn no_token_in_the_log_with_smtp() {
         // Gdynia: a confirmation link, then the confirmation with the booking's link.
         let to = format!("log{smtp}@example.pl");
         let v = s.book_gdynia(&to).await;
-        let token = v["data"]["createBooking"]["managementToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string();
+        let token = management_token(&v);
         let dir = if smtp { maildir.clone() } else { s.mail_dir() };
         let mail = wait_for_mail(&dir, &format!("To: {to}")).await;
         let confirm = after(&mail, "Potwierdź rezerwację:").to_string();

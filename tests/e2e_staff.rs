@@ -739,9 +739,11 @@ async fn the_public_flow_writes_the_history() {
     let v = s
         .book(
             slug,
-            json!({ "serviceId": service, "start": start,
-                    "client": { "name": "Anna Kowal", "email": "anna@example.pl", "phone": "601234567" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+            rodo_input(
+                &service,
+                &start,
+                json!({ "name": "Anna Kowal", "email": "anna@example.pl", "phone": "601234567" }),
+            ),
         )
         .await;
     let created = &v["data"]["createBooking"];
@@ -851,12 +853,11 @@ async fn export_correction_and_erasure_of_a_clients_data() {
     let (dg_service, dg_start, _) = s
         .free_slot_of("dabrowa-gornicza", "meldunek", "2026-12-02")
         .await;
+    let client = json!({ "name": "Marta Lis", "email": "marta@example.pl", "phone": "601000111" });
     let v = s
         .book(
             "dabrowa-gornicza",
-            json!({ "serviceId": dg_service, "start": dg_start,
-                    "client": { "name": "Marta Lis", "email": "marta@example.pl", "phone": "601000111" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+            rodo_input(&dg_service, &dg_start, client),
         )
         .await;
     let marta_dg = booking_code(&v);
@@ -1161,9 +1162,11 @@ async fn retention_erases_personal_data_on_schedule_and_keeps_the_counts() {
     let v = s
         .book(
             slug,
-            json!({ "serviceId": service, "start": online_start,
-                    "client": { "name": "Anna Nowak", "email": "anna@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+            rodo_input(
+                &service,
+                &online_start,
+                json!({ "name": "Anna Nowak", "email": "anna@example.pl" }),
+            ),
         )
         .await;
     let online_code = booking_code(&v);

@@ -48,18 +48,7 @@ async fn closed_with(ws: &mut Ws) -> Option<u16> {
 
 /// A display device of the tenant's first office: its token.
 async fn display_token(s: &Server) -> String {
-    let op = s.operator_token().await;
-    let admin = s.admin_token(&op, SLUG).await;
-    let office = s.first_office(SLUG, &admin).await;
-    let made = s
-        .admin(
-            SLUG,
-            Some(&admin),
-            "mutation($o: ID!) { d: createDevice(officeId: $o, kind: DISPLAY, name: \"Hol\") { token } }",
-            json!({ "o": office }),
-        )
-        .await;
-    str_at(&made, "/data/d/token")
+    staff(s, SLUG).await.display
 }
 
 async fn send(ws: &mut Ws, v: Value) {
@@ -89,6 +78,16 @@ async fn init(ws: &mut Ws, token: &str) -> Option<Value> {
     next_json(ws).await
 }
 
+/// A socket from `from` initialised with the display `token`, acknowledged.
+async fn acknowledged(s: &Server, from: [u8; 4], token: &str) -> Ws {
+    let mut ws = open(s, from).await.unwrap();
+    assert_eq!(
+        init(&mut ws, token).await.unwrap()["type"],
+        "connection_ack"
+    );
+    ws
+}
+
 #[tokio::test]
 async fn a_socket_that_never_initialises_is_closed_with_4408() {
     let s = Server::with_env(&[("OKIENKO_WS_INIT_TIMEOUT_MS", "300")]).await;
@@ -105,11 +104,7 @@ async fn a_socket_that_never_initialises_is_closed_with_4408() {
     );
     // An authenticated one stays past the init timeout.
     let token = display_token(&s).await;
-    let mut ok = open(&s, [127, 0, 0, 3]).await.unwrap();
-    assert_eq!(
-        init(&mut ok, &token).await.unwrap()["type"],
-        "connection_ack"
-    );
+    let mut ok = acknowledged(&s, [127, 0, 0, 3], &token).await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     send(
         &mut ok,
@@ -160,11 +155,7 @@ async fn sockets_are_capped_per_address_and_in_all() {
 async fn one_display_holds_at_most_its_sockets() {
     let s = Server::with_env(&[("OKIENKO_MAX_WEBSOCKETS_PER_DEVICE", "1")]).await;
     let token = display_token(&s).await;
-    let mut first = open(&s, [127, 0, 0, 2]).await.unwrap();
-    assert_eq!(
-        init(&mut first, &token).await.unwrap()["type"],
-        "connection_ack"
-    );
+    let mut first = acknowledged(&s, [127, 0, 0, 2], &token).await;
     let mut second = open(&s, [127, 0, 0, 3]).await.unwrap();
     // Refused: the socket is closed instead of acknowledged.
     let refused = init(&mut second, &token).await;
@@ -193,11 +184,7 @@ async fn one_display_holds_at_most_its_sockets() {
 async fn idle_sockets_are_pinged_and_closed_when_silent() {
     let s = Server::with_env(&[("OKIENKO_WS_PING_MS", "200")]).await;
     let token = display_token(&s).await;
-    let mut ws = open(&s, [127, 0, 0, 2]).await.unwrap();
-    assert_eq!(
-        init(&mut ws, &token).await.unwrap()["type"],
-        "connection_ack"
-    );
+    let mut ws = acknowledged(&s, [127, 0, 0, 2], &token).await;
     // Not read for a while: the pings queue up unanswered.
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let mut pings = 0;

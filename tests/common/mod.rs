@@ -71,6 +71,18 @@ impl Server {
         Server::builder().start().await
     }
 
+    /// A server as `start` gives it and the first free slot of `slug`'s service `key` from
+    /// `from` on: (server, service id, start, seats left).
+    pub async fn with_free_slot(
+        slug: &str,
+        key: &str,
+        from: &str,
+    ) -> (Server, String, String, i64) {
+        let s = Server::start().await;
+        let (service, start, remaining) = s.free_slot_of(slug, key, from).await;
+        (s, service, start, remaining)
+    }
+
     /// A server with these variables set (on top of `builder`'s).
     pub async fn with_env(env: &[(&str, &str)]) -> Server {
         let mut b = Server::builder();
@@ -299,6 +311,16 @@ impl Server {
         .await
     }
 
+    /// The public API's answer to `service(id)` (its `name`) at `slug`.
+    pub async fn service_by_id(&self, slug: &str, id: &str) -> Value {
+        self.gql(
+            slug,
+            "query($s: ID!) { service(id: $s) { name } }",
+            json!({ "s": id }),
+        )
+        .await
+    }
+
     /// The public API's answer to `{ tenant { name } }` at `slug`: (HTTP status, body).
     pub async fn tenant_answer(&self, slug: &str) -> (u16, Value) {
         self.post_raw(slug, json!({ "query": "{ tenant { name } }" }).to_string())
@@ -471,12 +493,9 @@ impl Server {
     pub async fn book_gdynia(&self, to: &str) -> Value {
         let service = self.service_id("gdynia", "meldunek").await;
         let (start, _) = self.first_free_slot("gdynia", &service, "2026-12-03").await;
-        self.book(
-            "gdynia",
-            json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-        )
-        .await
+        let client = json!({ "name": "Anna Nowak", "email": to });
+        self.book("gdynia", rodo_input(&service, &start, client))
+            .await
     }
 
     /// Books Cieszyn's `meldunek` at its first free slot from 2 December for `email`: the
@@ -505,6 +524,55 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// What a city's queue needs: an administrator, a clerk, a kiosk and a display of its office.
+pub struct Staff {
+    pub admin: String,
+    pub clerk: String,
+    pub clerk_login: String,
+    pub kiosk: String,
+    pub display: String,
+    pub office_id: String,
+}
+
+/// Makes `slug`'s queue staff: an administrator, the clerk `urzednik@{slug}.example.pl`
+/// logged in, and a kiosk and a display of the first office.
+pub async fn staff(s: &Server, slug: &str) -> Staff {
+    let op = s.operator_token().await;
+    let admin = s.admin_token(&op, slug).await;
+    let office_id = s.first_office(slug, &admin).await;
+    let login = format!("urzednik@{slug}.example.pl");
+    let made = s
+        .admin(
+            slug,
+            Some(&admin),
+            "mutation($o: ID!, $l: String!) { \
+               u: createUser(login: $l, displayName: \"Jan Urzędnik\", role: CLERK, password: \"haslo-urzednika-1\") { id } \
+               k: createDevice(officeId: $o, kind: KIOSK, name: \"Biletomat\") { token } \
+               d: createDevice(officeId: $o, kind: DISPLAY, name: \"Wyświetlacz w holu\") { token } }",
+            json!({ "o": office_id, "l": login }),
+        )
+        .await;
+    assert!(made["errors"].is_null(), "{made}");
+    let clerk = s.staff_login(slug, &login, "haslo-urzednika-1").await;
+    Staff {
+        admin,
+        clerk,
+        clerk_login: login,
+        kiosk: made["data"]["k"]["token"].as_str().unwrap().to_string(),
+        display: made["data"]["d"]["token"].as_str().unwrap().to_string(),
+        office_id,
+    }
+}
+
+impl Staff {
+    /// Sessions last 8 hours: the clerk logs in again on a later day.
+    pub async fn next_day(&mut self, s: &Server, slug: &str) {
+        self.clerk = s
+            .staff_login(slug, &self.clerk_login, "haslo-urzednika-1")
+            .await;
     }
 }
 
@@ -539,6 +607,11 @@ pub fn first_with_seats(days: &Value) -> Option<(String, i64)> {
                 slot["remaining"].as_i64().unwrap(),
             )
         })
+}
+
+/// The management token of the booking a `createBooking` answer made; panics showing `v`.
+pub fn management_token(v: &Value) -> String {
+    str_at(v, "/data/createBooking/managementToken")
 }
 
 /// The status of the booking a `createBooking` answer made (empty when it made none).
@@ -600,6 +673,13 @@ pub fn assert_code(v: &Value, code: &str) {
 pub fn assert_refused(v: &Value, code: &str, text: &str) {
     assert_eq!(code_of(v), code, "{v}");
     assert!(message_of(v).contains(text), "{v}");
+}
+
+/// A booking of `service` at `start` by `client` (`{ name email phone }`), with terms 1.0 and
+/// the `rodo` consent, as most cities ask.
+pub fn rodo_input(service: &str, start: &str, client: Value) -> Value {
+    json!({ "serviceId": service, "start": start, "client": client,
+            "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
 }
 
 /// A Cieszyn booking of `service` at `start` for `email` (terms 1.0, both consents).
