@@ -138,20 +138,18 @@ fn token(alg: jsonwebtoken::Algorithm, claims: Value) -> String {
 #[tokio::test]
 async fn gdynia_resident_card_login_and_person_unchangeable() {
     let port = free_port();
-    let _idp = spawn_listening(
-        Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(fixtures()),
-        port,
-    )
-    .await;
+    let (port_arg, keys) = (port.to_string(), fixtures());
+    let keys = keys.to_str().unwrap();
+    let args = [
+        "-m",
+        "http.server",
+        &port_arg,
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        keys,
+    ];
+    let _idp = serve_python(&args, port).await;
     let policies = tempfile::tempdir().unwrap();
     policies_with_local_idp(
         policies.path(),

@@ -26,21 +26,13 @@ async fn smtpd(dir: &std::path::Path) -> Option<(Helper, u16)> {
         return None;
     }
     let port = free_port();
-    let child = spawn_listening(
-        Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(dir.join("maildir")),
-        port,
-    )
-    .await;
+    let listen = format!("127.0.0.1:{port}");
+    let maildir = dir.join("maildir");
+    let (mailbox, maildir) = ("aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap());
+    let args = [
+        "-m", "aiosmtpd", "-n", "-l", &listen, "-c", mailbox, maildir,
+    ];
+    let child = serve_python(&args, port).await;
     Some((child, port))
 }
 

@@ -716,6 +716,12 @@ pub async fn spawn_listening(cmd: &mut Command, port: u16) -> Helper {
     child
 }
 
+/// Starts `python3` with `args` (a module serving on `port` of the loopback address, such as
+/// the SMTP sink or a static file server) and waits until it listens.
+pub async fn serve_python(args: &[&str], port: u16) -> Helper {
+    spawn_listening(Command::new("python3").args(args), port).await
+}
+
 /// Two tests of `body(backend)`, `sqlite` on SQLite and `postgres` on PostgreSQL, each with the
 /// test attribute given (e.g. `#[tokio::test]`).
 macro_rules! on_both_backends {
