@@ -13,15 +13,7 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
     let (s, service, start, before) =
         Server::with_free_slot("zielona-gora", "rejestracja-pojazdu", "2026-12-02").await;
     let v = s
-        .book(
-            "zielona-gora",
-            json!({
-                "serviceId": service, "start": start,
-                "client": { "name": "Jan Kowalski", "email": "jan@example.pl", "phone": "601 234 567" },
-                "fields": [ { "key": "registration_number", "value": "FZ 4K7R2" }, { "key": "owner_name", "value": "Jan Kowalski" } ],
-                "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"]
-            }),
-        )
+        .book("zielona-gora", zielona_gora_vehicle(&service, &start))
         .await;
     let created = &v["data"]["createBooking"];
     assert_eq!(created["booking"]["status"], "CONFIRMED", "{v}");
@@ -32,8 +24,7 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
         before - 1
     );
 
-    let mail = wait_for_mail(&s.mail_dir(), &code).await;
-    assert!(mail.contains("To: jan@example.pl"), "{mail}");
+    let mail = mail_to(&s.mail_dir(), &code, "jan@example.pl").await;
     assert!(
         mail.contains(&format!("/t/zielona-gora/rezerwacja/{token}")),
         "{mail}"
@@ -49,13 +40,7 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
     assert_eq!(status, 200);
     assert!(page.contains("Anuluj rezerwację") && page.contains(&code));
 
-    let v = s
-        .gql(
-            "zielona-gora",
-            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.cancel("zielona-gora", &token).await;
     assert_eq!(v["data"]["cancelBooking"]["status"], "CANCELLED", "{v}");
     let mail = wait_for_mail(&s.mail_dir(), "wizyta została odwołana").await;
     assert!(mail.contains(&code), "{mail}");
@@ -66,13 +51,7 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
         before - 1
     );
 
-    let v = s
-        .gql(
-            "zielona-gora",
-            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.cancel("zielona-gora", &token).await;
     assert_eq!(code_of(&v), "ALREADY_CANCELLED", "{v}");
 
     let s = s.restart_at("2026-12-01T08:31:00Z").await;
@@ -113,13 +92,7 @@ async fn gdynia_pending_confirmed_by_link() {
     assert!(path.starts_with("/t/gdynia/potwierdz/"));
 
     // The management token is not the confirmation token: the form cannot skip the e-mail.
-    let v = s
-        .gql(
-            "gdynia",
-            "mutation($t: String!) { confirmBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.confirm("gdynia", &token, None).await;
     assert_eq!(code_of(&v), "INVALID_TOKEN", "{v}");
 
     // Opening the link only shows a button; pressing it confirms.
@@ -152,13 +125,7 @@ async fn gdynia_pending_confirmed_by_link() {
     assert!(!mail.contains("identyfikator"), "{mail}");
 
     // GD-13: cancelling is possible until the day before, not on the day.
-    let v = s
-        .gql(
-            "gdynia",
-            "query($t: String!) { booking(token: $t) { cancellableUntil start } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.booking("gdynia", &token, "cancellableUntil start").await;
     let until = v["data"]["booking"]["cancellableUntil"].as_str().unwrap();
     assert!(until < start.as_str(), "{until} before {start}");
 }
@@ -189,13 +156,7 @@ async fn gdynia_pending_expires_after_sixty_minutes() {
         "EXPIRED"
     );
     assert_eq!(s.remaining("gdynia", &service, &start).await, before);
-    let v = s
-        .gql(
-            "gdynia",
-            "mutation($t: String!) { confirmBooking(token: $t) { status } }",
-            json!({ "t": confirm_token }),
-        )
-        .await;
+    let v = s.confirm("gdynia", &confirm_token, None).await;
     assert_eq!(code_of(&v), "BOOKING_EXPIRED", "{v}");
     wait_for_mail(
         &s.mail_dir(),

@@ -193,12 +193,9 @@ async fn booking_refusals_store_nothing() {
         .await;
     assert_code(&v, "NOT_FOUND");
     assert_eq!(v["errors"][0]["message"], "Nie znaleziono.");
+    let day = "2026-12-02";
     let v = s
-        .gql(
-            "zielona-gora",
-            "query($s: ID!) { availability(serviceId: $s, from: \"2026-12-02\", to: \"2026-12-02\") { date } }",
-            json!({ "s": gdynia_service }),
-        )
+        .availability_answer("zielona-gora", &gdynia_service, day, day)
         .await;
     assert_code(&v, "NOT_FOUND");
     let v = s.service_by_id("zielona-gora", &gdynia_service).await;
@@ -255,13 +252,7 @@ async fn wrong_tokens_and_cross_tenant_tokens() {
     // Tenant B cannot read, confirm or cancel tenant A's booking with A's token.
     let v = s.gql("gdynia", BOOKING, json!({ "t": token })).await;
     assert_code(&v, "INVALID_TOKEN");
-    let v = s
-        .gql(
-            "gdynia",
-            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.cancel("gdynia", &token).await;
     assert_code(&v, "INVALID_TOKEN");
     let (status, _) = s.get(&format!("/t/gdynia/rezerwacja/{token}")).await;
     assert_eq!(status, 404);

@@ -219,13 +219,7 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
         assert_eq!(created["booking"]["status"], "PENDING", "{alg:?}: {v}");
         assert_eq!(created["booking"]["clientPhone"], "48601222333");
         let t = created["managementToken"].as_str().unwrap().to_string();
-        let b = s
-            .gql(
-                "gdynia",
-                "query($t: String!) { booking(token: $t) { clientName clientEmail } }",
-                json!({ "t": t }),
-            )
-            .await;
+        let b = s.booking("gdynia", &t, "clientName clientEmail").await;
         assert_eq!(
             b["data"]["booking"]["clientName"], "Anna Mieszkańska",
             "{b}"

@@ -221,8 +221,7 @@ async fn phone_bookings_and_rejection(backend: Backend) {
     let p = &ok(&v)["createPhoneBooking"];
     let code = p["code"].as_str().unwrap().to_string();
     assert_eq!(p["booking"]["clientPhone"], "48601222333");
-    let mail = wait_for_mail(&s.mail_dir(), &code).await;
-    assert!(mail.contains("To: zofia@example.pl"), "{mail}");
+    let mail = mail_to(&s.mail_dir(), &code, "zofia@example.pl").await;
     assert!(
         mail.contains(&format!("Numer rezerwacji (kod): {code}")),
         "{mail}"
@@ -386,15 +385,7 @@ async fn rejection_of_an_online_booking_frees_its_seat_at_once() {
         .free_slot_of("zielona-gora", "rejestracja-pojazdu", "2026-12-02")
         .await;
     let v = s
-        .book(
-            "zielona-gora",
-            json!({
-                "serviceId": service, "start": start,
-                "client": { "name": "Jan Kowalski", "email": "jan@example.pl", "phone": "601 234 567" },
-                "fields": [ { "key": "registration_number", "value": "FZ 4K7R2" }, { "key": "owner_name", "value": "Jan Kowalski" } ],
-                "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"]
-            }),
-        )
+        .book("zielona-gora", zielona_gora_vehicle(&service, &start))
         .await;
     let code = booking_code(&v);
     assert_eq!(
@@ -769,13 +760,7 @@ async fn the_public_flow_writes_the_history() {
         )
         .await;
     assert!(v["errors"].is_null(), "{v}");
-    let v = s
-        .gql(
-            slug,
-            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.cancel(slug, &token).await;
     assert!(v["errors"].is_null(), "{v}");
     let v = s
         .admin(

@@ -311,6 +311,26 @@ impl Server {
         .await
     }
 
+    /// The public API's `booking(token)` asking for `fields`: the answer.
+    pub async fn booking(&self, slug: &str, token: &str, fields: &str) -> Value {
+        let query = format!("query($t: String!) {{ booking(token: $t) {{ {fields} }} }}");
+        self.gql(slug, &query, json!({ "t": token })).await
+    }
+
+    /// The public API's `cancelBooking` with the management `token`: the answer.
+    pub async fn cancel(&self, slug: &str, token: &str) -> Value {
+        let query = "mutation($t: String!) { cancelBooking(token: $t) { status } }";
+        self.gql(slug, query, json!({ "t": token })).await
+    }
+
+    /// The public API's `confirmBooking` with `token`, and `code` when given: the answer.
+    pub async fn confirm(&self, slug: &str, token: &str, code: Option<&str>) -> Value {
+        let query =
+            "mutation($t: String!, $c: String) { confirmBooking(token: $t, code: $c) { status } }";
+        self.gql(slug, query, json!({ "t": token, "c": code }))
+            .await
+    }
+
     /// The public API's answer to `service(id)` (its `name`) at `slug`.
     pub async fn service_by_id(&self, slug: &str, id: &str) -> Value {
         self.gql(
@@ -433,16 +453,26 @@ impl Server {
             .to_string()
     }
 
-    /// The tenant's public `availability` of `service` from `from` to `to` (dates): per day,
-    /// `date` and `slots { start remaining }`.
+    /// The public API's answer to `availability` of `service` from `from` to `to` (dates),
+    /// per day `date` and `slots { start remaining }`.
+    pub async fn availability_answer(
+        &self,
+        slug: &str,
+        service: &str,
+        from: &str,
+        to: &str,
+    ) -> Value {
+        self.gql(
+            slug,
+            "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) { availability(serviceId: $s, from: $f, to: $t) { date slots { start remaining } } }",
+            json!({ "s": service, "f": from, "t": to }),
+        )
+        .await
+    }
+
+    /// The days of [`Server::availability_answer`].
     pub async fn availability(&self, slug: &str, service: &str, from: &str, to: &str) -> Value {
-        let v = self
-            .gql(
-                slug,
-                "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) { availability(serviceId: $s, from: $f, to: $t) { date slots { start remaining } } }",
-                json!({ "s": service, "f": from, "t": to }),
-            )
-            .await;
+        let v = self.availability_answer(slug, service, from, to).await;
         v["data"]["availability"].clone()
     }
 
@@ -609,6 +639,13 @@ pub fn first_with_seats(days: &Value) -> Option<(String, i64)> {
         })
 }
 
+/// The e-mail in `dir` that contains `needle` (waited for), which must be addressed to `to`.
+pub async fn mail_to(dir: &Path, needle: &str, to: &str) -> String {
+    let mail = wait_for_mail(dir, needle).await;
+    assert!(mail.contains(&format!("To: {to}")), "{mail}");
+    mail
+}
+
 /// The management token of the booking a `createBooking` answer made; panics showing `v`.
 pub fn management_token(v: &Value) -> String {
     str_at(v, "/data/createBooking/managementToken")
@@ -673,6 +710,17 @@ pub fn assert_code(v: &Value, code: &str) {
 pub fn assert_refused(v: &Value, code: &str, text: &str) {
     assert_eq!(code_of(v), code, "{v}");
     assert!(message_of(v).contains(text), "{v}");
+}
+
+/// Jan Kowalski's booking of a Zielona Góra vehicle service (`service` at `start`) for his
+/// car FZ 4K7R2, with both consents.
+pub fn zielona_gora_vehicle(service: &str, start: &str) -> Value {
+    json!({
+        "serviceId": service, "start": start,
+        "client": { "name": "Jan Kowalski", "email": "jan@example.pl", "phone": "601 234 567" },
+        "fields": [ { "key": "registration_number", "value": "FZ 4K7R2" }, { "key": "owner_name", "value": "Jan Kowalski" } ],
+        "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"]
+    })
 }
 
 /// A booking of `service` at `start` by `client` (`{ name email phone }`), with terms 1.0 and
