@@ -15,7 +15,8 @@ use okienko_store::{
     list_tenants, mark_staff_booking, on_db, outbox_for_booking, outbox_of_client,
     overdue_complaints, record_booking_event, record_outcome, release_booking, slot_usage,
     staff_booking, staff_booking_by_code, BookingFilter, BookingRow, ClientMatch, Db, NewAudit,
-    NewBooking, NewComplaint, NewEvent, NewOutbox, Scope, StoreError, TenantId, TenantImport,
+    NewBooking, NewComplaint, NewEvent, NewOutbox, Scope, StaffBookingRow, StoreError, TenantId,
+    TenantImport,
 };
 use okienko_test_support::{both, confirmed_booking, stored_booking, TestDb};
 
@@ -88,6 +89,37 @@ async fn fixture(db: &Db) -> Fx {
     let sb = active_services(db, b).await.unwrap()[0].id;
     assert_eq!(sa.len(), 2);
     Fx { a, b, sa, sb }
+}
+
+/// The (slot start, id) keys of a page of staff bookings, in its order.
+fn keys(page: &[StaffBookingRow]) -> Vec<(i64, i64)> {
+    page.iter()
+        .map(|r| (r.booking.slot_start, r.booking.id))
+        .collect()
+}
+
+/// `record_outcome` of booking `id` as `user:2` with the scenario's event, audited as
+/// `booking.outcome`: (outcome, note).
+async fn outcome_by_clerk(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    (outcome, note): (&str, Option<&str>),
+    ev: &NewEvent,
+    now: i64,
+) -> okienko_store::Result<(StaffBookingRow, bool)> {
+    record_outcome(
+        db,
+        tenant,
+        id,
+        outcome,
+        note,
+        "user:2",
+        ev,
+        &audit("booking.outcome"),
+        now,
+    )
+    .await
 }
 
 fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBooking {
@@ -203,8 +235,8 @@ async fn scenario_staff_list(db: Db) {
         if page.is_empty() {
             break;
         }
-        after = page.last().map(|r| (r.booking.slot_start, r.booking.id));
-        seen.extend(page.iter().map(|r| (r.booking.slot_start, r.booking.id)));
+        after = keys(&page).last().copied();
+        seen.extend(keys(&page));
     }
     assert_eq!(seen.len(), 7);
     let mut sorted = seen.clone();
@@ -217,19 +249,11 @@ async fn scenario_staff_list(db: Db) {
     let last = bookings_page(&db, fx.a, &all, None, None, 2, true)
         .await
         .unwrap();
-    let keys: Vec<_> = last
-        .iter()
-        .map(|r| (r.booking.slot_start, r.booking.id))
-        .collect();
-    assert_eq!(keys, seen[5..].to_vec());
-    let before = bookings_page(&db, fx.a, &all, None, Some(keys[0]), 2, true)
+    assert_eq!(keys(&last), seen[5..].to_vec());
+    let before = bookings_page(&db, fx.a, &all, None, Some(keys(&last)[0]), 2, true)
         .await
         .unwrap();
-    let keys: Vec<_> = before
-        .iter()
-        .map(|r| (r.booking.slot_start, r.booking.id))
-        .collect();
-    assert_eq!(keys, seen[3..5].to_vec());
+    assert_eq!(keys(&before), seen[3..5].to_vec());
 
     // Filters: the day, a service, an office, a status.
     let day = BookingFilter {
@@ -331,19 +355,9 @@ async fn scenario_mark_and_outcome(db: Db) {
 
     // Outcomes: a no-show counts once; changing it away lifts it.
     let ev = NewEvent::new("outcome_recorded", "user:2");
-    let (r, changed) = record_outcome(
-        &db,
-        fx.a,
-        b.id,
-        "no_show",
-        None,
-        "user:2",
-        &ev,
-        &audit("booking.outcome"),
-        NOW,
-    )
-    .await
-    .unwrap();
+    let (r, changed) = outcome_by_clerk(&db, fx.a, b.id, ("no_show", None), &ev, NOW)
+        .await
+        .unwrap();
     assert!(changed);
     assert_eq!(r.outcome.as_deref(), Some("no_show"));
     okienko_store::record_no_show(&db, fx.a, b.id, Some("dowody"), NOW)
@@ -351,15 +365,12 @@ async fn scenario_mark_and_outcome(db: Db) {
         .unwrap();
     let no_shows = "SELECT COUNT(*) FROM no_shows WHERE tenant_id = $1 AND booking_id = $2";
     assert_eq!(count(&db, no_shows, fx.a, b.id).await, 1);
-    let (_, changed) = record_outcome(
+    let (_, changed) = outcome_by_clerk(
         &db,
         fx.a,
         b.id,
-        "no_show",
-        Some("drugi raz"),
-        "user:2",
+        ("no_show", Some("drugi raz")),
         &ev,
-        &audit("booking.outcome"),
         NOW + 1,
     )
     .await
@@ -381,19 +392,9 @@ async fn scenario_mark_and_outcome(db: Db) {
         Err(StoreError::NotFound)
     ));
     assert_eq!(count(&db, no_shows, fx.a, b.id).await, 1);
-    let (r, changed) = record_outcome(
-        &db,
-        fx.a,
-        b.id,
-        "attended",
-        None,
-        "user:2",
-        &ev,
-        &audit("booking.outcome"),
-        NOW + 2,
-    )
-    .await
-    .unwrap();
+    let (r, changed) = outcome_by_clerk(&db, fx.a, b.id, ("attended", None), &ev, NOW + 2)
+        .await
+        .unwrap();
     assert!(changed);
     assert_eq!(
         (
@@ -625,27 +626,15 @@ async fn scenario_personal_data(db: Db) {
     .is_empty());
 
     // Messages to an address outside any booking, in this tenant only.
-    let c = file_complaint(
-        &db,
-        fx.a,
-        &complaint("ktos@example.pl", None),
-        |_| vec![msg("ktos@example.pl", "przyjęto")],
-        None,
-        NOW,
-    )
-    .await
-    .unwrap();
+    let outside = complaint("ktos@example.pl", None);
+    let acknowledged = |_: &okienko_store::ComplaintRow| vec![msg("ktos@example.pl", "przyjęto")];
+    let c = file_complaint(&db, fx.a, &outside, acknowledged, None, NOW)
+        .await
+        .unwrap();
     assert_eq!(c.booking_id, None);
-    file_complaint(
-        &db,
-        fx.b,
-        &complaint("ktos@example.pl", None),
-        |_| vec![msg("ktos@example.pl", "przyjęto")],
-        None,
-        NOW,
-    )
-    .await
-    .unwrap();
+    file_complaint(&db, fx.b, &outside, acknowledged, None, NOW)
+        .await
+        .unwrap();
     // One scrubbed in a: the complaint's acknowledgement (the booking's message too).
     assert_eq!(
         erase_messages_to(&db, fx.a, Some("KTOS@example.pl"), None)
