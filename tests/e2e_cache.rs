@@ -13,8 +13,8 @@ const SLUG: &str = "dabrowa-gornicza";
 
 fn input(service: &str, start: &str) -> Value {
     rodo_input(
-        &service,
-        &start,
+        service,
+        start,
         json!({ "name": "Piotr", "email": "p@example.pl", "phone": "662138278" }),
     )
 }

@@ -65,8 +65,8 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
 
 fn gdynia_input(service: &str, start: &str) -> serde_json::Value {
     rodo_input(
-        &service,
-        &start,
+        service,
+        start,
         json!({ "name": "Anna Nowak", "email": "anna@example.pl" }),
     )
 }

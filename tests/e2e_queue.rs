@@ -680,7 +680,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
     let input = |start: &str| {
         rodo_input(
             &service,
-            &start,
+            start,
             json!({ "name": "Piotr Zieliński", "email": "piotr@example.pl", "phone": "662 138 278" }),
         )
     };

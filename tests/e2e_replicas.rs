@@ -45,8 +45,8 @@ expect = { returns = [ { key = "znacznik_wersji" } ] }
 
 fn input(service: &str, start: &str) -> Value {
     rodo_input(
-        &service,
-        &start,
+        service,
+        start,
         json!({ "name": "Piotr Zieliński", "email": "p@example.pl", "phone": "662138278" }),
     )
 }
