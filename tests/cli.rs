@@ -1,8 +1,12 @@
 //! The `okienko` command line: migrate, and tenant import that is idempotent and all or nothing.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use common::{output_text, shipped_cities};
 
 fn okienko(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_okienko"))
@@ -14,21 +18,8 @@ fn okienko(data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn copy_policies(to: &Path) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for city in std::fs::read_dir(&from)
-        .unwrap()
-        .flatten()
-        .filter(|c| c.path().is_dir())
-    {
+    for city in shipped_cities() {
         let dir = to.join(city.file_name());
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(city.path().join("tenant.toml"), dir.join("tenant.toml")).unwrap();
@@ -43,23 +34,23 @@ fn import_is_idempotent_and_all_or_nothing() {
     let dir = policies.path().to_str().unwrap();
 
     let out = okienko(data.path(), &["migrate"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
 
     let first = okienko(data.path(), &["tenants", "import", dir]);
-    assert!(first.status.success(), "{}", text(&first));
+    assert!(first.status.success(), "{}", output_text(&first));
     assert_eq!(
-        text(&first).matches(": Created").count(),
+        output_text(&first).matches(": Created").count(),
         5,
         "{}",
-        text(&first)
+        output_text(&first)
     );
     let again = okienko(data.path(), &["tenants", "import", dir]);
     assert!(again.status.success());
     assert_eq!(
-        text(&again).matches(": Unchanged").count(),
+        output_text(&again).matches(": Unchanged").count(),
         5,
         "{}",
-        text(&again)
+        output_text(&again)
     );
 
     // One good change and one broken file: nothing is imported, the error names file, line, field.
@@ -79,7 +70,7 @@ fn import_is_idempotent_and_all_or_nothing() {
     std::fs::write(&op, broken).unwrap();
     let out = okienko(data.path(), &["tenants", "import", dir]);
     assert!(!out.status.success());
-    let msg = text(&out);
+    let msg = output_text(&out);
     assert!(
         msg.contains(&format!("opole/tenant.toml:{line}: pole `capacity_online`")),
         "{msg}"
@@ -89,9 +80,13 @@ fn import_is_idempotent_and_all_or_nothing() {
     // Fixed: now Gdynia is updated (it was not half-imported before) and the rest unchanged.
     std::fs::write(&op, original).unwrap();
     let out = okienko(data.path(), &["tenants", "import", dir]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("gdynia: Updated"), "{}", text(&out));
-    assert_eq!(text(&out).matches(": Unchanged").count(), 4);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("gdynia: Updated"),
+        "{}",
+        output_text(&out)
+    );
+    assert_eq!(output_text(&out).matches(": Unchanged").count(), 4);
 }
 
 #[test]
@@ -105,9 +100,9 @@ fn unknown_database_scheme_is_refused() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        text(&out).contains("unsupported DATABASE_URL"),
+        output_text(&out).contains("unsupported DATABASE_URL"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 }
 
@@ -123,12 +118,12 @@ fn a_bad_request_timeout_is_refused_with_the_variable_named() {
             .env_remove("OKIENKO_NOW")
             .output()
             .unwrap();
-        assert!(!out.status.success(), "{bad}: {}", text(&out));
+        assert!(!out.status.success(), "{bad}: {}", output_text(&out));
         assert!(
-            text(&out)
+            output_text(&out)
                 .contains("OKIENKO_REQUEST_TIMEOUT_MS: expected a whole number of milliseconds"),
             "{bad}: {}",
-            text(&out)
+            output_text(&out)
         );
     }
 }

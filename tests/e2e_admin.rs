@@ -23,15 +23,6 @@ fn token_of(v: &Value, field: &str) -> String {
         .to_string()
 }
 
-fn assert_code(v: &Value, code: &str) {
-    assert_eq!(code_of(v), code, "{v}");
-    let msg = v["errors"][0]["message"].as_str().unwrap_or("");
-    assert!(
-        !msg.is_empty() && !msg.contains("panicked") && !msg.to_lowercase().contains("sql"),
-        "{v}"
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // P-1: every admin operation of tenant B refuses tenant A's admin and changes nothing of B's
 // ---------------------------------------------------------------------------------------------
@@ -420,11 +411,7 @@ fn staff_ops_refusal(name: &str) -> Option<&'static str> {
 }
 
 async fn cross_tenant(backend: Backend) {
-    let db = match backend {
-        Backend::Postgres => TestDb::postgres().await,
-        Backend::Sqlite => None,
-    };
-    let Some(s) = Server::on(backend, &db).await else {
+    let Some((_db, s)) = Server::for_backend(backend).await else {
         return;
     };
     let (a, b) = ("gdynia", "opole");
@@ -558,15 +545,7 @@ async fn cross_tenant(backend: Backend) {
     assert_eq!(before, after, "tenant B changed");
 }
 
-#[tokio::test]
-async fn cross_tenant_matrix_sqlite() {
-    cross_tenant(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn cross_tenant_matrix_postgres() {
-    cross_tenant(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test] cross_tenant_matrix_sqlite, cross_tenant_matrix_postgres => cross_tenant);
 
 // ---------------------------------------------------------------------------------------------
 // Roles, devices and API keys
@@ -1062,13 +1041,7 @@ async fn configuration_changes_show_in_availability_at_once() {
         )
         .await;
     assert!(v["errors"].is_null(), "{v}");
-    let v = s
-        .gql(
-            slug,
-            "query($s: ID!) { service(id: $s) { name } }",
-            json!({ "s": new_id }),
-        )
-        .await;
+    let v = s.service_by_id(slug, &new_id).await;
     assert_code(&v, "NOT_FOUND");
 
     // Terms and branding.
@@ -1199,20 +1172,9 @@ async fn platform_creates_suspends_and_resumes_tenants() {
     assert_eq!(v["data"]["tenants"].as_array().unwrap().len(), 5, "{v}");
     let admin = s.admin_token(&op, "cieszyn").await;
 
-    let v = s
-        .platform(
-            Some(&op),
-            "mutation { suspendTenant(slug: \"cieszyn\") { slug status } }",
-            json!({}),
-        )
-        .await;
+    let v = s.change_tenant(&op, "suspendTenant", "cieszyn").await;
     assert_eq!(v["data"]["suspendTenant"]["status"], "SUSPENDED", "{v}");
-    let (status, v) = s
-        .post_raw(
-            "cieszyn",
-            json!({ "query": "{ tenant { name } }" }).to_string(),
-        )
-        .await;
+    let (status, v) = s.tenant_answer("cieszyn").await;
     assert_eq!(status, 404);
     assert_code(&v, "TENANT_NOT_FOUND");
     let (status, v) = s
@@ -1226,40 +1188,19 @@ async fn platform_creates_suspends_and_resumes_tenants() {
     assert_code(&v, "TENANT_NOT_FOUND");
     assert_eq!(s.get("/t/cieszyn/admin/graphql").await.0, 404);
     // The others are served as before.
-    let (status, _) = s
-        .post_raw(
-            "opole",
-            json!({ "query": "{ tenant { name } }" }).to_string(),
-        )
-        .await;
+    let (status, _) = s.tenant_answer("opole").await;
     assert_eq!(status, 200);
 
-    let v = s
-        .platform(
-            Some(&op),
-            "mutation { resumeTenant(slug: \"cieszyn\") { status } }",
-            json!({}),
-        )
-        .await;
+    let v = s.change_tenant(&op, "resumeTenant", "cieszyn").await;
     assert_eq!(v["data"]["resumeTenant"]["status"], "ACTIVE", "{v}");
-    let (status, _) = s
-        .post_raw(
-            "cieszyn",
-            json!({ "query": "{ tenant { name } }" }).to_string(),
-        )
-        .await;
+    let (status, _) = s.tenant_answer("cieszyn").await;
     assert_eq!(status, 200);
     let v = s
         .admin("cieszyn", Some(&admin), "{ me { id } }", json!({}))
         .await;
     assert!(v["errors"].is_null(), "the admin's session survives: {v}");
     assert_code(
-        &s.platform(
-            Some(&op),
-            "mutation { suspendTenant(slug: \"nie-ma\") { status } }",
-            json!({}),
-        )
-        .await,
+        &s.change_tenant(&op, "suspendTenant", "nie-ma").await,
         "TENANT_NOT_FOUND",
     );
 

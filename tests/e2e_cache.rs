@@ -12,9 +12,11 @@ const RESCHEDULE: &str =
 const SLUG: &str = "dabrowa-gornicza";
 
 fn input(service: &str, start: &str) -> Value {
-    json!({ "serviceId": service, "start": start,
-            "client": { "name": "Piotr", "email": "p@example.pl", "phone": "662138278" },
-            "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
+    rodo_input(
+        service,
+        start,
+        json!({ "name": "Piotr", "email": "p@example.pl", "phone": "662138278" }),
+    )
 }
 
 /// Asks `s` until the slot shows `want` seats (another server's change arrives by NOTIFY).
@@ -42,10 +44,7 @@ async fn booking_and_reschedule(a: &Server, b: &Server) {
     }
 
     let v = a.book(SLUG, input(&service, &first)).await;
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let token = management_token(&v);
     assert_eq!(a.remaining(SLUG, &service, &first).await, before_first - 1);
     wait_remaining(b, &service, &first, before_first - 1).await;
 
@@ -71,10 +70,8 @@ async fn changes_visible_at_once_in_one_process() {
 /// Two replicas on one PostgreSQL database: a booking on one invalidates the other's cache.
 #[tokio::test]
 async fn changes_reach_another_server_on_postgres() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, a, b)) = Server::two_on_postgres().await else {
         return;
     };
-    let a = Server::builder().database(&db.url).start().await;
-    let b = Server::builder().database(&db.url).start().await;
     booking_and_reschedule(&a, &b).await;
 }

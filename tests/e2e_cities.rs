@@ -10,21 +10,10 @@ use serde_json::json;
 /// cancellation frees the seat at once (ZG-4, ZG-11).
 #[tokio::test]
 async fn zielona_gora_immediate_booking_then_cancellation() {
-    let s = Server::start().await;
-    let service = s.service_id("zielona-gora", "rejestracja-pojazdu").await;
-    let (start, before) = s
-        .first_free_slot("zielona-gora", &service, "2026-12-02")
-        .await;
+    let (s, service, start, before) =
+        Server::with_free_slot("zielona-gora", "rejestracja-pojazdu", "2026-12-02").await;
     let v = s
-        .book(
-            "zielona-gora",
-            json!({
-                "serviceId": service, "start": start,
-                "client": { "name": "Jan Kowalski", "email": "jan@example.pl", "phone": "601 234 567" },
-                "fields": [ { "key": "registration_number", "value": "FZ 4K7R2" }, { "key": "owner_name", "value": "Jan Kowalski" } ],
-                "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"]
-            }),
-        )
+        .book("zielona-gora", zielona_gora_vehicle(&service, &start))
         .await;
     let created = &v["data"]["createBooking"];
     assert_eq!(created["booking"]["status"], "CONFIRMED", "{v}");
@@ -35,8 +24,7 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
         before - 1
     );
 
-    let mail = wait_for_mail(&s.mail_dir(), &code).await;
-    assert!(mail.contains("To: jan@example.pl"), "{mail}");
+    let mail = mail_to(&s.mail_dir(), &code, "jan@example.pl").await;
     assert!(
         mail.contains(&format!("/t/zielona-gora/rezerwacja/{token}")),
         "{mail}"
@@ -52,13 +40,7 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
     assert_eq!(status, 200);
     assert!(page.contains("Anuluj rezerwację") && page.contains(&code));
 
-    let v = s
-        .gql(
-            "zielona-gora",
-            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.cancel("zielona-gora", &token).await;
     assert_eq!(v["data"]["cancelBooking"]["status"], "CANCELLED", "{v}");
     let mail = wait_for_mail(&s.mail_dir(), "wizyta została odwołana").await;
     assert!(mail.contains(&code), "{mail}");
@@ -69,13 +51,7 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
         before - 1
     );
 
-    let v = s
-        .gql(
-            "zielona-gora",
-            "mutation($t: String!) { cancelBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.cancel("zielona-gora", &token).await;
     assert_eq!(code_of(&v), "ALREADY_CANCELLED", "{v}");
 
     let s = s.restart_at("2026-12-01T08:31:00Z").await;
@@ -88,20 +64,18 @@ async fn zielona_gora_immediate_booking_then_cancellation() {
 }
 
 fn gdynia_input(service: &str, start: &str) -> serde_json::Value {
-    json!({
-        "serviceId": service, "start": start,
-        "client": { "name": "Anna Nowak", "email": "anna@example.pl" },
-        "acceptedTermsVersion": "1.0", "consents": ["rodo"]
-    })
+    rodo_input(
+        service,
+        start,
+        json!({ "name": "Anna Nowak", "email": "anna@example.pl" }),
+    )
 }
 
 /// GD: a preliminary booking confirmed by the e-mailed link (GD-7, GD-9), then the
 /// confirmation with number, desk, date and time (GD-8).
 #[tokio::test]
 async fn gdynia_pending_confirmed_by_link() {
-    let s = Server::start().await;
-    let service = s.service_id("gdynia", "meldunek").await;
-    let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
+    let (s, service, start, _) = Server::with_free_slot("gdynia", "meldunek", "2026-12-03").await;
     let v = s.book("gdynia", gdynia_input(&service, &start)).await;
     let b = &v["data"]["createBooking"]["booking"];
     assert_eq!(b["status"], "PENDING", "{v}");
@@ -110,10 +84,7 @@ async fn gdynia_pending_confirmed_by_link() {
         "60 minutes from now: {v}"
     );
     let code = b["code"].as_str().unwrap().to_string();
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
 
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
     let link = after(&mail, "Potwierdź rezerwację:").to_string();
@@ -121,13 +92,7 @@ async fn gdynia_pending_confirmed_by_link() {
     assert!(path.starts_with("/t/gdynia/potwierdz/"));
 
     // The management token is not the confirmation token: the form cannot skip the e-mail.
-    let v = s
-        .gql(
-            "gdynia",
-            "mutation($t: String!) { confirmBooking(token: $t) { status } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.confirm("gdynia", &token, None).await;
     assert_eq!(code_of(&v), "INVALID_TOKEN", "{v}");
 
     // Opening the link only shows a button; pressing it confirms.
@@ -160,13 +125,7 @@ async fn gdynia_pending_confirmed_by_link() {
     assert!(!mail.contains("identyfikator"), "{mail}");
 
     // GD-13: cancelling is possible until the day before, not on the day.
-    let v = s
-        .gql(
-            "gdynia",
-            "query($t: String!) { booking(token: $t) { cancellableUntil start } }",
-            json!({ "t": token }),
-        )
-        .await;
+    let v = s.booking("gdynia", &token, "cancellableUntil start").await;
     let until = v["data"]["booking"]["cancellableUntil"].as_str().unwrap();
     assert!(until < start.as_str(), "{until} before {start}");
 }
@@ -175,14 +134,10 @@ async fn gdynia_pending_confirmed_by_link() {
 /// restarting the server with a later clock.
 #[tokio::test]
 async fn gdynia_pending_expires_after_sixty_minutes() {
-    let s = Server::start().await;
-    let service = s.service_id("gdynia", "meldunek").await;
-    let (start, before) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
+    let (s, service, start, before) =
+        Server::with_free_slot("gdynia", "meldunek", "2026-12-03").await;
     let v = s.book("gdynia", gdynia_input(&service, &start)).await;
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
     assert_eq!(s.remaining("gdynia", &service, &start).await, before - 1);
     let mail = wait_for_mail(&s.mail_dir(), "Aby potwierdzić rezerwację").await;
     let link = after(&mail, "otwórz link:\n").to_string();
@@ -201,13 +156,7 @@ async fn gdynia_pending_expires_after_sixty_minutes() {
         "EXPIRED"
     );
     assert_eq!(s.remaining("gdynia", &service, &start).await, before);
-    let v = s
-        .gql(
-            "gdynia",
-            "mutation($t: String!) { confirmBooking(token: $t) { status } }",
-            json!({ "t": confirm_token }),
-        )
-        .await;
+    let v = s.confirm("gdynia", &confirm_token, None).await;
     assert_eq!(code_of(&v), "BOOKING_EXPIRED", "{v}");
     wait_for_mail(
         &s.mail_dir(),
@@ -232,20 +181,13 @@ const CONFIRM_CODE: &str =
 /// five wrong codes the booking cannot be confirmed by code any more.
 #[tokio::test]
 async fn opole_confirmed_by_code_and_wrong_codes_refused() {
-    let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (s, service, start, _) =
+        Server::with_free_slot("opole", "dowod-osobisty-odbior", "2026-12-02").await;
     let v = s
         .book("opole", opole_input(&service, &start, "ewa@example.pl"))
         .await;
-    assert_eq!(
-        v["data"]["createBooking"]["booking"]["status"], "PENDING",
-        "{v}"
-    );
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(created_status(&v), "PENDING", "{v}");
+    let token = management_token(&v);
     let mail = wait_for_mail(&s.mail_dir(), "Kod potwierdzenia: ").await;
     let code = after(&mail, "Kod potwierdzenia: ").to_string();
     assert_eq!(code.len(), 6);
@@ -254,14 +196,7 @@ async fn opole_confirmed_by_code_and_wrong_codes_refused() {
     let v = s
         .gql("opole", CONFIRM_CODE, json!({ "t": token, "c": wrong }))
         .await;
-    assert_eq!(code_of(&v), "INVALID_CODE", "{v}");
-    assert!(
-        v["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Pozostało prób: 4"),
-        "{v}"
-    );
+    assert_refused(&v, "INVALID_CODE", "Pozostało prób: 4");
     let v = s
         .gql("opole", CONFIRM_CODE, json!({ "t": token, "c": code }))
         .await;
@@ -272,10 +207,7 @@ async fn opole_confirmed_by_code_and_wrong_codes_refused() {
     let v = s
         .book("opole", opole_input(&service, &start2, "adam@example.pl"))
         .await;
-    let token2 = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token2 = management_token(&v);
     let mail2 = wait_for_mail(&s.mail_dir(), "To: adam@example.pl").await;
     let code2 = after(&mail2, "Kod potwierdzenia: ").to_string();
     let wrong2 = if code2 == "000000" {
@@ -312,9 +244,8 @@ async fn opole_confirmed_by_code_and_wrong_codes_refused() {
 /// OP-7: with a phone number and the SMS option, the code comes by SMS.
 #[tokio::test]
 async fn opole_code_by_sms() {
-    let s = Server::start().await;
-    let service = s.service_id("opole", "zameldowanie-wymeldowanie").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (s, service, start, _) =
+        Server::with_free_slot("opole", "zameldowanie-wymeldowanie", "2026-12-02").await;
     let mut input = opole_input(&service, &start, "sms@example.pl");
     input["fields"] = json!([]);
     input["confirmationChannel"] = json!("SMS");
@@ -322,10 +253,7 @@ async fn opole_code_by_sms() {
     assert_eq!(code_of(&v), "SMS_NEEDS_PHONE", "{v}");
     input["client"]["phone"] = json!("+48 601-234-567");
     let v = s.book("opole", input).await;
-    let token = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = management_token(&v);
     let mut sms = String::new();
     for _ in 0..100 {
         sms = std::fs::read_to_string(s.data.join("sms.log")).unwrap_or_default();
@@ -352,22 +280,12 @@ async fn opole_code_by_sms() {
 /// as a 48xxxxxxxxx identifier (DG-8), whatever form it was typed in.
 #[tokio::test]
 async fn dabrowa_confirmation_content() {
-    let s = Server::start().await;
-    let service = s
-        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
-        .await;
-    let (start, _) = s
-        .first_free_slot("dabrowa-gornicza", &service, "2026-12-02")
-        .await;
+    let (s, service, start, _) =
+        Server::with_free_slot("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02").await;
+    let client =
+        json!({ "name": "Piotr", "email": "piotr@example.pl", "phone": "+48 662-138-278" });
     let v = s
-        .book(
-            "dabrowa-gornicza",
-            json!({
-                "serviceId": service, "start": start,
-                "client": { "name": "Piotr", "email": "piotr@example.pl", "phone": "+48 662-138-278" },
-                "acceptedTermsVersion": "1.0", "consents": ["rodo"]
-            }),
-        )
+        .book("dabrowa-gornicza", rodo_input(&service, &start, client))
         .await;
     let b = &v["data"]["createBooking"]["booking"];
     assert_eq!(b["status"], "CONFIRMED", "{v}");
@@ -397,12 +315,9 @@ async fn dabrowa_confirmation_content() {
     );
 
     // DG-6: the phone is required.
+    let client = json!({ "name": "Piotr", "email": "p@example.pl" });
     let v = s
-        .book(
-            "dabrowa-gornicza",
-            json!({ "serviceId": service, "start": start, "client": { "name": "Piotr", "email": "p@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-        )
+        .book("dabrowa-gornicza", rodo_input(&service, &start, client))
         .await;
     assert_eq!(code_of(&v), "VALIDATION_FAILED");
     assert_eq!(v["errors"][0]["extensions"]["field"], "client.phone");
@@ -427,11 +342,7 @@ async fn cieszyn_code_on_screen_and_in_mail() {
     let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-04").await;
     assert!(start.starts_with("2026-12-07"), "{start}");
     let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": service, "start": start, "client": { "email": "ola@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
+        .book("cieszyn", cieszyn_input(&service, &start, "ola@example.pl"))
         .await;
     let code = booking_code(&v);
     assert_eq!(code.len(), 6);

@@ -8,19 +8,12 @@ use common::*;
 use serde_json::json;
 
 async fn burst(backend: Backend) {
-    let db = match backend {
-        Backend::Postgres => TestDb::postgres().await,
-        Backend::Sqlite => None,
-    };
-    let Some(s) = Server::on(backend, &db).await else {
+    let Some((_db, s)) = Server::for_backend(backend).await else {
         return;
     };
     // Capacity 2 online per slot.
-    let service = s
-        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
-        .await;
-    let (start, remaining) = s
-        .first_free_slot("dabrowa-gornicza", &service, "2026-12-02")
+    let (service, start, remaining) = s
+        .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")
         .await;
     assert_eq!(remaining, 2);
 
@@ -66,12 +59,4 @@ async fn burst(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn hundred_concurrent_bookings_for_two_seats_sqlite() {
-    burst(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn hundred_concurrent_bookings_for_two_seats_postgres() {
-    burst(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] hundred_concurrent_bookings_for_two_seats_sqlite, hundred_concurrent_bookings_for_two_seats_postgres => burst);

@@ -132,28 +132,13 @@ async fn cancel_by_last_mail(s: &Server, slug: &str, to: &str, n: usize) {
     );
 }
 
-fn token(v: &Value) -> String {
-    v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
-
 /// CI, DG, ZG: confirmed at once; the one e-mail carries the link.
 #[tokio::test]
 async fn immediate_confirmation() {
-    let s = Server::start().await;
-    let service = s.service_id("cieszyn", "meldunek").await;
-    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
+    let (s, service, start, _) = Server::with_free_slot("cieszyn", "meldunek", "2026-12-02").await;
     let to = "natychmiast@example.pl";
-    let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": service, "start": start, "client": { "email": to },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
-        .await;
-    token(&v);
+    let v = s.book("cieszyn", cieszyn_input(&service, &start, to)).await;
+    management_token(&v);
     cancel_by_last_mail(&s, "cieszyn", to, 1).await;
 }
 
@@ -164,7 +149,7 @@ async fn email_link_confirmation() {
     let s = Server::start().await;
     let to = "link@example.pl";
     let v = s.book_gdynia(to).await;
-    token(&v);
+    management_token(&v);
     let first = eml_text(&last_mail(&s, to, 1).await);
     let confirm = link_path(&s, &first, "Potwierdź rezerwację");
     let (status, page) = s.get(&confirm).await;
@@ -190,17 +175,30 @@ fn opole(service: &str, start: &str, to: &str, channel: &str, phone: Option<&str
             "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"] })
 }
 
+/// Books Opole's `dowod-osobisty-odbior` at its first free slot from 2 December for `to`,
+/// the code sent by `channel`: (service, start, seats left before, management token).
+async fn book_opole(
+    s: &Server,
+    to: &str,
+    channel: &str,
+    phone: Option<&str>,
+) -> (String, String, i64, String) {
+    let (service, start, before) = s
+        .free_slot_of("opole", "dowod-osobisty-odbior", "2026-12-02")
+        .await;
+    let t = management_token(
+        &s.book("opole", opole(&service, &start, to, channel, phone))
+            .await,
+    );
+    (service, start, before, t)
+}
+
 /// OP-7: the e-mailed code confirms; the confirmation e-mail that follows carries the link.
 #[tokio::test]
 async fn email_code_confirmation() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
     let to = "kod@example.pl";
-    let t = token(
-        &s.book("opole", opole(&service, &start, to, "EMAIL", None))
-            .await,
-    );
+    let (_, _, _, t) = book_opole(&s, to, "EMAIL", None).await;
     let first = eml_text(&last_mail(&s, to, 1).await);
     let code = after(&first, "Kod potwierdzenia:").to_string();
     let v = s.gql("opole", CONFIRM, json!({ "t": t, "c": code })).await;
@@ -212,16 +210,8 @@ async fn email_code_confirmation() {
 #[tokio::test]
 async fn sms_code_confirmation() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
     let to = "sms@example.pl";
-    let t = token(
-        &s.book(
-            "opole",
-            opole(&service, &start, to, "SMS", Some("+48 601 234 567")),
-        )
-        .await,
-    );
+    let (_, _, _, t) = book_opole(&s, to, "SMS", Some("+48 601 234 567")).await;
     let mut sms = String::new();
     for _ in 0..100 {
         sms = std::fs::read_to_string(s.data.join("sms.log")).unwrap_or_default();
@@ -283,13 +273,8 @@ async fn phone_booking_with_email() {
 #[tokio::test]
 async fn a_locked_code_frees_the_seat_at_once() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, before) = s.first_free_slot("opole", &service, "2026-12-02").await;
     let to = "blokada@example.pl";
-    let t = token(
-        &s.book("opole", opole(&service, &start, to, "EMAIL", None))
-            .await,
-    );
+    let (service, start, before, t) = book_opole(&s, to, "EMAIL", None).await;
     assert_eq!(s.remaining("opole", &service, &start).await, before - 1);
     let code = after(&eml_text(&last_mail(&s, to, 1).await), "Kod potwierdzenia:").to_string();
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -321,13 +306,8 @@ async fn a_locked_code_frees_the_seat_at_once() {
 #[tokio::test]
 async fn the_code_is_entered_from_the_emailed_link() {
     let s = Server::start().await;
-    let service = s.service_id("opole", "dowod-osobisty-odbior").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
     let to = "kod.strona@example.pl";
-    let t = token(
-        &s.book("opole", opole(&service, &start, to, "EMAIL", None))
-            .await,
-    );
+    let (_, _, _, t) = book_opole(&s, to, "EMAIL", None).await;
     let code = after(&eml_text(&last_mail(&s, to, 1).await), "Kod potwierdzenia:").to_string();
     let c = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

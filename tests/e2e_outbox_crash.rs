@@ -138,12 +138,4 @@ async fn crash_during_delivery(backend: Backend) {
     db.close().await;
 }
 
-#[tokio::test]
-async fn claims_of_a_killed_process_return_on_sqlite() {
-    crash_during_delivery(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn claims_of_a_killed_process_return_on_postgres() {
-    crash_during_delivery(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test] claims_of_a_killed_process_return_on_sqlite, claims_of_a_killed_process_return_on_postgres => crash_during_delivery);

@@ -37,11 +37,11 @@ async fn services_from(s: &Server, from: [u8; 4]) -> (u16, Value) {
 /// the connection closed.
 #[tokio::test]
 async fn stalled_bodies_from_one_address_do_not_starve_another() {
-    let s = Server::builder()
-        .env("OKIENKO_MAX_IN_FLIGHT", "8")
-        .env("OKIENKO_BODY_TIMEOUT_MS", "3000")
-        .start()
-        .await;
+    let s = Server::with_env(&[
+        ("OKIENKO_MAX_IN_FLIGHT", "8"),
+        ("OKIENKO_BODY_TIMEOUT_MS", "3000"),
+    ])
+    .await;
     let mut stalled = Vec::new();
     for _ in 0..20 {
         stalled.push(stall(&s, [127, 0, 0, 2]).await);
@@ -72,11 +72,11 @@ async fn stalled_bodies_from_one_address_do_not_starve_another() {
 /// `TOO_MANY_CONNECTIONS`, `Retry-After` and `Connection: close`; another address is served.
 #[tokio::test]
 async fn connections_of_one_address_are_bounded() {
-    let s = Server::builder()
-        .env("OKIENKO_MAX_CONNECTIONS_PER_CLIENT", "4")
-        .env("OKIENKO_HEADER_TIMEOUT_MS", "60000")
-        .start()
-        .await;
+    let s = Server::with_env(&[
+        ("OKIENKO_MAX_CONNECTIONS_PER_CLIENT", "4"),
+        ("OKIENKO_HEADER_TIMEOUT_MS", "60000"),
+    ])
+    .await;
     let mut idle = Vec::new();
     for _ in 0..4 {
         idle.push(connect_from(&s, [127, 0, 0, 4]).await);
@@ -136,11 +136,11 @@ async fn a_413_says_the_connection_closes() {
 #[tokio::test]
 async fn readyz_reports_saturation_it_cannot_serve_through() {
     use sqlx::Connection;
-    let s = Server::builder()
-        .env("OKIENKO_MAX_IN_FLIGHT", "2")
-        .env("OKIENKO_READY_MAX_WAIT_MS", "1")
-        .start()
-        .await;
+    let s = Server::with_env(&[
+        ("OKIENKO_MAX_IN_FLIGHT", "2"),
+        ("OKIENKO_READY_MAX_WAIT_MS", "1"),
+    ])
+    .await;
     let slug = "dabrowa-gornicza";
     let service = s.service_id(slug, "rejestracja-dzialalnosci").await;
     let (start, _) = s.first_free_slot(slug, &service, "2026-12-02").await;

@@ -4,8 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use common::*;
 use serde_json::{json, Value};
@@ -23,11 +22,8 @@ fn zg_input(service: &str, start: &str, email: &str, fields: Value) -> Value {
 /// active bookings per identity.
 #[tokio::test]
 async fn zielona_gora_vehicle_rules_and_identity_cap() {
-    let s = Server::start().await;
-    let service = s.service_id("zielona-gora", "rejestracja-pojazdu").await;
-    let (start, _) = s
-        .first_free_slot("zielona-gora", &service, "2026-12-02")
-        .await;
+    let (s, service, start, _) =
+        Server::with_free_slot("zielona-gora", "rejestracja-pojazdu", "2026-12-02").await;
     let owner = json!({ "key": "owner_name", "value": "Jan Kowalski" });
     let cases = [
         (json!([owner]), "VEHICLE_ID_REQUIRED"),
@@ -72,10 +68,7 @@ async fn zielona_gora_vehicle_rules_and_identity_cap() {
                 zg_input(&service, st, "cap@example.pl", ok(i)),
             )
             .await;
-        assert_eq!(
-            v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
-            "{v}"
-        );
+        assert_eq!(created_status(&v), "CONFIRMED", "{v}");
     }
     let v = s
         .book(
@@ -83,31 +76,12 @@ async fn zielona_gora_vehicle_rules_and_identity_cap() {
             zg_input(&service, &starts[2], "cap@example.pl", ok(2)),
         )
         .await;
-    assert_eq!(code_of(&v), "IDENTITY_CAP_REACHED", "{v}");
-    assert!(
-        v["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("najwyżej 2"),
-        "{v}"
-    );
+    assert_refused(&v, "IDENTITY_CAP_REACHED", "najwyżej 2");
     // Another person is not affected.
     let mut other = zg_input(&service, &starts[2], "inna@example.pl", ok(2));
     other["client"]["phone"] = json!("602000111");
     let v = s.book("zielona-gora", other).await;
-    assert_eq!(
-        v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
-        "{v}"
-    );
-}
-
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    assert_eq!(created_status(&v), "CONFIRMED", "{v}");
 }
 
 fn fixtures() -> PathBuf {
@@ -116,12 +90,7 @@ fn fixtures() -> PathBuf {
 
 /// A copy of the shipped cities with Gdynia's identity provider keys served from this machine.
 fn policies_with_local_idp(dir: &Path, jwks_url: &str) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for city in std::fs::read_dir(&from)
-        .unwrap()
-        .flatten()
-        .filter(|c| c.path().is_dir())
-    {
+    for city in shipped_cities() {
         let to = dir.join(city.file_name());
         std::fs::create_dir_all(to.join("tests")).unwrap();
         for f in ["tenant.toml", "policy.rhai"] {
@@ -169,28 +138,18 @@ fn token(alg: jsonwebtoken::Algorithm, claims: Value) -> String {
 #[tokio::test]
 async fn gdynia_resident_card_login_and_person_unchangeable() {
     let port = free_port();
-    let _idp = Child(
-        Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(fixtures())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (port_arg, keys) = (port.to_string(), fixtures());
+    let keys = keys.to_str().unwrap();
+    let args = [
+        "-m",
+        "http.server",
+        &port_arg,
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        keys,
+    ];
+    let _idp = serve_python(&args, port).await;
     let policies = tempfile::tempdir().unwrap();
     policies_with_local_idp(
         policies.path(),
@@ -200,8 +159,7 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
         .env("OKIENKO_POLICIES", policies.path().to_str().unwrap())
         .start()
         .await;
-    let service = s.service_id("gdynia", "meldunek").await;
-    let (start, _) = s.first_free_slot("gdynia", &service, "2026-12-03").await;
+    let (service, start, _) = s.free_slot_of("gdynia", "meldunek", "2026-12-03").await;
 
     // The dev clock starts at 2026-12-01T08:00:00Z.
     let now = chrono::DateTime::parse_from_rfc3339(NOW)
@@ -261,13 +219,7 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
         assert_eq!(created["booking"]["status"], "PENDING", "{alg:?}: {v}");
         assert_eq!(created["booking"]["clientPhone"], "48601222333");
         let t = created["managementToken"].as_str().unwrap().to_string();
-        let b = s
-            .gql(
-                "gdynia",
-                "query($t: String!) { booking(token: $t) { clientName clientEmail } }",
-                json!({ "t": t }),
-            )
-            .await;
+        let b = s.booking("gdynia", &t, "clientName clientEmail").await;
         assert_eq!(
             b["data"]["booking"]["clientName"], "Anna Mieszkańska",
             "{b}"
@@ -312,9 +264,8 @@ async fn gdynia_resident_card_login_and_person_unchangeable() {
 /// until when. The no-show is recorded in the server's database as the queue will record it.
 #[tokio::test]
 async fn opole_no_show_blocks_online_booking() {
-    let s = Server::start().await;
-    let service = s.service_id("opole", "zameldowanie-wymeldowanie").await;
-    let (start, _) = s.first_free_slot("opole", &service, "2026-12-02").await;
+    let (s, service, start, _) =
+        Server::with_free_slot("opole", "zameldowanie-wymeldowanie", "2026-12-02").await;
     let input = |start: &str| {
         json!({ "serviceId": service, "start": start, "client": { "name": "Olga Nowak", "email": "olga@example.pl" },
                 "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"] })
@@ -372,42 +323,25 @@ async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
     let s = Server::start().await;
     let reschedule = "mutation($t: String!, $s: DateTime!) { rescheduleBooking(token: $t, start: $s) { start status } }";
 
-    let ci = s.service_id("cieszyn", "meldunek").await;
-    let (a, _) = s.first_free_slot("cieszyn", &ci, "2026-12-02").await;
+    let (ci, a, _) = s.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
     let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": ci, "start": a, "client": { "email": "r@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
+        .book("cieszyn", cieszyn_input(&ci, &a, "r@example.pl"))
         .await;
-    let t = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let t = management_token(&v);
     let (b, _) = s.first_free_slot("cieszyn", &ci, "2026-12-04").await;
     let v = s
         .gql("cieszyn", reschedule, json!({ "t": t, "s": b }))
         .await;
     assert_eq!(code_of(&v), "RESCHEDULE_NOT_ALLOWED", "{v}");
 
-    let dg = s
-        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
+    let (dg, a, before) = s
+        .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")
         .await;
-    let (a, before) = s
-        .first_free_slot("dabrowa-gornicza", &dg, "2026-12-02")
-        .await;
+    let client = json!({ "name": "Piotr", "email": "p@example.pl", "phone": "662138278" });
     let v = s
-        .book(
-            "dabrowa-gornicza",
-            json!({ "serviceId": dg, "start": a, "client": { "name": "Piotr", "email": "p@example.pl", "phone": "662138278" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-        )
+        .book("dabrowa-gornicza", rodo_input(&dg, &a, client))
         .await;
-    let t = v["data"]["createBooking"]["managementToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let t = management_token(&v);
     let (b, _) = s
         .first_free_slot("dabrowa-gornicza", &dg, "2026-12-04")
         .await;
@@ -423,7 +357,22 @@ async fn rescheduling_refused_in_cieszyn_allowed_elsewhere() {
     assert_eq!(moved, chrono::DateTime::parse_from_rfc3339(&b).unwrap());
 }
 
-fn okienko(data: &Path, args: &[&str]) -> std::process::Output {
+/// Writes `script` to `<dir>/policy.rhai` (and `case`, when given, to `<dir>/tests/a.toml`),
+/// then runs `okienko policy activate cieszyn <dir>/policy.rhai`, then `more`, on `data`.
+fn activate(
+    data: &Path,
+    dir: &Path,
+    script: &str,
+    case: Option<&str>,
+    more: &[&str],
+) -> std::process::Output {
+    let policy = dir.join("policy.rhai");
+    std::fs::write(&policy, script).unwrap();
+    if let Some(case) = case {
+        std::fs::write(dir.join("tests/a.toml"), case).unwrap();
+    }
+    let mut args = vec!["policy", "activate", "cieszyn", policy.to_str().unwrap()];
+    args.extend_from_slice(more);
     Command::new(env!("CARGO_BIN_EXE_okienko"))
         .args(args)
         .env("OKIENKO_DATA_DIR", data)
@@ -444,24 +393,12 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     std::fs::create_dir_all(dir.join("tests")).unwrap();
 
     // A version whose own tests fail is refused, with the failures returned.
-    std::fs::write(
-        dir.join("policy.rhai"),
-        "fn validate_booking(ctx) { throw #{ code: \"ZAWSZE_NIE\", message: \"Nie.\" }; }",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("tests/a.toml"),
-        "[[case]]\nname = \"przyjmuje\"\nexpect = \"accepted\"\n",
-    )
-    .unwrap();
-    let out = okienko(
+    let out = activate(
         &data,
-        &[
-            "policy",
-            "activate",
-            "cieszyn",
-            dir.join("policy.rhai").to_str().unwrap(),
-        ],
+        &dir,
+        "fn validate_booking(ctx) { throw #{ code: \"ZAWSZE_NIE\", message: \"Nie.\" }; }",
+        Some("[[case]]\nname = \"przyjmuje\"\nexpect = \"accepted\"\n"),
+        &[],
     );
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
@@ -471,19 +408,12 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     );
 
     // A hook without a test case of its own is refused too, though every case passes.
-    std::fs::write(
-        dir.join("policy.rhai"),
-        "fn validate_booking(ctx) { () } fn identity_keys(ctx) { [] }",
-    )
-    .unwrap();
-    let out = okienko(
+    let out = activate(
         &data,
-        &[
-            "policy",
-            "activate",
-            "cieszyn",
-            dir.join("policy.rhai").to_str().unwrap(),
-        ],
+        &dir,
+        "fn validate_booking(ctx) { () } fn identity_keys(ctx) { [] }",
+        None,
+        &[],
     );
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
@@ -494,26 +424,12 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     );
 
     // A hostile version whose test expects exactly that failure is activated.
-    std::fs::write(
-        dir.join("policy.rhai"),
-        "fn validate_booking(ctx) { let x = 0; loop { x += 1; } }",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("tests/a.toml"),
-        "[[case]]\nname = \"zatrzymany\"\nexpect = { error = \"POLICY_ERROR\" }\n",
-    )
-    .unwrap();
-    let out = okienko(
+    let out = activate(
         &data,
-        &[
-            "policy",
-            "activate",
-            "cieszyn",
-            dir.join("policy.rhai").to_str().unwrap(),
-            "--author",
-            "test",
-        ],
+        &dir,
+        "fn validate_booking(ctx) { let x = 0; loop { x += 1; } }",
+        Some("[[case]]\nname = \"zatrzymany\"\nexpect = { error = \"POLICY_ERROR\" }\n"),
+        &["--author", "test"],
     );
     assert!(
         out.status.success(),
@@ -523,21 +439,19 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("policy version 2 active"));
 
     let s = s.restart_at(NOW).await;
-    let ci = s.service_id("cieszyn", "meldunek").await;
-    let (a, _) = s.first_free_slot("cieszyn", &ci, "2026-12-02").await;
-    let input = json!({ "serviceId": ci, "start": a, "client": { "email": "h@example.pl" },
-                        "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] });
+    let (ci, a, _) = s.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
+    let input = cieszyn_input(&ci, &a, "h@example.pl");
     let (v, other) = tokio::join!(s.book("cieszyn", input), async {
-        let dg = s
-            .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
-            .await;
-        let (b, _) = s
-            .first_free_slot("dabrowa-gornicza", &dg, "2026-12-02")
+        let (dg, b, _) = s
+            .free_slot_of("dabrowa-gornicza", "rejestracja-dzialalnosci", "2026-12-02")
             .await;
         s.book(
             "dabrowa-gornicza",
-            json!({ "serviceId": dg, "start": b, "client": { "name": "Piotr", "email": "q@example.pl", "phone": "662138279" },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
+            rodo_input(
+                &dg,
+                &b,
+                json!({ "name": "Piotr", "email": "q@example.pl", "phone": "662138279" }),
+            ),
         )
         .await
     });
@@ -546,10 +460,7 @@ async fn activation_keeps_the_old_version_and_hostile_scripts_are_contained() {
         !v["errors"][0]["message"].as_str().unwrap().contains("loop"),
         "no script details leak: {v}"
     );
-    assert_eq!(
-        other["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
-        "{other}"
-    );
+    assert_eq!(created_status(&other), "CONFIRMED", "{other}");
     assert_eq!(s.get("/healthz").await.0, 200);
     assert_eq!(
         s.remaining("cieszyn", &ci, &a).await,

@@ -14,57 +14,6 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-/// What a city's queue needs: an administrator, a clerk, a kiosk and a display of its office.
-struct Staff {
-    admin: String,
-    clerk: String,
-    clerk_login: String,
-    kiosk: String,
-    display: String,
-    office_id: String,
-}
-
-async fn staff(s: &Server, slug: &str) -> Staff {
-    let op = s.operator_token().await;
-    let admin = s.admin_token(&op, slug).await;
-    let cfg = s.offices(slug, &admin).await;
-    let office_id = cfg["data"]["configuration"]["offices"][0]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{cfg}"))
-        .to_string();
-    let login = format!("urzednik@{slug}.example.pl");
-    let made = s
-        .admin(
-            slug,
-            Some(&admin),
-            "mutation($o: ID!, $l: String!) { \
-               u: createUser(login: $l, displayName: \"Jan Urzędnik\", role: CLERK, password: \"haslo-urzednika-1\") { id } \
-               k: createDevice(officeId: $o, kind: KIOSK, name: \"Biletomat\") { token } \
-               d: createDevice(officeId: $o, kind: DISPLAY, name: \"Wyświetlacz w holu\") { token } }",
-            json!({ "o": office_id, "l": login }),
-        )
-        .await;
-    assert!(made["errors"].is_null(), "{made}");
-    let clerk = s.staff_login(slug, &login, "haslo-urzednika-1").await;
-    Staff {
-        admin,
-        clerk,
-        clerk_login: login,
-        kiosk: made["data"]["k"]["token"].as_str().unwrap().to_string(),
-        display: made["data"]["d"]["token"].as_str().unwrap().to_string(),
-        office_id,
-    }
-}
-
-impl Staff {
-    /// Sessions last 8 hours: the clerk logs in again on a later day.
-    async fn next_day(&mut self, s: &Server, slug: &str) {
-        self.clerk = s
-            .staff_login(slug, &self.clerk_login, "haslo-urzednika-1")
-            .await;
-    }
-}
-
 async fn api(s: &Server, path: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
     let (status, v) = s
         .post_path(
@@ -106,10 +55,6 @@ const CHECK_IN_PHONE: &str =
     "mutation($p: String!) { checkInByPhone(phone: $p) { id number queue queueName priority bookedTime } }";
 const CALL_NEXT: &str = "mutation($o: ID!, $d: Int!) { callNext(officeId: $o, desk: $d) { id number queue state kind desk callCount voiceText bookingCode } }";
 const RECALL: &str = "mutation($t: ID!) { recall(ticketId: $t) { id number state callCount } }";
-
-fn message(v: &Value) -> &str {
-    v["errors"][0]["message"].as_str().unwrap_or("")
-}
 
 async fn call_next(s: &Server, slug: &str, st: &Staff, desk_no: i64) -> Value {
     let v = desk(
@@ -156,11 +101,6 @@ async fn booking_status(s: &Server, slug: &str, token: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{v}"))
         .to_string()
-}
-
-fn cieszyn_input(service: &str, start: &str, email: &str) -> Value {
-    json!({ "serviceId": service, "start": start, "client": { "email": email },
-            "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,7 +261,7 @@ async fn cieszyn_walk_in_is_called_and_shown_on_the_display() {
     )
     .await;
     assert_eq!(code_of(&v), "DESK_BUSY", "{v}");
-    assert!(message(&v).contains("bilet M001"), "{v}");
+    assert!(message_of(&v).contains("bilet M001"), "{v}");
 
     // Served and finished: the ticket leaves the display.
     let id = c["id"].clone();
@@ -437,7 +377,7 @@ async fn cieszyn_walk_in_is_called_and_shown_on_the_display() {
         )
         .await;
     assert_eq!(code_of(&v), "FORBIDDEN", "{v}");
-    assert!(message(&v).contains("zmiana konfiguracji"), "{v}");
+    assert!(message_of(&v).contains("zmiana konfiguracji"), "{v}");
     // A kiosk's token does not open a display socket.
     assert_eq!(
         ws_connect(&s, "cieszyn", &format!("?token={}", st.kiosk))
@@ -633,7 +573,7 @@ async fn cieszyn_checked_in_booking_is_called_before_earlier_walk_ins() {
     st.next_day(&s, "cieszyn").await;
     let v = kiosk(&s, "cieszyn", &st.kiosk, CHECK_IN, json!({ "c": code_m })).await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_EARLY", "{v}");
-    assert!(message(&v).contains("08:00"), "{v}");
+    assert!(message_of(&v).contains("08:00"), "{v}");
     for want in ["M001", "M002"] {
         let v = kiosk(&s, "cieszyn", &st.kiosk, ISSUE, json!({ "q": "M" })).await;
         assert_eq!(v["data"]["issueTicket"]["number"], want, "{v}");
@@ -738,9 +678,11 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
         .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
         .await;
     let input = |start: &str| {
-        json!({ "serviceId": service, "start": start,
-                "client": { "name": "Piotr Zieliński", "email": "piotr@example.pl", "phone": "662 138 278" },
-                "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
+        rodo_input(
+            &service,
+            start,
+            json!({ "name": "Piotr Zieliński", "email": "piotr@example.pl", "phone": "662 138 278" }),
+        )
     };
     // Wednesday 2 December 2026, 09:00 and 10:00 in Warsaw.
     let (_, first) = book_visit(&s, "dabrowa-gornicza", input("2026-12-02T08:00:00Z")).await;
@@ -758,7 +700,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
     )
     .await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_EARLY", "{v}");
-    assert!(message(&v).contains("08:30"), "{v}");
+    assert!(message_of(&v).contains("08:30"), "{v}");
     let v = kiosk(
         &s,
         "dabrowa-gornicza",
@@ -805,7 +747,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
     )
     .await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_EARLY", "{v}");
-    assert!(message(&v).contains("09:30"), "{v}");
+    assert!(message_of(&v).contains("09:30"), "{v}");
     // A walk-in in R came earlier than the booked client's time.
     let v = kiosk(
         &s,
@@ -829,7 +771,7 @@ async fn dabrowa_check_in_by_phone_too_early_in_time_too_late() {
     )
     .await;
     assert_eq!(code_of(&v), "CHECK_IN_TOO_LATE", "{v}");
-    assert!(message(&v).contains("10:00"), "{v}");
+    assert!(message_of(&v).contains("10:00"), "{v}");
     assert_eq!(
         booking_status(&s, "dabrowa-gornicza", &second).await,
         "CANCELLED"
@@ -893,7 +835,7 @@ async fn three_unanswered_calls_void_the_ticket_and_record_a_no_show() {
     let id = c["id"].clone();
     let v = desk(&s, "opole", &st.clerk, RECALL, json!({ "t": id })).await;
     assert_eq!(code_of(&v), "RECALL_TOO_SOON", "{v}");
-    assert!(message(&v).contains("08:55"), "{v}");
+    assert!(message_of(&v).contains("08:55"), "{v}");
 
     // Second and third calls, each 11 minutes later.
     let s = s.restart_at("2026-12-02T07:56:00Z").await;
@@ -998,11 +940,7 @@ async fn lateness_worker_cancels_an_unchecked_booking_after_the_city_delay() {
 /// A server on `backend` (None where it is unavailable) with Cieszyn's staff; the database
 /// lives as long as the third part.
 async fn cieszyn_on(backend: Backend) -> Option<(Server, Staff, Option<TestDb>)> {
-    let db = match backend {
-        Backend::Postgres => TestDb::postgres().await,
-        Backend::Sqlite => None,
-    };
-    let s = Server::on(backend, &db).await?;
+    let (db, s) = Server::for_backend(backend).await?;
     let st = staff(&s, "cieszyn").await;
     Some((s, st, db))
 }
@@ -1062,15 +1000,7 @@ async fn concurrent_calls(backend: Backend) {
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_calls_never_share_a_ticket_sqlite() {
-    concurrent_calls(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_calls_never_share_a_ticket_postgres() {
-    concurrent_calls(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] concurrent_calls_never_share_a_ticket_sqlite, concurrent_calls_never_share_a_ticket_postgres => concurrent_calls);
 
 /// A desk holds at most one called or serving ticket: many `callNext` at one desk at once
 /// call exactly one ticket, the others are refused with `DESK_BUSY`; on both backends.
@@ -1108,7 +1038,7 @@ async fn one_called_ticket_per_desk(backend: Backend) {
             "DESK_BUSY" => {
                 busy += 1;
                 assert!(
-                    message(&v).starts_with("Stanowisko 3 obsługuje już bilet M0"),
+                    message_of(&v).starts_with("Stanowisko 3 obsługuje już bilet M0"),
                     "{v}"
                 );
             }
@@ -1138,26 +1068,16 @@ async fn one_called_ticket_per_desk(backend: Backend) {
     assert_ne!(next["number"], called[0]["number"], "{next}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_busy_desk_calls_no_second_ticket_sqlite() {
-    one_called_ticket_per_desk(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_busy_desk_calls_no_second_ticket_postgres() {
-    one_called_ticket_per_desk(Backend::Postgres).await;
-}
+on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] a_busy_desk_calls_no_second_ticket_sqlite, a_busy_desk_calls_no_second_ticket_postgres => one_called_ticket_per_desk);
 
 /// Two servers on one PostgreSQL database: a desk's call made through one reaches a display
 /// connected to the other (`NOTIFY okienko_display`), and every display gets every event once,
 /// the publishing server's own included.
 #[tokio::test]
 async fn a_call_on_one_server_reaches_a_display_on_another() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, a, b)) = Server::two_on_postgres().await else {
         return;
     };
-    let a = Server::builder().database(&db.url).start().await;
-    let b = Server::builder().database(&db.url).start().await;
     let st = staff(&a, "cieszyn").await;
     // B hears what other servers publish from the moment its listener listens.
     let mut listening = false;

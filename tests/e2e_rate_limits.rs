@@ -11,6 +11,11 @@ const SLUG: &str = "zielona-gora";
 
 /// One createBooking (for a service that does not exist: refused, but counted) with the
 /// given `X-Forwarded-For`; (status, Retry-After, body).
+/// A server with rate limits on (the other tests run with them off), and `more` set.
+async fn limited(more: &[(&str, &str)]) -> Server {
+    Server::with_env(&[&[("OKIENKO_RATE_LIMITS", "on")], more].concat()).await
+}
+
 async fn book(s: &Server, xff: &str) -> (u16, Option<String>, Value) {
     let body = json!({ "query": CREATE, "variables": { "i": {
         "serviceId": "0", "start": "2026-12-02T08:00:00Z", "client": { "email": "a@example.pl" },
@@ -42,10 +47,7 @@ async fn exhaust(s: &Server, xff: &str) {
 
 #[tokio::test]
 async fn booking_limit_ignores_forwarded_for_from_untrusted_peers() {
-    let s = Server::builder()
-        .env("OKIENKO_RATE_LIMITS", "on")
-        .start()
-        .await;
+    let s = limited(&[]).await;
     exhaust(&s, "203.0.113.1").await;
     // Another claimed address from the same peer is the same client.
     let (status, retry, v) = book(&s, "203.0.113.2").await;
@@ -58,11 +60,7 @@ async fn booking_limit_ignores_forwarded_for_from_untrusted_peers() {
 
 #[tokio::test]
 async fn trusted_proxy_names_the_client() {
-    let s = Server::builder()
-        .env("OKIENKO_RATE_LIMITS", "on")
-        .env("OKIENKO_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")
-        .start()
-        .await;
+    let s = limited(&[("OKIENKO_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).await;
     exhaust(&s, "203.0.113.1").await;
     let (status, _, v) = book(&s, "203.0.113.2").await;
     assert_eq!(status, 200, "{v}");

@@ -44,9 +44,11 @@ expect = { returns = [ { key = "znacznik_wersji" } ] }
 "#;
 
 fn input(service: &str, start: &str) -> Value {
-    json!({ "serviceId": service, "start": start,
-            "client": { "name": "Piotr Zieliński", "email": "p@example.pl", "phone": "662138278" },
-            "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
+    rodo_input(
+        service,
+        start,
+        json!({ "name": "Piotr Zieliński", "email": "p@example.pl", "phone": "662138278" }),
+    )
 }
 
 /// Asks until `check` holds, at most about 10 s: another server's change arrives by NOTIFY.
@@ -98,18 +100,11 @@ async fn form(s: &Server, service: &str) -> Vec<String> {
         .collect()
 }
 
-async fn tenant_status(s: &Server) -> (u16, Value) {
-    s.post_raw(SLUG, json!({ "query": "{ tenant { name } }" }).to_string())
-        .await
-}
-
 #[tokio::test]
 async fn changes_made_on_one_server_are_in_force_on_another() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, a, b)) = Server::two_on_postgres().await else {
         return;
     };
-    let a = Server::builder().database(&db.url).start().await;
-    let b = Server::builder().database(&db.url).start().await;
     let op = a.operator_token().await;
     let admin = a.admin_token(&op, SLUG).await;
     let service = a.service_id(SLUG, SERVICE).await;
@@ -139,10 +134,7 @@ async fn changes_made_on_one_server_are_in_force_on_another() {
 
     // A booking (the usage of the slot).
     let v = a.book(SLUG, input(&service, &start)).await;
-    assert_eq!(
-        v["data"]["createBooking"]["booking"]["status"], "CONFIRMED",
-        "{v}"
-    );
+    assert_eq!(created_status(&v), "CONFIRMED", "{v}");
     eventually("the booking made elsewhere", async || {
         match b.remaining(SLUG, &service, &start).await {
             4 => Ok(()),
@@ -203,30 +195,22 @@ async fn changes_made_on_one_server_are_in_force_on_another() {
     );
 
     // The tenant's status (platform API).
-    let v = a
-        .platform(
-            Some(&op),
-            "mutation($s: String!) { suspendTenant(slug: $s) { status } }",
-            json!({ "s": SLUG }),
-        )
-        .await;
+    let v = a.change_tenant(&op, "suspendTenant", SLUG).await;
     assert_eq!(v["data"]["suspendTenant"]["status"], "SUSPENDED", "{v}");
-    eventually("the suspension", async || match tenant_status(&b).await {
-        (404, v) if code_of(&v) == "TENANT_NOT_FOUND" => Ok(()),
-        (status, v) => Err(format!("HTTP {status}: {v}")),
+    eventually("the suspension", async || {
+        match b.tenant_answer(SLUG).await {
+            (404, v) if code_of(&v) == "TENANT_NOT_FOUND" => Ok(()),
+            (status, v) => Err(format!("HTTP {status}: {v}")),
+        }
     })
     .await;
-    let v = a
-        .platform(
-            Some(&op),
-            "mutation($s: String!) { resumeTenant(slug: $s) { status } }",
-            json!({ "s": SLUG }),
-        )
-        .await;
+    let v = a.change_tenant(&op, "resumeTenant", SLUG).await;
     assert_eq!(v["data"]["resumeTenant"]["status"], "ACTIVE", "{v}");
-    eventually("the resumption", async || match tenant_status(&b).await {
-        (200, _) => Ok(()),
-        (status, v) => Err(format!("HTTP {status}: {v}")),
+    eventually("the resumption", async || {
+        match b.tenant_answer(SLUG).await {
+            (200, _) => Ok(()),
+            (status, v) => Err(format!("HTTP {status}: {v}")),
+        }
     })
     .await;
 
@@ -262,7 +246,7 @@ async fn a_server_reloads_when_its_listener_reconnects() {
         .unwrap()
         .rows_affected();
     assert_eq!(n, 1);
-    let (status, v) = tenant_status(&s).await;
+    let (status, v) = s.tenant_answer(SLUG).await;
     assert_eq!(status, 200, "reloaded without a reason: {v}");
 
     // The listener's connection is cut; the server reconnects and reloads.
@@ -274,13 +258,12 @@ async fn a_server_reloads_when_its_listener_reconnects() {
     .await
     .unwrap();
     assert_eq!(cut, vec![(true,)], "{}", s.log());
-    eventually(
-        "the change made while not listening",
-        async || match tenant_status(&s).await {
+    eventually("the change made while not listening", async || {
+        match s.tenant_answer(SLUG).await {
             (404, v) if code_of(&v) == "TENANT_NOT_FOUND" => Ok(()),
             (status, v) => Err(format!("HTTP {status}: {v}")),
-        },
-    )
+        }
+    })
     .await;
     pool.close().await;
 }

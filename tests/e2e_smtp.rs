@@ -5,24 +5,14 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use serde_json::json;
-
-struct Smtpd(std::process::Child);
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Starts aiosmtpd on a free port writing to a maildir in `dir`; None (with a notice) where
 /// it is not installed, except under CI.
-async fn smtpd(dir: &std::path::Path) -> Option<(Smtpd, u16)> {
+async fn smtpd(dir: &std::path::Path) -> Option<(Helper, u16)> {
     let available = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
@@ -36,30 +26,22 @@ async fn smtpd(dir: &std::path::Path) -> Option<(Smtpd, u16)> {
         return None;
     }
     let port = free_port();
-    let child = Smtpd(
-        Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(dir.join("maildir"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let listen = format!("127.0.0.1:{port}");
+    let maildir = dir.join("maildir");
+    let (mailbox, maildir) = ("aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap());
+    let args = [
+        "-m", "aiosmtpd", "-n", "-l", &listen, "-c", mailbox, maildir,
+    ];
+    let child = serve_python(&args, port).await;
     Some((child, port))
+}
+
+/// A server that sends its mail to an SMTP server on `port` of the loopback address.
+async fn sending_to(port: u16) -> Server {
+    Server::builder()
+        .env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
+        .start()
+        .await
 }
 
 #[tokio::test]
@@ -69,22 +51,10 @@ async fn confirmation_is_delivered_over_smtp() {
         return;
     };
     let maildir = dir.path().join("maildir");
-    let s = Server::builder()
-        .env("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
-        .start()
-        .await;
-    let service = s.service_id("cieszyn", "meldunek").await;
-    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
-    let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": service, "start": start, "client": { "email": "smtp@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
-        .await;
+    let s = sending_to(port).await;
+    let v = s.book_cieszyn("smtp@example.pl").await;
     let code = booking_code(&v);
-    let mail = wait_for_mail(&maildir.join("new"), &code).await;
-    assert!(mail.contains("To: smtp@example.pl"), "{mail}");
+    let mail = mail_to(&maildir.join("new"), &code, "smtp@example.pl").await;
     assert!(
         mail.contains("rezerwacje@cieszyn"),
         "sender of the city: {mail}"
@@ -136,10 +106,7 @@ async fn no_token_in_the_log_with_smtp() {
         // Gdynia: a confirmation link, then the confirmation with the booking's link.
         let to = format!("log{smtp}@example.pl");
         let v = s.book_gdynia(&to).await;
-        let token = v["data"]["createBooking"]["managementToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string();
+        let token = management_token(&v);
         let dir = if smtp { maildir.clone() } else { s.mail_dir() };
         let mail = wait_for_mail(&dir, &format!("To: {to}")).await;
         let confirm = after(&mail, "Potwierdź rezerwację:").to_string();
@@ -173,19 +140,8 @@ async fn no_token_in_the_log_with_smtp() {
 async fn undelivered_mail_survives_a_restart() {
     // Nothing listens on this port: every delivery attempt fails.
     let dead = free_port();
-    let s = Server::builder()
-        .env("SMTP_URL", &format!("smtp://127.0.0.1:{dead}"))
-        .start()
-        .await;
-    let service = s.service_id("cieszyn", "meldunek").await;
-    let (start, _) = s.first_free_slot("cieszyn", &service, "2026-12-02").await;
-    let v = s
-        .book(
-            "cieszyn",
-            json!({ "serviceId": service, "start": start, "client": { "email": "retry@example.pl" },
-                    "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] }),
-        )
-        .await;
+    let s = sending_to(dead).await;
+    let v = s.book_cieszyn("retry@example.pl").await;
     let code = booking_code(&v);
     for _ in 0..100 {
         if s.log().contains("delivery failed") {
@@ -202,6 +158,5 @@ async fn undelivered_mail_survives_a_restart() {
         s.remove_env("SMTP_URL");
         s.restart_at("2026-12-01T08:30:00Z").await
     };
-    let mail = wait_for_mail(&s.mail_dir(), &code).await;
-    assert!(mail.contains("To: retry@example.pl"), "{mail}");
+    mail_to(&s.mail_dir(), &code, "retry@example.pl").await;
 }

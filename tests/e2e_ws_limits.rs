@@ -48,25 +48,7 @@ async fn closed_with(ws: &mut Ws) -> Option<u16> {
 
 /// A display device of the tenant's first office: its token.
 async fn display_token(s: &Server) -> String {
-    let op = s.operator_token().await;
-    let admin = s.admin_token(&op, SLUG).await;
-    let cfg = s.offices(SLUG, &admin).await;
-    let office = cfg["data"]["configuration"]["offices"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let made = s
-        .admin(
-            SLUG,
-            Some(&admin),
-            "mutation($o: ID!) { d: createDevice(officeId: $o, kind: DISPLAY, name: \"Hol\") { token } }",
-            json!({ "o": office }),
-        )
-        .await;
-    made["data"]["d"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{made}"))
-        .to_string()
+    staff(s, SLUG).await.display
 }
 
 async fn send(ws: &mut Ws, v: Value) {
@@ -96,12 +78,19 @@ async fn init(ws: &mut Ws, token: &str) -> Option<Value> {
     next_json(ws).await
 }
 
+/// A socket from `from` initialised with the display `token`, acknowledged.
+async fn acknowledged(s: &Server, from: [u8; 4], token: &str) -> Ws {
+    let mut ws = open(s, from).await.unwrap();
+    assert_eq!(
+        init(&mut ws, token).await.unwrap()["type"],
+        "connection_ack"
+    );
+    ws
+}
+
 #[tokio::test]
 async fn a_socket_that_never_initialises_is_closed_with_4408() {
-    let s = Server::builder()
-        .env("OKIENKO_WS_INIT_TIMEOUT_MS", "300")
-        .start()
-        .await;
+    let s = Server::with_env(&[("OKIENKO_WS_INIT_TIMEOUT_MS", "300")]).await;
     let mut ws = open(&s, [127, 0, 0, 2]).await.unwrap();
     assert_eq!(closed_with(&mut ws).await, Some(4408));
     // Sending nothing but a wrong token is no better.
@@ -115,11 +104,7 @@ async fn a_socket_that_never_initialises_is_closed_with_4408() {
     );
     // An authenticated one stays past the init timeout.
     let token = display_token(&s).await;
-    let mut ok = open(&s, [127, 0, 0, 3]).await.unwrap();
-    assert_eq!(
-        init(&mut ok, &token).await.unwrap()["type"],
-        "connection_ack"
-    );
+    let mut ok = acknowledged(&s, [127, 0, 0, 3], &token).await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     send(
         &mut ok,
@@ -135,11 +120,11 @@ async fn a_socket_that_never_initialises_is_closed_with_4408() {
 
 #[tokio::test]
 async fn sockets_are_capped_per_address_and_in_all() {
-    let s = Server::builder()
-        .env("OKIENKO_MAX_WEBSOCKETS", "4")
-        .env("OKIENKO_MAX_WEBSOCKETS_PER_CLIENT", "2")
-        .start()
-        .await;
+    let s = Server::with_env(&[
+        ("OKIENKO_MAX_WEBSOCKETS", "4"),
+        ("OKIENKO_MAX_WEBSOCKETS_PER_CLIENT", "2"),
+    ])
+    .await;
     let mut held = vec![
         open(&s, [127, 0, 0, 2]).await.unwrap(),
         open(&s, [127, 0, 0, 2]).await.unwrap(),
@@ -168,16 +153,9 @@ async fn sockets_are_capped_per_address_and_in_all() {
 
 #[tokio::test]
 async fn one_display_holds_at_most_its_sockets() {
-    let s = Server::builder()
-        .env("OKIENKO_MAX_WEBSOCKETS_PER_DEVICE", "1")
-        .start()
-        .await;
+    let s = Server::with_env(&[("OKIENKO_MAX_WEBSOCKETS_PER_DEVICE", "1")]).await;
     let token = display_token(&s).await;
-    let mut first = open(&s, [127, 0, 0, 2]).await.unwrap();
-    assert_eq!(
-        init(&mut first, &token).await.unwrap()["type"],
-        "connection_ack"
-    );
+    let mut first = acknowledged(&s, [127, 0, 0, 2], &token).await;
     let mut second = open(&s, [127, 0, 0, 3]).await.unwrap();
     // Refused: the socket is closed instead of acknowledged.
     let refused = init(&mut second, &token).await;
@@ -204,16 +182,9 @@ async fn one_display_holds_at_most_its_sockets() {
 /// pongs) is closed with 1001.
 #[tokio::test]
 async fn idle_sockets_are_pinged_and_closed_when_silent() {
-    let s = Server::builder()
-        .env("OKIENKO_WS_PING_MS", "200")
-        .start()
-        .await;
+    let s = Server::with_env(&[("OKIENKO_WS_PING_MS", "200")]).await;
     let token = display_token(&s).await;
-    let mut ws = open(&s, [127, 0, 0, 2]).await.unwrap();
-    assert_eq!(
-        init(&mut ws, &token).await.unwrap()["type"],
-        "connection_ack"
-    );
+    let mut ws = acknowledged(&s, [127, 0, 0, 2], &token).await;
     // Not read for a while: the pings queue up unanswered.
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let mut pings = 0;

@@ -3,6 +3,8 @@
 //! the list lacks (P-8).
 //! After an intended change: `UPDATE_CODES=1 cargo test --test error_codes`, and review the diff.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -14,15 +16,12 @@ fn root() -> &'static Path {
 
 #[test]
 fn docs_match_the_list() {
-    let path = root().join("docs/error-codes.md");
-    let generated = markdown();
-    if std::env::var("UPDATE_CODES").as_deref() == Ok("1") {
-        std::fs::write(&path, &generated).expect("write docs/error-codes.md");
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "docs/error-codes.md differs from the list; run `UPDATE_CODES=1 cargo test --test error_codes` and review the diff"
+    common::matches_checked_in(
+        "docs/error-codes.md",
+        &markdown(),
+        "the list",
+        "UPDATE_CODES",
+        "error_codes",
     );
 }
 

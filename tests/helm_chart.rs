@@ -4,8 +4,12 @@
 //! `helm/tests/requirements.txt` in `target/ci-venv`. Without that environment the test fails
 //! when `CI=true` and is skipped with a notice otherwise.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
+
+use common::output_text;
 
 #[test]
 fn chart_renders_validates_and_keeps_its_promises() {
@@ -29,11 +33,7 @@ fn chart_renders_validates_and_keeps_its_promises() {
         .current_dir(root)
         .output()
         .expect("run pytest in target/ci-venv");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     assert!(out.status.success(), "the chart test failed:\n{text}");
     // pytest's closing line, e.g. "40 passed in 2.31s": a run that collected nothing fails.
     let last = text

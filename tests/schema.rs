@@ -1,44 +1,31 @@
 //! The checked-in SDL is the API's contract: these tests fail when the code drifts from it.
 //! After an intended change: `UPDATE_SCHEMA=1 cargo test --test schema`, and review the diff.
 
-fn matches_checked_in(file: &str, sdl: String) {
-    let path = format!("{}/schema/{file}", env!("CARGO_MANIFEST_DIR"));
-    if std::env::var("UPDATE_SCHEMA").as_deref() == Ok("1") {
-        std::fs::write(&path, &sdl).expect("write the schema file");
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == sdl,
-        "schema/{file} differs from the code; run `UPDATE_SCHEMA=1 cargo test --test schema` and review the diff"
-    );
+mod common;
+
+/// A test per API: its SDL is the file `schema/<api>.graphql`.
+macro_rules! sdl_matches {
+    ($($test:ident: $api:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                common::matches_checked_in(
+                    concat!("schema/", stringify!($api), ".graphql"),
+                    &okienko_graphql::$api::sdl(),
+                    "the code",
+                    "UPDATE_SCHEMA",
+                    "schema",
+                );
+            }
+        )*
+    };
 }
 
-#[test]
-fn public_schema_matches_checked_in_sdl() {
-    matches_checked_in("public.graphql", okienko_graphql::public::sdl());
-}
-
-#[test]
-fn admin_schema_matches_checked_in_sdl() {
-    matches_checked_in("admin.graphql", okienko_graphql::admin::sdl());
-}
-
-#[test]
-fn platform_schema_matches_checked_in_sdl() {
-    matches_checked_in("platform.graphql", okienko_graphql::platform::sdl());
-}
-
-#[test]
-fn kiosk_schema_matches_checked_in_sdl() {
-    matches_checked_in("kiosk.graphql", okienko_graphql::kiosk::sdl());
-}
-
-#[test]
-fn desk_schema_matches_checked_in_sdl() {
-    matches_checked_in("desk.graphql", okienko_graphql::desk::sdl());
-}
-
-#[test]
-fn display_schema_matches_checked_in_sdl() {
-    matches_checked_in("display.graphql", okienko_graphql::display::sdl());
-}
+sdl_matches!(
+    public_schema_matches_checked_in_sdl: public,
+    admin_schema_matches_checked_in_sdl: admin,
+    platform_schema_matches_checked_in_sdl: platform,
+    kiosk_schema_matches_checked_in_sdl: kiosk,
+    desk_schema_matches_checked_in_sdl: desk,
+    display_schema_matches_checked_in_sdl: display,
+);

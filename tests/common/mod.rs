@@ -1,5 +1,5 @@
 //! Runs the real `okienko` binary for end-to-end tests and talks to it over HTTP.
-#![allow(dead_code, unused_imports, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, unused_macros, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -69,6 +69,46 @@ impl Server {
     /// The shipped cities on SQLite, the clock at `NOW`.
     pub async fn start() -> Server {
         Server::builder().start().await
+    }
+
+    /// A server as `start` gives it and the first free slot of `slug`'s service `key` from
+    /// `from` on: (server, service id, start, seats left).
+    pub async fn with_free_slot(
+        slug: &str,
+        key: &str,
+        from: &str,
+    ) -> (Server, String, String, i64) {
+        let s = Server::start().await;
+        let (service, start, remaining) = s.free_slot_of(slug, key, from).await;
+        (s, service, start, remaining)
+    }
+
+    /// A server with these variables set (on top of `builder`'s).
+    pub async fn with_env(env: &[(&str, &str)]) -> Server {
+        let mut b = Server::builder();
+        for (k, v) in env {
+            b = b.env(k, v);
+        }
+        b.start().await
+    }
+
+    /// A server on `backend` with the PostgreSQL database it uses (kept for the test's
+    /// length); `None` when that backend is unavailable (see TestDb).
+    pub async fn for_backend(backend: Backend) -> Option<(Option<TestDb>, Server)> {
+        let db = match backend {
+            Backend::Postgres => Some(TestDb::postgres().await?),
+            Backend::Sqlite => None,
+        };
+        let s = Server::on(backend, &db).await?;
+        Some((db, s))
+    }
+
+    /// Two servers on one fresh PostgreSQL database; `None` when PostgreSQL is unavailable.
+    pub async fn two_on_postgres() -> Option<(TestDb, Server, Server)> {
+        let db = TestDb::postgres().await?;
+        let a = Server::builder().database(&db.url).start().await;
+        let b = Server::builder().database(&db.url).start().await;
+        Some((db, a, b))
     }
 
     /// Starts on the given backend; `None` when that backend is unavailable (see TestDb).
@@ -271,6 +311,57 @@ impl Server {
         .await
     }
 
+    /// The public API's `booking(token)` asking for `fields`: the answer.
+    pub async fn booking(&self, slug: &str, token: &str, fields: &str) -> Value {
+        let query = format!("query($t: String!) {{ booking(token: $t) {{ {fields} }} }}");
+        self.gql(slug, &query, json!({ "t": token })).await
+    }
+
+    /// The public API's `cancelBooking` with the management `token`: the answer.
+    pub async fn cancel(&self, slug: &str, token: &str) -> Value {
+        let query = "mutation($t: String!) { cancelBooking(token: $t) { status } }";
+        self.gql(slug, query, json!({ "t": token })).await
+    }
+
+    /// The public API's `confirmBooking` with `token`, and `code` when given: the answer.
+    pub async fn confirm(&self, slug: &str, token: &str, code: Option<&str>) -> Value {
+        let query =
+            "mutation($t: String!, $c: String) { confirmBooking(token: $t, code: $c) { status } }";
+        self.gql(slug, query, json!({ "t": token, "c": code }))
+            .await
+    }
+
+    /// The public API's answer to `service(id)` (its `name`) at `slug`.
+    pub async fn service_by_id(&self, slug: &str, id: &str) -> Value {
+        self.gql(
+            slug,
+            "query($s: ID!) { service(id: $s) { name } }",
+            json!({ "s": id }),
+        )
+        .await
+    }
+
+    /// The public API's answer to `{ tenant { name } }` at `slug`: (HTTP status, body).
+    pub async fn tenant_answer(&self, slug: &str) -> (u16, Value) {
+        self.post_raw(slug, json!({ "query": "{ tenant { name } }" }).to_string())
+            .await
+    }
+
+    /// `suspendTenant` or `resumeTenant` (`verb`) of `slug` by the operator `op`, asking for the
+    /// tenant's `status`: the platform API's answer.
+    pub async fn change_tenant(&self, op: &str, verb: &str, slug: &str) -> Value {
+        let query = format!("mutation($s: String!) {{ {verb}(slug: $s) {{ status }} }}");
+        self.platform(Some(op), &query, json!({ "s": slug })).await
+    }
+
+    /// The id of the tenant's first office (the admin API's configuration, with `token`).
+    pub async fn first_office(&self, slug: &str, token: &str) -> String {
+        str_at(
+            &self.offices(slug, token).await,
+            "/data/configuration/offices/0/id",
+        )
+    }
+
     /// A GraphQL request to the platform API (`/platform/graphql`).
     pub async fn platform(&self, token: Option<&str>, query: &str, vars: Value) -> Value {
         let (status, v) = self
@@ -316,16 +407,9 @@ impl Server {
         let login = format!("ops{}@okienko.example.pl", rand_suffix());
         let password = self.create_operator(&login);
         let v = self
-            .platform(
-                None,
-                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
-                json!({ "l": login, "p": password }),
-            )
+            .platform(None, LOGIN, json!({ "l": login, "p": password }))
             .await;
-        v["data"]["login"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string()
+        str_at(&v, "/data/login/token")
     }
 
     /// Creates an administrator of `slug` through the platform API; returns its password.
@@ -337,26 +421,15 @@ impl Server {
                 json!({ "s": slug, "l": login }),
             )
             .await;
-        v["data"]["createTenantAdmin"]["password"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string()
+        str_at(&v, "/data/createTenantAdmin/password")
     }
 
     /// Logs a staff member in at `slug`; returns the session token.
     pub async fn staff_login(&self, slug: &str, login: &str, password: &str) -> String {
         let v = self
-            .admin(
-                slug,
-                None,
-                "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
-                json!({ "l": login, "p": password }),
-            )
+            .admin(slug, None, LOGIN, json!({ "l": login, "p": password }))
             .await;
-        v["data"]["login"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string()
+        str_at(&v, "/data/login/token")
     }
 
     /// A fresh administrator of `slug`, logged in: its session token.
@@ -380,31 +453,46 @@ impl Server {
             .to_string()
     }
 
+    /// The public API's answer to `availability` of `service` from `from` to `to` (dates),
+    /// per day `date` and `slots { start remaining }`.
+    pub async fn availability_answer(
+        &self,
+        slug: &str,
+        service: &str,
+        from: &str,
+        to: &str,
+    ) -> Value {
+        self.gql(
+            slug,
+            "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) { availability(serviceId: $s, from: $f, to: $t) { date slots { start remaining } } }",
+            json!({ "s": service, "f": from, "t": to }),
+        )
+        .await
+    }
+
+    /// The days of [`Server::availability_answer`].
+    pub async fn availability(&self, slug: &str, service: &str, from: &str, to: &str) -> Value {
+        let v = self.availability_answer(slug, service, from, to).await;
+        v["data"]["availability"].clone()
+    }
+
     /// The first slot with seats left, from `from` on (a date, 14 days searched).
     pub async fn first_free_slot(&self, slug: &str, service: &str, from: &str) -> (String, i64) {
         let to = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap()
             + chrono::Duration::days(14);
-        let v = self
-            .gql(
-                slug,
-                "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) { availability(serviceId: $s, from: $f, to: $t) { date slots { start remaining } } }",
-                json!({ "s": service, "f": from, "t": to.to_string() }),
-            )
+        let days = self
+            .availability(slug, service, from, &to.to_string())
             .await;
-        for day in v["data"]["availability"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
-        {
-            for s in day["slots"].as_array().unwrap() {
-                if s["remaining"].as_i64().unwrap() > 0 {
-                    return (
-                        s["start"].as_str().unwrap().to_string(),
-                        s["remaining"].as_i64().unwrap(),
-                    );
-                }
-            }
-        }
-        panic!("no free slot for {slug}/{service} from {from}: {v}");
+        first_with_seats(&days)
+            .unwrap_or_else(|| panic!("no free slot for {slug}/{service} from {from}: {days}"))
+    }
+
+    /// The id of the service `key` and its first slot with seats left from `from` on:
+    /// (service id, start, seats left).
+    pub async fn free_slot_of(&self, slug: &str, key: &str, from: &str) -> (String, String, i64) {
+        let service = self.service_id(slug, key).await;
+        let (start, remaining) = self.first_free_slot(slug, &service, from).await;
+        (service, start, remaining)
     }
 
     pub async fn remaining(&self, slug: &str, service: &str, start: &str) -> i64 {
@@ -413,23 +501,17 @@ impl Server {
             .with_timezone(&chrono_tz::Europe::Warsaw)
             .date_naive()
             .to_string();
-        let v = self
-            .gql(
-                slug,
-                "query($s: ID!, $f: NaiveDate!) { availability(serviceId: $s, from: $f, to: $f) { slots { start remaining } } }",
-                json!({ "s": service, "f": date }),
-            )
-            .await;
+        let days = self.availability(slug, service, &date, &date).await;
         let want = chrono::DateTime::parse_from_rfc3339(start).unwrap();
-        v["data"]["availability"][0]["slots"]
+        days[0]["slots"]
             .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
+            .unwrap_or_else(|| panic!("{days}"))
             .iter()
             .find(|s| {
                 chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() == want
             })
             .map(|s| s["remaining"].as_i64().unwrap())
-            .unwrap_or_else(|| panic!("slot {start} not offered: {v}"))
+            .unwrap_or_else(|| panic!("slot {start} not offered: {days}"))
     }
 
     pub async fn book(&self, slug: &str, input: Value) -> Value {
@@ -441,12 +523,17 @@ impl Server {
     pub async fn book_gdynia(&self, to: &str) -> Value {
         let service = self.service_id("gdynia", "meldunek").await;
         let (start, _) = self.first_free_slot("gdynia", &service, "2026-12-03").await;
-        self.book(
-            "gdynia",
-            json!({ "serviceId": service, "start": start, "client": { "name": "Anna Nowak", "email": to },
-                    "acceptedTermsVersion": "1.0", "consents": ["rodo"] }),
-        )
-        .await
+        let client = json!({ "name": "Anna Nowak", "email": to });
+        self.book("gdynia", rodo_input(&service, &start, client))
+            .await
+    }
+
+    /// Books Cieszyn's `meldunek` at its first free slot from 2 December for `email`: the
+    /// answer to `createBooking`.
+    pub async fn book_cieszyn(&self, email: &str) -> Value {
+        let (service, start, _) = self.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
+        self.book("cieszyn", cieszyn_input(&service, &start, email))
+            .await
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
@@ -470,11 +557,235 @@ impl Drop for Server {
     }
 }
 
+/// What a city's queue needs: an administrator, a clerk, a kiosk and a display of its office.
+pub struct Staff {
+    pub admin: String,
+    pub clerk: String,
+    pub clerk_login: String,
+    pub kiosk: String,
+    pub display: String,
+    pub office_id: String,
+}
+
+/// Makes `slug`'s queue staff: an administrator, the clerk `urzednik@{slug}.example.pl`
+/// logged in, and a kiosk and a display of the first office.
+pub async fn staff(s: &Server, slug: &str) -> Staff {
+    let op = s.operator_token().await;
+    let admin = s.admin_token(&op, slug).await;
+    let office_id = s.first_office(slug, &admin).await;
+    let login = format!("urzednik@{slug}.example.pl");
+    let made = s
+        .admin(
+            slug,
+            Some(&admin),
+            "mutation($o: ID!, $l: String!) { \
+               u: createUser(login: $l, displayName: \"Jan Urzędnik\", role: CLERK, password: \"haslo-urzednika-1\") { id } \
+               k: createDevice(officeId: $o, kind: KIOSK, name: \"Biletomat\") { token } \
+               d: createDevice(officeId: $o, kind: DISPLAY, name: \"Wyświetlacz w holu\") { token } }",
+            json!({ "o": office_id, "l": login }),
+        )
+        .await;
+    assert!(made["errors"].is_null(), "{made}");
+    let clerk = s.staff_login(slug, &login, "haslo-urzednika-1").await;
+    Staff {
+        admin,
+        clerk,
+        clerk_login: login,
+        kiosk: made["data"]["k"]["token"].as_str().unwrap().to_string(),
+        display: made["data"]["d"]["token"].as_str().unwrap().to_string(),
+        office_id,
+    }
+}
+
+impl Staff {
+    /// Sessions last 8 hours: the clerk logs in again on a later day.
+    pub async fn next_day(&mut self, s: &Server, slug: &str) {
+        self.clerk = s
+            .staff_login(slug, &self.clerk_login, "haslo-urzednika-1")
+            .await;
+    }
+}
+
 pub const CREATE: &str = "mutation($i: CreateBookingInput!) { createBooking(input: $i) { managementToken replayed \
     booking { code status start localDate localTime confirmBy cancellableUntil clientPhone service { name letter } } } }";
 
 pub const BOOKING: &str =
     "query($t: String!) { booking(token: $t) { code status start localTime } }";
+
+/// The `login` mutation of the admin and platform APIs (`$l`, `$p`): `{ token }`.
+pub const LOGIN: &str =
+    "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }";
+
+/// The string at the JSON `pointer` in `v` (e.g. `/data/login/token`); panics showing `v`.
+pub fn str_at(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer}: {v}"))
+        .to_string()
+}
+
+/// The first slot with seats left in an availability answer (days of `slots { start
+/// remaining }`): (start, seats left).
+pub fn first_with_seats(days: &Value) -> Option<(String, i64)> {
+    days.as_array()?
+        .iter()
+        .flat_map(|day| day["slots"].as_array().into_iter().flatten())
+        .find(|slot| slot["remaining"].as_i64().unwrap() > 0)
+        .map(|slot| {
+            (
+                slot["start"].as_str().unwrap().to_string(),
+                slot["remaining"].as_i64().unwrap(),
+            )
+        })
+}
+
+/// The e-mail in `dir` that contains `needle` (waited for), which must be addressed to `to`.
+pub async fn mail_to(dir: &Path, needle: &str, to: &str) -> String {
+    let mail = wait_for_mail(dir, needle).await;
+    assert!(mail.contains(&format!("To: {to}")), "{mail}");
+    mail
+}
+
+/// The management token of the booking a `createBooking` answer made; panics showing `v`.
+pub fn management_token(v: &Value) -> String {
+    str_at(v, "/data/createBooking/managementToken")
+}
+
+/// The status of the booking a `createBooking` answer made (empty when it made none).
+pub fn created_status(v: &Value) -> &str {
+    v["data"]["createBooking"]["booking"]["status"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// The folders of the shipped cities (`policies/<slug>`).
+pub fn shipped_cities() -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"))
+        .unwrap()
+        .flatten()
+        .filter(|c| c.path().is_dir())
+        .collect()
+}
+
+/// Fails unless the checked-in file `rel` (from the workspace root) is `generated` to the byte;
+/// with `{var}=1` in the environment the file is written first. The failure names `source`
+/// (what the file is made from) and the test to run with `var` set.
+pub fn matches_checked_in(rel: &str, generated: &str, source: &str, var: &str, test: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if std::env::var(var).as_deref() == Ok("1") {
+        std::fs::write(&path, generated).unwrap_or_else(|e| panic!("write {rel}: {e}"));
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "{rel} differs from {source}; run `{var}=1 cargo test --test {test}` and review the diff"
+    );
+}
+
+/// What a command wrote, its standard output then its standard error.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The message of the first error (empty when there is none).
+pub fn message_of(v: &Value) -> &str {
+    v["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// The first error has `code` and a message fit for a citizen (not empty, no panic, no SQL).
+pub fn assert_code(v: &Value, code: &str) {
+    assert_eq!(code_of(v), code, "{v}");
+    let msg = message_of(v);
+    assert!(
+        !msg.is_empty() && !msg.contains("panicked") && !msg.to_lowercase().contains("sql"),
+        "{v}"
+    );
+}
+
+/// The first error has `code` and its message contains `text`.
+pub fn assert_refused(v: &Value, code: &str, text: &str) {
+    assert_eq!(code_of(v), code, "{v}");
+    assert!(message_of(v).contains(text), "{v}");
+}
+
+/// Jan Kowalski's booking of a Zielona Góra vehicle service (`service` at `start`) for his
+/// car FZ 4K7R2, with both consents.
+pub fn zielona_gora_vehicle(service: &str, start: &str) -> Value {
+    json!({
+        "serviceId": service, "start": start,
+        "client": { "name": "Jan Kowalski", "email": "jan@example.pl", "phone": "601 234 567" },
+        "fields": [ { "key": "registration_number", "value": "FZ 4K7R2" }, { "key": "owner_name", "value": "Jan Kowalski" } ],
+        "acceptedTermsVersion": "1.0", "consents": ["rodo", "komunikacja_elektroniczna"]
+    })
+}
+
+/// A booking of `service` at `start` by `client` (`{ name email phone }`), with terms 1.0 and
+/// the `rodo` consent, as most cities ask.
+pub fn rodo_input(service: &str, start: &str, client: Value) -> Value {
+    json!({ "serviceId": service, "start": start, "client": client,
+            "acceptedTermsVersion": "1.0", "consents": ["rodo"] })
+}
+
+/// A Cieszyn booking of `service` at `start` for `email` (terms 1.0, both consents).
+pub fn cieszyn_input(service: &str, start: &str, email: &str) -> Value {
+    json!({ "serviceId": service, "start": start, "client": { "email": email },
+            "acceptedTermsVersion": "1.0", "consents": ["klauzula_informacyjna", "rodo"] })
+}
+
+/// A helper process, killed when dropped.
+pub struct Helper(Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` with its output discarded and waits (10 s at most) until something listens on
+/// `port` of the loopback address.
+pub async fn spawn_listening(cmd: &mut Command, port: u16) -> Helper {
+    let child = Helper(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child
+}
+
+/// Starts `python3` with `args` (a module serving on `port` of the loopback address, such as
+/// the SMTP sink or a static file server) and waits until it listens.
+pub async fn serve_python(args: &[&str], port: u16) -> Helper {
+    spawn_listening(Command::new("python3").args(args), port).await
+}
+
+/// Two tests of `body(backend)`, `sqlite` on SQLite and `postgres` on PostgreSQL, each with the
+/// test attribute given (e.g. `#[tokio::test]`).
+macro_rules! on_both_backends {
+    (#[$test:meta] $sqlite:ident, $postgres:ident => $body:ident) => {
+        #[$test]
+        async fn $sqlite() {
+            $body(Backend::Sqlite).await;
+        }
+
+        #[$test]
+        async fn $postgres() {
+            $body(Backend::Postgres).await;
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 fn rand_suffix() -> u32 {
     std::time::SystemTime::now()

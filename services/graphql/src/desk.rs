@@ -22,10 +22,7 @@ use okienko_app::App;
 pub type DeskSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema() -> DeskSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .extension(crate::query_limits::QueryLimits)
-        .limit_complexity(crate::query_limits::MAX_COMPLEXITY)
-        .finish()
+    crate::query_limits::limited(Query, Mutation, EmptySubscription)
 }
 
 /// The SDL as checked in at `schema/desk.graphql`.

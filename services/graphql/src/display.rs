@@ -30,10 +30,7 @@ pub type DisplaySchema = Schema<Query, EmptyMutation, Subscription>;
 const BOARD_SIZE: i64 = 12;
 
 pub fn schema() -> DisplaySchema {
-    Schema::build(Query, EmptyMutation, Subscription)
-        .extension(crate::query_limits::QueryLimits)
-        .limit_complexity(crate::query_limits::MAX_COMPLEXITY)
-        .finish()
+    crate::query_limits::limited(Query, EmptyMutation, Subscription)
 }
 
 /// The SDL as checked in at `schema/display.graphql`.

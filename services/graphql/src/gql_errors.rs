@@ -30,6 +30,17 @@ pub fn api(e: ApiError) -> async_graphql::Error {
     to_gql(&e.domain())
 }
 
+/// [`api`], but a unique key already taken is `ALREADY_EXISTS` with the message `taken`
+/// (e.g. „Użytkownik o loginie … już istnieje.”): for `map_err` on a call that creates.
+pub fn api_or_taken(taken: String) -> impl FnOnce(ApiError) -> async_graphql::Error {
+    move |e| match e {
+        ApiError::Store(okienko_app::records::StoreError::Unique(_)) => {
+            to_gql(&DomainError::AlreadyExists(taken))
+        }
+        e => api(e),
+    }
+}
+
 /// Over a rate limit: code `RATE_LIMITED`, `retryAfter` in seconds.
 pub fn limited(l: Limited) -> async_graphql::Error {
     async_graphql::Error::new(l.message()).extend_with(|_, ext| {

@@ -18,10 +18,7 @@ use okienko_app::queue;
 pub type KioskSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema() -> KioskSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .extension(crate::query_limits::QueryLimits)
-        .limit_complexity(crate::query_limits::MAX_COMPLEXITY)
-        .finish()
+    crate::query_limits::limited(Query, Mutation, EmptySubscription)
 }
 
 /// The SDL as checked in at `schema/kiosk.graphql`.

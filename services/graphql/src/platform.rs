@@ -4,7 +4,7 @@
 use async_graphql::{
     Context, EmptySubscription, Enum, ErrorExtensions, Object, Result, Schema, SimpleObject, ID,
 };
-use okienko_app::records::{self, NewAudit, NewUser, Scope, StoreError, TenantId, TenantRow};
+use okienko_app::records::{self, NewAudit, NewUser, Scope, TenantId, TenantRow};
 use okienko_domain::config::TenantConfig;
 use okienko_domain::{validate, DomainError};
 use serde_json::json;
@@ -20,10 +20,7 @@ use okienko_app::App;
 pub type PlatformSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema() -> PlatformSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .extension(crate::query_limits::QueryLimits)
-        .limit_complexity(crate::query_limits::MAX_COMPLEXITY)
-        .finish()
+    crate::query_limits::limited(Query, Mutation, EmptySubscription)
 }
 
 /// The SDL as checked in at `schema/platform.graphql`.
@@ -216,12 +213,9 @@ impl Mutation {
             .after(json!({ "slug": slug, "name": cfg.name }).to_string());
         let id = records::create_tenant(a, &import, Some(&audit), a.clock.now().timestamp())
             .await
-            .map_err(|e| match e {
-                ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
-                    "Urząd o identyfikatorze „{slug}” już istnieje."
-                ))),
-                e => crate::gql_errors::api(e),
-            })?;
+            .map_err(crate::gql_errors::api_or_taken(format!(
+                "Urząd o identyfikatorze „{slug}” już istnieje."
+            )))?;
         a.reload().await.map_err(ApiError::from).gql()?;
         let row = records::tenant_by_id(a, id)
             .await
@@ -271,12 +265,9 @@ impl Mutation {
             now,
         )
         .await
-        .map_err(|e| match e {
-            ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
-                "Użytkownik o loginie „{login}” już istnieje w tym urzędzie."
-            ))),
-            e => crate::gql_errors::api(e),
-        })?;
+        .map_err(crate::gql_errors::api_or_taken(format!(
+            "Użytkownik o loginie „{login}” już istnieje w tym urzędzie."
+        )))?;
         Ok(CreatedAdmin {
             user: User::from_row(&u, now),
             password,

@@ -21,6 +21,20 @@ use async_graphql::parser::types::{
 use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Variables};
 use okienko_domain::Code;
 
+/// A schema of these roots with the limits every API has: depth ([`QueryLimits`]) and
+/// complexity ([`MAX_COMPLEXITY`]).
+pub fn limited<Q, M, S>(query: Q, mutation: M, subscription: S) -> async_graphql::Schema<Q, M, S>
+where
+    Q: async_graphql::ObjectType + 'static,
+    M: async_graphql::ObjectType + 'static,
+    S: async_graphql::SubscriptionType + 'static,
+{
+    async_graphql::Schema::build(query, mutation, subscription)
+        .extension(QueryLimits)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
 /// The most fields one operation of any schema may cost (async-graphql's complexity).
 pub const MAX_COMPLEXITY: usize = 2000;
 /// The deepest selection any schema answers (introspection's `ofType` chains aside).

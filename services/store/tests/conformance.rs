@@ -25,7 +25,7 @@ use okienko_store::{
     set_user_status, start_session, tenant_by_id, update_tenant_config, user_by_id, user_by_login,
     NewAudit, NewUser, Scope,
 };
-use okienko_test_support::{both, TestDb};
+use okienko_test_support::{both, confirmed_booking, stored_booking, TestDb};
 
 /// 2026-01-01T00:00:00Z: a fixed "now" in UTC seconds.
 const NOW: i64 = 1_767_225_600;
@@ -33,69 +33,31 @@ const NOW: i64 = 1_767_225_600;
 const SLOT: i64 = NOW + 86_400 + 9 * 3600;
 const LEN: i64 = 900;
 
-both!(scenario_import, import_sqlite, import_postgres);
-both!(scenario_capacity, capacity_sqlite, capacity_postgres);
-both!(scenario_quotas, quotas_sqlite, quotas_postgres);
-both!(
-    scenario_idempotency,
-    idempotency_sqlite,
-    idempotency_postgres
-);
-both!(
-    scenario_concurrent_retries,
-    concurrent_retries_sqlite,
-    concurrent_retries_postgres
-);
-both!(
-    scenario_concurrent_retries_last_seat,
-    concurrent_retries_last_seat_sqlite,
-    concurrent_retries_last_seat_postgres
-);
-both!(
-    scenario_code_unique,
-    code_unique_sqlite,
-    code_unique_postgres
-);
-both!(scenario_release, release_sqlite, release_postgres);
-both!(scenario_confirm, confirm_sqlite, confirm_postgres);
-both!(scenario_isolation, isolation_sqlite, isolation_postgres);
-both!(scenario_outbox, outbox_sqlite, outbox_postgres);
-both!(
-    scenario_outbox_claims,
-    outbox_claims_sqlite,
-    outbox_claims_postgres
-);
-both!(
-    scenario_delayed_release,
-    delayed_release_sqlite,
-    delayed_release_postgres
-);
-both!(scenario_identities, identities_sqlite, identities_postgres);
-both!(scenario_policies, policies_sqlite, policies_postgres);
-both!(scenario_reschedule, reschedule_sqlite, reschedule_postgres);
-both!(
-    scenario_failed_code,
-    failed_code_sqlite,
-    failed_code_postgres
-);
-both!(
-    scenario_slot_usage_range,
-    slot_usage_range_sqlite,
-    slot_usage_range_postgres
-);
-both!(scenario_users, users_sqlite, users_postgres);
-both!(scenario_sessions, sessions_sqlite, sessions_postgres);
-both!(
-    scenario_devices_and_keys,
-    devices_and_keys_sqlite,
-    devices_and_keys_postgres
-);
-both!(scenario_audit, audit_sqlite, audit_postgres);
-both!(
-    scenario_tenant_config,
-    tenant_config_sqlite,
-    tenant_config_postgres
-);
+both! {
+    scenario_import, import_sqlite, import_postgres;
+    scenario_capacity, capacity_sqlite, capacity_postgres;
+    scenario_quotas, quotas_sqlite, quotas_postgres;
+    scenario_idempotency, idempotency_sqlite, idempotency_postgres;
+    scenario_concurrent_retries, concurrent_retries_sqlite, concurrent_retries_postgres;
+    scenario_concurrent_retries_last_seat, concurrent_retries_last_seat_sqlite, concurrent_retries_last_seat_postgres;
+    scenario_code_unique, code_unique_sqlite, code_unique_postgres;
+    scenario_release, release_sqlite, release_postgres;
+    scenario_confirm, confirm_sqlite, confirm_postgres;
+    scenario_isolation, isolation_sqlite, isolation_postgres;
+    scenario_outbox, outbox_sqlite, outbox_postgres;
+    scenario_outbox_claims, outbox_claims_sqlite, outbox_claims_postgres;
+    scenario_delayed_release, delayed_release_sqlite, delayed_release_postgres;
+    scenario_identities, identities_sqlite, identities_postgres;
+    scenario_policies, policies_sqlite, policies_postgres;
+    scenario_reschedule, reschedule_sqlite, reschedule_postgres;
+    scenario_failed_code, failed_code_sqlite, failed_code_postgres;
+    scenario_slot_usage_range, slot_usage_range_sqlite, slot_usage_range_postgres;
+    scenario_users, users_sqlite, users_postgres;
+    scenario_sessions, sessions_sqlite, sessions_postgres;
+    scenario_devices_and_keys, devices_and_keys_sqlite, devices_and_keys_postgres;
+    scenario_audit, audit_sqlite, audit_postgres;
+    scenario_tenant_config, tenant_config_sqlite, tenant_config_postgres;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixture and helpers
@@ -152,33 +114,13 @@ async fn fixture(db: &Db) -> Fx {
 
 /// A confirmed online booking (no confirmation step).
 fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBooking {
-    NewBooking {
+    confirmed_booking(
         tenant,
         service_id,
-        code: code.to_string(),
-        status: "confirmed",
-        quota: "online",
-        source: "online",
-        slot_start,
-        slot_end: slot_start + LEN,
-        client_name: Some("Jan Kowalski".to_string()),
-        client_email: Some("jan@example.pl".to_string()),
-        client_phone: None,
-        fields_json: "{}".to_string(),
-        terms_version: "2026-01".to_string(),
-        consents_json: "[]".to_string(),
-        confirmation_mode: "immediate",
-        confirm_channel: None,
-        confirm_secret_hash: None,
-        confirm_expires_at: None,
-        confirmed_at: Some(NOW),
-        manage_token_hash: format!("manage-{code}"),
-        manage_nonce: None,
-        idempotency_key: None,
-        request_hash: None,
-        identities: Vec::new(),
-        now: NOW,
-    }
+        code,
+        (slot_start, slot_start + LEN),
+        NOW,
+    )
 }
 
 /// A booking waiting for its e-mail confirmation until `expires_at`.
@@ -722,7 +664,7 @@ async fn scenario_release(db: Db) {
         2,
         "no message from a failed release"
     );
-    let stored = booking_by_id(&db, fx.a, b.id).await.unwrap().unwrap();
+    let stored = stored_booking(&db, fx.a, b.id).await;
     assert_eq!(
         stored.cancelled_at,
         Some(NOW + 10),
@@ -778,14 +720,7 @@ async fn scenario_release(db: Db) {
             .len(),
         1
     );
-    assert_eq!(
-        booking_by_id(&db, fx.a, keep.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        "confirmed"
-    );
+    assert_eq!(stored_booking(&db, fx.a, keep.id).await.status, "confirmed");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,14 +763,7 @@ async fn scenario_confirm(db: Db) {
         .unwrap();
     assert_eq!(c.status, "confirmed");
     assert_eq!(c.confirmed_at, Some(NOW + 1));
-    assert_eq!(
-        booking_by_id(&db, fx.a, live.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        "confirmed"
-    );
+    assert_eq!(stored_booking(&db, fx.a, live.id).await.status, "confirmed");
     assert_eq!(
         outbox_for_booking(&db, fx.a, live.id).await.unwrap().len(),
         1
@@ -845,7 +773,7 @@ async fn scenario_confirm(db: Db) {
 
     let r = confirm_booking(&db, fx.a, late.id, NOW, &[msg("confirmed")]).await;
     assert!(matches!(r, Err(StoreError::Conflict)), "got {r:?}");
-    let still = booking_by_id(&db, fx.a, late.id).await.unwrap().unwrap();
+    let still = stored_booking(&db, fx.a, late.id).await;
     assert_eq!(
         (still.status.as_str(), still.confirmed_at),
         ("pending", None)
@@ -1183,7 +1111,7 @@ async fn scenario_failed_code(db: Db) {
             expected
         );
     }
-    let stored = booking_by_id(&db, fx.a, b.id).await.unwrap().unwrap();
+    let stored = stored_booking(&db, fx.a, b.id).await;
     assert_eq!((stored.confirm_attempts, stored.updated_at), (3, NOW + 3));
     let missing = count_failed_code(&db, fx.a, b.id + 1000, NOW).await;
     assert!(
@@ -1507,12 +1435,7 @@ async fn scenario_reschedule(db: Db) {
     let other = update_booking_client(&db, fx.b, b.id, Some("X"), None, None, NOW).await;
     assert!(matches!(other, Err(StoreError::Conflict)));
     assert_eq!(
-        booking_by_id(&db, fx.a, b.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .client_name
-            .as_deref(),
+        stored_booking(&db, fx.a, b.id).await.client_name.as_deref(),
         Some("Jan")
     );
 }

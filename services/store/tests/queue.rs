@@ -8,32 +8,30 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use okienko_store::{
-    active_offices, active_services, board_tickets, booking_by_id, cancel_unchecked, claim_ticket,
+    active_offices, active_services, board_tickets, cancel_unchecked, claim_ticket,
     counters_between, create_booking, finish_service, import_tenants, issue_ticket, list_tenants,
     on_db, queue_counters, queue_facts, recall_ticket, recent_no_shows, refuse_service, slot_usage,
     start_service, ticket_by_id, tickets_of_day, transfer_ticket, unchecked_between, visit_by_code,
     visits_between, visits_by_phone, void_ticket, waiting_tickets, BookedVisit, Db, FactPlace,
     NewBooking, NewTicket, StoreError, TenantId, TenantImport, TicketRow,
 };
-use okienko_test_support::{both, TestDb};
+use okienko_test_support::{both, confirmed_booking, stored_booking, TestDb};
 
 /// 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600;
 const DAY: &str = "2026-01-01";
 const SLOT: i64 = NOW + 9 * 3600;
 
-both!(scenario_numbering, numbering_sqlite, numbering_postgres);
-both!(scenario_check_in, check_in_sqlite, check_in_postgres);
-both!(scenario_calls, calls_sqlite, calls_postgres);
-both!(
-    scenario_concurrent_calls,
-    concurrent_calls_sqlite,
-    concurrent_calls_postgres
-);
-both!(scenario_busy_desk, busy_desk_sqlite, busy_desk_postgres);
-both!(scenario_lateness, lateness_sqlite, lateness_postgres);
-both!(scenario_isolation, isolation_sqlite, isolation_postgres);
-both!(scenario_facts, facts_sqlite, facts_postgres);
+both! {
+    scenario_numbering, numbering_sqlite, numbering_postgres;
+    scenario_check_in, check_in_sqlite, check_in_postgres;
+    scenario_calls, calls_sqlite, calls_postgres;
+    scenario_concurrent_calls, concurrent_calls_sqlite, concurrent_calls_postgres;
+    scenario_busy_desk, busy_desk_sqlite, busy_desk_postgres;
+    scenario_lateness, lateness_sqlite, lateness_postgres;
+    scenario_isolation, isolation_sqlite, isolation_postgres;
+    scenario_facts, facts_sqlite, facts_postgres;
+}
 
 struct Fx {
     a: TenantId,
@@ -93,31 +91,11 @@ fn walk_in(tenant: TenantId, office: i64, queue: &str, now: i64) -> NewTicket {
 /// A confirmed booking with one identity, `phone` as its client's phone.
 async fn book(db: &Db, tenant: TenantId, service: i64, code: &str, start: i64, phone: &str) -> i64 {
     let b = NewBooking {
-        tenant,
-        service_id: service,
-        code: code.to_string(),
-        status: "confirmed",
-        quota: "online",
-        source: "online",
-        slot_start: start,
-        slot_end: start + 900,
         client_name: None,
-        client_email: Some("jan@example.pl".to_string()),
         client_phone: Some(phone.to_string()),
-        fields_json: "{}".to_string(),
         terms_version: "1".to_string(),
-        consents_json: "[]".to_string(),
-        confirmation_mode: "immediate",
-        confirm_channel: None,
-        confirm_secret_hash: None,
-        confirm_expires_at: None,
-        confirmed_at: Some(NOW),
-        manage_token_hash: format!("manage-{code}"),
-        manage_nonce: None,
-        idempotency_key: None,
-        request_hash: None,
         identities: vec![("phone".to_string(), format!("hash-{phone}"))],
-        now: NOW,
+        ..confirmed_booking(tenant, service, code, (start, start + 900), NOW)
     };
     create_booking(db, &b, 5, &[]).await.unwrap().booking.id
 }
@@ -396,7 +374,7 @@ async fn scenario_calls(db: Db) {
         r.refusal_reason.as_deref(),
         Some("Numer VIN niezgodny z rezerwacją")
     );
-    let b = booking_by_id(&db, fx.a, booking).await.unwrap().unwrap();
+    let b = stored_booking(&db, fx.a, booking).await;
     assert_eq!(b.status, "rejected");
     assert_eq!(
         b.cancel_reason.as_deref(),
@@ -609,14 +587,7 @@ async fn scenario_lateness(db: Db) {
         .await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(
-        booking_by_id(&db, fx.a, on_time)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        "confirmed"
-    );
+    assert_eq!(stored_booking(&db, fx.a, on_time).await.status, "confirmed");
     let facts = queue_facts(&db, fx.a, DAY, DAY).await.unwrap();
     assert_eq!(facts.len(), 1);
     assert_eq!(

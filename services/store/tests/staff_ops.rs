@@ -8,16 +8,17 @@
 use std::collections::BTreeSet;
 
 use okienko_store::{
-    active_services, answer_complaint, audit_page, booking_by_id, booking_events,
-    bookings_of_client, bookings_page, claim_due, close_complaint, complaint_by_id,
-    complaints_of_client, complaints_page, correct_client, count_bookings, create_booking,
-    due_for_erasure, erase_bookings, erase_complaints, erase_messages_to, file_complaint,
-    import_tenants, list_tenants, mark_staff_booking, on_db, outbox_for_booking, outbox_of_client,
+    active_services, answer_complaint, audit_page, booking_events, bookings_of_client,
+    bookings_page, claim_due, close_complaint, complaint_by_id, complaints_of_client,
+    complaints_page, correct_client, count_bookings, create_booking, due_for_erasure,
+    erase_bookings, erase_complaints, erase_messages_to, file_complaint, import_tenants,
+    list_tenants, mark_staff_booking, on_db, outbox_for_booking, outbox_of_client,
     overdue_complaints, record_booking_event, record_outcome, release_booking, slot_usage,
     staff_booking, staff_booking_by_code, BookingFilter, BookingRow, ClientMatch, Db, NewAudit,
-    NewBooking, NewComplaint, NewEvent, NewOutbox, Scope, StoreError, TenantId, TenantImport,
+    NewBooking, NewComplaint, NewEvent, NewOutbox, Scope, StaffBookingRow, StoreError, TenantId,
+    TenantImport,
 };
-use okienko_test_support::{both, TestDb};
+use okienko_test_support::{both, confirmed_booking, stored_booking, TestDb};
 
 /// 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600;
@@ -26,20 +27,14 @@ const LEN: i64 = 900;
 /// A slot on the next day.
 const SLOT: i64 = NOW + DAY + 9 * 3600;
 
-both!(scenario_events, events_sqlite, events_postgres);
-both!(scenario_staff_list, staff_list_sqlite, staff_list_postgres);
-both!(
-    scenario_mark_and_outcome,
-    mark_and_outcome_sqlite,
-    mark_and_outcome_postgres
-);
-both!(
-    scenario_personal_data,
-    personal_data_sqlite,
-    personal_data_postgres
-);
-both!(scenario_retention, retention_sqlite, retention_postgres);
-both!(scenario_complaints, complaints_sqlite, complaints_postgres);
+both! {
+    scenario_events, events_sqlite, events_postgres;
+    scenario_staff_list, staff_list_sqlite, staff_list_postgres;
+    scenario_mark_and_outcome, mark_and_outcome_sqlite, mark_and_outcome_postgres;
+    scenario_personal_data, personal_data_sqlite, personal_data_postgres;
+    scenario_retention, retention_sqlite, retention_postgres;
+    scenario_complaints, complaints_sqlite, complaints_postgres;
+}
 
 struct Fx {
     a: TenantId,
@@ -96,33 +91,53 @@ async fn fixture(db: &Db) -> Fx {
     Fx { a, b, sa, sb }
 }
 
+/// The (slot start, id) keys of a page of staff bookings, in its order.
+fn keys(page: &[StaffBookingRow]) -> Vec<(i64, i64)> {
+    page.iter()
+        .map(|r| (r.booking.slot_start, r.booking.id))
+        .collect()
+}
+
+/// `record_outcome` of booking `id` as `user:2` with the scenario's event, audited as
+/// `booking.outcome`: (outcome, note).
+async fn outcome_by_clerk(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    (outcome, note): (&str, Option<&str>),
+    ev: &NewEvent,
+    now: i64,
+) -> okienko_store::Result<(StaffBookingRow, bool)> {
+    record_outcome(
+        db,
+        tenant,
+        id,
+        outcome,
+        note,
+        "user:2",
+        ev,
+        &audit("booking.outcome"),
+        now,
+    )
+    .await
+}
+
 fn nb(tenant: TenantId, service_id: i64, code: &str, slot_start: i64) -> NewBooking {
     NewBooking {
-        tenant,
-        service_id,
-        code: code.to_string(),
-        status: "confirmed",
-        quota: "online",
-        source: "online",
-        slot_start,
-        slot_end: slot_start + LEN,
-        client_name: Some("Jan Kowalski".to_string()),
         client_email: Some("Jan@Example.pl".to_string()),
         client_phone: Some("48601234567".to_string()),
         fields_json: "{\"registration_number\":\"FZ 12345\"}".to_string(),
-        terms_version: "2026-01".to_string(),
         consents_json: "[[\"rodo\",\"1\"]]".to_string(),
-        confirmation_mode: "immediate",
-        confirm_channel: None,
-        confirm_secret_hash: None,
-        confirm_expires_at: None,
-        confirmed_at: Some(NOW),
-        manage_token_hash: format!("manage-{code}"),
-        manage_nonce: None,
         idempotency_key: Some(format!("key-{code}")),
         request_hash: Some(format!("req-{code}")),
         identities: vec![("email".to_string(), format!("hash-{code}"))],
-        now: NOW,
+        ..confirmed_booking(
+            tenant,
+            service_id,
+            code,
+            (slot_start, slot_start + LEN),
+            NOW,
+        )
     }
 }
 
@@ -220,8 +235,8 @@ async fn scenario_staff_list(db: Db) {
         if page.is_empty() {
             break;
         }
-        after = page.last().map(|r| (r.booking.slot_start, r.booking.id));
-        seen.extend(page.iter().map(|r| (r.booking.slot_start, r.booking.id)));
+        after = keys(&page).last().copied();
+        seen.extend(keys(&page));
     }
     assert_eq!(seen.len(), 7);
     let mut sorted = seen.clone();
@@ -234,19 +249,11 @@ async fn scenario_staff_list(db: Db) {
     let last = bookings_page(&db, fx.a, &all, None, None, 2, true)
         .await
         .unwrap();
-    let keys: Vec<_> = last
-        .iter()
-        .map(|r| (r.booking.slot_start, r.booking.id))
-        .collect();
-    assert_eq!(keys, seen[5..].to_vec());
-    let before = bookings_page(&db, fx.a, &all, None, Some(keys[0]), 2, true)
+    assert_eq!(keys(&last), seen[5..].to_vec());
+    let before = bookings_page(&db, fx.a, &all, None, Some(keys(&last)[0]), 2, true)
         .await
         .unwrap();
-    let keys: Vec<_> = before
-        .iter()
-        .map(|r| (r.booking.slot_start, r.booking.id))
-        .collect();
-    assert_eq!(keys, seen[3..5].to_vec());
+    assert_eq!(keys(&before), seen[3..5].to_vec());
 
     // Filters: the day, a service, an office, a status.
     let day = BookingFilter {
@@ -332,10 +339,7 @@ async fn scenario_mark_and_outcome(db: Db) {
     let row = staff_booking(&db, fx.a, b.id).await.unwrap().unwrap();
     assert_eq!(row.created_by.as_deref(), Some("user:1"));
     assert_eq!(row.personal_data_expires_at, Some(SLOT + DAY));
-    assert_eq!(
-        row.booking,
-        booking_by_id(&db, fx.a, b.id).await.unwrap().unwrap()
-    );
+    assert_eq!(row.booking, stored_booking(&db, fx.a, b.id).await);
     assert_eq!(booking_events(&db, fx.a, b.id).await.unwrap().len(), 1);
     assert_eq!(
         audit_page(&db, Scope::Tenant(fx.a), None, 10)
@@ -351,19 +355,9 @@ async fn scenario_mark_and_outcome(db: Db) {
 
     // Outcomes: a no-show counts once; changing it away lifts it.
     let ev = NewEvent::new("outcome_recorded", "user:2");
-    let (r, changed) = record_outcome(
-        &db,
-        fx.a,
-        b.id,
-        "no_show",
-        None,
-        "user:2",
-        &ev,
-        &audit("booking.outcome"),
-        NOW,
-    )
-    .await
-    .unwrap();
+    let (r, changed) = outcome_by_clerk(&db, fx.a, b.id, ("no_show", None), &ev, NOW)
+        .await
+        .unwrap();
     assert!(changed);
     assert_eq!(r.outcome.as_deref(), Some("no_show"));
     okienko_store::record_no_show(&db, fx.a, b.id, Some("dowody"), NOW)
@@ -371,15 +365,12 @@ async fn scenario_mark_and_outcome(db: Db) {
         .unwrap();
     let no_shows = "SELECT COUNT(*) FROM no_shows WHERE tenant_id = $1 AND booking_id = $2";
     assert_eq!(count(&db, no_shows, fx.a, b.id).await, 1);
-    let (_, changed) = record_outcome(
+    let (_, changed) = outcome_by_clerk(
         &db,
         fx.a,
         b.id,
-        "no_show",
-        Some("drugi raz"),
-        "user:2",
+        ("no_show", Some("drugi raz")),
         &ev,
-        &audit("booking.outcome"),
         NOW + 1,
     )
     .await
@@ -401,19 +392,9 @@ async fn scenario_mark_and_outcome(db: Db) {
         Err(StoreError::NotFound)
     ));
     assert_eq!(count(&db, no_shows, fx.a, b.id).await, 1);
-    let (r, changed) = record_outcome(
-        &db,
-        fx.a,
-        b.id,
-        "attended",
-        None,
-        "user:2",
-        &ev,
-        &audit("booking.outcome"),
-        NOW + 2,
-    )
-    .await
-    .unwrap();
+    let (r, changed) = outcome_by_clerk(&db, fx.a, b.id, ("attended", None), &ev, NOW + 2)
+        .await
+        .unwrap();
     assert!(changed);
     assert_eq!(
         (
@@ -529,10 +510,8 @@ async fn scenario_personal_data(db: Db) {
         .all(|r| r.client_name.as_deref() == Some("Jan Nowak")
             && r.client_phone.as_deref() == Some("48601234567")));
     assert_eq!(
-        booking_by_id(&db, fx.b, in_b.id)
+        stored_booking(&db, fx.b, in_b.id)
             .await
-            .unwrap()
-            .unwrap()
             .client_name
             .as_deref(),
         Some("Jan Kowalski")
@@ -624,7 +603,7 @@ async fn scenario_personal_data(db: Db) {
         booking_events(&db, fx.a, b1.id).await.unwrap().len(),
         h.len()
     );
-    let twin = booking_by_id(&db, fx.b, in_b.id).await.unwrap().unwrap();
+    let twin = stored_booking(&db, fx.b, in_b.id).await;
     assert_eq!(twin.client_email.as_deref(), Some("Jan@Example.pl"));
     assert_eq!(
         outbox_for_booking(&db, fx.b, in_b.id).await.unwrap()[0].recipient,
@@ -647,27 +626,15 @@ async fn scenario_personal_data(db: Db) {
     .is_empty());
 
     // Messages to an address outside any booking, in this tenant only.
-    let c = file_complaint(
-        &db,
-        fx.a,
-        &complaint("ktos@example.pl", None),
-        |_| vec![msg("ktos@example.pl", "przyjęto")],
-        None,
-        NOW,
-    )
-    .await
-    .unwrap();
+    let outside = complaint("ktos@example.pl", None);
+    let acknowledged = |_: &okienko_store::ComplaintRow| vec![msg("ktos@example.pl", "przyjęto")];
+    let c = file_complaint(&db, fx.a, &outside, acknowledged, None, NOW)
+        .await
+        .unwrap();
     assert_eq!(c.booking_id, None);
-    file_complaint(
-        &db,
-        fx.b,
-        &complaint("ktos@example.pl", None),
-        |_| vec![msg("ktos@example.pl", "przyjęto")],
-        None,
-        NOW,
-    )
-    .await
-    .unwrap();
+    file_complaint(&db, fx.b, &outside, acknowledged, None, NOW)
+        .await
+        .unwrap();
     // One scrubbed in a: the complaint's acknowledgement (the booking's message too).
     assert_eq!(
         erase_messages_to(&db, fx.a, Some("KTOS@example.pl"), None)

@@ -29,31 +29,85 @@ use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
 
 /// Generates `$sqlite` and `$postgres` tests that run `$scenario` (an `async fn(Db)`) on a
-/// fresh database of each backend. The `TestDb` lives until the end of the test (it drops its
-/// database on `Drop`). The calling file needs `TestDb` in scope.
+/// fresh database of each backend, for each `$scenario, $sqlite, $postgres;` given. The
+/// `TestDb` lives until the end of the test (it drops its database on `Drop`). The calling
+/// file needs `TestDb` in scope.
 #[macro_export]
 macro_rules! both {
-    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $sqlite() {
-            let t = TestDb::sqlite().await;
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
+    ($($scenario:ident, $sqlite:ident, $postgres:ident);+ $(;)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $sqlite() {
+                let t = TestDb::sqlite().await;
+                let db = t.connect().await;
+                $scenario(db.clone()).await;
+                db.close().await;
+                drop(t);
+            }
 
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $postgres() {
-            let Some(t) = TestDb::postgres().await else {
-                return;
-            };
-            let db = t.connect().await;
-            $scenario(db.clone()).await;
-            db.close().await;
-            drop(t);
-        }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $postgres() {
+                let Some(t) = TestDb::postgres().await else {
+                    return;
+                };
+                let db = t.connect().await;
+                $scenario(db.clone()).await;
+                db.close().await;
+                drop(t);
+            }
+        )+
     };
+}
+
+/// The booking `id` as stored in `tenant`; panics when there is none.
+pub async fn stored_booking(
+    db: &Db,
+    tenant: okienko_store::TenantId,
+    id: i64,
+) -> okienko_store::BookingRow {
+    okienko_store::booking_by_id(db, tenant, id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("booking {id} not stored"))
+}
+
+/// A confirmed online booking (no confirmation step) of `service_id` for `(start, end)`, made
+/// at `now` by Jan Kowalski <jan@example.pl>, with no identities; a test changes what its
+/// scenario needs with `NewBooking { …, ..confirmed_booking(…) }`.
+pub fn confirmed_booking(
+    tenant: okienko_store::TenantId,
+    service_id: i64,
+    code: &str,
+    (slot_start, slot_end): (i64, i64),
+    now: i64,
+) -> okienko_store::NewBooking {
+    okienko_store::NewBooking {
+        tenant,
+        service_id,
+        code: code.to_string(),
+        status: "confirmed",
+        quota: "online",
+        source: "online",
+        slot_start,
+        slot_end,
+        client_name: Some("Jan Kowalski".to_string()),
+        client_email: Some("jan@example.pl".to_string()),
+        client_phone: None,
+        fields_json: "{}".to_string(),
+        terms_version: "2026-01".to_string(),
+        consents_json: "[]".to_string(),
+        confirmation_mode: "immediate",
+        confirm_channel: None,
+        confirm_secret_hash: None,
+        confirm_expires_at: None,
+        confirmed_at: Some(now),
+        manage_token_hash: format!("manage-{code}"),
+        manage_nonce: None,
+        idempotency_key: None,
+        request_hash: None,
+        identities: Vec::new(),
+        now,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

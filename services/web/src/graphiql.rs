@@ -3,8 +3,8 @@
 //! Content-Security-Policy lets it load and call nothing but this server.
 
 use askama::Template;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use okienko_domain::Code;
 
 use crate::assets;
@@ -49,14 +49,7 @@ pub fn page(app: &App, endpoint: &str, title: &str) -> Response {
         init: assets::url("graphiql-init.js"),
     };
     match page.render() {
-        Ok(html) => (
-            [(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
-            )],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => crate::pages::with_csp(StatusCode::OK, CSP, html),
         Err(e) => {
             tracing::error!(error = %e, "GraphiQL page");
             error_json(

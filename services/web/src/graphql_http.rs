@@ -22,30 +22,33 @@ use crate::respond::{
 use crate::state::{tenant_of, HttpState};
 
 pub async fn graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    graphiql_page(
-        &s.app,
-        &format!("/t/{}/graphql", t.slug),
-        &format!("GraphiQL – {} – okienko", t.cfg.branding.display_name),
-    )
+    tenant_graphiql(&s, &slug, None)
 }
 
 pub async fn admin_graphiql(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
+    tenant_graphiql(&s, &slug, Some("admin"))
+}
+
+/// GraphiQL for one of a tenant's APIs: the public one at `/t/{slug}/graphql` (`api` none),
+/// the others at `/t/{slug}/{api}/graphql`; 404 for an unknown tenant.
+pub fn tenant_graphiql(s: &HttpState, slug: &str, api: Option<&str>) -> Response {
+    let t = match tenant_of(&s.app, slug) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    graphiql_page(
-        &s.app,
-        &format!("/t/{}/admin/graphql", t.slug),
-        &format!(
-            "GraphiQL – admin – {} – okienko",
-            t.cfg.branding.display_name
+    let name = &t.cfg.branding.display_name;
+    match api {
+        None => graphiql_page(
+            &s.app,
+            &format!("/t/{}/graphql", t.slug),
+            &format!("GraphiQL – {name} – okienko"),
         ),
-    )
+        Some(api) => graphiql_page(
+            &s.app,
+            &format!("/t/{}/{api}/graphql", t.slug),
+            &format!("GraphiQL – {api} – {name} – okienko"),
+        ),
+    }
 }
 
 pub async fn platform_graphiql(State(s): State<HttpState>) -> Response {
@@ -81,17 +84,31 @@ pub async fn caller(app: &App, scope: Scope, headers: &HeaderMap) -> Result<auth
         .map_err(|e| failed_before_graphql(&e.domain()))
 }
 
-pub async fn admin_graphql(
-    State(s): State<HttpState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match tenant_request(&s, &slug, &headers, body).await {
-        Ok(req) => graphql_response(s.admin.execute(req).await),
-        Err(r) => r,
-    }
+/// Defines the `POST` handler `$name` of one of a tenant's staff or device APIs: the request
+/// read and its caller resolved ([`tenant_request`]), then answered by the schema in
+/// `HttpState::$schema`.
+macro_rules! tenant_graphql_handler {
+    ($(#[$doc:meta])* $name:ident => $schema:ident) => {
+        $(#[$doc])*
+        pub async fn $name(
+            axum::extract::State(s): axum::extract::State<$crate::state::HttpState>,
+            axum::extract::Path(slug): axum::extract::Path<String>,
+            headers: axum::http::HeaderMap,
+            body: axum::body::Body,
+        ) -> axum::response::Response {
+            match $crate::graphql_http::tenant_request(&s, &slug, &headers, body).await {
+                Ok(req) => $crate::respond::graphql_response(s.$schema.execute(req).await),
+                Err(r) => r,
+            }
+        }
+    };
 }
+pub(crate) use tenant_graphql_handler;
+
+tenant_graphql_handler!(
+    /// `POST /t/{slug}/admin/graphql`
+    admin_graphql => admin
+);
 
 /// A staff or device request to one tenant's endpoint: the tenant (404 when unknown), the parsed
 /// GraphQL request (400/413), and the caller resolved from its bearer token within that tenant,

@@ -134,17 +134,22 @@ struct MessagePage {
     link: Option<(String, String)>,
 }
 
+/// An HTML page under the content security policy `csp`.
+pub(crate) fn with_csp(status: StatusCode, csp: &'static str, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        )],
+        Html(body),
+    )
+        .into_response()
+}
+
 pub(crate) fn html(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
-        Ok(body) => (
-            status,
-            [(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
-            )],
-            Html(body),
-        )
-            .into_response(),
+        Ok(body) => with_csp(status, CSP, body),
         Err(e) => {
             tracing::error!(error = %e, "page template");
             (

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use async_graphql::Data;
 use async_graphql_axum::GraphQLProtocol;
-use axum::body::Body;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
@@ -20,43 +19,27 @@ use okienko_domain::{Code, DomainError};
 
 use crate::bearer::bearer;
 use crate::conn_limits;
-use crate::graphql_http::{graphiql_page, tenant_request};
+use crate::graphql_http::{tenant_graphiql, tenant_graphql_handler};
 use crate::pages::escape;
 use crate::rate_limit::{client_ip, Peer};
-use crate::respond::{error_json, failed_before_graphql, graphql_response};
+use crate::respond::{error_json, failed_before_graphql};
 use crate::state::{tenant_of, HttpState};
 use crate::ws_limits;
 use okienko_app::auth::{self, Auth, DeviceKind, Permission, Principal};
 use okienko_app::queue::{self, AdmissionFilter};
 use okienko_app::TenantCtx;
 
-/// GraphiQL for one of the queue's APIs, as for the other APIs.
-fn queue_graphiql(s: &HttpState, slug: &str, api: &str) -> Response {
-    let t = match tenant_of(&s.app, slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    graphiql_page(
-        &s.app,
-        &format!("/t/{}/{api}/graphql", t.slug),
-        &format!(
-            "GraphiQL – {api} – {} – okienko",
-            t.cfg.branding.display_name
-        ),
-    )
-}
-
 /// `GET /t/{slug}/kiosk/graphql`
 pub async fn queue_graphiql_kiosk(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
 ) -> Response {
-    queue_graphiql(&s, &slug, "kiosk")
+    tenant_graphiql(&s, &slug, Some("kiosk"))
 }
 
 /// `GET /t/{slug}/desk/graphql`
 pub async fn queue_graphiql_desk(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
-    queue_graphiql(&s, &slug, "desk")
+    tenant_graphiql(&s, &slug, Some("desk"))
 }
 
 /// `GET /t/{slug}/display/graphql`
@@ -64,47 +47,23 @@ pub async fn queue_graphiql_display(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
 ) -> Response {
-    queue_graphiql(&s, &slug, "display")
+    tenant_graphiql(&s, &slug, Some("display"))
 }
 
-/// `POST /t/{slug}/kiosk/graphql`: a kiosk's device token.
-pub async fn kiosk_graphql(
-    State(s): State<HttpState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match tenant_request(&s, &slug, &headers, body).await {
-        Ok(req) => graphql_response(s.kiosk.execute(req).await),
-        Err(r) => r,
-    }
-}
+tenant_graphql_handler!(
+    /// `POST /t/{slug}/kiosk/graphql`: a kiosk's device token.
+    kiosk_graphql => kiosk
+);
 
-/// `POST /t/{slug}/desk/graphql`: a staff session (clerk or administrator).
-pub async fn desk_graphql(
-    State(s): State<HttpState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match tenant_request(&s, &slug, &headers, body).await {
-        Ok(req) => graphql_response(s.desk.execute(req).await),
-        Err(r) => r,
-    }
-}
+tenant_graphql_handler!(
+    /// `POST /t/{slug}/desk/graphql`: a staff session (clerk or administrator).
+    desk_graphql => desk
+);
 
-/// `POST /t/{slug}/display/graphql`: a display's device token; the `board` query.
-pub async fn display_graphql(
-    State(s): State<HttpState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match tenant_request(&s, &slug, &headers, body).await {
-        Ok(req) => graphql_response(s.display.execute(req).await),
-        Err(r) => r,
-    }
-}
+tenant_graphql_handler!(
+    /// `POST /t/{slug}/display/graphql`: a display's device token; the `board` query.
+    display_graphql => display
+);
 
 fn bearer_headers(token: &str) -> HeaderMap {
     let mut h = HeaderMap::new();

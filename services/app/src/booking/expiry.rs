@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use okienko_domain::booking::BookingStatus;
-use okienko_notify::Visit;
-use okienko_store::{self as store, StoreError};
+use okienko_notify::{Message, Visit};
+use okienko_store::{self as store, BookingRow, StoreError};
 
+use super::manage::changed;
 use super::messages::mail_to_client;
 use crate::catalog::TenantCtx;
 use crate::error::ApiResult;
@@ -17,22 +18,45 @@ pub(crate) async fn expire_one(app: &App, tenant: &TenantCtx, id: i64) -> ApiRes
     let Some(b) = store::booking_by_id(&app.db, tenant.id, id).await? else {
         return Ok(false);
     };
-    let messages = mail_to_client(app, tenant, &b, Visit::expired);
+    release(
+        app,
+        tenant,
+        &b,
+        Visit::expired,
+        (BookingStatus::Expired, "not confirmed in time"),
+        history::EXPIRED,
+        None,
+    )
+    .await
+}
+
+/// Gives a booking's seat back with `status` and its reason (a conditional change), the client
+/// told by the e-mail `render` makes, and notes it in the history as `kind` by the system:
+/// true when released, false when the booking had changed meanwhile.
+pub(crate) async fn release(
+    app: &App,
+    tenant: &TenantCtx,
+    b: &BookingRow,
+    render: fn(&Visit, &str) -> Message,
+    (status, reason): (BookingStatus, &str),
+    kind: &str,
+    detail: Option<serde_json::Value>,
+) -> ApiResult<bool> {
+    let messages = mail_to_client(app, tenant, b, render);
     let now = app.clock.now().timestamp();
     match store::release_booking(
         &app.db,
         tenant.id,
-        id,
-        BookingStatus::Expired.as_str(),
-        Some("not confirmed in time"),
+        b.id,
+        status.as_str(),
+        Some(reason),
         now,
         &messages,
     )
     .await
     {
         Ok(_) => {
-            app.outbox_wake.notify_one();
-            history::note(app, tenant.id, id, history::EXPIRED, history::SYSTEM, None).await;
+            changed(app, tenant, b.id, kind, history::SYSTEM, detail).await;
             Ok(true)
         }
         Err(StoreError::Conflict) => Ok(false),

@@ -8,7 +8,7 @@ use okienko_domain::DomainError;
 use okienko_notify::Visit;
 use okienko_store::{self as store, BookingRow, StoreError};
 
-use super::expiry::{expire_one, seat_back_at};
+use super::expiry::{expire_one, release, seat_back_at};
 use super::messages::mail_to_client;
 use super::types::{status_of, MAX_CODE_ATTEMPTS};
 use crate::catalog::TenantCtx;
@@ -90,10 +90,9 @@ pub async fn confirm(
     let messages = mail_to_client(app, tenant, &b, Visit::confirmed);
     match store::confirm_booking(&app.db, tenant.id, b.id, now.timestamp(), &messages).await {
         Ok(row) => {
-            app.outbox_wake.notify_one();
-            history::note(
+            changed(
                 app,
-                tenant.id,
+                tenant,
                 row.id,
                 history::CONFIRMED,
                 history::CLIENT,
@@ -103,9 +102,7 @@ pub async fn confirm(
             Ok(row)
         }
         Err(StoreError::Conflict) => {
-            let fresh = store::booking_by_id(&app.db, tenant.id, b.id)
-                .await?
-                .ok_or(DomainError::NotFound)?;
+            let fresh = as_now(app, tenant, b.id).await?;
             match status_of(&fresh) {
                 BookingStatus::Confirmed => Ok(fresh),
                 _ => Err(refusal_for(&fresh).into()),
@@ -115,40 +112,43 @@ pub async fn confirm(
     }
 }
 
+/// What follows a change the store made to a booking: the outbox is woken for the messages
+/// queued with it, and the booking's history notes the change.
+pub(crate) async fn changed(
+    app: &App,
+    tenant: &TenantCtx,
+    id: i64,
+    kind: &str,
+    actor: &str,
+    detail: Option<serde_json::Value>,
+) {
+    app.outbox_wake.notify_one();
+    history::note(app, tenant.id, id, kind, actor, detail).await;
+}
+
+/// The booking as it is now, after a conditional change found it changed meanwhile.
+async fn as_now(app: &App, tenant: &TenantCtx, id: i64) -> ApiResult<BookingRow> {
+    Ok(store::booking_by_id(&app.db, tenant.id, id)
+        .await?
+        .ok_or(DomainError::NotFound)?)
+}
+
 /// A booking whose code can no longer be typed can never be confirmed: it is cancelled and
 /// its seat given back at once, not held until it expires. Two wrong codes at once release it
 /// once (the change is conditional).
 pub(crate) async fn release_locked(app: &App, tenant: &TenantCtx, b: &BookingRow) -> ApiResult<()> {
-    let messages = mail_to_client(app, tenant, b, Visit::code_locked);
-    let now = app.clock.now().timestamp();
-    match store::release_booking(
-        &app.db,
-        tenant.id,
-        b.id,
-        BookingStatus::Cancelled.as_str(),
-        Some("confirmation code locked"),
-        now,
-        &messages,
+    let detail = serde_json::json!({ "reason": "code_locked" });
+    release(
+        app,
+        tenant,
+        b,
+        Visit::code_locked,
+        (BookingStatus::Cancelled, "confirmation code locked"),
+        history::CANCELLED,
+        Some(detail),
     )
-    .await
-    {
-        Ok(_) => {
-            app.outbox_wake.notify_one();
-            let detail = serde_json::json!({ "reason": "code_locked" });
-            history::note(
-                app,
-                tenant.id,
-                b.id,
-                history::CANCELLED,
-                history::SYSTEM,
-                Some(detail),
-            )
-            .await;
-            Ok(())
-        }
-        Err(StoreError::Conflict) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    .await?;
+    Ok(())
 }
 
 /// Refuses a booking that can no longer be confirmed; a pending one past its limit is
@@ -223,10 +223,9 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
     .await
     {
         Ok(row) => {
-            app.outbox_wake.notify_one();
-            history::note(
+            changed(
                 app,
-                tenant.id,
+                tenant,
                 row.id,
                 history::CANCELLED,
                 history::CLIENT,
@@ -235,12 +234,7 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
             .await;
             Ok(row)
         }
-        Err(StoreError::Conflict) => {
-            let fresh = store::booking_by_id(&app.db, tenant.id, b.id)
-                .await?
-                .ok_or(DomainError::NotFound)?;
-            Err(refusal_for(&fresh).into())
-        }
+        Err(StoreError::Conflict) => Err(refusal_for(&as_now(app, tenant, b.id).await?).into()),
         Err(e) => Err(e.into()),
     }
 }

@@ -186,28 +186,15 @@ pub async fn recall(app: &App, bus: &Bus, tenant: &TenantCtx, id: i64) -> ApiRes
         }
         .into()),
         Recall::Call => {
-            match store::recall_ticket(&app.db, tenant.id, id, t.call_count, now.timestamp()).await
-            {
-                Ok(row) => {
-                    bus.publish(
-                        tenant,
-                        row.office_id,
-                        event(EventKind::Recalled, tenant, &row, now),
-                    );
-                    Ok(row)
-                }
-                Err(StoreError::Conflict) => Err(state_conflict(app, tenant, id).await?.into()),
-                Err(e) => Err(e.into()),
-            }
+            let recalled =
+                store::recall_ticket(&app.db, tenant.id, id, t.call_count, now.timestamp()).await;
+            let row = changed(app, tenant, id, recalled).await?;
+            announce(bus, tenant, EventKind::Recalled, &row, now);
+            Ok(row)
         }
         Recall::Void => {
-            let row = match store::void_ticket(&app.db, tenant.id, id, now.timestamp()).await {
-                Ok(row) => row,
-                Err(StoreError::Conflict) => {
-                    return Err(state_conflict(app, tenant, id).await?.into())
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let voided = store::void_ticket(&app.db, tenant.id, id, now.timestamp()).await;
+            let row = changed(app, tenant, id, voided).await?;
             if let Some(booking) = row.booking_id {
                 let department = store::visit_by_id(&app.db, tenant.id, booking)
                     .await?
@@ -222,23 +209,41 @@ pub async fn recall(app: &App, bus: &Bus, tenant: &TenantCtx, id: i64) -> ApiRes
                 )
                 .await?;
             }
-            bus.publish(
-                tenant,
-                row.office_id,
-                event(EventKind::Cleared, tenant, &row, now),
-            );
+            announce(bus, tenant, EventKind::Cleared, &row, now);
             Ok(row)
         }
     }
 }
 
-pub async fn start_service(app: &App, tenant: &TenantCtx, id: i64) -> ApiResult<TicketRow> {
-    let now = app.clock.now().timestamp();
-    match store::start_service(&app.db, tenant.id, id, now).await {
+/// The store's answer to a change of ticket `id`: a conflict (the ticket is no longer in the
+/// state the change needs) is refused with what its state is now; other errors pass.
+async fn changed<T>(
+    app: &App,
+    tenant: &TenantCtx,
+    id: i64,
+    answer: Result<T, StoreError>,
+) -> ApiResult<T> {
+    match answer {
         Ok(t) => Ok(t),
         Err(StoreError::Conflict) => Err(state_conflict(app, tenant, id).await?.into()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Tells the displays of the ticket's office what happened to it.
+fn announce(bus: &Bus, tenant: &TenantCtx, kind: EventKind, t: &TicketRow, now: DateTime<Utc>) {
+    bus.publish(tenant, t.office_id, event(kind, tenant, t, now));
+}
+
+pub async fn start_service(app: &App, tenant: &TenantCtx, id: i64) -> ApiResult<TicketRow> {
+    let now = app.clock.now().timestamp();
+    changed(
+        app,
+        tenant,
+        id,
+        store::start_service(&app.db, tenant.id, id, now).await,
+    )
+    .await
 }
 
 pub async fn finish_service(
@@ -248,18 +253,10 @@ pub async fn finish_service(
     id: i64,
 ) -> ApiResult<TicketRow> {
     let now = app.clock.now();
-    match store::finish_service(&app.db, tenant.id, id, now.timestamp()).await {
-        Ok(t) => {
-            bus.publish(
-                tenant,
-                t.office_id,
-                event(EventKind::Cleared, tenant, &t, now),
-            );
-            Ok(t)
-        }
-        Err(StoreError::Conflict) => Err(state_conflict(app, tenant, id).await?.into()),
-        Err(e) => Err(e.into()),
-    }
+    let finished = store::finish_service(&app.db, tenant.id, id, now.timestamp()).await;
+    let t = changed(app, tenant, id, finished).await?;
+    announce(bus, tenant, EventKind::Cleared, &t, now);
+    Ok(t)
 }
 
 /// Sends a called or served client to another queue of the office, keeping the original
@@ -278,18 +275,10 @@ pub async fn transfer(
         return Err(DomainError::invalid("queue", "bilet już jest w tej kolejce").into());
     }
     let now = app.clock.now();
-    match store::transfer_ticket(&app.db, tenant.id, id, &q.letter, now.timestamp()).await {
-        Ok((old, new)) => {
-            bus.publish(
-                tenant,
-                old.office_id,
-                event(EventKind::Cleared, tenant, &old, now),
-            );
-            Ok(new)
-        }
-        Err(StoreError::Conflict) => Err(state_conflict(app, tenant, id).await?.into()),
-        Err(e) => Err(e.into()),
-    }
+    let moved = store::transfer_ticket(&app.db, tenant.id, id, &q.letter, now.timestamp()).await;
+    let (old, new) = changed(app, tenant, id, moved).await?;
+    announce(bus, tenant, EventKind::Cleared, &old, now);
+    Ok(new)
 }
 
 /// Refuses service because the client's data do not match the booking (ZG-14); the reason is
@@ -306,18 +295,10 @@ pub async fn refuse(
         return Err(DomainError::invalid("reason", "podaj powód odmowy obsługi").into());
     }
     let now = app.clock.now();
-    match store::refuse_service(&app.db, tenant.id, id, &reason, now.timestamp()).await {
-        Ok(t) => {
-            bus.publish(
-                tenant,
-                t.office_id,
-                event(EventKind::Cleared, tenant, &t, now),
-            );
-            Ok(t)
-        }
-        Err(StoreError::Conflict) => Err(state_conflict(app, tenant, id).await?.into()),
-        Err(e) => Err(e.into()),
-    }
+    let refused = store::refuse_service(&app.db, tenant.id, id, &reason, now.timestamp()).await;
+    let t = changed(app, tenant, id, refused).await?;
+    announce(bus, tenant, EventKind::Cleared, &t, now);
+    Ok(t)
 }
 
 // ---------------------------------------------------------------------------------------------

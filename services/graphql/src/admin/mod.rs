@@ -36,14 +36,11 @@ pub struct AdminQuery(Query, crate::staff::StaffQuery);
 pub struct AdminMutation(Mutation, crate::staff::StaffMutation, QueueMutation);
 
 pub fn schema() -> AdminSchema {
-    Schema::build(
+    crate::query_limits::limited(
         AdminQuery(Query, crate::staff::StaffQuery),
         AdminMutation(Mutation, crate::staff::StaffMutation, QueueMutation),
         EmptySubscription,
     )
-    .extension(crate::query_limits::QueryLimits)
-    .limit_complexity(crate::query_limits::MAX_COMPLEXITY)
-    .finish()
 }
 
 /// The SDL as checked in at `schema/admin.graphql`.

@@ -435,12 +435,9 @@ impl Mutation {
             now,
         )
         .await
-        .map_err(|e| match e {
-            ApiError::Store(StoreError::Unique(_)) => gql(DomainError::AlreadyExists(format!(
-                "Użytkownik o loginie „{login}” już istnieje."
-            ))),
-            e => crate::gql_errors::api(e),
-        })?;
+        .map_err(crate::gql_errors::api_or_taken(format!(
+            "Użytkownik o loginie „{login}” już istnieje."
+        )))?;
         Ok(User::from_row(&u, now))
     }
 

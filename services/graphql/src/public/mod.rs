@@ -20,14 +20,11 @@ pub type PublicSchema = Schema<Query, PublicMutation, EmptySubscription>;
 pub struct PublicMutation(Mutation, crate::staff::PublicComplaints);
 
 pub fn schema() -> PublicSchema {
-    Schema::build(
+    crate::query_limits::limited(
         Query,
         PublicMutation(Mutation, crate::staff::PublicComplaints),
         EmptySubscription,
     )
-    .extension(crate::query_limits::QueryLimits)
-    .limit_complexity(crate::query_limits::MAX_COMPLEXITY)
-    .finish()
 }
 
 /// The SDL as checked in at `schema/public.graphql`.
