@@ -1,10 +1,11 @@
 //! The pages in a real browser: runs `node --test` over `tests/browser/` (Debian's chromium
 //! through playwright-core, axe-core; see `tests/browser/lib/`) against the `okienko` binary
-//! cargo built, so the README's test command runs them.
+//! cargo built, so the README's test command runs them. The server under test sends its
+//! e-mails over SMTP to aiosmtpd, started by the tests.
 //!
-//! Without chromium or the npm packages (`npm ci` in `tests/browser`) the test prints a
+//! Without chromium, aiosmtpd or the npm packages (`npm ci` in `tests/browser`) the test prints a
 //! notice and passes, except under CI=true or OKIENKO_REQUIRE_BROWSER=1, where it fails:
-//! `.ci/run` installs both.
+//! `.ci/run` installs them all.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,6 +23,14 @@ fn missing(dir: &Path) -> Option<String> {
     }
     if Command::new("node").arg("--version").output().is_err() {
         return Some("node is missing".into());
+    }
+    // The tests' e-mails go over SMTP to aiosmtpd (tests/browser/lib/smtp.mjs).
+    let aiosmtpd = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !aiosmtpd {
+        return Some("aiosmtpd is missing (pip install aiosmtpd)".into());
     }
     for package in ["playwright-core", "@axe-core/playwright"] {
         if !dir.join("node_modules").join(package).exists() {

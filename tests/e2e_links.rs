@@ -105,6 +105,41 @@ async fn cancel_by_last_mail(s: &Server, slug: &str, to: &str, n: usize) {
         page.contains(&format!("<form method=\"get\" action=\"{ask}\">")),
         "{page}"
     );
+    // The page offers the same calendar entry as a download (issue 13).
+    let ics_path = format!("{path}/wizyta.ics");
+    assert!(
+        page.contains(&format!("<a href=\"{ics_path}\" download>")),
+        "{page}"
+    );
+    let r = reqwest::get(format!("{}{ics_path}", s.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(header("content-type"), "text/calendar; charset=utf-8");
+    assert!(header("content-disposition").starts_with("attachment; filename=\"wizyta-"));
+    assert_eq!(header("cache-control"), "no-store");
+    let download = r.text().await.unwrap().replace("\r\n ", "");
+    let line = |text: &str, key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .to_string()
+    };
+    for key in [
+        "UID:",
+        "DTSTART:",
+        "DTEND:",
+        "SUMMARY:",
+        "LOCATION:",
+        "URL:",
+    ] {
+        assert_eq!(line(&download, key), line(&ics, key), "{download}");
+    }
     let (status, confirm) = s.get(&ask).await;
     assert_eq!(status, 200, "{confirm}");
     assert!(confirm.contains("Czy na pewno"), "{confirm}");
@@ -122,6 +157,9 @@ async fn cancel_by_last_mail(s: &Server, slug: &str, to: &str, n: usize) {
     let (_, after_page) = s.get(&path).await;
     assert!(after_page.contains("anulowana"), "{after_page}");
     assert!(!after_page.contains("Anuluj rezerwację"), "{after_page}");
+    assert!(!after_page.contains("wizyta.ics"), "{after_page}");
+    let (status, _) = s.get(&ics_path).await;
+    assert_eq!(status, 404, "no calendar entry for a cancelled visit");
 
     // The cancellation e-mail links to the city's booking start.
     let cancelled = eml_text(&last_mail(s, to, n + 1).await);

@@ -1,9 +1,10 @@
 // The pages behind e-mailed links in Chromium without JavaScript (W-3), each state checked by
 // axe-core (W-4): the link of the last e-mail received is followed and the visit cancelled
-// through the pages (issue 10).
+// through the pages (issue 10). The e-mails arrive over SMTP at a server this test starts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
+import { startSmtp } from './lib/smtp.mjs';
 import { launch, offline } from './lib/browser.mjs';
 import { expectAccessible } from './lib/axe.mjs';
 import { lastMailTo, link } from './lib/mail.mjs';
@@ -11,13 +12,15 @@ import { lastMailTo, link } from './lib/mail.mjs';
 const CREATE = `mutation($i: CreateBookingInput!) { createBooking(input: $i) {
   managementToken booking { code status start } } }`;
 
+let smtp;
 let server;
 let browser;
 /** A context with JavaScript, where axe-core checks the pages' states. */
 let scripted;
 
 before(async () => {
-  server = await startServer();
+  smtp = await startSmtp();
+  server = await startServer({ env: { SMTP_URL: smtp.url } });
   browser = await launch({ javaScriptEnabled: false });
   scripted = await launch();
   await offline(browser.context);
@@ -28,6 +31,7 @@ after(async () => {
   await browser?.close();
   await scripted?.close();
   await server?.stop();
+  await smtp?.stop();
 });
 
 const check = (page, what) => expectAccessible(page, what, scripted.context);
@@ -72,7 +76,7 @@ test('Gdynia: confirm by the link, then cancel by the link of the last e-mail', 
     acceptedTermsVersion: '1.0', consents: ['rodo'],
   });
 
-  const preliminary = await lastMailTo(server.mailDir, email, 1);
+  const preliminary = await lastMailTo(smtp, email, 1);
   const { page } = await open(link(preliminary, 'Potwierdź rezerwację'), 'the confirmation page');
   assert.equal(await page.locator('h1').textContent(), 'Potwierdzenie rezerwacji');
   const shown = await page.locator('main').textContent();
@@ -90,7 +94,7 @@ test('Gdynia: confirm by the link, then cancel by the link of the last e-mail', 
   await check(page, 'the page of an already confirmed link');
   await page.close();
 
-  const confirmation = await lastMailTo(server.mailDir, email, 2);
+  const confirmation = await lastMailTo(smtp, email, 2);
   assert.match(confirmation, /Potwierdzenie wizyty/);
   await cancelThroughPages(link(confirmation, 'Link do anulowania terminu'));
 });
@@ -105,13 +109,13 @@ test('Opole: confirm by the code, then cancel by the link of the last e-mail', a
     fields: [{ key: 'application_number', value: 'DO/123456/2026' }],
     acceptedTermsVersion: '1.0', consents: ['rodo', 'komunikacja_elektroniczna'],
   });
-  const withCode = await lastMailTo(server.mailDir, email, 1);
+  const withCode = await lastMailTo(smtp, email, 1);
   const code = withCode.match(/Kod potwierdzenia: (\d{6})/)[1];
   const v = await server.gql('/t/opole/graphql',
     'mutation($t: String!, $c: String) { confirmBooking(token: $t, code: $c) { status } }',
     { t: created.managementToken, c: code });
   assert.equal(v.data.confirmBooking.status, 'CONFIRMED', JSON.stringify(v));
-  const confirmation = await lastMailTo(server.mailDir, email, 2);
+  const confirmation = await lastMailTo(smtp, email, 2);
   await cancelThroughPages(link(confirmation, 'Link do anulowania terminu'));
 });
 

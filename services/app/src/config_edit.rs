@@ -50,7 +50,8 @@ pub async fn current(app: &App, tenant: TenantId) -> ApiResult<(TenantConfig, St
 }
 
 /// Applies `edit` to the tenant's configuration and stores the result if it passes
-/// `TenantConfig::check` (a failure is VALIDATION_FAILED naming the field; nothing is stored).
+/// `TenantConfig::check` (a failure names the field, with VALIDATION_FAILED or its own code such
+/// as BRANDING_CONTRAST; nothing is stored).
 /// The audit row carries the parts that changed, before and after. Returns the new
 /// configuration.
 pub async fn edit<F>(
@@ -68,9 +69,7 @@ where
         let (before, hash) = current(app, tenant).await?;
         let mut after = before.clone();
         edit(&mut after)?;
-        after
-            .check()
-            .map_err(|(field, message)| DomainError::invalid(field, message))?;
+        after.check().map_err(DomainError::refused)?;
         if after == before {
             return Ok(after);
         }

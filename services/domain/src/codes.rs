@@ -140,6 +140,7 @@ codes! {
     AccountLocked = "ACCOUNT_LOCKED", Staff, "Five wrong passwords: the account is locked for 15 minutes; the message says until when.";
     AccountSuspended = "ACCOUNT_SUSPENDED", Staff, "The account is suspended.";
     AlreadyExists = "ALREADY_EXISTS", Staff, "A user, device, key or city with this name exists already.";
+    BrandingContrast = "BRANDING_CONTRAST", Staff, "The city's colours (`branding.primary_color` and `branding.secondary_color`, text on background) contrast less than 4.5:1 (WCAG 2.1 AA, W-4); `extensions.field` names the field. Given by the admin API's `setBranding`, the platform API's `createTenant` and the file import alike.";
     Conflict = "CONFLICT", Staff, "The configuration was changed by someone else meanwhile: try again.";
     ChangeNotAllowed = "CHANGE_NOT_ALLOWED", Staff, "The change is not allowed now (an outcome before the visit day, erasure with a visit ahead, a reschedule too close).";
     PolicyCompileFailed = "POLICY_COMPILE_FAILED", Staff, "The policy script does not compile; the active version stays.";

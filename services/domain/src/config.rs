@@ -9,6 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Weekday7, WeeklyHours};
+use crate::codes::Code;
 use crate::queue::{DeskConfig, QueueConfig, QueueRules};
 
 /// The whole configuration of one tenant.
@@ -341,6 +342,28 @@ fn default_secondary() -> String {
     "#ffffff".into()
 }
 
+impl Branding {
+    /// W-4: the city's colours are the header's and the buttons' background and text, so they
+    /// must contrast at least 4.5:1 (WCAG 2.1 AA, 1.4.3). Malformed colours are refused by
+    /// `TenantConfig::check` before this. The refusal names the text colour's field.
+    pub fn check_contrast(&self) -> Result<(), Refusal> {
+        let ratio = contrast(&self.primary_color, &self.secondary_color);
+        if ratio >= MIN_CONTRAST {
+            return Ok(());
+        }
+        // Rounded down, so that 4.499 is never shown as the 4,50 it falls short of.
+        let shown = format!("{:.2}", (ratio * 100.0).floor() / 100.0).replace('.', ",");
+        Err(Refusal {
+            field: "branding.secondary_color".into(),
+            message: format!(
+                "kontrast kolorów branding.primary_color ({}) i branding.secondary_color ({}) wynosi {shown}:1, a musi wynosić co najmniej 4,5:1 (WCAG 2.1, kryterium 1.4.3)",
+                self.primary_color, self.secondary_color
+            ),
+            code: Code::BrandingContrast,
+        })
+    }
+}
+
 /// How far ahead and how soon a visit can be booked, and until when it can be cancelled.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -567,6 +590,29 @@ pub struct ConfigError {
     pub line: usize,
     pub field: String,
     pub message: String,
+    /// The code the APIs answer with: VALIDATION_FAILED, or a more precise one
+    /// (BRANDING_CONTRAST for colours below 4.5:1).
+    pub code: Code,
+}
+
+/// What `TenantConfig::check` refuses: the field, the Polish message, and the code every path
+/// that stores a configuration answers with (file import, `createTenant`, the admin edits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub field: String,
+    pub message: String,
+    pub code: Code,
+}
+
+impl From<(String, String)> for Refusal {
+    /// A field that is missing or malformed: VALIDATION_FAILED.
+    fn from((field, message): (String, String)) -> Refusal {
+        Refusal {
+            field,
+            message,
+            code: Code::ValidationFailed,
+        }
+    }
 }
 
 impl TenantConfig {
@@ -583,20 +629,22 @@ impl TenantConfig {
                 line,
                 field,
                 message,
+                code: Code::ValidationFailed,
             }
         })?;
-        cfg.check().map_err(|(field, message)| ConfigError {
+        cfg.check().map_err(|r| ConfigError {
             file: file.to_string(),
-            line: locate(text, &field),
-            field,
-            message,
+            line: locate(text, &r.field),
+            field: r.field,
+            message: r.message,
+            code: r.code,
         })?;
         Ok(cfg)
     }
 
-    /// Semantic checks that the types cannot express. Returns (field path, message).
-    pub fn check(&self) -> Result<(), (String, String)> {
-        let err = |f: &str, m: &str| Err((f.to_string(), m.to_string()));
+    /// Semantic checks that the types cannot express: the first refusal, naming its field.
+    pub fn check(&self) -> Result<(), Refusal> {
+        let err = |f: &str, m: &str| Err(Refusal::from((f.to_string(), m.to_string())));
         if !is_slug(&self.slug) {
             return err("slug", "dozwolone są małe litery, cyfry i myślniki");
         }
@@ -638,16 +686,7 @@ impl TenantConfig {
         if !is_color(&self.branding.secondary_color) {
             return err("branding.secondary_color", "kolor w formacie #rrggbb");
         }
-        // W-4: the city's colours are the header's and the buttons' background and text.
-        let ratio = contrast(&self.branding.primary_color, &self.branding.secondary_color);
-        if ratio < MIN_CONTRAST {
-            return Err((
-                "branding.secondary_color".to_string(),
-                format!(
-                    "kontrast kolorów branding.primary_color i branding.secondary_color wynosi {ratio:.2}:1, a musi wynosić co najmniej 4,5:1 (WCAG 2.1, kryterium 1.4.3)"
-                ),
-            ));
-        }
+        self.branding.check_contrast()?;
         let mut consent_keys = BTreeSet::new();
         for (i, c) in self.consents.iter().enumerate() {
             if !consent_keys.insert(c.key.as_str()) {
@@ -672,7 +711,7 @@ impl TenantConfig {
             }
         }
         if let Some(o) = &self.oidc {
-            o.check(&self.slug)?;
+            o.check(&self.slug).map_err(Refusal::from)?;
         }
         if let Some(v) = self.policy.get("cancel_release_delay_minutes") {
             if v.as_u64().is_none_or(|m| m > 24 * 60) {
@@ -744,7 +783,7 @@ impl TenantConfig {
                 }
             }
         }
-        crate::queue::check(self)
+        crate::queue::check(self).map_err(Refusal::from)
     }
 
     pub fn service(&self, key: &str) -> Option<&Service> {
@@ -964,7 +1003,25 @@ capacity_staff = 1
         let pale = MINIMAL.replace("primary_color = \"#123456\"", "primary_color = \"#7a9fcf\"");
         let e = TenantConfig::parse("t.toml", &pale).expect_err("pale on white is refused");
         assert_eq!(e.field, "branding.secondary_color");
+        assert_eq!(e.code, Code::BrandingContrast);
+        assert!(e.message.contains("wynosi 2,73:1"), "{}", e.message);
         assert!(e.message.contains("4,5:1"), "{}", e.message);
+        assert!(
+            e.message.contains("branding.primary_color (#7a9fcf)"),
+            "{}",
+            e.message
+        );
+        // Just below the limit is refused, not rounded up to it.
+        let grey = MINIMAL.replace("primary_color = \"#123456\"", "primary_color = \"#777777\"");
+        let e = TenantConfig::parse("t.toml", &grey).expect_err("4.48:1 is refused");
+        assert!(e.message.contains("wynosi 4,47:1"), "{}", e.message);
+        // A malformed colour is a malformed field, not a contrast.
+        let bad = MINIMAL.replace("primary_color = \"#123456\"", "primary_color = \"blue\"");
+        let e = TenantConfig::parse("t.toml", &bad).expect_err("not #rrggbb");
+        assert_eq!(
+            (e.field.as_str(), e.code),
+            ("branding.primary_color", Code::ValidationFailed)
+        );
         let dark = MINIMAL.replace("primary_color = \"#123456\"", "primary_color = \"#1d4f91\"");
         TenantConfig::parse("t.toml", &dark).expect("dark blue on white passes");
     }

@@ -11,6 +11,9 @@ pub enum DomainError {
     NotFound,
     #[error("Niepoprawne pole „{field}”: {reason}")]
     InvalidField { field: String, reason: String },
+    /// The city's colours contrast less than 4.5:1 (W-4); `field` names the one refused.
+    #[error("Niepoprawne pole „{field}”: {reason}")]
+    BrandingContrast { field: String, reason: String },
     #[error("Ta usługa nie jest dostępna do rezerwacji.")]
     NotBookable,
     #[error("Ten termin już minął.")]
@@ -187,6 +190,7 @@ impl DomainError {
         Some(match self {
             NotFound => Code::NotFound,
             InvalidField { .. } => Code::ValidationFailed,
+            BrandingContrast { .. } => Code::BrandingContrast,
             NotBookable => Code::ServiceNotBookable,
             SlotInPast => Code::SlotInPast,
             BeyondHorizon { .. } => Code::BeyondHorizon,
@@ -252,7 +256,8 @@ impl DomainError {
 
     pub fn field(&self) -> Option<&str> {
         match self {
-            DomainError::InvalidField { field, .. } => Some(field),
+            DomainError::InvalidField { field, .. }
+            | DomainError::BrandingContrast { field, .. } => Some(field),
             DomainError::Policy { field, .. } => field.as_deref(),
             _ => None,
         }
@@ -267,6 +272,17 @@ impl DomainError {
             }
             DomainError::PolicyThrottled { retry_after } => Some(*retry_after),
             _ => None,
+        }
+    }
+
+    /// A configuration's refusal (`TenantConfig::check`) with its own code.
+    pub fn refused(r: crate::config::Refusal) -> DomainError {
+        match r.code {
+            Code::BrandingContrast => DomainError::BrandingContrast {
+                field: r.field,
+                reason: r.message,
+            },
+            _ => DomainError::invalid(r.field, r.message),
         }
     }
 

@@ -5,7 +5,7 @@ use async_graphql::{
     Context, EmptySubscription, Enum, ErrorExtensions, Object, Result, Schema, SimpleObject, ID,
 };
 use okienko_app::records::{self, NewAudit, NewUser, Scope, TenantId, TenantRow};
-use okienko_domain::config::TenantConfig;
+use okienko_domain::config::{Refusal, TenantConfig};
 use okienko_domain::{validate, DomainError};
 use serde_json::json;
 
@@ -193,10 +193,11 @@ impl Mutation {
         let slug = slug.trim().to_string();
         let cfg = TenantConfig::parse("tenant.toml", &tenant_toml).map_err(|e| {
             let (line, field) = (e.line, e.field.clone());
-            gql(DomainError::invalid(
-                e.field.clone(),
-                format!("wiersz {}: {}", e.line, e.message),
-            ))
+            gql(DomainError::refused(Refusal {
+                field: e.field.clone(),
+                message: format!("wiersz {}: {}", e.line, e.message),
+                code: e.code,
+            }))
             .extend_with(move |_, x| {
                 x.set("line", line as u64);
                 x.set("field", field.clone());

@@ -74,6 +74,10 @@ pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
         )
         .route("/t/{slug}/rezerwacja/{token}", get(pages::manage_page))
         .route(
+            "/t/{slug}/rezerwacja/{token}/wizyta.ics",
+            get(pages::ics_download),
+        )
+        .route(
             "/t/{slug}/rezerwacja/{token}/anuluj",
             get(pages::cancel_page).post(pages::cancel_submit),
         )

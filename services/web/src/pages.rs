@@ -104,6 +104,8 @@ struct BookingPage {
     action: BookingAction,
     /// Where the code from the e-mail is entered, while the booking waits for it (OP-7).
     code_url: Option<String>,
+    /// The visit as a calendar file, while the booking holds its seat.
+    ics_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -289,10 +291,64 @@ pub async fn manage_page(
                 code_url: (booking::status_of(&b) == BookingStatus::Pending
                     && t.cfg.confirmation.mode == ConfirmationMode::EmailCode)
                     .then(|| format!("{}/kod", manage_path(&t, &token))),
+                ics_url: booking::status_of(&b)
+                    .holds_seat()
+                    .then(|| format!("{}/wizyta.ics", manage_path(&t, &token))),
             },
         ),
         Err(e) => error_page(&t, e),
     }
+}
+
+/// `GET /t/{slug}/rezerwacja/{token}/wizyta.ics`: the visit as the calendar file its e-mails
+/// attach (RFC 5545: the start in UTC, the service and the office's address), while the
+/// booking holds its seat. Behind the token like the booking page, so never cached.
+pub async fn ics_download(
+    State(s): State<HttpState>,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
+    let t = match tenant_of(&s.app, &slug) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let b = match booking::by_token(&s.app, &t, &token).await {
+        Ok(b) => b,
+        Err(e) => return error_page(&t, e),
+    };
+    let ics = booking::status_of(&b)
+        .holds_seat()
+        .then(|| booking::ics_of(&s.app, &t, &b))
+        .flatten();
+    let Some(ics) = ics else {
+        return message(
+            &t,
+            StatusCode::NOT_FOUND,
+            "Nie udało się",
+            vec!["Ta rezerwacja nie jest już aktualna, więc nie ma jej w kalendarzu.".into()],
+            Some(Details::of(&t, &b)),
+        );
+    };
+    let disposition = format!("attachment; filename=\"wizyta-{}.ics\"", b.code);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/calendar; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        ics,
+    )
+        .into_response()
 }
 
 /// `GET /t/{slug}/rezerwacja/{token}/anuluj`: asks once more before cancelling (CI-15).

@@ -122,6 +122,13 @@ pub(crate) fn visit(
     }
 }
 
+/// A stored booking's visit as the iCalendar file (RFC 5545) its e-mails attach, for the
+/// booking page's download; None when its service is no longer configured.
+pub fn ics_of(app: &App, tenant: &TenantCtx, b: &BookingRow) -> Option<String> {
+    let service = tenant.service(b.service_id)?;
+    Some(visit(app, tenant, service, &stored(app, tenant, b)).ics())
+}
+
 /// The city as its e-mails show it.
 pub(crate) fn brand(tenant: &TenantCtx) -> okienko_notify::Brand {
     let b = &tenant.cfg.branding;
