@@ -27,6 +27,7 @@ use crate::rate_limit::{Kind, Peer};
 use crate::state::HttpState;
 use okienko_app::booking::{self, ClientData, CodeChannel, CreateRequest};
 use okienko_app::catalog::ServiceCtx;
+use okienko_app::oidc::{self, Identity};
 use okienko_app::TenantCtx;
 
 // ---------------------------------------------------------------------------------------------
@@ -211,7 +212,6 @@ pub struct Input {
     pub hint: Option<String>,
     pub error: Option<String>,
     pub autocomplete: &'static str,
-    pub readonly: bool,
 }
 
 pub struct Check {
@@ -313,11 +313,21 @@ struct FormPage {
     back: Option<String>,
     post: String,
     lead: Option<String>,
-    resident: Option<String>,
-    resident_note: Option<String>,
+    /// The resident-card login (GD-5), where the city offers it.
+    card: Option<CardPanel>,
     inputs: Vec<Input>,
     checks: Vec<Check>,
     change: bool,
+}
+
+/// The resident-card login's panel on the contact page (GD-5): before the login, the link that
+/// starts it; after, the data from the card (shown, not typed) and the button that forgets them.
+struct CardPanel {
+    lead: String,
+    /// The login's address, coming back to this page.
+    login: Option<String>,
+    /// (label, value) from the login's claims.
+    rows: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -606,6 +616,7 @@ pub async fn step_page(
     }
     let change = q.zmiana.is_some();
     let tr = Tr::new(lang);
+    let who = resident(&s, &t, &headers);
     let mut chrome = Chrome::new(lang, &path, String::new(), Some(&t));
     chrome.errors = summary(&d);
     let back = previous(&t, &d, step, specs.len()).map(|p| url(&t, p));
@@ -706,7 +717,6 @@ pub async fn step_page(
                         required: f.required,
                         hint: f.help.clone(),
                         autocomplete: "off",
-                        readonly: false,
                     }
                 })
                 .collect();
@@ -715,8 +725,7 @@ pub async fn step_page(
                 back,
                 post,
                 lead: None,
-                resident: None,
-                resident_note: None,
+                card: None,
                 inputs,
                 checks: Vec::new(),
                 change,
@@ -725,13 +734,13 @@ pub async fn step_page(
         }
         Step::Contact => {
             chrome.title = tr.t("contact-title");
-            let page = contact_form(&t, &d, tr, chrome, back, post, change);
+            let page = contact_form(&t, &d, who.as_ref(), tr, chrome, back, post, change);
             html(StatusCode::OK, &page, &cookies, true)
         }
         Step::Check => {
             chrome.title = tr.t("check-title");
             let page = CheckPage {
-                sections: check_sections(&t, &d, &specs, tr),
+                sections: check_sections(&t, &d, who.as_ref(), &specs, tr),
                 chrome,
                 back,
                 post,
@@ -782,9 +791,42 @@ pub async fn step_page(
     r
 }
 
+/// The identity logged in with the city's resident card in this browser (GD-5), where the city
+/// offers the login; a forged, expired or other city's cookie is none (`login::logged_in`).
+fn resident(s: &HttpState, t: &TenantCtx, headers: &HeaderMap) -> Option<Identity> {
+    if !oidc::offered(t) {
+        return None;
+    }
+    crate::login::logged_in(&s.app, t, headers)
+}
+
+/// The contact data booked: the login's where it has them, else what was typed.
+fn contact_of(d: &Draft, who: Option<&Identity>) -> (String, String, String) {
+    match who {
+        Some(id) => (
+            id.name.clone(),
+            id.email.clone().unwrap_or_else(|| d.email.clone()),
+            id.phone.clone().unwrap_or_else(|| d.phone.clone()),
+        ),
+        None => (d.name.clone(), d.email.clone(), d.phone.clone()),
+    }
+}
+
+/// Which contact fields the login's claims fill (those are shown, not typed).
+fn from_card(who: Option<&Identity>, field: ClientField) -> bool {
+    match (who, field) {
+        (None, _) => false,
+        (Some(_), ClientField::Name) => true,
+        (Some(id), ClientField::Email) => id.email.is_some(),
+        (Some(id), ClientField::Phone) => id.phone.is_some(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn contact_form(
     t: &TenantCtx,
     d: &Draft,
+    who: Option<&Identity>,
     tr: Tr,
     chrome: Chrome,
     back: Option<String>,
@@ -796,10 +838,9 @@ fn contact_form(
     // optional; one that asks for the e-mail only (CI-11) asks nothing else.
     let offer_optional = required.len() > 1;
     let mut inputs = Vec::new();
-    let resident = d.resident.as_ref();
+    let mut card_rows = Vec::new();
     let mut add = |field: ClientField,
                    id: &str,
-                   label: &str,
                    kind: &'static str,
                    value: &str,
                    ac: &'static str,
@@ -810,52 +851,36 @@ fn contact_form(
         if !shown {
             return;
         }
+        if from_card(who, field) {
+            card_rows.push((tr.t(id), value.to_string()));
+            return;
+        }
         inputs.push(Input {
             id: id.into(),
-            label: label.into(),
+            label: tr.t(id),
             kind,
             value: value.into(),
             required: req,
             hint,
-            error: d
-                .errors
-                .iter()
-                .find(|(k, _)| k == id)
-                .map(|(_, v)| v.clone()),
+            error: take_error(d, id),
             autocomplete: ac,
-            readonly: resident.is_some(),
         });
     };
-    let pick = |typed: &str, claim: Option<&Option<String>>| -> String {
-        match claim {
-            Some(c) => c.clone().unwrap_or_default(),
-            None => typed.to_string(),
-        }
-    };
-    add(
-        ClientField::Name,
-        "f-name",
-        &tr.t("f-name"),
-        "text",
-        &pick(&d.name, resident.map(|r| &r.name)),
-        "name",
-        None,
-    );
+    let (name, email, phone) = contact_of(d, who);
+    add(ClientField::Name, "f-name", "text", &name, "name", None);
     add(
         ClientField::Email,
         "f-email",
-        &tr.t("f-email"),
         "email",
-        &pick(&d.email, resident.map(|r| &r.email)),
+        &email,
         "email",
         None,
     );
     add(
         ClientField::Phone,
         "f-phone",
-        &tr.t("f-phone"),
         "tel",
-        &pick(&d.phone, resident.map(|r| &r.phone)),
+        &phone,
         "tel",
         Some(tr.t("f-phone-help")),
     );
@@ -869,22 +894,34 @@ fn contact_form(
             error: None,
         });
     }
-    // The resident-card login (GD-5) is a seam: the login page fills `draft.resident`.
-    let (resident_link, resident_note) = match (&t.cfg.resident_card, resident) {
-        (Some(_), None) => (
-            Some(format!("/t/{}/logowanie", t.slug)),
-            Some(tr.t("resident-lead")),
-        ),
-        (Some(_), Some(_)) => (None, Some(tr.t("resident-from-card"))),
-        _ => (None, None),
+    // The resident-card login (GD-5): offered where the city's `[oidc]` provider is configured
+    // with its secret (`oidc::offered`); `[resident_card]` is the GraphQL API's resident token
+    // and has nothing to do with these pages. The login comes back to this page.
+    let card = match who {
+        _ if !oidc::offered(t) => None,
+        None => {
+            let mut back_here = url(t, Step::Contact);
+            if change {
+                back_here.push_str("?zmiana=1");
+            }
+            Some(CardPanel {
+                lead: tr.t("resident-lead"),
+                login: Some(oidc::login_path(t, &back_here)),
+                rows: Vec::new(),
+            })
+        }
+        Some(_) => Some(CardPanel {
+            lead: tr.t("resident-shown"),
+            login: None,
+            rows: card_rows,
+        }),
     };
     FormPage {
         chrome,
         back,
         post,
         lead: Some(tr.t("contact-lead")),
-        resident: resident_link,
-        resident_note,
+        card,
         inputs,
         checks,
         change,
@@ -894,6 +931,7 @@ fn contact_form(
 fn check_sections(
     t: &TenantCtx,
     d: &Draft,
+    who: Option<&Identity>,
     specs: &[okienko_domain::config::FieldSpec],
     tr: Tr,
 ) -> Vec<Section> {
@@ -950,14 +988,7 @@ fn check_sections(
         });
     }
     let mut contact = Vec::new();
-    let (name, email, phone) = match &d.resident {
-        Some(r) => (
-            r.name.clone().unwrap_or_default(),
-            r.email.clone().unwrap_or_default(),
-            r.phone.clone().unwrap_or_default(),
-        ),
-        None => (d.name.clone(), d.email.clone(), d.phone.clone()),
-    };
+    let (name, email, phone) = contact_of(d, who);
     for (key, v) in [("f-name", name), ("f-email", email), ("f-phone", phone)] {
         if !v.trim().is_empty() {
             contact.push(Row {
@@ -1358,6 +1389,7 @@ pub async fn step_submit(
     let form = pairs(&body);
     let change = value(&form, "zmiana").is_some();
     let tr = Tr::new(lang);
+    let who = resident(&s, &t, &headers);
     d.errors.clear();
     if d.created.is_some() && step != Step::Done {
         drafts().put(&id, d).await;
@@ -1484,20 +1516,34 @@ pub async fn step_submit(
             }
         }
         Step::Contact => {
-            if d.resident.is_none() {
-                let get = |n: &str| {
-                    value(&form, n)
-                        .unwrap_or("")
-                        .chars()
-                        .take(200)
-                        .collect::<String>()
-                };
-                d.name = get("f-name");
-                d.email = get("f-email");
-                d.phone = get("f-phone");
+            if value(&form, "wyloguj").is_some() {
+                // "Use other data": the login is forgotten, the page asks for the data again.
+                d.done.retain(|x| x != Step::Contact.slug());
+                drafts().put(&id, d).await;
+                return see_other(
+                    &same(Step::Contact),
+                    &[crate::login::forget_identity(&s.app, &t)],
+                );
+            }
+            let get = |n: &str| {
+                value(&form, n)
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            };
+            // What the login's claims fill is not taken from the form (GD-5).
+            for (field, name, into) in [
+                (ClientField::Name, "f-name", &mut d.name),
+                (ClientField::Email, "f-email", &mut d.email),
+                (ClientField::Phone, "f-phone", &mut d.phone),
+            ] {
+                if !from_card(who.as_ref(), field) {
+                    *into = get(name);
+                }
             }
             d.sms = value(&form, "f-sms").is_some() && t.cfg.confirmation.sms_option;
-            check_contact(&t, &mut d, tr);
+            check_contact(&t, &mut d, who.as_ref(), tr);
             if d.errors.is_empty() {
                 mark_done(&mut d, Step::Contact);
             }
@@ -1541,7 +1587,7 @@ pub async fn step_submit(
                     return r;
                 }
                 let _ = client;
-                return submit(&s, &t, id, d, &specs, tr).await;
+                return submit(&s, &t, id, d, who.as_ref(), &specs, tr).await;
             }
         }
         Step::Done => {
@@ -1602,10 +1648,7 @@ fn reset_after_service(d: &mut Draft) {
 /// A validator of one contact field (`okienko_domain::validate`).
 type Validator = fn(&str, &str) -> Result<String, DomainError>;
 
-fn check_contact(t: &TenantCtx, d: &mut Draft, tr: Tr) {
-    if d.resident.is_some() {
-        return;
-    }
+fn check_contact(t: &TenantCtx, d: &mut Draft, who: Option<&Identity>, tr: Tr) {
     let required = t.cfg.booking.required_client_fields.clone();
     let checks: [(ClientField, &str, String, Validator); 3] = [
         (ClientField::Name, "f-name", d.name.clone(), validate::name),
@@ -1623,6 +1666,10 @@ fn check_contact(t: &TenantCtx, d: &mut Draft, tr: Tr) {
         ),
     ];
     for (field, id, v, check) in checks {
+        // The login's claims are the provider's, checked when the booking is made.
+        if from_card(who, field) {
+            continue;
+        }
         let v = v.trim();
         if v.is_empty() {
             if required.contains(&field) {
@@ -1633,7 +1680,8 @@ fn check_contact(t: &TenantCtx, d: &mut Draft, tr: Tr) {
             d.errors.push((id.into(), field_message(&e)));
         }
     }
-    if d.sms && d.phone.trim().is_empty() && !d.errors.iter().any(|(k, _)| k == "f-phone") {
+    let (_, _, phone) = contact_of(d, who);
+    if d.sms && phone.trim().is_empty() && !d.errors.iter().any(|(k, _)| k == "f-phone") {
         d.errors
             .push(("f-phone".into(), DomainError::SmsNeedsPhone.to_string()));
     }
@@ -1664,6 +1712,7 @@ async fn submit(
     t: &TenantCtx,
     id: String,
     mut d: Draft,
+    who: Option<&Identity>,
     specs: &[okienko_domain::config::FieldSpec],
     tr: Tr,
 ) -> Response {
@@ -1698,9 +1747,14 @@ async fn submit(
             CodeChannel::Email
         },
         idempotency_key: Some(d.key.clone()),
-        resident_token: d.resident.as_ref().map(|r| r.token.clone()),
+        resident_token: None,
     };
-    match booking::create(&s.app, t, req).await {
+    // Logged in with the resident card (GD-5): booked with the login's data.
+    let created = match who {
+        Some(id) => booking::create_logged_in(&s.app, t, req, id).await,
+        None => booking::create(&s.app, t, req).await,
+    };
+    match created {
         Ok(c) => {
             d.created = Some(Created {
                 code: c.booking.code.clone(),
