@@ -273,3 +273,64 @@ pub(super) async fn hour_page(
     };
     html(StatusCode::OK, &page, cookies, true)
 }
+
+/// The day chosen, when it still has a free slot.
+pub(super) async fn take_day(
+    s: &HttpState,
+    t: &TenantCtx,
+    d: &mut Draft,
+    form: &[(String, String)],
+    tr: Tr,
+) {
+    let day = value(form, "day").and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
+    let ok = match (day, service_of(t, d)) {
+        (Some(day), Some(svc)) => {
+            let free = booking::availability(&s.app, t, &svc.id.to_string(), day, day)
+                .await
+                .map(|x| x.iter().any(|x| x.slots.iter().any(|s| s.remaining > 0)))
+                .unwrap_or(false);
+            free.then_some(day)
+        }
+        _ => None,
+    };
+    match ok {
+        Some(day) => {
+            if d.day != Some(day) {
+                d.day = Some(day);
+                d.start = None;
+            }
+        }
+        None => d.errors.push(("day".into(), tr.t("err-day"))),
+    }
+}
+
+/// The hour chosen, when its slot is still free.
+pub(super) async fn take_hour(
+    s: &HttpState,
+    t: &TenantCtx,
+    d: &mut Draft,
+    form: &[(String, String)],
+    tr: Tr,
+) {
+    let start = value(form, "start").and_then(|v| v.parse::<i64>().ok());
+    let ok = match (start, service_of(t, d), d.day) {
+        (Some(st), Some(svc), Some(day)) => {
+            booking::availability(&s.app, t, &svc.id.to_string(), day, day)
+                .await
+                .map(|x| {
+                    x.iter().any(|x| {
+                        x.slots
+                            .iter()
+                            .any(|s| s.start.timestamp() == st && s.remaining > 0)
+                    })
+                })
+                .unwrap_or(false)
+                .then_some(st)
+        }
+        _ => None,
+    };
+    match ok {
+        Some(st) => d.start = Some(st),
+        None => d.errors.push(("hour-0".into(), tr.t("err-hour"))),
+    }
+}

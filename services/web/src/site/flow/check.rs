@@ -205,3 +205,77 @@ pub(super) async fn submit(
         }
     }
 }
+
+pub(super) fn consents_page(
+    t: &TenantCtx,
+    d: &Draft,
+    tr: Tr,
+    mut chrome: Chrome,
+    back: Option<String>,
+    post: String,
+    cookies: &[String],
+) -> Response {
+    chrome.title = tr.t("consents-title");
+    let mut checks = vec![Check {
+        id: "terms".into(),
+        label: tr.ta(
+            "terms-accept",
+            &[
+                ("title", &t.cfg.terms.title),
+                ("version", &t.cfg.terms.version),
+            ],
+        ),
+        hint: None,
+        checked: d.terms,
+        error: take_error(d, "terms"),
+    }];
+    for c in &t.cfg.consents {
+        let id = format!("consent-{}", c.key);
+        checks.push(Check {
+            error: take_error(d, &id),
+            label: if c.required {
+                c.title()
+            } else {
+                format!("{} {}", c.title(), tr.t("optional"))
+            },
+            hint: Some(c.text.clone()),
+            checked: d.consents.contains(&c.key),
+            id,
+        });
+    }
+    let page = ConsentsPage {
+        chrome,
+        back,
+        post,
+        terms_title: t.cfg.terms.title.clone(),
+        terms_text: t.cfg.terms.text.trim().to_string(),
+        checks,
+    };
+    html(StatusCode::OK, &page, cookies, true)
+}
+
+/// The terms and consents ticked (P-4); the required ones must be.
+pub(super) fn take_consents(t: &TenantCtx, d: &mut Draft, form: &[(String, String)], tr: Tr) {
+    d.terms = value(form, "terms").is_some();
+    d.consents = t
+        .cfg
+        .consents
+        .iter()
+        .filter(|c| value(form, &format!("consent-{}", c.key)).is_some())
+        .map(|c| c.key.clone())
+        .collect();
+    if !d.terms {
+        d.errors.push(("terms".into(), tr.t("err-terms")));
+    }
+    for c in t
+        .cfg
+        .consents
+        .iter()
+        .filter(|c| c.required && !d.consents.contains(&c.key))
+    {
+        d.errors.push((
+            format!("consent-{}", c.key),
+            tr.t1("err-consent", "title", &c.title()),
+        ));
+    }
+}

@@ -217,3 +217,116 @@ pub(super) fn check_contact(t: &TenantCtx, d: &mut Draft, who: Option<&Identity>
             .push(("f-phone".into(), DomainError::SmsNeedsPhone.to_string()));
     }
 }
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn details_page(
+    specs: &[okienko_domain::config::FieldSpec],
+    d: &Draft,
+    tr: Tr,
+    mut chrome: Chrome,
+    back: Option<String>,
+    post: String,
+    change: bool,
+    cookies: &[String],
+) -> Response {
+    chrome.title = tr.t("questions-title");
+    let inputs = specs
+        .iter()
+        .map(|f| {
+            let id = format!("f-{}", f.key);
+            Input {
+                error: take_error(d, &id),
+                value: d.field(&f.key).to_string(),
+                id,
+                label: f.label.clone(),
+                kind: match f.kind {
+                    FieldKind::Email => "email",
+                    FieldKind::Phone => "tel",
+                    FieldKind::Date => "date",
+                    _ => "text",
+                },
+                required: f.required,
+                hint: f.help.clone(),
+                autocomplete: "off",
+            }
+        })
+        .collect();
+    let page = FormPage {
+        chrome,
+        back,
+        post,
+        lead: None,
+        card: None,
+        inputs,
+        checks: Vec::new(),
+        change,
+    };
+    html(StatusCode::OK, &page, cookies, true)
+}
+
+/// The service's questions as typed, checked by their kinds.
+pub(super) fn take_details(
+    d: &mut Draft,
+    form: &[(String, String)],
+    specs: &[okienko_domain::config::FieldSpec],
+    tr: Tr,
+) {
+    d.fields = specs
+        .iter()
+        .map(|f| {
+            let v = value(form, &format!("f-{}", f.key))
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect::<String>();
+            (f.key.clone(), v)
+        })
+        .collect();
+    for f in specs {
+        let v = d.field(&f.key).trim().to_string();
+        let id = format!("f-{}", f.key);
+        if v.is_empty() {
+            if f.required {
+                d.errors
+                    .push((id, tr.t1("err-required", "label", &f.label)));
+            }
+        } else if let Err(e) = validate::field(f.kind, &format!("fields.{}", f.key), &v) {
+            d.errors.push((id, field_message(&e)));
+        }
+    }
+    if d.errors.is_empty() {
+        mark_done(d, Step::Details);
+    }
+}
+
+/// The contact details as typed, except what the resident-card login gives (GD-5).
+pub(super) fn take_contact(
+    t: &TenantCtx,
+    d: &mut Draft,
+    form: &[(String, String)],
+    who: Option<&Identity>,
+    tr: Tr,
+) {
+    let get = |n: &str| {
+        value(form, n)
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
+    // What the login's claims fill is not taken from the form (GD-5).
+    for (field, name, into) in [
+        (ClientField::Name, "f-name", &mut d.name),
+        (ClientField::Email, "f-email", &mut d.email),
+        (ClientField::Phone, "f-phone", &mut d.phone),
+    ] {
+        if !from_card(who, field) {
+            *into = get(name);
+        }
+    }
+    d.sms = value(form, "f-sms").is_some() && t.cfg.confirmation.sms_option;
+    check_contact(t, d, who, tr);
+    if d.errors.is_empty() {
+        mark_done(d, Step::Contact);
+    }
+}

@@ -32,12 +32,14 @@ use okienko_app::TenantCtx;
 
 mod calendar;
 mod check;
+mod choice;
 mod contact;
 mod done;
 mod start;
 
 use calendar::*;
 use check::*;
+use choice::*;
 use contact::*;
 use done::*;
 pub use start::{begin, start_page};
@@ -206,14 +208,6 @@ async fn field_specs(
 // ---------------------------------------------------------------------------------------------
 // Views
 
-pub struct Choice {
-    pub id: String,
-    pub value: String,
-    pub label: String,
-    pub hint: Option<String>,
-    pub checked: bool,
-}
-
 pub struct Check {
     pub id: String,
     pub label: String,
@@ -226,19 +220,6 @@ pub struct Row {
     pub key: String,
     pub value: String,
     pub href: String,
-}
-
-#[derive(Template)]
-#[template(path = "site/choice.html")]
-struct ChoicePage {
-    chrome: Chrome,
-    back: Option<String>,
-    post: String,
-    lead: Option<String>,
-    name: &'static str,
-    choices: Vec<Choice>,
-    error: Option<String>,
-    change: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,59 +375,8 @@ pub async fn step_page(
     drafts().put(&id, d).await;
     let d = shown;
     let r = match step {
-        Step::Group => {
-            chrome.title = tr.t("group-title");
-            let choices = groups(&t)
-                .into_iter()
-                .enumerate()
-                .map(|(i, g)| Choice {
-                    id: format!("group-{i}"),
-                    checked: d.group.as_deref() == Some(g.key.as_str()),
-                    value: g.key,
-                    label: g.name,
-                    hint: None,
-                })
-                .collect();
-            let page = ChoicePage {
-                error: take_error(&d, "group-0"),
-                chrome,
-                back: None,
-                post,
-                lead: None,
-                name: "group",
-                choices,
-                change,
-            };
-            html(StatusCode::OK, &page, &cookies, true)
-        }
-        Step::Service => {
-            chrome.title = tr.t("service-title");
-            let group = d.group.clone();
-            let choices: Vec<Choice> = t
-                .services
-                .iter()
-                .filter(|s| s.cfg.bookable && group.as_ref().is_none_or(|g| &group_key(s) == g))
-                .enumerate()
-                .map(|(i, s)| Choice {
-                    id: format!("service-{i}"),
-                    value: s.id.to_string(),
-                    label: s.cfg.name.clone(),
-                    hint: None,
-                    checked: d.service == Some(s.id),
-                })
-                .collect();
-            let page = ChoicePage {
-                error: take_error(&d, "service-0"),
-                chrome,
-                back,
-                post,
-                lead: Some(tr.t("service-lead")),
-                name: "service",
-                choices,
-                change,
-            };
-            html(StatusCode::OK, &page, &cookies, true)
-        }
+        Step::Group => group_page(&t, &d, tr, chrome, post, change, &cookies),
+        Step::Service => service_page(&t, &d, tr, chrome, back, post, change, &cookies),
         Step::Day => {
             day_page(
                 &s,
@@ -463,41 +393,7 @@ pub async fn step_page(
             .await
         }
         Step::Hour => hour_page(&s, &t, &d, tr, chrome, back, post, change, &cookies).await,
-        Step::Details => {
-            chrome.title = tr.t("questions-title");
-            let inputs = specs
-                .iter()
-                .map(|f| {
-                    let id = format!("f-{}", f.key);
-                    Input {
-                        error: take_error(&d, &id),
-                        value: d.field(&f.key).to_string(),
-                        id,
-                        label: f.label.clone(),
-                        kind: match f.kind {
-                            FieldKind::Email => "email",
-                            FieldKind::Phone => "tel",
-                            FieldKind::Date => "date",
-                            _ => "text",
-                        },
-                        required: f.required,
-                        hint: f.help.clone(),
-                        autocomplete: "off",
-                    }
-                })
-                .collect();
-            let page = FormPage {
-                chrome,
-                back,
-                post,
-                lead: None,
-                card: None,
-                inputs,
-                checks: Vec::new(),
-                change,
-            };
-            html(StatusCode::OK, &page, &cookies, true)
-        }
+        Step::Details => details_page(&specs, &d, tr, chrome, back, post, change, &cookies),
         Step::Contact => {
             chrome.title = tr.t("contact-title");
             let page = contact_form(&t, &d, who.as_ref(), tr, chrome, back, post, change);
@@ -513,45 +409,7 @@ pub async fn step_page(
             };
             html(StatusCode::OK, &page, &cookies, true)
         }
-        Step::Consents => {
-            chrome.title = tr.t("consents-title");
-            let mut checks = vec![Check {
-                id: "terms".into(),
-                label: tr.ta(
-                    "terms-accept",
-                    &[
-                        ("title", &t.cfg.terms.title),
-                        ("version", &t.cfg.terms.version),
-                    ],
-                ),
-                hint: None,
-                checked: d.terms,
-                error: take_error(&d, "terms"),
-            }];
-            for c in &t.cfg.consents {
-                let id = format!("consent-{}", c.key);
-                checks.push(Check {
-                    error: take_error(&d, &id),
-                    label: if c.required {
-                        c.title()
-                    } else {
-                        format!("{} {}", c.title(), tr.t("optional"))
-                    },
-                    hint: Some(c.text.clone()),
-                    checked: d.consents.contains(&c.key),
-                    id,
-                });
-            }
-            let page = ConsentsPage {
-                chrome,
-                back,
-                post,
-                terms_title: t.cfg.terms.title.clone(),
-                terms_text: t.cfg.terms.text.trim().to_string(),
-                checks,
-            };
-            html(StatusCode::OK, &page, &cookies, true)
-        }
+        Step::Consents => consents_page(&t, &d, tr, chrome, back, post, &cookies),
         Step::Done => done_page(&s, &t, &d, tr, chrome, &cookies).await,
     };
     r
@@ -643,107 +501,11 @@ pub async fn step_submit(
         u
     };
     match step {
-        Step::Group => {
-            match value(&form, "group").filter(|g| groups(&t).iter().any(|x| x.key == *g)) {
-                Some(g) => {
-                    if d.group.as_deref() != Some(g) {
-                        d.group = Some(g.to_string());
-                        d.service = None;
-                        reset_after_service(&mut d);
-                    }
-                }
-                None => d.errors.push(("group-0".into(), tr.t("err-group"))),
-            }
-        }
-        Step::Service => {
-            let chosen = value(&form, "service")
-                .and_then(|v| v.parse::<i64>().ok())
-                .and_then(|id| t.service(id))
-                .filter(|x| x.cfg.bookable && d.group.as_ref().is_none_or(|g| &group_key(x) == g));
-            match chosen {
-                Some(svc) => {
-                    if d.service != Some(svc.id) {
-                        d.service = Some(svc.id);
-                        reset_after_service(&mut d);
-                    }
-                }
-                None => d.errors.push(("service-0".into(), tr.t("err-service"))),
-            }
-        }
-        Step::Day => {
-            let day =
-                value(&form, "day").and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
-            let ok = match (day, service_of(&t, &d)) {
-                (Some(day), Some(svc)) => {
-                    let free = booking::availability(&s.app, &t, &svc.id.to_string(), day, day)
-                        .await
-                        .map(|x| x.iter().any(|x| x.slots.iter().any(|s| s.remaining > 0)))
-                        .unwrap_or(false);
-                    free.then_some(day)
-                }
-                _ => None,
-            };
-            match ok {
-                Some(day) => {
-                    if d.day != Some(day) {
-                        d.day = Some(day);
-                        d.start = None;
-                    }
-                }
-                None => d.errors.push(("day".into(), tr.t("err-day"))),
-            }
-        }
-        Step::Hour => {
-            let start = value(&form, "start").and_then(|v| v.parse::<i64>().ok());
-            let ok = match (start, service_of(&t, &d), d.day) {
-                (Some(st), Some(svc), Some(day)) => {
-                    booking::availability(&s.app, &t, &svc.id.to_string(), day, day)
-                        .await
-                        .map(|x| {
-                            x.iter().any(|x| {
-                                x.slots
-                                    .iter()
-                                    .any(|s| s.start.timestamp() == st && s.remaining > 0)
-                            })
-                        })
-                        .unwrap_or(false)
-                        .then_some(st)
-                }
-                _ => None,
-            };
-            match ok {
-                Some(st) => d.start = Some(st),
-                None => d.errors.push(("hour-0".into(), tr.t("err-hour"))),
-            }
-        }
-        Step::Details => {
-            d.fields = specs
-                .iter()
-                .map(|f| {
-                    let v = value(&form, &format!("f-{}", f.key))
-                        .unwrap_or("")
-                        .chars()
-                        .take(200)
-                        .collect::<String>();
-                    (f.key.clone(), v)
-                })
-                .collect();
-            for f in &specs {
-                let v = d.field(&f.key).trim().to_string();
-                let id = format!("f-{}", f.key);
-                if v.is_empty() {
-                    if f.required {
-                        d.errors
-                            .push((id, tr.t1("err-required", "label", &f.label)));
-                    }
-                } else if let Err(e) = validate::field(f.kind, &format!("fields.{}", f.key), &v) {
-                    d.errors.push((id, field_message(&e)));
-                }
-            }
-            if d.errors.is_empty() {
-                mark_done(&mut d, Step::Details);
-            }
-        }
+        Step::Group => take_group(&t, &mut d, &form, tr),
+        Step::Service => take_service(&t, &mut d, &form, tr),
+        Step::Day => take_day(&s, &t, &mut d, &form, tr).await,
+        Step::Hour => take_hour(&s, &t, &mut d, &form, tr).await,
+        Step::Details => take_details(&mut d, &form, &specs, tr),
         Step::Contact => {
             if value(&form, "wyloguj").is_some() {
                 // "Use other data": the login is forgotten, the page asks for the data again.
@@ -754,53 +516,11 @@ pub async fn step_submit(
                     &[crate::login::forget_identity(&s.app, &t)],
                 );
             }
-            let get = |n: &str| {
-                value(&form, n)
-                    .unwrap_or("")
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
-            };
-            // What the login's claims fill is not taken from the form (GD-5).
-            for (field, name, into) in [
-                (ClientField::Name, "f-name", &mut d.name),
-                (ClientField::Email, "f-email", &mut d.email),
-                (ClientField::Phone, "f-phone", &mut d.phone),
-            ] {
-                if !from_card(who.as_ref(), field) {
-                    *into = get(name);
-                }
-            }
-            d.sms = value(&form, "f-sms").is_some() && t.cfg.confirmation.sms_option;
-            check_contact(&t, &mut d, who.as_ref(), tr);
-            if d.errors.is_empty() {
-                mark_done(&mut d, Step::Contact);
-            }
+            take_contact(&t, &mut d, &form, who.as_ref(), tr);
         }
         Step::Check => mark_done(&mut d, Step::Check),
         Step::Consents => {
-            d.terms = value(&form, "terms").is_some();
-            d.consents = t
-                .cfg
-                .consents
-                .iter()
-                .filter(|c| value(&form, &format!("consent-{}", c.key)).is_some())
-                .map(|c| c.key.clone())
-                .collect();
-            if !d.terms {
-                d.errors.push(("terms".into(), tr.t("err-terms")));
-            }
-            for c in t
-                .cfg
-                .consents
-                .iter()
-                .filter(|c| c.required && !d.consents.contains(&c.key))
-            {
-                d.errors.push((
-                    format!("consent-{}", c.key),
-                    tr.t1("err-consent", "title", &c.title()),
-                ));
-            }
+            take_consents(&t, &mut d, &form, tr);
             if d.errors.is_empty() {
                 if let Err(r) = read_limit(
                     &s,
