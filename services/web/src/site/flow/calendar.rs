@@ -191,11 +191,7 @@ pub(super) async fn day_page(
             .map(link),
         later: idx.and_then(|i| all.get(i + 1)).map(link),
         none_at_all,
-        error: d
-            .errors
-            .iter()
-            .find(|(k, _)| k == "day")
-            .map(|(_, v)| v.clone()),
+        error: take_error(d, "day"),
         chrome,
         back,
         post,
@@ -261,11 +257,7 @@ pub(super) async fn hour_page(
     let page = HourPage {
         day: date_long(&tr, t, day),
         parts,
-        error: d
-            .errors
-            .iter()
-            .find(|(k, _)| k == "hour-0")
-            .map(|(_, v)| v.clone()),
+        error: take_error(d, "hour-0"),
         chrome,
         back,
         post,

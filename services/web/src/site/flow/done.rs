@@ -56,10 +56,7 @@ pub(super) async fn done_page(
             Some((
                 url(t, Step::Done),
                 d.typed_code.clone(),
-                d.errors
-                    .iter()
-                    .find(|(k, _)| k == "code")
-                    .map(|(_, v)| v.clone()),
+                take_error(d, "code"),
             )),
         ),
         _ => (

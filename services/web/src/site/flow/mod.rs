@@ -6,6 +6,7 @@
 //! (`booking::create`), with the same rate limit.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Bytes;
@@ -309,6 +310,42 @@ fn secure(s: &HttpState) -> bool {
     s.app.settings.public_url.starts_with("https://")
 }
 
+/// The address of a step's page as asked for (its name cut short), for the page's links.
+fn step_path(slug: &str, step: &str) -> String {
+    format!(
+        "/t/{slug}/wizyta/{}",
+        step.chars().take(20).collect::<String>()
+    )
+}
+
+/// What every page of the flow does first: the city (or the page saying there is none), for
+/// a POST the cross-site refusal, then the public read limit (P-7), as on the GraphQL API.
+#[allow(clippy::result_large_err)]
+async fn open_city(
+    s: &HttpState,
+    slug: &str,
+    lang: Lang,
+    path: &str,
+    peer: Peer,
+    headers: &HeaderMap,
+    post: bool,
+) -> Result<Arc<TenantCtx>, Response> {
+    let t = tenant(s, slug, lang, path)?;
+    if post && !csrf::same_origin(headers) {
+        return Err(refused(&t, lang, path));
+    }
+    read_limit(
+        s,
+        &t,
+        peer,
+        headers,
+        Kind::Read,
+        t.cfg.rate_limits.reads_per_minute,
+    )
+    .await?;
+    Ok(t)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pages of the flow
 
@@ -321,26 +358,11 @@ pub async fn step_page(
     headers: HeaderMap,
 ) -> Response {
     let (lang, cookies) = lang_of(&q, &headers);
-    let path = format!(
-        "/t/{slug}/wizyta/{}",
-        step.chars().take(20).collect::<String>()
-    );
-    let t = match tenant(&s, &slug, lang, &path) {
+    let path = step_path(&slug, &step);
+    let t = match open_city(&s, &slug, lang, &path, peer, &headers, false).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Err(r) = read_limit(
-        &s,
-        &t,
-        peer,
-        &headers,
-        Kind::Read,
-        t.cfg.rate_limits.reads_per_minute,
-    )
-    .await
-    {
-        return r;
-    }
     let Some(step) = Step::parse(&step) else {
         return super::not_found(&t, lang, &path);
     };
@@ -443,28 +465,9 @@ pub async fn step_submit(
     body: Bytes,
 ) -> Response {
     let (lang, _) = lang_of(&q, &headers);
-    let path = format!(
-        "/t/{slug}/wizyta/{}",
-        step.chars().take(20).collect::<String>()
-    );
-    let t = match tenant(&s, &slug, lang, &path) {
+    let path = step_path(&slug, &step);
+    let t = match open_city(&s, &slug, lang, &path, peer, &headers, true).await {
         Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !csrf::same_origin(&headers) {
-        return refused(&t, lang, &path);
-    }
-    let client = match read_limit(
-        &s,
-        &t,
-        peer,
-        &headers,
-        Kind::Read,
-        t.cfg.rate_limits.reads_per_minute,
-    )
-    .await
-    {
-        Ok(c) => c,
         Err(r) => return r,
     };
     let Some(step) = Step::parse(&step) else {
@@ -535,7 +538,6 @@ pub async fn step_submit(
                     drafts().put(&id, d).await;
                     return r;
                 }
-                let _ = client;
                 return submit(&s, &t, id, d, who.as_ref(), &specs, tr).await;
             }
         }

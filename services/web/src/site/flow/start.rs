@@ -28,22 +28,10 @@ pub async fn start_page(
 ) -> Response {
     let (lang, cookies) = lang_of(&q, &headers);
     let path = format!("/t/{slug}/");
-    let t = match tenant(&s, &slug, lang, &path) {
+    let t = match open_city(&s, &slug, lang, &path, peer, &headers, false).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Err(r) = read_limit(
-        &s,
-        &t,
-        peer,
-        &headers,
-        Kind::Read,
-        t.cfg.rate_limits.reads_per_minute,
-    )
-    .await
-    {
-        return r;
-    }
     let tr = Tr::new(lang);
     let bookable = groups(&t)
         .into_iter()
@@ -97,25 +85,10 @@ pub async fn begin(
 ) -> Response {
     let (lang, _) = lang_of(&q, &headers);
     let path = format!("/t/{slug}/");
-    let t = match tenant(&s, &slug, lang, &path) {
+    let t = match open_city(&s, &slug, lang, &path, peer, &headers, true).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if !csrf::same_origin(&headers) {
-        return refused(&t, lang, &path);
-    }
-    if let Err(r) = read_limit(
-        &s,
-        &t,
-        peer,
-        &headers,
-        Kind::Read,
-        t.cfg.rate_limits.reads_per_minute,
-    )
-    .await
-    {
-        return r;
-    }
     let (id, mut d) = drafts().start(t.id.0).await;
     let gs = groups(&t);
     if gs.len() == 1 {
