@@ -3,7 +3,12 @@
 //! terms and consents → submit → what happens next. One question per page; each answer is a
 //! POST that stores it in the draft (`draft`) and redirects to the next page's GET (W-3).
 //! The booking itself is made by the same use case as the GraphQL `createBooking`
-//! (`booking::create`), with the same rate limit.
+//! (`booking::create`), with the same rate limit; after Gdynia's resident-card login (GD-5,
+//! `crate::login`) by `booking::create_logged_in`, with the login's data.
+//!
+//! The steps' pages and answers live with their group: `start`, `choice` (office, service),
+//! `calendar` (day, hour), `contact` (the service's questions, the contact details), `check`
+//! (check answers, consents, submit), `done`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
