@@ -60,6 +60,13 @@ fn set_cookie(app: &App, name: &str, value: &str, path: &str, max_age: i64) -> O
     .ok()
 }
 
+/// The `Set-Cookie` value that forgets the identity: the booking pages' "use other data".
+pub fn forget_identity(app: &App, t: &TenantCtx) -> String {
+    set_cookie(app, IDENTITY_COOKIE, "", &identity_cookie_path(t), 0)
+        .and_then(|v| v.to_str().ok().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn login_cookie_path(t: &TenantCtx) -> String {
     format!("/t/{}/logowanie", t.slug)
 }

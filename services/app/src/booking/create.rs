@@ -18,6 +18,7 @@ use crate::catalog::{ServiceCtx, TenantCtx};
 use crate::client::ClientData;
 use crate::error::ApiResult;
 use crate::history;
+use crate::oidc::Identity;
 use crate::policy_host;
 use crate::tokens;
 use crate::App;
@@ -26,9 +27,32 @@ use crate::App;
 /// issues the booking's secrets, takes the seat and stores the booking with its messages, and
 /// writes its history. A retried request (same idempotency key) gets its first answer.
 pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResult<CreatedBooking> {
+    create_as(app, tenant, r, None).await
+}
+
+/// Makes a booking for the person logged in with the city's resident card on its pages
+/// (GD-5, `oidc`): the same steps as [`create`], the booking's source `resident_card` as for a
+/// resident token, and the client's data those of the login; only a field the login's claims
+/// lack (an optional phone, say) is taken from the request. The identity was verified when
+/// the login finished and is read from its signed cookie by the caller.
+pub async fn create_logged_in(
+    app: &App,
+    tenant: &TenantCtx,
+    r: CreateRequest,
+    identity: &Identity,
+) -> ApiResult<CreatedBooking> {
+    create_as(app, tenant, r, Some(identity)).await
+}
+
+async fn create_as(
+    app: &App,
+    tenant: &TenantCtx,
+    r: CreateRequest,
+    login: Option<&Identity>,
+) -> ApiResult<CreatedBooking> {
     let service = check_request(tenant, &r)?;
     let now = app.clock.now();
-    let (source, client) = resolve_client(app, tenant, &r, now).await?;
+    let (source, client) = resolve_client(app, tenant, &r, login, now).await?;
     let form = check_form(app, tenant, service, &r, &client, now).await?;
     let request_hash = request_hash(service, &r, &client, &form);
     // A retried request gets its first answer before any rule runs again: the first booking
@@ -78,22 +102,32 @@ fn check_request<'a>(tenant: &'a TenantCtx, r: &CreateRequest) -> ApiResult<&'a 
     Ok(service)
 }
 
-/// Step 2: who the client is: the data sent, or those of a resident-card login (GD-5),
-/// validated against the city's required fields; and the booking's source.
+/// Step 2: who the client is: the data sent, or those of a resident-card login (GD-5: a
+/// resident token, or the login on the city's pages), validated against the city's required
+/// fields; and the booking's source.
 async fn resolve_client(
     app: &App,
     tenant: &TenantCtx,
     r: &CreateRequest,
+    login: Option<&Identity>,
     now: DateTime<Utc>,
 ) -> ApiResult<(&'static str, ClientData)> {
-    let source = if r.resident_token.is_some() {
+    let source = if r.resident_token.is_some() || login.is_some() {
         "resident_card"
     } else {
         "online"
     };
-    let raw_client = match &r.resident_token {
-        Some(token) => resident_client(app, tenant, token, now).await?,
-        None => r.client.clone(),
+    let raw_client = match (login, &r.resident_token) {
+        (Some(id), _) => {
+            let c = id.client();
+            ClientData {
+                name: c.name,
+                email: c.email.or_else(|| r.client.email.clone()),
+                phone: c.phone.or_else(|| r.client.phone.clone()),
+            }
+        }
+        (None, Some(token)) => resident_client(app, tenant, token, now).await?,
+        (None, None) => r.client.clone(),
     };
     Ok((source, validate_client(tenant, &raw_client)?))
 }

@@ -22,16 +22,6 @@ const MAX_DRAFTS: u64 = 100_000;
 /// A draft unused this long is forgotten.
 pub const IDLE: Duration = Duration::from_secs(3600);
 
-/// Claims from a resident-card login (GD-5): shown, not typed. The login itself (OpenID
-/// Connect) is a separate step that fills this in.
-#[derive(Debug, Clone, Default)]
-pub struct Resident {
-    pub token: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-}
-
 /// What the booking page got after submitting.
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -56,7 +46,6 @@ pub struct Draft {
     pub sms: bool,
     pub terms: bool,
     pub consents: Vec<String>,
-    pub resident: Option<Resident>,
     /// Messages per field for the next page shown (W-5), then cleared.
     pub errors: Vec<(String, String)>,
     /// Sent once as the idempotency key: a repeated submit returns the same booking.
