@@ -182,13 +182,27 @@ async fn gql(
         .set_request_builder(builder)
         .name(name)
         .build();
+    send(user, name, request, |status, bytes| {
+        Answer::from_bytes(status, bytes, keep)
+    })
+    .await
+}
+
+/// Sends one request through goose, reads its answer with `read` (status, body), times and
+/// tallies it; a broken connection is the answer `TRANSPORT`.
+async fn send(
+    user: &mut GooseUser,
+    name: &'static str,
+    request: GooseRequest<'_>,
+    read: impl FnOnce(u16, &[u8]) -> Answer,
+) -> Result<Answer, Box<TransactionError>> {
     let started = Instant::now();
     let goose = user.request(request).await?;
     let answer = match goose.response {
         Ok(r) => {
             let status = r.status().as_u16();
             let bytes = r.bytes().await.unwrap_or_default();
-            Answer::from_bytes(status, &bytes, keep)
+            read(status, &bytes)
         }
         Err(_) => Answer::new(0, Value::Null, None),
     };

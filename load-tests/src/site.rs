@@ -8,14 +8,13 @@
 //! behind it comes from the usage cache after the first read, as on the GraphQL API.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use goose::prelude::*;
 use rand::seq::SliceRandom;
 use serde_json::Value;
 
-use crate::stats::{self, Answer};
+use crate::stats::Answer;
 
 /// The draft's cookie (`okienko_web::site::draft::COOKIE`).
 const DRAFT_COOKIE: &str = "okienko_wizyta";
@@ -169,19 +168,15 @@ pub async fn day_page(user: &mut GooseUser) -> TransactionResult {
         .set_request_builder(builder)
         .name("day-page")
         .build();
-    let started = Instant::now();
-    let goose = user.request(request).await?;
-    let answer = match goose.response {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let bytes = r.bytes().await.unwrap_or_default();
-            let ok = status == 200 && contains(&bytes, DAY_FORM.as_bytes());
-            let outcome = if ok { "ok" } else { "not the day page" };
-            Answer::new(status, Value::Null, Some(outcome))
-        }
-        Err(_) => Answer::new(0, Value::Null, None),
-    };
-    stats::record("day-page", started.elapsed(), &answer);
+    crate::send(user, "day-page", request, |status, bytes| {
+        let ok = status == 200 && contains(bytes, DAY_FORM.as_bytes());
+        Answer::new(
+            status,
+            Value::Null,
+            Some(if ok { "ok" } else { "not the day page" }),
+        )
+    })
+    .await?;
     Ok(())
 }
 
