@@ -3,7 +3,8 @@
 # machine, against the release binary, load only to 127.0.0.1.
 #
 #   1. cached availability throughput ÷ `{ __typename }` throughput on the same server (SQLite),
-#      64 connections, with p50/p99;
+#      64 connections, with p50/p99; the same for the citizens' day page of a service (issue 13),
+#      and the bytes of its HTML and CSS;
 #   2. the scenarios: browsing mix, release burst (5,000 clients, 200 seats; on SQLite and on
 #      PostgreSQL), steady booking, an abusive client at 1,000 requests/s beside polite ones;
 #   3. booking throughput on PostgreSQL ÷ pgbench's insert TPS on the same database;
@@ -39,6 +40,7 @@ start_server sqlite
 SQLITE_PID=$SERVER_PID
 "$LOAD" --host "$HOST" throughput typename --users "$CONNS" --run-time "$DURATION" | tee "$work/typename.txt"
 "$LOAD" --host "$HOST" throughput availability --users "$CONNS" --run-time "$DURATION" | tee "$work/availability.txt"
+"$LOAD" --host "$HOST" throughput day-page --users "$CONNS" --run-time "$DURATION" | tee "$work/day-page.txt"
 "$LOAD" --host "$HOST" browse --users 32 --run-time "$DURATION" | tee "$work/browse.txt"
 "$LOAD" --host "$HOST" burst | tee "$work/burst-sqlite.txt"
 "$LOAD" --host "$HOST" steady --users 16 --run-time "$DURATION" | tee "$work/steady.txt"
@@ -74,18 +76,20 @@ PGBENCH_TPS=$(awk '/^tps/ { print $3; exit }' "$work/pgbench.txt")
 
 TYPENAME_RPS=$(field "$work/typename.txt" typename 4)
 AVAIL_RPS=$(field "$work/availability.txt" availability 4)
+DAY_RPS=$(field "$work/day-page.txt" day-page 4)
 BOOK_RPS=$(field "$work/book.txt" createBooking 4)
 
 echo
 echo "## Summary"
-python3 - "$TYPENAME_RPS" "$AVAIL_RPS" "$BOOK_RPS" "$PGBENCH_TPS" "$SQLITE_RSS" "$PG_RSS" <<'EOF'
+python3 - "$TYPENAME_RPS" "$AVAIL_RPS" "$BOOK_RPS" "$PGBENCH_TPS" "$SQLITE_RSS" "$PG_RSS" "$DAY_RPS" <<'EOF'
 import sys
-t, a, b, p, rs, rp = (float(x) for x in sys.argv[1:])
+t, a, b, p, rs, rp, d = (float(x) for x in sys.argv[1:])
 print(f"cached availability {a:.0f}/s ÷ {{ __typename }} {t:.0f}/s = {a / t:.2f} (target ≥ 0.70)")
+print(f"day page {d:.0f}/s ÷ {{ __typename }} {t:.0f}/s = {d / t:.2f} (target ≥ 0.5, p99 ≤ 20 ms)")
 print(f"PostgreSQL bookings {b:.0f}/s ÷ pgbench inserts {p:.0f} TPS = {b / p:.2f}")
 print(f"peak RSS: SQLite server {rs:.1f} MB, PostgreSQL server {rp:.1f} MB (target ≤ 150 MB)")
 EOF
-grep -h "^RESULT" "$work"/typename.txt "$work"/availability.txt "$work"/book.txt |
+grep -h "^RESULT" "$work"/typename.txt "$work"/availability.txt "$work"/day-page.txt "$work"/book.txt |
   awk '{ printf "%-14s p50 %.2f ms, p99 %.2f ms at '"$CONNS"' connections\n", $2, $5, $6 }'
 grep -h "^BURST\|^ABUSE" "$work"/burst-*.txt "$work"/abuse.txt
 

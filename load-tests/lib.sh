@@ -1,7 +1,7 @@
 # Shared by bench.sh and faults.sh: the release binaries, a work directory cleaned up on exit,
 # servers started on free ports. Source it from the repository's root.
 
-BIN=$PWD/target/release/okienko
+BIN=${BIN:-$PWD/target/release/okienko}
 LOAD=$PWD/target/release/okienko-load
 
 work=$(mktemp -d)
@@ -26,15 +26,16 @@ wait_ready() {
   exit 1
 }
 
-# start_server NAME [DATABASE_URL] [VAR=value …]: serves the tenants of $work/tenants from
-# $work/NAME on a free port (the same port again when PORT is set); sets SERVER_PID and HOST.
+# start_server NAME [DATABASE_URL] [VAR=value …]: serves the tenants of $TENANTS ($work/tenants
+# unless set) with the server $BIN from $work/NAME on a free port (the same port again when PORT
+# is set); sets SERVER_PID and HOST.
 start_server() {
   local name=$1 url=${2:-} port=${PORT:-$(port_of)}
   shift $(($# < 2 ? $# : 2))
   mkdir -p "$work/$name"
   env -u OKIENKO_DEV -u OKIENKO_NOW -u OKIENKO_RATE_LIMITS \
     OKIENKO_DATA_DIR="$work/$name" OKIENKO_LISTEN="127.0.0.1:$port" \
-    OKIENKO_POLICIES="$work/tenants" OKIENKO_TRUSTED_PROXIES=127.0.0.1 \
+    OKIENKO_POLICIES="${TENANTS:-$work/tenants}" OKIENKO_TRUSTED_PROXIES=127.0.0.1 \
     RUST_LOG=warn ${url:+DATABASE_URL="$url"} "$@" \
     "$BIN" serve >>"$work/$name.log" 2>&1 &
   SERVER_PID=$!

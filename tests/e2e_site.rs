@@ -317,3 +317,100 @@ async fn a_city_is_served_at_its_own_host_name() {
         "the list of cities"
     );
 }
+
+/// What a first visit of a page transfers: the page and the style sheets, scripts and images
+/// it links to (issue 13: under 60 KB each).
+async fn weight(f: &Flow<'_>, path: &str) -> usize {
+    let r = f.get(path).await;
+    assert_eq!(r.status(), 200, "{path}");
+    let page = r.text().await.unwrap();
+    let mut total = page.len();
+    for attr in [
+        "<link rel=\"stylesheet\" href=\"",
+        "<script src=\"",
+        "<img src=\"",
+    ] {
+        for (at, _) in page.match_indices(attr) {
+            let rest = &page[at + attr.len()..];
+            let asset = &rest[..rest.find('"').unwrap()];
+            let r = f.get(asset).await;
+            assert_eq!(r.status(), 200, "{asset} of {path}");
+            total += r.bytes().await.unwrap().len();
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn every_page_of_a_booking_weighs_under_60_kb_with_its_assets() {
+    let s = Server::start().await;
+    let f = Flow::begin(&s, "zielona-gora").await;
+    let mut weights = vec![
+        ("/", weight(&f, "/").await),
+        ("start", weight(&f, "/t/zielona-gora/").await),
+        (
+            "statement",
+            weight(&f, "/t/zielona-gora/deklaracja-dostepnosci").await,
+        ),
+    ];
+    let steps: [(&str, Vec<(&str, String)>); 7] = [
+        ("usluga", vec![("service", String::new())]),
+        ("dzien", vec![("day", String::new())]),
+        ("godzina", vec![("start", String::new())]),
+        (
+            "sprawa",
+            vec![
+                ("f-registration_number", "FZ 4821K".into()),
+                ("f-owner_name", "Jan Kowalski".into()),
+            ],
+        ),
+        (
+            "kontakt",
+            vec![
+                ("f-name", "Jan Kowalski".into()),
+                ("f-email", "jan@example.pl".into()),
+                ("f-phone", "601 234 567".into()),
+            ],
+        ),
+        ("sprawdz", vec![]),
+        ("zgody", vec![]),
+    ];
+    for (step, answers) in steps {
+        let path = format!("/t/zielona-gora/wizyta/{step}");
+        weights.push((step, weight(&f, &path).await));
+        let page = f.get(&path).await.text().await.unwrap();
+        let mut form: Vec<(String, String)> = answers
+            .into_iter()
+            .map(|(k, v)| {
+                let v = if v.is_empty() {
+                    first_value(&page, k)
+                } else {
+                    v
+                };
+                (k.to_string(), v)
+            })
+            .collect();
+        // Every consent and the terms, as the citizen ticks them.
+        for (at, _) in page.match_indices("type=\"checkbox\" id=\"") {
+            let rest = &page[at + 20..];
+            form.push((rest[..rest.find('"').unwrap()].to_string(), "1".into()));
+        }
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (&**k, &**v)).collect();
+        let r = f.post(&path, &form).await;
+        assert_eq!(r.status(), 303, "{step}");
+    }
+    let done = f
+        .get("/t/zielona-gora/wizyta/gotowe")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("class=\"code\""), "{done}");
+    weights.push(("gotowe", weight(&f, "/t/zielona-gora/wizyta/gotowe").await));
+    for (page, bytes) in &weights {
+        assert!(*bytes < 60_000, "{page}: {bytes} bytes with its assets");
+    }
+    // The heaviest is reported for load-tests/RESULTS.md.
+    let (page, bytes) = weights.iter().max_by_key(|(_, b)| *b).unwrap();
+    eprintln!("heaviest page: {page}, {bytes} bytes with its assets");
+}

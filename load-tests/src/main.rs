@@ -8,7 +8,7 @@
 //! - `steady`: steady booking: read a day, pick a free slot, book it, think, again;
 //! - `abuse`: polite clients alone, then the same beside one abusive client sending 1,000
 //!   requests a second from one address;
-//! - `throughput`: closed-loop runs of one request kind (`typename`, `availability`, `book`) for
+//! - `throughput`: closed-loop runs of one request kind (`typename`, `availability`, `book`, and the citizens' `day-page`) for
 //!   the benchmark script.
 //!
 //! Each virtual client sends `X-Forwarded-For: 10.x.y.z`, so the server's per-address limits see
@@ -17,6 +17,7 @@
 //! milliseconds); the exit status is non-zero when a scenario's invariant does not hold.
 
 mod faults;
+mod site;
 mod stats;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -32,6 +33,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::{json, Value};
 
+use site::{day_page, start as day_page_start};
 use stats::{Answer, Report};
 
 #[derive(Parser)]
@@ -117,6 +119,8 @@ enum What {
     Availability,
     /// createBooking into slots with free seats, spread over services and days.
     Book,
+    /// The citizens' day page of a random service, each user with its own draft (`site`).
+    DayPage,
 }
 
 pub const AVAILABILITY: &str = "query($s: ID!, $f: NaiveDate!, $t: NaiveDate!) \
@@ -178,13 +182,27 @@ async fn gql(
         .set_request_builder(builder)
         .name(name)
         .build();
+    send(user, name, request, |status, bytes| {
+        Answer::from_bytes(status, bytes, keep)
+    })
+    .await
+}
+
+/// Sends one request through goose, reads its answer with `read` (status, body), times and
+/// tallies it; a broken connection is the answer `TRANSPORT`.
+async fn send(
+    user: &mut GooseUser,
+    name: &'static str,
+    request: GooseRequest<'_>,
+    read: impl FnOnce(u16, &[u8]) -> Answer,
+) -> Result<Answer, Box<TransactionError>> {
     let started = Instant::now();
     let goose = user.request(request).await?;
     let answer = match goose.response {
         Ok(r) => {
             let status = r.status().as_u16();
             let bytes = r.bytes().await.unwrap_or_default();
-            Answer::from_bytes(status, &bytes, keep)
+            read(status, &bytes)
         }
         Err(_) => Answer::new(0, Value::Null, None),
     };
@@ -609,9 +627,13 @@ async fn main() -> anyhow::Result<()> {
                 What::Typename => ("typename", transaction!(typename)),
                 What::Availability => ("availability", transaction!(week)),
                 What::Book => ("createBooking", transaction!(book)),
+                What::DayPage => ("day-page", transaction!(day_page)),
             };
             stats::count_after(Duration::from_secs(warmup));
-            let s = scenario(name, tx, None)?;
+            let mut s = scenario(name, tx, None)?;
+            if what == What::DayPage {
+                s = s.register_transaction(transaction!(day_page_start).set_on_start());
+            }
             attack(&host, vec![s], users, users.max(1), Some(run_time), None).await?;
             let r = Report::take();
             r.print(name);
