@@ -45,6 +45,14 @@ const check = (page, what, ctx) =>
 /** The step of the flow the page shows: the last part of its path. */
 const stepOf = (page) => new URL(page.url()).pathname.split('/').filter(Boolean).pop();
 
+/**
+ * Clicks a form's button and waits for the page it leads to (POST, redirect, GET): reading the
+ * address right after the click could still see the page the form was on.
+ */
+async function submit(page, name) {
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name }).click()]);
+}
+
 async function title(page) {
   return page.locator('h1').first().textContent();
 }
@@ -311,14 +319,14 @@ test('Zielona Góra: every error state of the vehicle form, nothing typed lost',
   await page.goto(`${server.base}/t/zielona-gora/`);
   await page.getByRole('button', { name: 'Rozpocznij rezerwację' }).click();
   await page.getByLabel(CITIES[0].service, { exact: true }).check();
-  await page.getByRole('button', { name: 'Dalej' }).click();
-  await page.locator('ul.daylist button').first().click();
+  await submit(page, 'Dalej');
+  await Promise.all([page.waitForNavigation(), page.locator('ul.daylist button').first().click()]);
   await page.locator('input[name=start]').first().check();
-  await page.getByRole('button', { name: 'Dalej' }).click();
+  await submit(page, 'Dalej');
   assert.equal(stepOf(page), 'sprawa');
 
   // Nothing typed: the owner is required.
-  await page.getByRole('button', { name: 'Dalej' }).click();
+  await submit(page, 'Dalej');
   assert.match(await page.title(), /^Błąd: /);
   assert.equal(await page.locator('.error-summary a').first().getAttribute('href'), '#f-owner_name');
   await check(page, 'ZG: owner missing', ctx);
@@ -326,7 +334,7 @@ test('Zielona Góra: every error state of the vehicle form, nothing typed lost',
   await page.getByLabel('Imię i nazwisko lub nazwa właściciela pojazdu').fill('Jan Kowalski');
   await page.getByLabel('Numer rejestracyjny pojazdu').fill('1');
   await page.getByLabel('5 ostatnich znaków numeru VIN').fill('12');
-  await page.getByRole('button', { name: 'Dalej' }).click();
+  await submit(page, 'Dalej');
   assert.match(await page.title(), /^Błąd: /);
   assert.equal(await page.locator('.error-summary li').count(), 2);
   assert.equal(await page.getByLabel('Imię i nazwisko lub nazwa właściciela pojazdu').inputValue(), 'Jan Kowalski');
@@ -344,7 +352,7 @@ test('Zielona Góra: every error state of the vehicle form, nothing typed lost',
     if (stepOf(page) !== 'sprawa') await page.goto(`${server.base}/t/zielona-gora/wizyta/sprawa`);
     await page.getByLabel('Numer rejestracyjny pojazdu').fill(reg);
     await page.getByLabel('5 ostatnich znaków numeru VIN').fill(vin);
-    await page.getByRole('button', { name: 'Dalej' }).click();
+    await submit(page, 'Dalej');
     if (stepOf(page) === 'sprawa') {
       // Refused by the field check already.
       assert.equal(await page.locator(`#${field}-error`).count(), 1, `${reg}/${vin}`);
@@ -355,12 +363,12 @@ test('Zielona Góra: every error state of the vehicle form, nothing typed lost',
       await page.getByLabel('Imię i nazwisko').fill('Jan Kowalski');
       await page.getByLabel('Adres e-mail').fill('zg.errors@example.pl');
       await page.getByLabel('Numer telefonu').fill('601 234 567');
-      await page.getByRole('button', { name: 'Dalej' }).click();
+      await submit(page, 'Dalej');
       contactDone = true;
     }
-    while (stepOf(page) !== 'zgody') await page.getByRole('button', { name: 'Dalej' }).click();
+    while (stepOf(page) !== 'zgody') await submit(page, 'Dalej');
     for (const box of await page.locator('input[type=checkbox]').all()) await box.check();
-    await page.getByRole('button', { name: 'Zarezerwuj wizytę' }).click();
+    await submit(page, 'Zarezerwuj wizytę');
     assert.equal(stepOf(page), 'sprawa', `${reg}/${vin}`);
     assert.match(await page.title(), /^Błąd: /);
     assert.equal(await page.locator('.error-summary a').first().getAttribute('href'), `#${field}`);
@@ -371,11 +379,11 @@ test('Zielona Góra: every error state of the vehicle form, nothing typed lost',
   // Contact errors: e-mail and phone both required (ZG-4), a malformed e-mail.
   await page.getByLabel('Numer rejestracyjny pojazdu').fill('FZ 4821K');
   await page.getByLabel('5 ostatnich znaków numeru VIN').fill('');
-  await page.getByRole('button', { name: 'Dalej' }).click();
+  await submit(page, 'Dalej');
   assert.equal(stepOf(page), 'kontakt');
   await page.getByLabel('Adres e-mail').fill('nie-email');
   await page.getByLabel('Numer telefonu').fill('');
-  await page.getByRole('button', { name: 'Dalej' }).click();
+  await submit(page, 'Dalej');
   assert.match(await page.title(), /^Błąd: /);
   assert.equal(await page.locator('.error-summary li').count(), 2);
   assert.equal(await page.getByLabel('Adres e-mail').inputValue(), 'nie-email');
@@ -384,14 +392,14 @@ test('Zielona Góra: every error state of the vehicle form, nothing typed lost',
   // Consents not ticked.
   await page.getByLabel('Adres e-mail').fill('zg.errors@example.pl');
   await page.getByLabel('Numer telefonu').fill('601 234 567');
-  await page.getByRole('button', { name: 'Dalej' }).click();
+  await submit(page, 'Dalej');
   await page.goto(`${server.base}/t/zielona-gora/wizyta/zgody`);
   // What was ticked before is still ticked; untick it all.
   for (const box of await page.locator('input[type=checkbox]').all()) {
     assert.ok(await box.isChecked());
     await box.uncheck();
   }
-  await page.getByRole('button', { name: 'Zarezerwuj wizytę' }).click();
+  await submit(page, 'Zarezerwuj wizytę');
   assert.match(await page.title(), /^Błąd: /);
   assert.equal(await page.locator('.error-summary li').count(), 3);
   await check(page, 'ZG: consents missing', ctx);
