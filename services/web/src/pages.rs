@@ -4,8 +4,11 @@
 //! is refused. Plain HTML from askama templates, no JavaScript, Polish, in the city's colours
 //! and its date format.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -200,6 +203,30 @@ pub(crate) fn notice(
     )
 }
 
+/// The city of the path's `{slug}` and its booking behind the path's `{token}`; refused with
+/// the page that says why not.
+pub struct TokenBooking {
+    slug: String,
+    t: Arc<TenantCtx>,
+    b: BookingRow,
+    token: String,
+}
+
+impl FromRequestParts<HttpState> for TokenBooking {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &HttpState) -> Result<Self, Response> {
+        let Path((slug, token)) = Path::<(String, String)>::from_request_parts(parts, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let t = tenant_of(&s.app, &slug)?;
+        match booking::by_token(&s.app, &t, &token).await {
+            Ok(b) => Ok(TokenBooking { slug, t, b, token }),
+            Err(e) => Err(error_page(&t, e)),
+        }
+    }
+}
+
 fn error_page(t: &TenantCtx, e: ApiError) -> Response {
     let d = e.domain();
     let status = match d.listed_code() {
@@ -305,16 +332,8 @@ pub async fn manage_page(
 /// booking holds its seat. Behind the token like the booking page, so never cached.
 pub async fn ics_download(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
+    TokenBooking { t, b, .. }: TokenBooking,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let b = match booking::by_token(&s.app, &t, &token).await {
-        Ok(b) => b,
-        Err(e) => return error_page(&t, e),
-    };
     let ics = booking::status_of(&b)
         .holds_seat()
         .then(|| booking::ics_of(&s.app, &t, &b))
@@ -354,16 +373,8 @@ pub async fn ics_download(
 /// `GET /t/{slug}/rezerwacja/{token}/anuluj`: asks once more before cancelling (CI-15).
 pub async fn cancel_page(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
+    TokenBooking { slug, t, b, token }: TokenBooking,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let b = match booking::by_token(&s.app, &t, &token).await {
-        Ok(b) => b,
-        Err(e) => return error_page(&t, e),
-    };
     match cancel_action(&s.app, &t, &b, &token) {
         BookingAction::Cancel(post_url) => html(
             StatusCode::OK,
