@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { startServer } from './lib/server.mjs';
 import { startSmtp } from './lib/smtp.mjs';
-import { launch, offline } from './lib/browser.mjs';
+import { launchBoth, stepOf, title } from './lib/browser.mjs';
 import { expectAccessible } from './lib/axe.mjs';
 import { lastMessageTo, link } from './lib/mail.mjs';
 
 let smtp;
 let server;
+let browsers;
 let plain;
 let scripted;
 let attemptedPlain;
@@ -24,30 +25,19 @@ let attemptedScripted;
 before(async () => {
   smtp = await startSmtp();
   server = await startServer({ env: { SMTP_URL: smtp.url } });
-  plain = await launch({ javaScriptEnabled: false });
-  scripted = await launch();
-  attemptedPlain = await offline(plain.context);
-  attemptedScripted = await offline(scripted.context);
-  plain.context.setDefaultTimeout(15000);
-  scripted.context.setDefaultTimeout(15000);
+  browsers = await launchBoth();
+  ({ plain, scripted } = browsers);
+  ({ plain: attemptedPlain, scripted: attemptedScripted } = browsers.attempted);
 });
 
 after(async () => {
-  await plain?.close();
-  await scripted?.close();
+  await browsers?.close();
   await server?.stop();
   await smtp?.stop();
 });
 
 const check = (page, what, ctx) =>
   expectAccessible(page, what, ctx === plain || ctx === plain.context ? scripted.context : undefined);
-
-/** The step of the flow the page shows: the last part of its path. */
-const stepOf = (page) => new URL(page.url()).pathname.split('/').filter(Boolean).pop();
-
-async function title(page) {
-  return page.locator('h1').first().textContent();
-}
 
 /**
  * Books through the pages in `ctx` and returns the page at the confirmation step.
