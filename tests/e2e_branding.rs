@@ -15,6 +15,19 @@ use serde_json::{json, Value};
 
 const SET_BRANDING: &str = "mutation($p: String!, $s: String!) { setBranding(input: { displayName: \"Urząd Miejski w Cieszynie\", primaryColor: $p, secondaryColor: $s }) { hash } }";
 
+const CONFIG_HASH: &str = "{ configuration { hash } }";
+
+/// Cieszyn's admin sets its colours.
+async fn set_branding(s: &Server, admin: &str, primary: &str, secondary: &str) -> Value {
+    s.admin(
+        "cieszyn",
+        Some(admin),
+        SET_BRANDING,
+        json!({ "p": primary, "s": secondary }),
+    )
+    .await
+}
+
 /// The refusal of pale colours, wherever it comes from.
 fn assert_contrast_refused(v: &Value) {
     assert_eq!(code_of(v), "BRANDING_CONTRAST", "{v}");
@@ -44,24 +57,12 @@ async fn admin_set_branding_refuses_low_contrast() {
     let before = s.gql("cieszyn", public, json!({})).await;
     let hash = |v: &Value| v["data"]["configuration"]["hash"].clone();
     let stored = s
-        .admin(
-            "cieszyn",
-            Some(&admin),
-            "{ configuration { hash } }",
-            json!({}),
-        )
+        .admin("cieszyn", Some(&admin), CONFIG_HASH, json!({}))
         .await;
 
     // Light grey on white (2.85:1), and white on a pale yellow.
     for (p, sec) in [("#999999", "#ffffff"), ("#ffe680", "#ffffff")] {
-        let v = s
-            .admin(
-                "cieszyn",
-                Some(&admin),
-                SET_BRANDING,
-                json!({ "p": p, "s": sec }),
-            )
-            .await;
+        let v = set_branding(&s, &admin, p, sec).await;
         assert_contrast_refused(&v);
         assert!(
             v["errors"][0]["message"].as_str().unwrap().contains(p),
@@ -71,24 +72,12 @@ async fn admin_set_branding_refuses_low_contrast() {
     // Nothing was stored: the public API and the stored configuration are as before.
     assert_eq!(s.gql("cieszyn", public, json!({})).await, before);
     let after = s
-        .admin(
-            "cieszyn",
-            Some(&admin),
-            "{ configuration { hash } }",
-            json!({}),
-        )
+        .admin("cieszyn", Some(&admin), CONFIG_HASH, json!({}))
         .await;
     assert_eq!(hash(&after), hash(&stored), "{after}");
 
     // A malformed colour is a malformed field, not a contrast.
-    let v = s
-        .admin(
-            "cieszyn",
-            Some(&admin),
-            SET_BRANDING,
-            json!({ "p": "czerwony", "s": "#ffffff" }),
-        )
-        .await;
+    let v = set_branding(&s, &admin, "czerwony", "#ffffff").await;
     assert_eq!(code_of(&v), "VALIDATION_FAILED", "{v}");
     assert_eq!(
         v["errors"][0]["extensions"]["field"],
@@ -96,14 +85,7 @@ async fn admin_set_branding_refuses_low_contrast() {
     );
 
     // Dark enough (#767676 on white is 4.54:1): stored.
-    let v = s
-        .admin(
-            "cieszyn",
-            Some(&admin),
-            SET_BRANDING,
-            json!({ "p": "#767676", "s": "#ffffff" }),
-        )
-        .await;
+    let v = set_branding(&s, &admin, "#767676", "#ffffff").await;
     assert!(v["errors"].is_null(), "{v}");
     let v = s.gql("cieszyn", public, json!({})).await;
     assert_eq!(v["data"]["tenant"]["branding"]["primaryColor"], "#767676");

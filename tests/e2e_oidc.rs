@@ -5,51 +5,11 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::Path;
-
-use common::{Server, NOW};
+use common::{now_unix, policies_with_gdynia_issuer, Answer, Browser, Server};
 use okienko_domain::DomainError;
 use okienko_test_support::oidc_provider::{TestProvider, KEY_A, KEY_B};
 
 const SECRET_ENV: &str = "OKIENKO_OIDC_SECRET_GDYNIA";
-
-fn now_unix() -> i64 {
-    chrono::DateTime::parse_from_rfc3339(NOW)
-        .unwrap()
-        .timestamp()
-}
-
-/// The shipped cities with Gdynia's `[oidc]` issuer pointing at `issuer`.
-fn policies_with_issuer(dir: &Path, issuer: &str) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for city in std::fs::read_dir(&from).unwrap().flatten() {
-        if !city.path().is_dir() {
-            continue;
-        }
-        let to = dir.join(city.file_name());
-        std::fs::create_dir_all(to.join("tests")).unwrap();
-        for f in ["tenant.toml", "policy.rhai"] {
-            let _ = std::fs::copy(city.path().join(f), to.join(f));
-        }
-        for t in std::fs::read_dir(city.path().join("tests"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            std::fs::copy(t.path(), to.join("tests").join(t.file_name())).unwrap();
-        }
-    }
-    let gd = dir.join("gdynia/tenant.toml");
-    let text = std::fs::read_to_string(&gd).unwrap();
-    let old = "[oidc]\nissuer = \"https://konto.gdynia.pl\"";
-    assert!(text.contains(old), "Gdynia's [oidc] table");
-    std::fs::write(
-        &gd,
-        text.replace(old, &format!("[oidc]\nissuer = \"{issuer}\"")),
-    )
-    .unwrap();
-}
 
 struct Setup {
     idp: TestProvider,
@@ -60,7 +20,11 @@ struct Setup {
 async fn setup_with(secret: Option<&str>, issuer_override: Option<&str>) -> Setup {
     let idp = TestProvider::start(now_unix()).await;
     let policies = tempfile::tempdir().unwrap();
-    policies_with_issuer(policies.path(), issuer_override.unwrap_or(&idp.issuer));
+    policies_with_gdynia_issuer(
+        policies.path(),
+        issuer_override.unwrap_or(&idp.issuer),
+        true,
+    );
     let mut b = Server::builder().env("OKIENKO_POLICIES", policies.path().to_str().unwrap());
     if let Some(s) = secret {
         b = b.env(SECRET_ENV, s);
@@ -74,62 +38,6 @@ async fn setup_with(secret: Option<&str>, issuer_override: Option<&str>) -> Setu
 
 async fn setup() -> Setup {
     setup_with(Some("secret"), None).await
-}
-
-/// A browser without JavaScript: follows nothing by itself, keeps the cookies it is given.
-struct Browser {
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Browser {
-    fn new() -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> Answer {
-        let jar: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let mut req = self.http.get(url);
-        if !jar.is_empty() {
-            req = req.header("cookie", jar.join("; "));
-        }
-        let r = req.send().await.unwrap();
-        for c in r.headers().get_all("set-cookie") {
-            let c = c.to_str().unwrap();
-            assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
-            let (pair, attrs) = c.split_once(';').unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.into(), v.into());
-            }
-        }
-        Answer {
-            status: r.status().as_u16(),
-            location: r
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().unwrap().to_string()),
-            body: r.text().await.unwrap(),
-        }
-    }
 }
 
 /// The three hops up to the provider's redirect back: (the callback's address, its answer).
@@ -197,7 +105,7 @@ fn refused_with(a: &Answer, status: u16, e: DomainError) {
 #[tokio::test]
 async fn resident_logs_in_and_the_pages_know_who() {
     let s = setup().await;
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     assert!(who(&s, &mut b, "gdynia")
         .await
         .contains("Nie jesteś zalogowany"));
@@ -226,7 +134,7 @@ async fn resident_logs_in_and_the_pages_know_who() {
         .await
         .contains("Nie jesteś zalogowany"));
     // A forged identity cookie counts as none.
-    let mut forged = Browser::new();
+    let mut forged = Browser::strict("");
     let real = b.cookies["okienko_oidc"].clone();
     let (payload, sig) = real.split_once('.').unwrap();
     let mut p = payload.to_string();
@@ -262,12 +170,12 @@ async fn resident_logs_in_and_the_pages_know_who() {
 async fn state_must_match_the_browsers_login_and_be_used_once() {
     let s = setup().await;
     // Another state than the one this browser's login holds.
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     let back = login_until_return(&s, &mut b, "/t/gdynia/").await;
     let tampered = back.replacen("state=", "state=x", 1);
     refused_with(&b.get(&tampered).await, 400, DomainError::OidcStateMismatch);
     // The redirect back in a browser that began no login (a login forced on someone).
-    let mut other = Browser::new();
+    let mut other = Browser::strict("");
     let back = login_until_return(&s, &mut b, "/t/gdynia/").await;
     refused_with(&other.get(&back).await, 400, DomainError::OidcStateMismatch);
     assert_eq!(
@@ -277,7 +185,7 @@ async fn state_must_match_the_browsers_login_and_be_used_once() {
     );
 
     // The same return twice: the second is refused here, before the provider.
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     let back = login_until_return(&s, &mut b, "/t/gdynia/").await;
     let login_cookie = b.cookies["okienko_oidc_login"].clone();
     assert_eq!(b.get(&back).await.status, 303);
@@ -343,7 +251,7 @@ async fn id_tokens_failing_a_check_are_refused() {
             };
             change(b);
         });
-        let mut b = Browser::new();
+        let mut b = Browser::strict("");
         let a = login(&s, &mut b, "/t/gdynia/").await;
         assert_eq!(a.status, 400, "{why}: {}", a.body);
         refused_with(&a, 400, DomainError::OidcFailed);
@@ -359,7 +267,7 @@ async fn id_tokens_failing_a_check_are_refused() {
         b.sign_with = KEY_A.0.into();
         b.deny = true;
     });
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     refused_with(
         &login(&s, &mut b, "/t/gdynia/").await,
         400,
@@ -370,7 +278,7 @@ async fn id_tokens_failing_a_check_are_refused() {
         b.deny = false;
         b.claims["email_verified"] = false.into();
     });
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     refused_with(
         &login(&s, &mut b, "/t/gdynia/").await,
         400,
@@ -381,7 +289,7 @@ async fn id_tokens_failing_a_check_are_refused() {
 #[tokio::test]
 async fn a_rotated_key_is_fetched_once_and_made_up_kids_do_not_hammer_the_provider() {
     let s = setup().await;
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     assert_eq!(login(&s, &mut b, "/t/gdynia/").await.status, 303);
     assert_eq!(s.idp.jwks_fetches(), 1);
     // The provider rotates to key B: its kid is unknown to the cached keys, which are fetched
@@ -391,13 +299,13 @@ async fn a_rotated_key_is_fetched_once_and_made_up_kids_do_not_hammer_the_provid
         b.sign_with = KEY_B.0.into();
         b.header_kid = KEY_B.0.into();
     });
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     let a = login(&s, &mut b, "/t/gdynia/").await;
     assert_eq!(a.status, 303, "{}", a.body);
     assert_eq!(s.idp.jwks_fetches(), 2);
     // A kid the provider never published: refused, and no third fetch right after the last.
     s.idp.set(|b| b.header_kid = "made-up".into());
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     refused_with(
         &login(&s, &mut b, "/t/gdynia/").await,
         400,
@@ -419,7 +327,7 @@ async fn next_is_a_path_on_this_citys_pages_only() {
         "/t/gdynia/\r\nSet-Cookie: x=1",
         "javascript:alert(1)",
     ] {
-        let mut b = Browser::new();
+        let mut b = Browser::strict("");
         let a = login(&s, &mut b, next).await;
         assert_eq!(a.status, 303, "{next}: {}", a.body);
         assert_eq!(a.location.as_deref(), Some("/t/gdynia/"), "{next}");
@@ -431,7 +339,7 @@ async fn provider_down_or_no_secret_the_login_is_unavailable_with_a_polish_notic
     // An issuer where nothing listens.
     let closed = format!("http://127.0.0.1:{}", common::free_port());
     let s = setup_with(Some("secret"), Some(&closed)).await;
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     let a = b
         .get(&format!("{}/t/gdynia/logowanie", s.server.base))
         .await;
@@ -441,7 +349,7 @@ async fn provider_down_or_no_secret_the_login_is_unavailable_with_a_polish_notic
 
     // No client secret on this server: the login is not offered, the server runs.
     let s = setup_with(None, None).await;
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     let a = b
         .get(&format!("{}/t/gdynia/logowanie", s.server.base))
         .await;
@@ -456,7 +364,7 @@ async fn provider_down_or_no_secret_the_login_is_unavailable_with_a_polish_notic
 async fn a_failing_provider_is_not_asked_again_at_once() {
     let s = setup().await;
     s.idp.set(|b| b.discovery_down = true);
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     for _ in 0..3 {
         let a = b
             .get(&format!("{}/t/gdynia/logowanie", s.server.base))
@@ -470,7 +378,7 @@ async fn a_failing_provider_is_not_asked_again_at_once() {
 async fn client_secret_post_when_the_provider_offers_only_that() {
     let s = setup().await;
     s.idp.set(|b| b.auth_method = "client_secret_post".into());
-    let mut b = Browser::new();
+    let mut b = Browser::strict("");
     let a = login(&s, &mut b, "/t/gdynia/").await;
     assert_eq!(a.status, 303, "{}", a.body);
     assert!(who(&s, &mut b, "gdynia").await.contains("Anna Mieszkańska"));

@@ -90,20 +90,7 @@ fn fixtures() -> PathBuf {
 
 /// A copy of the shipped cities with Gdynia's identity provider keys served from this machine.
 fn policies_with_local_idp(dir: &Path, jwks_url: &str) {
-    for city in shipped_cities() {
-        let to = dir.join(city.file_name());
-        std::fs::create_dir_all(to.join("tests")).unwrap();
-        for f in ["tenant.toml", "policy.rhai"] {
-            let _ = std::fs::copy(city.path().join(f), to.join(f));
-        }
-        for t in std::fs::read_dir(city.path().join("tests"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            std::fs::copy(t.path(), to.join("tests").join(t.file_name())).unwrap();
-        }
-    }
+    copy_policies(dir, true);
     let gd = dir.join("gdynia/tenant.toml");
     let text = std::fs::read_to_string(&gd)
         .unwrap()

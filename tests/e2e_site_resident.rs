@@ -8,43 +8,17 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use common::{Server, NOW};
+use common::{now_unix, policies_with_gdynia_issuer, Browser, Server};
 use okienko_test_support::oidc_provider::TestProvider;
 use serde_json::json;
-
-fn now_unix() -> i64 {
-    chrono::DateTime::parse_from_rfc3339(NOW)
-        .unwrap()
-        .timestamp()
-}
 
 /// The shipped cities, Gdynia's `[oidc]` issuer pointing at `issuer`, and Cieszyn given a
 /// login of its own (so that another city's pages that offer the login are there to try a
 /// Gdynia cookie on).
 fn policies_with_issuer(dir: &Path, issuer: &str) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for city in std::fs::read_dir(&from).unwrap().flatten() {
-        if !city.path().is_dir() {
-            continue;
-        }
-        let to = dir.join(city.file_name());
-        std::fs::create_dir_all(&to).unwrap();
-        for f in ["tenant.toml", "policy.rhai"] {
-            let _ = std::fs::copy(city.path().join(f), to.join(f));
-        }
-    }
-    let gd = dir.join("gdynia/tenant.toml");
-    let text = std::fs::read_to_string(&gd).unwrap();
-    let old = "[oidc]\nissuer = \"https://konto.gdynia.pl\"";
-    assert!(text.contains(old), "Gdynia's [oidc] table");
-    std::fs::write(
-        &gd,
-        text.replace(old, &format!("[oidc]\nissuer = \"{issuer}\"")),
-    )
-    .unwrap();
+    policies_with_gdynia_issuer(dir, issuer, false);
     let ci = dir.join("cieszyn/tenant.toml");
     let mut text = std::fs::read_to_string(&ci).unwrap();
     assert!(!text.contains("[oidc]"));
@@ -74,85 +48,6 @@ async fn setup() -> Setup {
         idp,
         server,
         _policies: policies,
-    }
-}
-
-/// A browser without JavaScript: follows nothing by itself, keeps the cookies it is given
-/// (whatever their path: the tests choose which to send where).
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            base: base.to_string(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Answer {
-        let jar: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if !jar.is_empty() {
-            req = req.header("cookie", jar.join("; "));
-        }
-        let r = req.send().await.unwrap();
-        for c in r.headers().get_all("set-cookie") {
-            let c = c.to_str().unwrap();
-            let (pair, attrs) = c.split_once(';').unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.into(), v.into());
-            }
-        }
-        Answer {
-            status: r.status().as_u16(),
-            location: r
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().unwrap().to_string()),
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    fn full(&self, url: &str) -> String {
-        if url.starts_with('/') {
-            format!("{}{url}", self.base)
-        } else {
-            url.to_string()
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> Answer {
-        let req = self.http.get(self.full(url));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
-        let req = self
-            .http
-            .post(self.full(path))
-            .header("sec-fetch-site", "same-origin")
-            .form(form);
-        self.send(req).await
     }
 }
 
@@ -211,6 +106,23 @@ async fn log_in(s: &Setup, b: &mut Browser) {
     assert_eq!(back.status, 303, "{}", back.body);
     assert_eq!(back.location.as_deref(), Some(CONTACT));
     assert!(b.cookies.contains_key("okienko_oidc"));
+}
+
+/// The contact page offers the login and shows no claims.
+async fn assert_no_login_shown(b: &mut Browser) {
+    let page = b.get(CONTACT).await;
+    assert!(page.body.contains(LOGIN_LINK), "{}", page.body);
+    assert!(!page.body.contains("Anna Mieszkańska"));
+}
+
+/// The contact page sent with the typed `form`, then the booking: stored as typed, online.
+async fn book_as_jan(server: &Server, b: &mut Browser, form: &[(&str, &str)]) {
+    let r = b.post(CONTACT, form).await;
+    assert_eq!(r.location.as_deref(), Some("/t/gdynia/wizyta/sprawdz"));
+    let (_, code) = check_consent_submit(b).await;
+    let booked = staff_view(server, &code).await;
+    assert_eq!(booked["source"], "online", "{booked}");
+    assert_eq!(booked["clientName"], "Jan Kowalski", "{booked}");
 }
 
 /// From the check page: terms and consents, then the booking; the check page and the
@@ -333,21 +245,16 @@ async fn a_field_the_claims_lack_is_typed_and_other_data_can_be_used() {
     assert!(page.body.contains(LOGIN_LINK));
     assert!(page.body.contains("name=\"f-name\""));
     assert!(!page.body.contains("Piotr Beztelefonu"));
-    let r = b
-        .post(
-            CONTACT,
-            &[
-                ("f-name", "Jan Kowalski"),
-                ("f-email", "jan@example.pl"),
-                ("f-phone", ""),
-            ],
-        )
-        .await;
-    assert_eq!(r.location.as_deref(), Some("/t/gdynia/wizyta/sprawdz"));
-    let (_, code) = check_consent_submit(&mut b).await;
-    let booked = staff_view(&s.server, &code).await;
-    assert_eq!(booked["source"], "online", "{booked}");
-    assert_eq!(booked["clientName"], "Jan Kowalski", "{booked}");
+    book_as_jan(
+        &s.server,
+        &mut b,
+        &[
+            ("f-name", "Jan Kowalski"),
+            ("f-email", "jan@example.pl"),
+            ("f-phone", ""),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -378,21 +285,14 @@ async fn forged_expired_or_other_city_identity_counts_as_none() {
     forged.push(if last == 'A' { 'B' } else { 'A' });
     b.cookies
         .insert("okienko_oidc".into(), format!("{forged}.{sig}"));
-    let page = b.get(CONTACT).await;
-    assert!(page.body.contains(LOGIN_LINK), "{}", page.body);
-    assert!(!page.body.contains("Anna Mieszkańska"));
+    assert_no_login_shown(&mut b).await;
     // Booked from there, the typed data count, not a login's.
-    let r = b
-        .post(
-            CONTACT,
-            &[("f-name", "Jan Kowalski"), ("f-email", "jan@example.pl")],
-        )
-        .await;
-    assert_eq!(r.location.as_deref(), Some("/t/gdynia/wizyta/sprawdz"));
-    let (_, code) = check_consent_submit(&mut b).await;
-    let booked = staff_view(&s.server, &code).await;
-    assert_eq!(booked["source"], "online", "{booked}");
-    assert_eq!(booked["clientName"], "Jan Kowalski", "{booked}");
+    book_as_jan(
+        &s.server,
+        &mut b,
+        &[("f-name", "Jan Kowalski"), ("f-email", "jan@example.pl")],
+    )
+    .await;
 
     // The good one, after its 30 minutes.
     let Setup {
@@ -404,8 +304,6 @@ async fn forged_expired_or_other_city_identity_counts_as_none() {
     let mut b = Browser::new(&server.base);
     to_contact(&mut b, "gdynia").await;
     b.cookies.insert("okienko_oidc".into(), good);
-    let page = b.get(CONTACT).await;
-    assert!(page.body.contains(LOGIN_LINK), "{}", page.body);
-    assert!(!page.body.contains("Anna Mieszkańska"));
+    assert_no_login_shown(&mut b).await;
     drop(idp);
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, NOW } from './lib/server.mjs';
-import { launch, offline } from './lib/browser.mjs';
+import { launchBoth, stepOf, title } from './lib/browser.mjs';
 import { expectAccessible } from './lib/axe.mjs';
 import { startProvider } from './lib/oidc.mjs';
 
@@ -27,6 +27,7 @@ const CLAIMS = {
 let idp;
 let server;
 let policies;
+let browsers;
 let plain;
 let scripted;
 let attempted;
@@ -53,25 +54,19 @@ before(async () => {
     env: { OKIENKO_POLICIES: policies, OKIENKO_OIDC_SECRET_GDYNIA: 'browser-oidc-secret' },
   });
   idp.allowRedirect(`${server.base}/t/gdynia/logowanie/powrot`);
-  plain = await launch({ javaScriptEnabled: false });
-  scripted = await launch();
-  attempted = await offline(plain.context);
-  await offline(scripted.context);
-  plain.context.setDefaultTimeout(15000);
-  scripted.context.setDefaultTimeout(15000);
+  browsers = await launchBoth();
+  ({ plain, scripted } = browsers);
+  attempted = browsers.attempted.plain;
 });
 
 after(async () => {
-  await plain?.close();
-  await scripted?.close();
+  await browsers?.close();
   await server?.stop();
   await idp?.stop();
   if (policies) rmSync(policies, { recursive: true, force: true });
 });
 
 const check = (page, what) => expectAccessible(page, what, scripted.context);
-const stepOf = (page) => new URL(page.url()).pathname.split('/').filter(Boolean).pop();
-const title = (page) => page.locator('h1').first().textContent();
 
 /** From Gdynia's start page to its contact page, JavaScript off. */
 async function toContact(page) {

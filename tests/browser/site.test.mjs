@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { startServer } from './lib/server.mjs';
 import { startSmtp } from './lib/smtp.mjs';
-import { launch, offline } from './lib/browser.mjs';
+import { launchBoth, stepOf, title } from './lib/browser.mjs';
 import { expectAccessible } from './lib/axe.mjs';
 import { lastMessageTo, link } from './lib/mail.mjs';
 
 let smtp;
 let server;
+let browsers;
 let plain;
 let scripted;
 let attemptedPlain;
@@ -24,17 +25,13 @@ let attemptedScripted;
 before(async () => {
   smtp = await startSmtp();
   server = await startServer({ env: { SMTP_URL: smtp.url } });
-  plain = await launch({ javaScriptEnabled: false });
-  scripted = await launch();
-  attemptedPlain = await offline(plain.context);
-  attemptedScripted = await offline(scripted.context);
-  plain.context.setDefaultTimeout(15000);
-  scripted.context.setDefaultTimeout(15000);
+  browsers = await launchBoth();
+  ({ plain, scripted } = browsers);
+  ({ plain: attemptedPlain, scripted: attemptedScripted } = browsers.attempted);
 });
 
 after(async () => {
-  await plain?.close();
-  await scripted?.close();
+  await browsers?.close();
   await server?.stop();
   await smtp?.stop();
 });
@@ -42,19 +39,12 @@ after(async () => {
 const check = (page, what, ctx) =>
   expectAccessible(page, what, ctx === plain || ctx === plain.context ? scripted.context : undefined);
 
-/** The step of the flow the page shows: the last part of its path. */
-const stepOf = (page) => new URL(page.url()).pathname.split('/').filter(Boolean).pop();
-
 /**
  * Clicks a form's button and waits for the page it leads to (POST, redirect, GET): reading the
  * address right after the click could still see the page the form was on.
  */
 async function submit(page, name) {
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name }).click()]);
-}
-
-async function title(page) {
-  return page.locator('h1').first().textContent();
 }
 
 /**

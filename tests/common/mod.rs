@@ -853,3 +853,141 @@ pub fn dabrowa_booking(service: &str, start: &str, i: usize) -> Value {
         } }
     })
 }
+
+/// [`NOW`] in seconds since the epoch (the test OpenID provider's clock).
+pub fn now_unix() -> i64 {
+    chrono::DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .timestamp()
+}
+
+/// The shipped cities' `tenant.toml` and `policy.rhai` copied into `dir`, their `tests/` too
+/// when `with_tests`.
+pub fn copy_policies(dir: &Path, with_tests: bool) {
+    for city in shipped_cities() {
+        let to = dir.join(city.file_name());
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["tenant.toml", "policy.rhai"] {
+            let _ = std::fs::copy(city.path().join(f), to.join(f));
+        }
+        if !with_tests {
+            continue;
+        }
+        std::fs::create_dir_all(to.join("tests")).unwrap();
+        for t in std::fs::read_dir(city.path().join("tests"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            std::fs::copy(t.path(), to.join("tests").join(t.file_name())).unwrap();
+        }
+    }
+}
+
+/// [`copy_policies`], Gdynia's `[oidc]` issuer pointing at `issuer`.
+pub fn policies_with_gdynia_issuer(dir: &Path, issuer: &str, with_tests: bool) {
+    copy_policies(dir, with_tests);
+    let gd = dir.join("gdynia/tenant.toml");
+    let text = std::fs::read_to_string(&gd).unwrap();
+    let old = "[oidc]\nissuer = \"https://konto.gdynia.pl\"";
+    assert!(text.contains(old), "Gdynia's [oidc] table");
+    std::fs::write(
+        &gd,
+        text.replace(old, &format!("[oidc]\nissuer = \"{issuer}\"")),
+    )
+    .unwrap();
+}
+
+/// A browser without JavaScript: follows nothing by itself, keeps the cookies it is given
+/// (whatever their path: the tests choose which to send where). Addresses starting with `/`
+/// are on `base`; others are taken as they are.
+pub struct Browser {
+    base: String,
+    pub http: reqwest::Client,
+    pub cookies: std::collections::HashMap<String, String>,
+    /// Every cookie given must be HttpOnly and SameSite=Lax.
+    strict_cookies: bool,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: std::collections::HashMap::new(),
+            strict_cookies: false,
+        }
+    }
+
+    /// One that asserts that every cookie it is given is HttpOnly and SameSite=Lax.
+    pub fn strict(base: &str) -> Browser {
+        Browser {
+            strict_cookies: true,
+            ..Browser::new(base)
+        }
+    }
+
+    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Answer {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !jar.is_empty() {
+            req = req.header("cookie", jar.join("; "));
+        }
+        let r = req.send().await.unwrap();
+        for c in r.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            if self.strict_cookies {
+                assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+            }
+            let (pair, attrs) = c.split_once(';').unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.into(), v.into());
+            }
+        }
+        Answer {
+            status: r.status().as_u16(),
+            location: r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string()),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    fn full(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_string()
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Answer {
+        let req = self.http.get(self.full(url));
+        self.send(req).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let req = self
+            .http
+            .post(self.full(path))
+            .header("sec-fetch-site", "same-origin")
+            .form(form);
+        self.send(req).await
+    }
+}

@@ -4,8 +4,11 @@
 //! is refused. Plain HTML from askama templates, no JavaScript, Polish, in the city's colours
 //! and its date format.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -200,6 +203,57 @@ pub(crate) fn notice(
     )
 }
 
+/// The city of the path's `{slug}` (or the page saying there is none) and the path's `{token}`.
+async fn city_and_token(
+    parts: &mut Parts,
+    s: &HttpState,
+) -> Result<(Arc<TenantCtx>, String), Response> {
+    let Path((slug, token)) = Path::<(String, String)>::from_request_parts(parts, s)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let t = tenant_of(&s.app, &slug)?;
+    Ok((t, token))
+}
+
+/// The city of the path's `{slug}` and its booking behind the path's `{token}`; refused with
+/// the page that says why not.
+pub struct TokenBooking {
+    t: Arc<TenantCtx>,
+    b: BookingRow,
+    token: String,
+}
+
+impl FromRequestParts<HttpState> for TokenBooking {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &HttpState) -> Result<Self, Response> {
+        let (t, token) = city_and_token(parts, s).await?;
+        match booking::by_token(&s.app, &t, &token).await {
+            Ok(b) => Ok(TokenBooking { t, b, token }),
+            Err(e) => Err(error_page(&t, e)),
+        }
+    }
+}
+
+/// For a form posted to a booking's address: the city of the path's `{slug}` and the path's
+/// `{token}`; refused when there is no such city or the form comes from another site.
+pub struct TokenPost {
+    t: Arc<TenantCtx>,
+    token: String,
+}
+
+impl FromRequestParts<HttpState> for TokenPost {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &HttpState) -> Result<Self, Response> {
+        let (t, token) = city_and_token(parts, s).await?;
+        if cross_site(&parts.headers) {
+            return Err(refused_cross_site(&t));
+        }
+        Ok(TokenPost { t, token })
+    }
+}
+
 fn error_page(t: &TenantCtx, e: ApiError) -> Response {
     let d = e.domain();
     let status = match d.listed_code() {
@@ -275,29 +329,22 @@ pub(crate) fn refused_cross_site(t: &TenantCtx) -> Response {
 /// `GET /t/{slug}/rezerwacja/{token}`: the booking, and cancelling while it is possible.
 pub async fn manage_page(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
+    TokenBooking { t, b, token }: TokenBooking,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match booking::by_token(&s.app, &t, &token).await {
-        Ok(b) => html(
-            StatusCode::OK,
-            BookingPage {
-                layout: Layout::of(&t, "Twoja rezerwacja"),
-                d: Details::of(&t, &b),
-                action: cancel_action(&s.app, &t, &b, &token),
-                code_url: (booking::status_of(&b) == BookingStatus::Pending
-                    && t.cfg.confirmation.mode == ConfirmationMode::EmailCode)
-                    .then(|| format!("{}/kod", manage_path(&t, &token))),
-                ics_url: booking::status_of(&b)
-                    .holds_seat()
-                    .then(|| format!("{}/wizyta.ics", manage_path(&t, &token))),
-            },
-        ),
-        Err(e) => error_page(&t, e),
-    }
+    html(
+        StatusCode::OK,
+        BookingPage {
+            layout: Layout::of(&t, "Twoja rezerwacja"),
+            d: Details::of(&t, &b),
+            action: cancel_action(&s.app, &t, &b, &token),
+            code_url: (booking::status_of(&b) == BookingStatus::Pending
+                && t.cfg.confirmation.mode == ConfirmationMode::EmailCode)
+                .then(|| format!("{}/kod", manage_path(&t, &token))),
+            ics_url: booking::status_of(&b)
+                .holds_seat()
+                .then(|| format!("{}/wizyta.ics", manage_path(&t, &token))),
+        },
+    )
 }
 
 /// `GET /t/{slug}/rezerwacja/{token}/wizyta.ics`: the visit as the calendar file its e-mails
@@ -305,16 +352,8 @@ pub async fn manage_page(
 /// booking holds its seat. Behind the token like the booking page, so never cached.
 pub async fn ics_download(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
+    TokenBooking { t, b, .. }: TokenBooking,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let b = match booking::by_token(&s.app, &t, &token).await {
-        Ok(b) => b,
-        Err(e) => return error_page(&t, e),
-    };
     let ics = booking::status_of(&b)
         .holds_seat()
         .then(|| booking::ics_of(&s.app, &t, &b))
@@ -354,16 +393,8 @@ pub async fn ics_download(
 /// `GET /t/{slug}/rezerwacja/{token}/anuluj`: asks once more before cancelling (CI-15).
 pub async fn cancel_page(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
+    TokenBooking { t, b, token }: TokenBooking,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let b = match booking::by_token(&s.app, &t, &token).await {
-        Ok(b) => b,
-        Err(e) => return error_page(&t, e),
-    };
     match cancel_action(&s.app, &t, &b, &token) {
         BookingAction::Cancel(post_url) => html(
             StatusCode::OK,
@@ -375,23 +406,15 @@ pub async fn cancel_page(
             },
         ),
         // Nothing to cancel any more: the booking page says why.
-        _ => manage_page(State(s), Path((slug, token))).await,
+        _ => manage_page(State(s), TokenBooking { t, b, token }).await,
     }
 }
 
 /// `POST /t/{slug}/rezerwacja/{token}/anuluj`: cancels.
 pub async fn cancel_submit(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
-    headers: HeaderMap,
+    TokenPost { t, token }: TokenPost,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if cross_site(&headers) {
-        return refused_cross_site(&t);
-    }
     match booking::cancel(&s.app, &t, &token).await {
         Ok(b) => html(
             StatusCode::OK,
@@ -488,16 +511,8 @@ pub async fn confirm_page(
 /// `POST /t/{slug}/potwierdz/{token}`: confirms.
 pub async fn confirm_submit(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
-    headers: HeaderMap,
+    TokenPost { t, token }: TokenPost,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if cross_site(&headers) {
-        return refused_cross_site(&t);
-    }
     match booking::confirm(&s.app, &t, &token, None).await {
         Ok(b) => message(
             &t,

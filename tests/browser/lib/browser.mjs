@@ -55,3 +55,36 @@ export async function offline(context) {
   });
   return attempted;
 }
+
+/**
+ * Two browsers cut off from the network (`offline`), each waiting up to 15 s for anything:
+ * `plain` without JavaScript, `scripted` with it. `attempted.plain` and `attempted.scripted`
+ * hold what each tried to reach beyond this machine; `close()` ends both.
+ */
+export async function launchBoth() {
+  const both = {};
+  both.close = async () => {
+    await both.plain?.close();
+    await both.scripted?.close();
+  };
+  try {
+    both.plain = await launch({ javaScriptEnabled: false });
+    both.scripted = await launch();
+    both.attempted = {
+      plain: await offline(both.plain.context),
+      scripted: await offline(both.scripted.context),
+    };
+  } catch (e) {
+    await both.close();
+    throw e;
+  }
+  both.plain.context.setDefaultTimeout(15000);
+  both.scripted.context.setDefaultTimeout(15000);
+  return both;
+}
+
+/** The step of the booking flow a page shows: the last part of its path. */
+export const stepOf = (page) => new URL(page.url()).pathname.split('/').filter(Boolean).pop();
+
+/** A page's first heading. */
+export const title = (page) => page.locator('h1').first().textContent();

@@ -13,7 +13,8 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** Tuesday 1 December 2026, 09:00 in Warsaw, as in the Rust end-to-end tests. */
 export const NOW = '2026-12-01T08:00:00Z';
 
-function freePort() {
+/** A port of 127.0.0.1 that nothing listens on (as the system hands one out). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -23,6 +24,16 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Ends `child` with SIGTERM and waits for it (when it is `running`), then removes `dir`. */
+export async function stopAndRemove(child, running, dir) {
+  if (running) {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export async function startServer({ now = NOW, env = {} } = {}) {
@@ -74,12 +85,7 @@ export async function startServer({ now = NOW, env = {} } = {}) {
       return readFileSync(join(data, 'server.log'), 'utf8');
     },
     async stop() {
-      if (exited === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await gone;
-      }
-      rmSync(data, { recursive: true, force: true });
+      await stopAndRemove(child, exited === null, data);
     },
   };
 }

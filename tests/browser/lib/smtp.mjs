@@ -3,26 +3,15 @@
 // it accepts in a maildir of its own. The server under test delivers to it over `SMTP_URL`;
 // lib/mail.mjs reads what arrived.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, readFileSync, readdirSync, existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, openSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, stopAndRemove } from './server.mjs';
 
 /** Whether aiosmtpd can be started here; tests/browser.rs checks it before running node. */
 export function smtpAvailable() {
   return spawnSync('python3', ['-c', 'import aiosmtpd'], { stdio: 'ignore' }).status === 0;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves with the server's first line once it accepts a connection, else rejects. */
@@ -90,12 +79,7 @@ export async function startSmtp() {
     },
     log: readLog,
     async stop() {
-      if (exited === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await gone;
-      }
-      rmSync(root, { recursive: true, force: true });
+      await stopAndRemove(child, exited === null, root);
     },
   };
 }

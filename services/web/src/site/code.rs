@@ -10,9 +10,9 @@ use okienko_app::booking;
 
 use super::i18n::Tr;
 use super::{
-    csrf, html, lang_of, message, read_limit, see_other, tenant, Chrome, ErrorItem, LangQuery,
+    code_limit, csrf, html, lang_of, message, see_other, tenant, Chrome, ErrorItem, LangQuery,
 };
-use crate::rate_limit::{Kind, Peer};
+use crate::rate_limit::Peer;
 use crate::state::HttpState;
 
 #[derive(Template)]
@@ -109,16 +109,7 @@ pub async fn code_submit(
             None,
         );
     }
-    if let Err(r) = read_limit(
-        &s,
-        &t,
-        peer,
-        &headers,
-        Kind::Code,
-        t.cfg.rate_limits.code_attempts_per_minute,
-    )
-    .await
-    {
+    if let Err(r) = code_limit(&s, &t, peer, &headers).await {
         return r;
     }
     let typed: String = form_urlencoded::parse(&body)

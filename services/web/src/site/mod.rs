@@ -18,7 +18,8 @@ pub mod i18n;
 use std::sync::{Arc, OnceLock};
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -240,6 +241,34 @@ pub fn message(
 }
 
 /// The language of a request and the cookie to set, if any.
+/// What a page of the site is asked with: the query, the language it is shown in (and the
+/// cookie that keeps one newly chosen, `lang_of`), the peer and the headers.
+pub struct Visit {
+    pub q: LangQuery,
+    pub lang: Lang,
+    pub cookies: Vec<String>,
+    pub peer: rate_limit::Peer,
+    pub headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Query(q) = Query::<LangQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (lang, cookies) = lang_of(&q, &parts.headers);
+        Ok(Visit {
+            q,
+            lang,
+            cookies,
+            peer: rate_limit::Peer::of(&parts.extensions),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
 pub fn lang_of(q: &LangQuery, headers: &HeaderMap) -> (Lang, Vec<String>) {
     let (lang, set) = i18n::choose(q.lang.as_deref(), headers);
     let cookies = if set {
@@ -291,6 +320,18 @@ pub async fn read_limit(
     Ok(client)
 }
 
+/// [`read_limit`] for the tries of a booking's confirmation code (OP-7).
+#[allow(clippy::result_large_err)]
+pub async fn code_limit(
+    s: &HttpState,
+    t: &TenantCtx,
+    peer: rate_limit::Peer,
+    headers: &HeaderMap,
+) -> Result<rate_limit::ClientIp, Response> {
+    let per_minute = t.cfg.rate_limits.code_attempts_per_minute;
+    read_limit(s, t, peer, headers, rate_limit::Kind::Code, per_minute).await
+}
+
 #[derive(Template)]
 #[template(path = "site/index.html")]
 struct IndexPage {
@@ -300,16 +341,11 @@ struct IndexPage {
 }
 
 /// `GET /`: the cities with links to their sites, or a city's start page on its own host name.
-pub async fn index(
-    State(s): State<HttpState>,
-    Query(q): Query<LangQuery>,
-    peer: rate_limit::Peer,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(slug) = branding::tenant_of_host(&s.app, &headers) {
-        return flow::start_page(State(s), Path(slug), Query(q), peer, headers).await;
+pub async fn index(State(s): State<HttpState>, v: Visit) -> Response {
+    if let Some(slug) = branding::tenant_of_host(&s.app, &v.headers) {
+        return flow::start_page(State(s), Path(slug), v).await;
     }
-    let (lang, cookies) = lang_of(&q, &headers);
+    let Visit { lang, cookies, .. } = v;
     let tr = Tr::new(lang);
     let cities = s
         .app

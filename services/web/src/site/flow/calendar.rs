@@ -22,33 +22,25 @@ pub struct Part {
     pub slots: Vec<Slot>,
 }
 
-#[derive(Template)]
-#[template(path = "site/day.html")]
-pub(super) struct DayPage {
-    pub(super) chrome: Chrome,
-    pub(super) back: Option<String>,
-    pub(super) post: String,
-    pub(super) month: String,
-    pub(super) weekdays: Vec<String>,
-    pub(super) weeks: Vec<Vec<Option<DayCell>>>,
-    pub(super) free: Vec<DayCell>,
-    pub(super) earlier: Option<String>,
-    pub(super) later: Option<String>,
-    pub(super) none_at_all: bool,
-    pub(super) error: Option<String>,
-    pub(super) change: bool,
+question_page! {
+    DayPage("site/day.html") {
+        month: String,
+        weekdays: Vec<String>,
+        weeks: Vec<Vec<Option<DayCell>>>,
+        free: Vec<DayCell>,
+        earlier: Option<String>,
+        later: Option<String>,
+        none_at_all: bool,
+        error: Option<String>,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "site/hour.html")]
-pub(super) struct HourPage {
-    pub(super) chrome: Chrome,
-    pub(super) back: Option<String>,
-    pub(super) post: String,
-    pub(super) day: String,
-    pub(super) parts: Vec<Part>,
-    pub(super) error: Option<String>,
-    pub(super) change: bool,
+question_page! {
+    HourPage("site/hour.html") {
+        day: String,
+        parts: Vec<Part>,
+        error: Option<String>,
+    }
 }
 
 /// The months the window spans, as their first days.
@@ -92,22 +84,17 @@ pub(super) async fn free_days(
         .collect())
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn day_page(
     s: &HttpState,
     t: &TenantCtx,
     d: &Draft,
-    tr: Tr,
-    mut chrome: Chrome,
-    back: Option<String>,
-    post: String,
     asked: Option<&str>,
-    change: bool,
-    cookies: &[String],
+    a: Asked<'_>,
 ) -> Response {
-    chrome.title = tr.t("day-title");
+    let tr = a.tr;
+    let change = a.nav.change;
     let Some(svc) = service_of(t, d) else {
-        return see_other(&url(t, Step::Service), cookies);
+        return see_other(&url(t, Step::Service), a.cookies);
     };
     let w = BookingWindow::compute(&t.cfg.booking, &t.calendar(svc), s.app.clock.now());
     let all = months(&w);
@@ -125,7 +112,7 @@ pub(super) async fn day_page(
     if let Some(m) = month {
         match free_days(s, t, svc, &w, m).await {
             Ok(f) => free = f,
-            Err(e) => return error_response(t, tr, chrome, &e.domain()),
+            Err(e) => return error_response(t, tr, a.chrome, &e.domain()),
         }
     } else {
         for m in &all {
@@ -136,7 +123,7 @@ pub(super) async fn day_page(
                     break;
                 }
                 Ok(_) => {}
-                Err(e) => return error_response(t, tr, chrome, &e.domain()),
+                Err(e) => return error_response(t, tr, a.chrome, &e.domain()),
             }
         }
     }
@@ -180,7 +167,7 @@ pub(super) async fn day_page(
             if change { "&zmiana=1" } else { "" }
         )
     };
-    let page = DayPage {
+    a.show("day-title", |chrome, nav| DayPage {
         month: format!("{} {}", tr.month(month.month()), month.year()),
         weekdays: (1..=7).map(|i| tr.weekday(i)).collect(),
         free: free.keys().map(|x| cell(*x)).collect(),
@@ -193,32 +180,18 @@ pub(super) async fn day_page(
         none_at_all,
         error: take_error(d, "day"),
         chrome,
-        back,
-        post,
-        change,
-    };
-    html(StatusCode::OK, &page, cookies, true)
+        nav,
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn hour_page(
-    s: &HttpState,
-    t: &TenantCtx,
-    d: &Draft,
-    tr: Tr,
-    mut chrome: Chrome,
-    back: Option<String>,
-    post: String,
-    change: bool,
-    cookies: &[String],
-) -> Response {
-    chrome.title = tr.t("hour-title");
+pub(super) async fn hour_page(s: &HttpState, t: &TenantCtx, d: &Draft, a: Asked<'_>) -> Response {
+    let tr = a.tr;
     let (Some(svc), Some(day)) = (service_of(t, d), d.day) else {
-        return see_other(&url(t, Step::Day), cookies);
+        return see_other(&url(t, Step::Day), a.cookies);
     };
     let days = match booking::availability(&s.app, t, &svc.id.to_string(), day, day).await {
         Ok(x) => x,
-        Err(e) => return error_response(t, tr, chrome, &e.domain()),
+        Err(e) => return error_response(t, tr, a.chrome, &e.domain()),
     };
     let mut morning = Vec::new();
     let mut afternoon = Vec::new();
@@ -254,16 +227,13 @@ pub(super) async fn hour_page(
             slots: afternoon,
         });
     }
-    let page = HourPage {
+    a.show("hour-title", |chrome, nav| HourPage {
         day: date_long(&tr, t, day),
         parts,
         error: take_error(d, "hour-0"),
         chrome,
-        back,
-        post,
-        change,
-    };
-    html(StatusCode::OK, &page, cookies, true)
+        nav,
+    })
 }
 
 /// The day chosen, when it still has a free slot.

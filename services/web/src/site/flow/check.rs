@@ -8,33 +8,29 @@ pub struct Section {
     pub rows: Vec<Row>,
 }
 
-#[derive(Template)]
-#[template(path = "site/check.html")]
-pub(super) struct CheckPage {
-    pub(super) chrome: Chrome,
-    pub(super) back: Option<String>,
-    pub(super) post: String,
-    pub(super) sections: Vec<Section>,
+question_page! {
+    CheckPage("site/check.html") {
+        sections: Vec<Section>,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "site/consents.html")]
-pub(super) struct ConsentsPage {
-    pub(super) chrome: Chrome,
-    pub(super) back: Option<String>,
-    pub(super) post: String,
-    pub(super) terms_title: String,
-    pub(super) terms_text: String,
-    pub(super) checks: Vec<Check>,
+question_page! {
+    ConsentsPage("site/consents.html") {
+        terms_title: String,
+        terms_text: String,
+        checks: Vec<Check>,
+    }
 }
 
-pub(super) fn check_sections(
+/// The check answers page: each answer with its "Zmień" link.
+pub(super) fn check_page(
     t: &TenantCtx,
     d: &Draft,
     who: Option<&Identity>,
     specs: &[okienko_domain::config::FieldSpec],
-    tr: Tr,
-) -> Vec<Section> {
+    a: Asked,
+) -> Response {
+    let tr = a.tr;
     let change = |step: Step| format!("{}?zmiana=1", url(t, step));
     let mut visit = Vec::new();
     if groups(t).len() > 1 {
@@ -109,7 +105,11 @@ pub(super) fn check_sections(
         title: tr.t("check-contact"),
         rows: contact,
     });
-    sections
+    a.show("check-title", |chrome, nav| CheckPage {
+        sections,
+        chrome,
+        nav,
+    })
 }
 
 /// Which page and field a refusal of `booking::create` belongs to (the policy names fields
@@ -206,16 +206,8 @@ pub(super) async fn submit(
     }
 }
 
-pub(super) fn consents_page(
-    t: &TenantCtx,
-    d: &Draft,
-    tr: Tr,
-    mut chrome: Chrome,
-    back: Option<String>,
-    post: String,
-    cookies: &[String],
-) -> Response {
-    chrome.title = tr.t("consents-title");
+pub(super) fn consents_page(t: &TenantCtx, d: &Draft, a: Asked) -> Response {
+    let tr = a.tr;
     let mut checks = vec![Check {
         id: "terms".into(),
         label: tr.ta(
@@ -243,15 +235,13 @@ pub(super) fn consents_page(
             id,
         });
     }
-    let page = ConsentsPage {
+    a.show("consents-title", |chrome, nav| ConsentsPage {
         chrome,
-        back,
-        post,
+        nav,
         terms_title: t.cfg.terms.title.clone(),
         terms_text: t.cfg.terms.text.trim().to_string(),
         checks,
-    };
-    html(StatusCode::OK, &page, cookies, true)
+    })
 }
 
 /// The terms and consents ticked (P-4); the required ones must be.

@@ -9,29 +9,18 @@ pub struct Choice {
     pub checked: bool,
 }
 
-#[derive(Template)]
-#[template(path = "site/choice.html")]
-pub(super) struct ChoicePage {
-    pub(super) chrome: Chrome,
-    pub(super) back: Option<String>,
-    pub(super) post: String,
-    pub(super) lead: Option<String>,
-    pub(super) name: &'static str,
-    pub(super) choices: Vec<Choice>,
-    pub(super) error: Option<String>,
-    pub(super) change: bool,
+question_page! {
+    ChoicePage("site/choice.html") {
+        lead: Option<String>,
+        name: &'static str,
+        choices: Vec<Choice>,
+        error: Option<String>,
+    }
 }
 
-pub(super) fn group_page(
-    t: &TenantCtx,
-    d: &Draft,
-    tr: Tr,
-    mut chrome: Chrome,
-    post: String,
-    change: bool,
-    cookies: &[String],
-) -> Response {
-    chrome.title = tr.t("group-title");
+pub(super) fn group_page(t: &TenantCtx, d: &Draft, mut a: Asked) -> Response {
+    // The first question: nothing to go back to.
+    a.nav.back = None;
     let choices = groups(t)
         .into_iter()
         .enumerate()
@@ -42,31 +31,17 @@ pub(super) fn group_page(
             label: g.name,
         })
         .collect();
-    let page = ChoicePage {
+    a.show("group-title", |chrome, nav| ChoicePage {
         error: take_error(d, "group-0"),
         chrome,
-        back: None,
-        post,
+        nav,
         lead: None,
         name: "group",
         choices,
-        change,
-    };
-    html(StatusCode::OK, &page, cookies, true)
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn service_page(
-    t: &TenantCtx,
-    d: &Draft,
-    tr: Tr,
-    mut chrome: Chrome,
-    back: Option<String>,
-    post: String,
-    change: bool,
-    cookies: &[String],
-) -> Response {
-    chrome.title = tr.t("service-title");
+pub(super) fn service_page(t: &TenantCtx, d: &Draft, a: Asked) -> Response {
     let group = d.group.clone();
     let choices: Vec<Choice> = t
         .services
@@ -80,17 +55,15 @@ pub(super) fn service_page(
             checked: d.service == Some(s.id),
         })
         .collect();
-    let page = ChoicePage {
+    let lead = Some(a.tr.t("service-lead"));
+    a.show("service-title", |chrome, nav| ChoicePage {
         error: take_error(d, "service-0"),
         chrome,
-        back,
-        post,
-        lead: Some(tr.t("service-lead")),
+        nav,
+        lead,
         name: "service",
         choices,
-        change,
-    };
-    html(StatusCode::OK, &page, cookies, true)
+    })
 }
 
 /// The office or department chosen; another one than before drops what depended on it.

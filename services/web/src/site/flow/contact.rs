@@ -15,18 +15,14 @@ pub struct Input {
     pub autocomplete: &'static str,
 }
 
-#[derive(Template)]
-#[template(path = "site/form.html")]
-pub(super) struct FormPage {
-    pub(super) chrome: Chrome,
-    pub(super) back: Option<String>,
-    pub(super) post: String,
-    pub(super) lead: Option<String>,
-    /// The resident-card login (GD-5), where the city offers it.
-    pub(super) card: Option<CardPanel>,
-    pub(super) inputs: Vec<Input>,
-    pub(super) checks: Vec<Check>,
-    pub(super) change: bool,
+question_page! {
+    FormPage("site/form.html") {
+        lead: Option<String>,
+        /// The resident-card login (GD-5), where the city offers it.
+        card: Option<CardPanel>,
+        inputs: Vec<Input>,
+        checks: Vec<Check>,
+    }
 }
 
 /// The resident-card login's panel on the contact page (GD-5): before the login, the link that
@@ -70,17 +66,9 @@ pub(super) fn from_card(who: Option<&Identity>, field: ClientField) -> bool {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn contact_form(
-    t: &TenantCtx,
-    d: &Draft,
-    who: Option<&Identity>,
-    tr: Tr,
-    chrome: Chrome,
-    back: Option<String>,
-    post: String,
-    change: bool,
-) -> FormPage {
+pub(super) fn contact_page(t: &TenantCtx, d: &Draft, who: Option<&Identity>, a: Asked) -> Response {
+    let tr = a.tr;
+    let change = a.nav.change;
     let required = &t.cfg.booking.required_client_fields;
     // A city that asks for more than the e-mail address offers the other fields too, as
     // optional; one that asks for the e-mail only (CI-11) asks nothing else.
@@ -164,16 +152,14 @@ pub(super) fn contact_form(
             rows: card_rows,
         }),
     };
-    FormPage {
+    a.show("contact-title", |chrome, nav| FormPage {
         chrome,
-        back,
-        post,
+        nav,
         lead: Some(tr.t("contact-lead")),
         card,
         inputs,
         checks,
-        change,
-    }
+    })
 }
 
 /// A validator of one contact field (`okienko_domain::validate`).
@@ -218,18 +204,11 @@ pub(super) fn check_contact(t: &TenantCtx, d: &mut Draft, who: Option<&Identity>
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn details_page(
     specs: &[okienko_domain::config::FieldSpec],
     d: &Draft,
-    tr: Tr,
-    mut chrome: Chrome,
-    back: Option<String>,
-    post: String,
-    change: bool,
-    cookies: &[String],
+    a: Asked,
 ) -> Response {
-    chrome.title = tr.t("questions-title");
     let inputs = specs
         .iter()
         .map(|f| {
@@ -251,17 +230,14 @@ pub(super) fn details_page(
             }
         })
         .collect();
-    let page = FormPage {
+    a.show("questions-title", |chrome, nav| FormPage {
         chrome,
-        back,
-        post,
+        nav,
         lead: None,
         card: None,
         inputs,
         checks: Vec::new(),
-        change,
-    };
-    html(StatusCode::OK, &page, cookies, true)
+    })
 }
 
 /// The service's questions as typed, checked by their kinds.

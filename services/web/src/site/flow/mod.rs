@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Datelike, Months, NaiveDate, Timelike};
@@ -26,8 +26,8 @@ use okienko_domain::{validate, Code, DomainError};
 use super::draft::{self, Created, Draft};
 use super::i18n::{Lang, Tr};
 use super::{
-    csrf, drafts, html, lang_of, message, read_limit, see_other, tenant, Chrome, ErrorItem,
-    LangQuery,
+    code_limit, csrf, drafts, html, message, read_limit, see_other, tenant, Chrome, ErrorItem,
+    Visit,
 };
 use crate::rate_limit::{Kind, Peer};
 use crate::state::HttpState;
@@ -35,6 +35,21 @@ use okienko_app::booking::{self, ClientData, CodeChannel, CreateRequest};
 use okienko_app::catalog::ServiceCtx;
 use okienko_app::oidc::{self, Identity};
 use okienko_app::TenantCtx;
+
+/// A question page's template: the page's frame (`chrome`) and its [`Nav`], then the fields
+/// given.
+macro_rules! question_page {
+    ($(#[$m:meta])* $name:ident($path:tt) { $($(#[$fm:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$m])*
+        #[derive(Template)]
+        #[template(path = $path)]
+        pub(super) struct $name {
+            pub(super) chrome: Chrome,
+            pub(super) nav: Nav,
+            $($(#[$fm])* pub(super) $field: $ty,)*
+        }
+    };
+}
 
 mod calendar;
 mod check;
@@ -291,24 +306,34 @@ fn value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn session_gone(t: &TenantCtx, lang: Lang, path: &str) -> Response {
+/// A page of one sentence (the message `text`) titled with the message `title`; with the
+/// link to the city's start page when `to_start`.
+fn notice(
+    t: &TenantCtx,
+    lang: Lang,
+    path: &str,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    to_start: bool,
+) -> Response {
     let tr = Tr::new(lang);
     message(
-        StatusCode::OK,
-        Chrome::new(lang, path, tr.t("start-title"), Some(t)),
-        vec![tr.t("session-gone")],
-        Some((tr.t("start-button"), format!("/t/{}/", t.slug))),
+        status,
+        Chrome::new(lang, path, tr.t(title), Some(t)),
+        vec![tr.t(text)],
+        to_start.then(|| (tr.t("start-button"), format!("/t/{}/", t.slug))),
     )
 }
 
+fn session_gone(t: &TenantCtx, lang: Lang, path: &str) -> Response {
+    let (title, text) = ("start-title", "session-gone");
+    notice(t, lang, path, StatusCode::OK, title, text, true)
+}
+
 fn refused(t: &TenantCtx, lang: Lang, path: &str) -> Response {
-    let tr = Tr::new(lang);
-    message(
-        StatusCode::FORBIDDEN,
-        Chrome::new(lang, path, tr.t("err-generic"), Some(t)),
-        vec![tr.t("err-cross-site")],
-        None,
-    )
+    let (title, text) = ("err-generic", "err-cross-site");
+    notice(t, lang, path, StatusCode::FORBIDDEN, title, text, false)
 }
 
 fn secure(s: &HttpState) -> bool {
@@ -351,29 +376,69 @@ async fn open_city(
     Ok(t)
 }
 
+/// `open_city`, then the step asked for (or the 404 page) and the browser's draft (or the page
+/// saying the session is gone): the city, the page's address, the step, the draft's id and the
+/// draft.
+#[allow(clippy::result_large_err)]
+async fn open_step(
+    s: &HttpState,
+    slug: &str,
+    step: &str,
+    v: &Visit,
+    post: bool,
+) -> Result<(Arc<TenantCtx>, String, Step, String, Draft), Response> {
+    let path = step_path(slug, step);
+    let t = open_city(s, slug, v.lang, &path, v.peer, &v.headers, post).await?;
+    let Some(step) = Step::parse(step) else {
+        return Err(super::not_found(&t, v.lang, &path));
+    };
+    let Some((id, d)) = drafts().of(&v.headers, t.id.0).await else {
+        return Err(session_gone(&t, v.lang, &path));
+    };
+    Ok((t, path, step, id, d))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pages of the flow
+
+/// Where a question page's "Wstecz" link leads, where its form posts, and whether it was
+/// opened from the check page's "Zmień" (`?zmiana=1`, kept through the form).
+pub(super) struct Nav {
+    pub(super) back: Option<String>,
+    pub(super) post: String,
+    pub(super) change: bool,
+}
+
+/// What a question page is drawn with: the words, the page's frame, its [`Nav`] and the
+/// cookies its answer sets.
+pub(super) struct Asked<'a> {
+    pub(super) tr: Tr,
+    pub(super) chrome: Chrome,
+    pub(super) nav: Nav,
+    pub(super) cookies: &'a [String],
+}
+
+impl Asked<'_> {
+    /// The answer: the page `draw` makes of the frame, titled with the message `title`, and
+    /// the [`Nav`].
+    fn show<P: Template>(self, title: &str, draw: impl FnOnce(Chrome, Nav) -> P) -> Response {
+        let mut chrome = self.chrome;
+        chrome.title = self.tr.t(title);
+        html(StatusCode::OK, &draw(chrome, self.nav), self.cookies, true)
+    }
+}
 
 /// `GET /t/{slug}/wizyta/{step}`.
 pub async fn step_page(
     State(s): State<HttpState>,
     Path((slug, step)): Path<(String, String)>,
-    Query(q): Query<LangQuery>,
-    peer: Peer,
-    headers: HeaderMap,
+    v: Visit,
 ) -> Response {
-    let (lang, cookies) = lang_of(&q, &headers);
-    let path = step_path(&slug, &step);
-    let t = match open_city(&s, &slug, lang, &path, peer, &headers, false).await {
-        Ok(t) => t,
+    let (t, path, step, id, mut d) = match open_step(&s, &slug, &step, &v, false).await {
+        Ok(o) => o,
         Err(r) => return r,
     };
-    let Some(step) = Step::parse(&step) else {
-        return super::not_found(&t, lang, &path);
-    };
-    let Some((id, mut d)) = drafts().of(&headers, t.id.0).await else {
-        return session_gone(&t, lang, &path);
-    };
+    let (q, lang, cookies, headers) = (v.q, v.lang, v.cookies, v.headers);
     if d.created.is_some() && step != Step::Done {
         return see_other(&url(&t, Step::Done), &cookies);
     }
@@ -388,58 +453,38 @@ pub async fn step_page(
             return see_other(&url(&t, open), &cookies);
         }
     }
-    let change = q.zmiana.is_some();
     let tr = Tr::new(lang);
     let who = resident(&s, &t, &headers);
     let mut chrome = Chrome::new(lang, &path, String::new(), Some(&t));
     chrome.errors = summary(&d);
-    let back = previous(&t, &d, step, specs.len()).map(|p| url(&t, p));
-    let post = url(&t, step);
+    let nav = Nav {
+        back: previous(&t, &d, step, specs.len()).map(|p| url(&t, p)),
+        post: url(&t, step),
+        change: q.zmiana.is_some(),
+    };
     // Errors are shown once; what was typed stays in the draft.
     let errors = std::mem::take(&mut d.errors);
     let mut shown = d.clone();
     shown.errors = errors;
     drafts().put(&id, d).await;
     let d = shown;
-    let r = match step {
-        Step::Group => group_page(&t, &d, tr, chrome, post, change, &cookies),
-        Step::Service => service_page(&t, &d, tr, chrome, back, post, change, &cookies),
-        Step::Day => {
-            day_page(
-                &s,
-                &t,
-                &d,
-                tr,
-                chrome,
-                back,
-                post,
-                q.miesiac.as_deref(),
-                change,
-                &cookies,
-            )
-            .await
-        }
-        Step::Hour => hour_page(&s, &t, &d, tr, chrome, back, post, change, &cookies).await,
-        Step::Details => details_page(&specs, &d, tr, chrome, back, post, change, &cookies),
-        Step::Contact => {
-            chrome.title = tr.t("contact-title");
-            let page = contact_form(&t, &d, who.as_ref(), tr, chrome, back, post, change);
-            html(StatusCode::OK, &page, &cookies, true)
-        }
-        Step::Check => {
-            chrome.title = tr.t("check-title");
-            let page = CheckPage {
-                sections: check_sections(&t, &d, who.as_ref(), &specs, tr),
-                chrome,
-                back,
-                post,
-            };
-            html(StatusCode::OK, &page, &cookies, true)
-        }
-        Step::Consents => consents_page(&t, &d, tr, chrome, back, post, &cookies),
-        Step::Done => done_page(&s, &t, &d, tr, chrome, &cookies).await,
+    let a = Asked {
+        tr,
+        chrome,
+        nav,
+        cookies: &cookies,
     };
-    r
+    match step {
+        Step::Group => group_page(&t, &d, a),
+        Step::Service => service_page(&t, &d, a),
+        Step::Day => day_page(&s, &t, &d, q.miesiac.as_deref(), a).await,
+        Step::Hour => hour_page(&s, &t, &d, a).await,
+        Step::Details => details_page(&specs, &d, a),
+        Step::Contact => contact_page(&t, &d, who.as_ref(), a),
+        Step::Check => check_page(&t, &d, who.as_ref(), &specs, a),
+        Step::Consents => consents_page(&t, &d, a),
+        Step::Done => done_page(&s, &t, &d, a.tr, a.chrome, a.cookies).await,
+    }
 }
 
 fn error_response(t: &TenantCtx, tr: Tr, mut chrome: Chrome, e: &DomainError) -> Response {
@@ -464,23 +509,14 @@ fn error_response(t: &TenantCtx, tr: Tr, mut chrome: Chrome, e: &DomainError) ->
 pub async fn step_submit(
     State(s): State<HttpState>,
     Path((slug, step)): Path<(String, String)>,
-    Query(q): Query<LangQuery>,
-    peer: Peer,
-    headers: HeaderMap,
+    v: Visit,
     body: Bytes,
 ) -> Response {
-    let (lang, _) = lang_of(&q, &headers);
-    let path = step_path(&slug, &step);
-    let t = match open_city(&s, &slug, lang, &path, peer, &headers, true).await {
-        Ok(t) => t,
+    let (t, path, step, id, mut d) = match open_step(&s, &slug, &step, &v, true).await {
+        Ok(o) => o,
         Err(r) => return r,
     };
-    let Some(step) = Step::parse(&step) else {
-        return super::not_found(&t, lang, &path);
-    };
-    let Some((id, mut d)) = drafts().of(&headers, t.id.0).await else {
-        return session_gone(&t, lang, &path);
-    };
+    let (lang, peer, headers) = (v.lang, v.peer, v.headers);
     let form = pairs(&body);
     let change = value(&form, "zmiana").is_some();
     let tr = Tr::new(lang);
@@ -556,16 +592,7 @@ pub async fn step_submit(
                 .chars()
                 .take(20)
                 .collect();
-            if let Err(r) = read_limit(
-                &s,
-                &t,
-                peer,
-                &headers,
-                Kind::Code,
-                t.cfg.rate_limits.code_attempts_per_minute,
-            )
-            .await
-            {
+            if let Err(r) = code_limit(&s, &t, peer, &headers).await {
                 drafts().put(&id, d).await;
                 return r;
             }

@@ -18,20 +18,30 @@ pub(super) struct StartPage {
 // ---------------------------------------------------------------------------------------------
 // Start
 
+/// The city of the start page (`open_city`) and the page's address.
+#[allow(clippy::result_large_err)]
+async fn open_start(
+    s: &HttpState,
+    slug: &str,
+    v: &Visit,
+    post: bool,
+) -> Result<(Arc<TenantCtx>, String), Response> {
+    let path = format!("/t/{slug}/");
+    let t = open_city(s, slug, v.lang, &path, v.peer, &v.headers, post).await?;
+    Ok((t, path))
+}
+
 /// `GET /t/{slug}/`: what can be booked, what to bring, whom to phone, what is not booked (OP-2).
 pub async fn start_page(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
-    Query(q): Query<LangQuery>,
-    peer: Peer,
-    headers: HeaderMap,
+    v: Visit,
 ) -> Response {
-    let (lang, cookies) = lang_of(&q, &headers);
-    let path = format!("/t/{slug}/");
-    let t = match open_city(&s, &slug, lang, &path, peer, &headers, false).await {
-        Ok(t) => t,
+    let (t, path) = match open_start(&s, &slug, &v, false).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
+    let (lang, cookies) = (v.lang, v.cookies);
     let tr = Tr::new(lang);
     let bookable = groups(&t)
         .into_iter()
@@ -76,17 +86,9 @@ pub async fn start_page(
 }
 
 /// `POST /t/{slug}/wizyta`: a new draft, then the first question.
-pub async fn begin(
-    State(s): State<HttpState>,
-    Path(slug): Path<String>,
-    Query(q): Query<LangQuery>,
-    peer: Peer,
-    headers: HeaderMap,
-) -> Response {
-    let (lang, _) = lang_of(&q, &headers);
-    let path = format!("/t/{slug}/");
-    let t = match open_city(&s, &slug, lang, &path, peer, &headers, true).await {
-        Ok(t) => t,
+pub async fn begin(State(s): State<HttpState>, Path(slug): Path<String>, v: Visit) -> Response {
+    let t = match open_start(&s, &slug, &v, true).await {
+        Ok((t, _)) => t,
         Err(r) => return r,
     };
     let (id, mut d) = drafts().start(t.id.0).await;
