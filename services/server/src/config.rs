@@ -124,6 +124,35 @@ fn millis(name: &str, default: Duration) -> anyhow::Result<Duration> {
     }
 }
 
+/// How log lines are written (`OKIENKO_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event (the default).
+    Human,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (with `message`), and
+    /// `span`/`spans` inside spans (tracing-subscriber's own JSON formatter).
+    Json,
+}
+
+impl LogFormat {
+    /// `OKIENKO_LOG_FORMAT`: `human` (the default) or `json`; anything else is refused, so a
+    /// typo does not leave an operator's log collector reading lines it cannot parse.
+    pub fn from_env() -> anyhow::Result<LogFormat> {
+        parse_log_format(var("OKIENKO_LOG_FORMAT").as_deref())
+    }
+}
+
+fn parse_log_format(v: Option<&str>) -> anyhow::Result<LogFormat> {
+    match v.map(str::trim) {
+        None | Some("human") => Ok(LogFormat::Human),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => bail!(
+            "OKIENKO_LOG_FORMAT: nieznany format dziennika {other:?}, dozwolone: human, json \
+             (unknown log format {other:?}, expected human or json)"
+        ),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum SmsConfig {
     Log,
@@ -303,6 +332,17 @@ mod tests {
         );
         for bad in ["0", "-1", "10s", "1.5", "", "3600001"] {
             assert!(parse_timeout_ms(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn log_format_human_by_default_json_on_request_others_refused() {
+        assert_eq!(parse_log_format(None).ok(), Some(LogFormat::Human));
+        assert_eq!(parse_log_format(Some("human")).ok(), Some(LogFormat::Human));
+        assert_eq!(parse_log_format(Some(" json ")).ok(), Some(LogFormat::Json));
+        for bad in ["JSON", "text", "logfmt"] {
+            let e = parse_log_format(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains("OKIENKO_LOG_FORMAT") && e.contains(bad), "{e}");
         }
     }
 }
