@@ -31,7 +31,17 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Timeouts and bounds of connections, requests, WebSockets and policy turns (issue 11).
     pub limits: Limits,
+    /// `OKIENKO_SHUTDOWN_DRAIN_MS`: after the first SIGTERM/SIGINT, how long new connections are
+    /// still taken (readiness already false) while the load balancer takes the replica out.
+    pub shutdown_drain: Duration,
+    /// `OKIENKO_SHUTDOWN_TIMEOUT_MS`: how long the requests in flight then have to finish
+    /// before the process exits anyway.
+    pub shutdown_timeout: Duration,
 }
+
+/// New connections are still taken for this long after the first signal, unless
+/// `OKIENKO_SHUTDOWN_DRAIN_MS` says otherwise.
+pub const DEFAULT_SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
 
 /// The bounds that keep one client, one script or one city from taking the service away from
 /// the others, each from its own variable (see the README's configuration table).
@@ -222,6 +232,15 @@ impl Config {
             okienko_web::admission::DEFAULT_REQUEST_TIMEOUT,
         )?;
         let limits = Limits::from_env()?;
+        let shutdown_drain = match var("OKIENKO_SHUTDOWN_DRAIN_MS").as_deref().map(str::trim) {
+            // No drain at all: stop accepting at the signal.
+            Some("0") => Duration::ZERO,
+            _ => millis("OKIENKO_SHUTDOWN_DRAIN_MS", DEFAULT_SHUTDOWN_DRAIN)?,
+        };
+        let shutdown_timeout = millis(
+            "OKIENKO_SHUTDOWN_TIMEOUT_MS",
+            okienko_web::listener::DEFAULT_SHUTDOWN_TIMEOUT,
+        )?;
         let sms = match var("SMS_PROVIDER").as_deref() {
             None | Some("log") => SmsConfig::Log,
             Some("http") => SmsConfig::Http {
@@ -249,6 +268,8 @@ impl Config {
             rate_limits,
             request_timeout,
             limits,
+            shutdown_drain,
+            shutdown_timeout,
             data_dir,
         })
     }
@@ -292,6 +313,7 @@ impl Config {
         okienko_web::WebSettings {
             admission: self.admission(),
             websockets: self.websockets(),
+            stopping: Default::default(),
         }
     }
 
@@ -341,7 +363,10 @@ mod tests {
         assert_eq!(parse_log_format(Some("human")).ok(), Some(LogFormat::Human));
         assert_eq!(parse_log_format(Some(" json ")).ok(), Some(LogFormat::Json));
         for bad in ["JSON", "text", "logfmt"] {
-            let e = parse_log_format(Some(bad)).unwrap_err().to_string();
+            let e = match parse_log_format(Some(bad)) {
+                Ok(f) => panic!("{bad:?} accepted as {f:?}"),
+                Err(e) => e.to_string(),
+            };
             assert!(e.contains("OKIENKO_LOG_FORMAT") && e.contains(bad), "{e}");
         }
     }
