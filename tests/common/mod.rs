@@ -138,6 +138,9 @@ impl Server {
             .env("OKIENKO_POLICIES", &policies)
             .env("OKIENKO_LISTEN", format!("127.0.0.1:{port}"))
             .env("OKIENKO_SECRET", "test-secret")
+            // Stopped servers exit at once rather than after the 2 s drain for a load
+            // balancer; `tests/e2e_shutdown.rs` sets its own.
+            .env("OKIENKO_SHUTDOWN_DRAIN_MS", "0")
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in &env {
