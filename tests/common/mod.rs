@@ -138,6 +138,9 @@ impl Server {
             .env("OKIENKO_POLICIES", &policies)
             .env("OKIENKO_LISTEN", format!("127.0.0.1:{port}"))
             .env("OKIENKO_SECRET", "test-secret")
+            // Stopped servers exit at once rather than after the 2 s drain for a load
+            // balancer; `tests/e2e_shutdown.rs` sets its own.
+            .env("OKIENKO_SHUTDOWN_DRAIN_MS", "0")
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in &env {
@@ -236,6 +239,34 @@ impl Server {
 
     pub fn mail_dir(&self) -> PathBuf {
         self.data.join("mail")
+    }
+
+    /// Sends the server process `sig` (`TERM`, `INT`, …) with `kill`.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// The server process's exit status once it has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits (polling) for the server process to exit, at most `within`.
+    pub async fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let until = std::time::Instant::now() + within;
+        while std::time::Instant::now() < until {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("okienko still running after {within:?}:\n{}", self.log());
     }
 
     pub async fn post_raw(&self, slug: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {

@@ -161,6 +161,7 @@ codes! {
     ServiceUnavailable = "SERVICE_UNAVAILABLE", Load, "The database does not answer (HTTP 503 with `Retry-After`).";
     PolicyThrottled = "POLICY_THROTTLED", Load, "The city's policy scripts are held back after repeatedly exceeding their limits, or too many of its requests wait for a script turn; other cities are not affected (HTTP 503 with `Retry-After`).";
     BodyTimeout = "BODY_TIMEOUT", Load, "The request's body did not arrive within the body timeout (HTTP 408).";
+    ShuttingDown = "SHUTTING_DOWN", Load, "The server is shutting down (SIGTERM): a new display WebSocket is refused with HTTP 503 and `Retry-After`; connect again, another replica answers. Open ones are closed with 1012.";
     TooManyConnections = "TOO_MANY_CONNECTIONS", Load, "The client address, or the server in all, holds as many connections as it may (HTTP 503 with `Retry-After`).";
     // Shipped city policies
     EmailRequired = "EMAIL_REQUIRED", Policy, "Cieszyn, Dąbrowa Górnicza: an e-mail address is required.";

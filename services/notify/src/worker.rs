@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use okienko_domain::clock::Clock;
 use okienko_store::{
-    claim_due_for, mark_failed, mark_sent, renew_claims, Db, OutboxRow, StoreError,
+    claim_due_for, mark_failed, mark_sent, release_claims_of, renew_claims, Db, OutboxRow,
+    StoreError,
 };
 use tokio::sync::{watch, Notify};
 
@@ -54,13 +55,19 @@ pub fn backoff(attempts: i64) -> i64 {
 impl Deliverer {
     /// Delivers what is due now; returns how many messages were attempted.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
+        self.deliver_due_until(&watch::channel(false).1).await
+    }
+
+    /// As [`Self::deliver_due`], but once `stop` turns true the row being delivered is finished
+    /// and the others claimed are given back (issue 15: the worker stops after its current row).
+    async fn deliver_due_until(&self, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
         let now = self.clock.now().timestamp();
         let rows = claim_due_for(&self.db, &self.worker, now, LEASE_SECONDS, BATCH).await?;
         if rows.is_empty() {
             return Ok(0);
         }
         tokio::select! {
-            r = self.deliver_rows(&rows) => r?,
+            r = self.deliver_rows(&rows, stop) => r?,
             r = self.renew_while_delivering() => r?,
         }
         Ok(rows.len())
@@ -76,8 +83,20 @@ impl Deliverer {
         }
     }
 
-    async fn deliver_rows(&self, rows: &[OutboxRow]) -> Result<(), StoreError> {
+    async fn deliver_rows(
+        &self,
+        rows: &[OutboxRow],
+        stop: &watch::Receiver<bool>,
+    ) -> Result<(), StoreError> {
         for row in rows {
+            if *stop.borrow() {
+                let given_back = release_claims_of(&self.db, &self.worker).await?;
+                tracing::info!(
+                    given_back,
+                    "outbox worker stopping: claimed messages given back"
+                );
+                return Ok(());
+            }
             match self.deliver(row).await {
                 Ok(()) => mark_sent(&self.db, row.id, self.clock.now().timestamp()).await?,
                 Err(e) => {
@@ -118,7 +137,10 @@ impl Deliverer {
     ) {
         loop {
             loop {
-                match self.deliver_due().await {
+                if *shutdown.borrow() {
+                    return;
+                }
+                match self.deliver_due_until(&shutdown).await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => break,
                     Err(e) => {

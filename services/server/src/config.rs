@@ -31,7 +31,17 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Timeouts and bounds of connections, requests, WebSockets and policy turns (issue 11).
     pub limits: Limits,
+    /// `OKIENKO_SHUTDOWN_DRAIN_MS`: after the first SIGTERM/SIGINT, how long new connections are
+    /// still taken (readiness already false) while the load balancer takes the replica out.
+    pub shutdown_drain: Duration,
+    /// `OKIENKO_SHUTDOWN_TIMEOUT_MS`: how long the requests in flight then have to finish
+    /// before the process exits anyway.
+    pub shutdown_timeout: Duration,
 }
+
+/// New connections are still taken for this long after the first signal, unless
+/// `OKIENKO_SHUTDOWN_DRAIN_MS` says otherwise.
+pub const DEFAULT_SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
 
 /// The bounds that keep one client, one script or one city from taking the service away from
 /// the others, each from its own variable (see the README's configuration table).
@@ -124,6 +134,35 @@ fn millis(name: &str, default: Duration) -> anyhow::Result<Duration> {
     }
 }
 
+/// How log lines are written (`OKIENKO_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event (the default).
+    Human,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (with `message`), and
+    /// `span`/`spans` inside spans (tracing-subscriber's own JSON formatter).
+    Json,
+}
+
+impl LogFormat {
+    /// `OKIENKO_LOG_FORMAT`: `human` (the default) or `json`; anything else is refused, so a
+    /// typo does not leave an operator's log collector reading lines it cannot parse.
+    pub fn from_env() -> anyhow::Result<LogFormat> {
+        parse_log_format(var("OKIENKO_LOG_FORMAT").as_deref())
+    }
+}
+
+fn parse_log_format(v: Option<&str>) -> anyhow::Result<LogFormat> {
+    match v.map(str::trim) {
+        None | Some("human") => Ok(LogFormat::Human),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => bail!(
+            "OKIENKO_LOG_FORMAT: nieznany format dziennika {other:?}, dozwolone: human, json \
+             (unknown log format {other:?}, expected human or json)"
+        ),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum SmsConfig {
     Log,
@@ -193,6 +232,15 @@ impl Config {
             okienko_web::admission::DEFAULT_REQUEST_TIMEOUT,
         )?;
         let limits = Limits::from_env()?;
+        let shutdown_drain = match var("OKIENKO_SHUTDOWN_DRAIN_MS").as_deref().map(str::trim) {
+            // No drain at all: stop accepting at the signal.
+            Some("0") => Duration::ZERO,
+            _ => millis("OKIENKO_SHUTDOWN_DRAIN_MS", DEFAULT_SHUTDOWN_DRAIN)?,
+        };
+        let shutdown_timeout = millis(
+            "OKIENKO_SHUTDOWN_TIMEOUT_MS",
+            okienko_web::listener::DEFAULT_SHUTDOWN_TIMEOUT,
+        )?;
         let sms = match var("SMS_PROVIDER").as_deref() {
             None | Some("log") => SmsConfig::Log,
             Some("http") => SmsConfig::Http {
@@ -220,6 +268,8 @@ impl Config {
             rate_limits,
             request_timeout,
             limits,
+            shutdown_drain,
+            shutdown_timeout,
             data_dir,
         })
     }
@@ -263,6 +313,7 @@ impl Config {
         okienko_web::WebSettings {
             admission: self.admission(),
             websockets: self.websockets(),
+            stopping: Default::default(),
         }
     }
 
@@ -303,6 +354,20 @@ mod tests {
         );
         for bad in ["0", "-1", "10s", "1.5", "", "3600001"] {
             assert!(parse_timeout_ms(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn log_format_human_by_default_json_on_request_others_refused() {
+        assert_eq!(parse_log_format(None).ok(), Some(LogFormat::Human));
+        assert_eq!(parse_log_format(Some("human")).ok(), Some(LogFormat::Human));
+        assert_eq!(parse_log_format(Some(" json ")).ok(), Some(LogFormat::Json));
+        for bad in ["JSON", "text", "logfmt"] {
+            let e = match parse_log_format(Some(bad)) {
+                Ok(f) => panic!("{bad:?} accepted as {f:?}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.contains("OKIENKO_LOG_FORMAT") && e.contains(bad), "{e}");
         }
     }
 }

@@ -4,7 +4,7 @@ pub mod config;
 pub mod import;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use okienko_app::policy_host::PolicyHost;
@@ -157,6 +157,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         }
     }
 
+    let mut term = term_signal();
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer {
         db: db.clone(),
@@ -208,25 +209,76 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         max_websockets = cfg.limits.max_websockets,
         "okienko ready"
     );
+    // Issue 15, graceful shutdown. The first SIGTERM or SIGINT turns readiness false, closes the
+    // display WebSockets (1012) and stops the workers after their current row; new connections
+    // are still taken for `shutdown_drain` (the load balancer takes the replica out meanwhile),
+    // then the port is closed and the requests in flight have `shutdown_timeout` to finish. A
+    // second signal ends the process at once.
+    let web = cfg.web();
+    let stopping = web.stopping.clone();
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<Instant>();
+    let (drain, finish_within) = (cfg.shutdown_drain, cfg.shutdown_timeout);
+    tokio::spawn(async move {
+        let first = next_signal(&mut term).await;
+        let at = Instant::now();
+        tracing::info!(
+            signal = first,
+            drain_ms = drain.as_millis() as u64,
+            timeout_ms = finish_within.as_millis() as u64,
+            "shutting down: not ready any more, requests in flight finish"
+        );
+        stopping.begin();
+        let _ = stop_tx.send(true);
+        let _ = signalled_tx.send(at);
+        let second = next_signal(&mut term).await;
+        tracing::warn!(signal = second, "second signal: exiting at once");
+        std::process::exit(1);
+    });
+    let signalled_at = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let accept_until = {
+        let signalled_at = signalled_at.clone();
+        async move {
+            match signalled_rx.await {
+                Ok(at) => {
+                    let _ = signalled_at.set(at);
+                    tokio::time::sleep(drain).await;
+                    tracing::info!("no new connections taken");
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+    };
     okienko_web::listener::serve(
         listener,
-        okienko_web::http::router(app.clone(), cfg.web()),
+        okienko_web::http::router(app.clone(), web),
         okienko_web::conn_limits::Connections::new(cfg.connections()),
-        shutdown_signal(),
+        accept_until,
+        finish_within,
     )
     .await;
-    let _ = stop_tx.send(true);
-    let _ = tokio::join!(
-        outbox_task,
-        expiry_task,
-        listen_task,
-        reload_task,
-        display_in_task
-    );
-    if let Some(t) = display_out_task {
-        let _ = t.await;
+    // The workers were told at the signal; what is left of the bound is theirs and the pool's.
+    let at = signalled_at.get().copied().unwrap_or_else(Instant::now);
+    let deadline = tokio::time::Instant::from_std(at + drain + finish_within);
+    let workers = async {
+        let _ = tokio::join!(
+            outbox_task,
+            expiry_task,
+            listen_task,
+            reload_task,
+            display_in_task
+        );
+        if let Some(t) = display_out_task {
+            let _ = t.await;
+        }
+        db.close().await;
+    };
+    if tokio::time::timeout_at(deadline, workers).await.is_err() {
+        tracing::warn!("workers still busy at the shutdown timeout are cut");
     }
-    db.close().await;
+    tracing::info!(
+        after_ms = at.elapsed().as_millis() as u64,
+        "okienko stopped"
+    );
     Ok(())
 }
 
@@ -242,12 +294,19 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(expired = n, "pending bookings expired"),
             Err(e) => tracing::error!(error = ?e, "expiry worker"),
         }
+        // Issue 15: at shutdown the worker stops after the step it is in.
+        if *stop.borrow() {
+            return;
+        }
         match okienko_app::booking::release_due(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(freed = n, "cancelled seats offered again"),
             Err(e) => tracing::error!(error = ?e, "seat release worker"),
         }
         // CI-17, GD-11, DG-8: booked visits not checked in by their time plus the city's delay.
+        if *stop.borrow() {
+            return;
+        }
         match okienko_app::queue::cancel_late(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(cancelled = n, "bookings not checked in cancelled"),
@@ -326,24 +385,38 @@ async fn display_events_in(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+#[cfg(unix)]
+type Term = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Term = ();
+
+/// Registers for SIGTERM at once, so a signal that comes while the server starts is not lost
+/// (nor kills it with the default action once serving).
+fn term_signal() -> Term {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+    }
+}
+
+/// The next SIGINT or SIGTERM: its name.
+async fn next_signal(term: &mut Term) -> &'static str {
+    #[cfg(unix)]
+    let term_recv = async {
+        match term {
+            Some(s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    let term_recv = {
+        let _ = term;
+        std::future::pending::<()>()
+    };
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        _ = tokio::signal::ctrl_c() => "sigint",
+        () = term_recv => "sigterm",
     }
-    tracing::info!("shutting down");
 }

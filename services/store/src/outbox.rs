@@ -119,6 +119,19 @@ pub async fn renew_claims(db: &Db, worker: &str, until: i64) -> Result<u64> {
     .rows_affected()))
 }
 
+/// Gives back the claims `worker` still holds (rows it claimed but did not get to, as at
+/// shutdown), so another worker takes them at once rather than when the lease lapses.
+pub async fn release_claims_of(db: &Db, worker: &str) -> Result<u64> {
+    on_db!(db, pool => Ok(sqlx::query(
+        "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL \
+         WHERE claimed_by = $1 AND status = 'pending' AND claimed_until IS NOT NULL",
+    )
+    .bind(worker)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
 /// Takes back every claim: for a restart of the only process using the database (SQLite),
 /// whose claims nobody else can be delivering. Returns how many there were.
 pub async fn release_all_claims(db: &Db) -> Result<u64> {

@@ -15,8 +15,9 @@ use okienko_store::{
     active_services, booking_by_code, booking_by_id, booking_by_manage_hash, claim_due,
     claim_due_for, confirm_booking, count_failed_code, create_booking, due_for_expiry,
     import_tenants, list_tenants, mark_failed, mark_sent, on_db, outbox_for_booking,
-    release_all_claims, release_booking, renew_claims, slot_usage, tenant_by_slug, Created, Db,
-    ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId, TenantImport,
+    release_all_claims, release_booking, release_claims_of, renew_claims, slot_usage,
+    tenant_by_slug, Created, Db, ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId,
+    TenantImport,
 };
 use okienko_store::{
     api_key_by_hash, audit_page, create_api_key, create_device, create_tenant, create_user,
@@ -949,6 +950,26 @@ async fn scenario_outbox_claims(db: Db) {
     assert_eq!(lapsed.len(), 1);
     mark_sent(&db, lapsed[0].id, NOW + 32).await.unwrap();
     assert_eq!(release_all_claims(&db).await.unwrap(), 0);
+    // A worker stopping (issue 15) gives back its own claims only: due for another at once.
+    create_booking(&db, &nb(fx.a, fx.sa, "OC-3", SLOT + 1800), 1, &[msg("x")])
+        .await
+        .unwrap();
+    assert_eq!(
+        claim_due_for(&db, "w5", NOW + 40, 30, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(release_claims_of(&db, "w6").await.unwrap(), 0);
+    assert_eq!(release_claims_of(&db, "w5").await.unwrap(), 1);
+    assert_eq!(
+        claim_due_for(&db, "w6", NOW + 41, 30, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn scenario_outbox(db: Db) {

@@ -23,7 +23,8 @@ use crate::{login, pages, queue_http, ws_limits, WebSettings};
 
 pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
     let admission = Admission::new(settings.admission.clone());
-    let websockets = ws_limits::Registry::new(settings.websockets.clone());
+    let websockets =
+        ws_limits::Registry::with_stopping(settings.websockets.clone(), settings.stopping.clone());
     let bus = app.bus.clone();
     let state = HttpState {
         app,
@@ -108,6 +109,10 @@ async fn readyz(State(s): State<HttpState>) -> Response {
         tracing::warn!(reason = %why, "not ready");
         (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
     };
+    // Issue 15: readiness goes false first, while the requests in flight finish.
+    if s.settings.stopping.is_stopping() {
+        return not_ready("shutting down".into());
+    }
     let load = s.admission.load();
     if load.saturated {
         return not_ready(format!(

@@ -18,6 +18,7 @@ pub mod queue_http;
 pub mod rate_limit;
 pub mod respond;
 pub mod routes;
+pub mod shutdown;
 pub mod site;
 pub mod state;
 pub mod ws_limits;
@@ -30,4 +31,6 @@ pub struct WebSettings {
     pub admission: admission::Settings,
     /// The display WebSockets' bounds (`ws_limits`).
     pub websockets: ws_limits::Settings,
+    /// On once shutdown began: `/readyz` answers 503, display WebSockets close (`shutdown`).
+    pub stopping: shutdown::Stopping,
 }

@@ -37,16 +37,19 @@ const MAX_REFUSING: usize = 64;
 const REFUSAL_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the accept loop rests after the process ran out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-/// How long shutdown waits for open connections to finish their requests.
-const DRAIN_FOR: Duration = Duration::from_secs(10);
+/// How long shutdown waits for open connections to finish their requests, unless the server
+/// says otherwise (`OKIENKO_SHUTDOWN_TIMEOUT_MS`).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets open connections finish
-/// their requests (at most [`DRAIN_FOR`]).
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting (the
+/// listening socket is closed) and lets open connections finish the requests they are in, at
+/// most `finish_within`; idle kept-alive connections are closed at once.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     connections: Arc<Connections>,
     shutdown: impl Future<Output = ()>,
+    finish_within: Duration,
 ) {
     let (stop_tx, stop_rx) = watch::channel(false);
     // Every connection task holds a sender; when all are gone, `recv` answers `None`.
@@ -80,9 +83,19 @@ pub async fn serve(
             Err(why) => refuse(stream, peer, why, &refusing),
         }
     }
+    // No new connections from here on: the port refuses them.
+    drop(listener);
     let _ = stop_tx.send(true);
     drop(alive_tx);
-    let _ = tokio::time::timeout(DRAIN_FOR, alive_rx.recv()).await;
+    if tokio::time::timeout(finish_within, alive_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            within_ms = finish_within.as_millis() as u64,
+            "requests still in flight at the shutdown timeout are cut"
+        );
+    }
 }
 
 async fn serve_one(

@@ -137,6 +137,19 @@ pub async fn display_ws(
             "Ten adres przyjmuje tylko połączenia WebSocket z protokołem graphql-transport-ws albo graphql-ws.",
         );
     };
+    if s.settings.stopping.is_stopping() {
+        // Issue 15: this replica is going away; the display tries again and reaches another.
+        let mut r = error_json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::ShuttingDown,
+            "Serwer jest właśnie zatrzymywany. Połącz się ponownie za chwilę.",
+        );
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(1),
+        );
+        return r;
+    }
     let client = client_ip(peer, &headers, &s.settings.admission.trusted_proxies);
     let counted = match s.websockets.open(client.0) {
         Ok(c) => Arc::new(c),

@@ -78,6 +78,8 @@ pub fn max_sockets_for(max_connections: usize) -> usize {
 #[derive(Debug, Default)]
 pub struct Registry {
     settings: Settings,
+    /// On at shutdown: open sockets close with 1012 (`shutdown`).
+    stopping: crate::shutdown::Stopping,
     counts: Mutex<Counts>,
 }
 
@@ -98,8 +100,15 @@ pub enum Full {
 
 impl Registry {
     pub fn new(settings: Settings) -> Arc<Registry> {
+        Registry::with_stopping(settings, Default::default())
+    }
+
+    /// A registry whose sockets close with [`crate::shutdown::SERVICE_RESTART_CLOSE`] once
+    /// `stopping` turns on.
+    pub fn with_stopping(settings: Settings, stopping: crate::shutdown::Stopping) -> Arc<Registry> {
         Arc::new(Registry {
             settings,
+            stopping,
             counts: Mutex::default(),
         })
     }
@@ -226,6 +235,9 @@ pub async fn drive<E, F, R>(
     R: std::future::Future<Output = async_graphql::Result<Data>> + Send + 'static,
 {
     let settings = counted.registry.settings.clone();
+    let stopping = counted.registry.stopping.clone();
+    let shutdown = stopping.wait();
+    tokio::pin!(shutdown);
     let (mut sink, stream) = socket.split();
     let heard = Arc::new(Mutex::new(Instant::now()));
     let heard_in = heard.clone();
@@ -262,6 +274,10 @@ pub async fn drive<E, F, R>(
                 if !send(&mut sink, m).await {
                     break None;
                 }
+            }
+            // Issue 15: the display reconnects, to another replica behind the load balancer.
+            () = &mut shutdown => {
+                break Some((crate::shutdown::SERVICE_RESTART_CLOSE, "Service restart"));
             }
             () = &mut init_deadline, if !counted.is_authenticated() => {
                 break Some((INIT_TIMEOUT_CLOSE, "Connection initialisation timeout"));
