@@ -61,7 +61,15 @@ run() {
   kill "$SERVER_PID"
   psql -q "$PGURL/postgres" -c "DROP DATABASE IF EXISTS $BENCH_DB" -c "CREATE DATABASE $BENCH_DB"
   BIN=${bin[$side]} TENANTS=${tenants[$side]} start_server "pg-$side-$round" "$PGURL/$BENCH_DB"
+  # As in bench.sh: where autovacuum is off, ANALYZE every 5 s stands in for it (the fresh
+  # tables' plans otherwise stay those of empty tables).
+  local analyse=
+  if [ "$(psql -At "$PGURL/$BENCH_DB" -c 'SHOW autovacuum')" = off ]; then
+    (while sleep 5; do psql -q "$PGURL/$BENCH_DB" -c ANALYZE 2>/dev/null || true; done) &
+    analyse=$!
+  fi
   "$LOAD" --host "$HOST" throughput book --users "$CONNS" --run-time "$DURATION" >>"$out"
+  [ -n "$analyse" ] && kill "$analyse"
   kill "$SERVER_PID"
   wait "$SERVER_PID" 2>/dev/null || true
   grep "^RESULT" "$out" | sed "s/^/$side $round /" | tee -a "$work/all.txt"

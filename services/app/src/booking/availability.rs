@@ -1,5 +1,8 @@
 //! Availability: the free seats of one service's slots over a range of days.
 
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use okienko_domain::booking::Quota;
 use okienko_domain::calendar::{BookingWindow, DayClosed};
@@ -8,6 +11,7 @@ use okienko_domain::DomainError;
 use super::types::{service_by_id, MAX_RANGE_DAYS};
 use crate::catalog::TenantCtx;
 use crate::error::ApiResult;
+use crate::usage_cache::ReadDeps;
 use crate::App;
 
 // ---------------------------------------------------------------------------------------------
@@ -137,4 +141,83 @@ pub async fn availability_of(
     Ok(days)
 }
 
+/// The days of `[from, to]` with a free online seat, and how many slots each has free: what the
+/// citizens' day page shows. Kept in the usage cache's answers like a whole availability answer
+/// of the API (for its minute, while the service's usage stands): a month's slots computed anew
+/// for every visitor of a release's day page were the page's main cost.
+pub async fn free_days(
+    app: &App,
+    tenant: &TenantCtx,
+    service_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<BTreeMap<NaiveDate, usize>> {
+    let service = service_by_id(tenant, service_id)?;
+    let key = format!("free-days|{}|{from}|{to}", service.id);
+    let began = app.clock.now();
+    if let Some(kept) = app
+        .usage_cache
+        .answer(tenant.id, key.as_bytes(), began)
+        .await
+    {
+        if let Some(days) = decode_free_days(&kept) {
+            return Ok(days);
+        }
+    }
+    // Noted before the read: a change racing with it leaves the kept answer stale, never wrong.
+    let deps = ReadDeps::default();
+    deps.note(tenant.id, service.id);
+    let days: BTreeMap<NaiveDate, usize> = availability(app, tenant, service_id, from, to)
+        .await?
+        .into_iter()
+        .filter_map(|d| {
+            let free = d.slots.iter().filter(|x| x.remaining > 0).count();
+            (free > 0).then_some((d.date, free))
+        })
+        .collect();
+    let body = days
+        .iter()
+        .map(|(d, n)| format!("{d}={n}"))
+        .collect::<Vec<_>>()
+        .join(";");
+    app.usage_cache
+        .keep_answer(
+            tenant.id,
+            Bytes::from(key),
+            &deps,
+            began,
+            app.clock.now(),
+            Bytes::from(body),
+        )
+        .await;
+    Ok(days)
+}
+
+/// `2027-01-04=12;2027-01-05=3` back into days (None for anything else).
+fn decode_free_days(kept: &[u8]) -> Option<BTreeMap<NaiveDate, usize>> {
+    let text = std::str::from_utf8(kept).ok()?;
+    text.split(';')
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            let (d, n) = x.split_once('=')?;
+            Some((d.parse().ok()?, n.parse().ok()?))
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_free_days_read_back_as_they_were() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let days = BTreeMap::from([(d("2027-01-04"), 12), (d("2027-01-05"), 3)]);
+        assert_eq!(decode_free_days(b"2027-01-04=12;2027-01-05=3"), Some(days));
+        assert_eq!(decode_free_days(b""), Some(BTreeMap::new()));
+        assert_eq!(decode_free_days(b"2027-01-04"), None);
+        assert_eq!(decode_free_days(b"{\"data\":1}"), None);
+    }
+}

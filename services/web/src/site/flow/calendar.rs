@@ -74,14 +74,7 @@ pub(super) async fn free_days(
     if to < from {
         return Ok(BTreeMap::new());
     }
-    let days = booking::availability(&s.app, t, &svc.id.to_string(), from, to).await?;
-    Ok(days
-        .into_iter()
-        .filter_map(|d| {
-            let free = d.slots.iter().filter(|x| x.remaining > 0).count();
-            (free > 0).then_some((d.date, free))
-        })
-        .collect())
+    booking::free_days(&s.app, t, &svc.id.to_string(), from, to).await
 }
 
 pub(super) async fn day_page(
