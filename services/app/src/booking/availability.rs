@@ -208,6 +208,7 @@ fn decode_free_days(kept: &[u8]) -> Option<BTreeMap<NaiveDate, usize>> {
 // ---------------------------------------------------------------------------------------------
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
