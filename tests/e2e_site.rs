@@ -414,3 +414,53 @@ async fn every_page_of_a_booking_weighs_under_60_kb_with_its_assets() {
     let (page, bytes) = weights.iter().max_by_key(|(_, b)| *b).unwrap();
     eprintln!("heaviest page: {page}, {bytes} bytes with its assets");
 }
+
+#[tokio::test]
+async fn a_kept_day_page_is_served_only_for_its_own_language_and_errors() {
+    let s = Server::start().await;
+    let f = Flow::begin(&s, "zielona-gora").await;
+    let page = f
+        .get("/t/zielona-gora/wizyta/usluga")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let service = first_value(&page, "service");
+    f.post("/t/zielona-gora/wizyta/usluga", &[("service", &service)])
+        .await;
+    // The Polish page, drawn and then kept: the same bytes again.
+    let first = f
+        .get("/t/zielona-gora/wizyta/dzien")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Wybierz dzień"), "{first}");
+    let again = f
+        .get("/t/zielona-gora/wizyta/dzien")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    // Another language is its own page, not the kept Polish one.
+    let english =
+        f.c.get(format!("{}/t/zielona-gora/wizyta/dzien", s.base))
+            .header(header::COOKIE, format!("{}; okienko_lang=en", f.cookie))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(english.contains("Choose a day"), "{english}");
+    // An empty answer comes back with its error, never the kept page without it.
+    f.post("/t/zielona-gora/wizyta/dzien", &[]).await;
+    let refused = f
+        .get("/t/zielona-gora/wizyta/dzien")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("<title>Błąd: "), "{refused}");
+}

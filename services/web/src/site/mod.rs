@@ -157,17 +157,21 @@ pub fn html(
     cookies: &[String],
     no_store: bool,
 ) -> Response {
-    let body = match page.render() {
-        Ok(b) => b,
+    match page.render() {
+        Ok(body) => html_body(status, body, cookies, no_store),
         Err(e) => {
             tracing::error!(error = %e, "site template");
-            return (
+            (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Wewnętrzny błąd serwera.",
             )
-                .into_response();
+                .into_response()
         }
-    };
+    }
+}
+
+/// A page already rendered (or kept, see the day page), with the pages' headers.
+pub fn html_body(status: StatusCode, body: String, cookies: &[String], no_store: bool) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
     h.insert(

@@ -2,6 +2,7 @@
 //! a plain list (CI-11), then the free hours grouped by part of the day, in Europe/Warsaw.
 
 use super::*;
+use okienko_app::usage_cache::ReadDeps;
 
 pub struct DayCell {
     pub day: u32,
@@ -89,7 +90,31 @@ pub(super) async fn day_page(
     let Some(svc) = service_of(t, d) else {
         return see_other(&url(t, Step::Service), a.cookies);
     };
-    let w = BookingWindow::compute(&t.cfg.booking, &t.calendar(svc), s.app.clock.now());
+    // A release sends everyone to the same day page: it is kept like an availability answer of
+    // the API, for its minute and while the service's usage stands (a configuration reload
+    // raises every usage generation too). The key holds all the page is drawn from besides the
+    // city, the clock and the usage; a page with errors or cookies to set is never kept.
+    let keep = a.cookies.is_empty() && d.errors.is_empty();
+    let key = format!(
+        "day-page|{}|{}|{}|{}|{}|{}",
+        svc.id,
+        a.chrome.lang,
+        asked.unwrap_or("-"),
+        d.day.map(|x| x.to_string()).unwrap_or_default(),
+        a.nav.back.as_deref().unwrap_or("-"),
+        change
+    );
+    let began = s.app.clock.now();
+    if keep {
+        let kept = s.app.usage_cache.answer(t.id, key.as_bytes(), began).await;
+        if let Some(body) = kept.and_then(|b| String::from_utf8(b.to_vec()).ok()) {
+            return html_body(StatusCode::OK, body, a.cookies, true);
+        }
+    }
+    // Noted before the read: a change racing with it leaves the kept page stale, never wrong.
+    let deps = ReadDeps::default();
+    deps.note(t.id, svc.id);
+    let w = BookingWindow::compute(&t.cfg.booking, &t.calendar(svc), began);
     let all = months(&w);
     let asked = asked
         .and_then(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok())
@@ -160,7 +185,9 @@ pub(super) async fn day_page(
             if change { "&zmiana=1" } else { "" }
         )
     };
-    a.show("day-title", |chrome, nav| DayPage {
+    let mut chrome = a.chrome;
+    chrome.title = tr.t("day-title");
+    let page = DayPage {
         month: format!("{} {}", tr.month(month.month()), month.year()),
         weekdays: (1..=7).map(|i| tr.weekday(i)).collect(),
         free: free.keys().map(|x| cell(*x)).collect(),
@@ -173,8 +200,20 @@ pub(super) async fn day_page(
         none_at_all,
         error: take_error(d, "day"),
         chrome,
-        nav,
-    })
+        nav: a.nav,
+    };
+    let Ok(body) = page.render() else {
+        return html(StatusCode::OK, &page, a.cookies, true);
+    };
+    if keep {
+        let ended = s.app.clock.now();
+        let kept = Bytes::from(body.clone());
+        s.app
+            .usage_cache
+            .keep_answer(t.id, Bytes::from(key), &deps, began, ended, kept)
+            .await;
+    }
+    html_body(StatusCode::OK, body, a.cookies, true)
 }
 
 pub(super) async fn hour_page(s: &HttpState, t: &TenantCtx, d: &Draft, a: Asked<'_>) -> Response {

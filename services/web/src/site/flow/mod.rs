@@ -26,8 +26,8 @@ use okienko_domain::{validate, Code, DomainError};
 use super::draft::{self, Created, Draft};
 use super::i18n::{Lang, Tr};
 use super::{
-    code_limit, csrf, drafts, html, message, read_limit, see_other, tenant, Chrome, ErrorItem,
-    Visit,
+    code_limit, csrf, drafts, html, html_body, message, read_limit, see_other, tenant, Chrome,
+    ErrorItem, Visit,
 };
 use crate::rate_limit::{Kind, Peer};
 use crate::state::HttpState;
