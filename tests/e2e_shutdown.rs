@@ -12,13 +12,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 const SLUG: &str = "gdynia";
 const BODY: &str = r#"{"query":"{ __typename }"}"#;
-
-type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
 /// A request in flight: its head sent with `Expect: 100-continue`, and the server's
 /// `100 Continue` read, so the handler is waiting for the body the test has not sent yet.
@@ -78,31 +75,7 @@ where
 
 async fn display_socket(s: &Server) -> Result<Ws, u16> {
     let stream = TcpStream::connect(("127.0.0.1", port_of(s))).await.unwrap();
-    let url = format!("{}/t/{SLUG}/display/ws", s.base.replace("http", "ws"));
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    match tokio_tungstenite::client_async(req, stream).await {
-        Ok((ws, _)) => Ok(ws),
-        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-/// The close code the server sends (reading, and so answering pings, until it comes).
-async fn closed_with(ws: &mut Ws) -> Option<u16> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .expect("the server closed the socket within 20 s")
-        {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return None,
-        }
-    }
+    display_socket_over(s, SLUG, stream).await
 }
 
 #[tokio::test]

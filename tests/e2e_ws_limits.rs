@@ -8,42 +8,14 @@ mod common;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 const SLUG: &str = "gdynia";
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
-
 /// Opens the display socket from loopback address `from`; the HTTP status when refused.
 async fn open(s: &Server, from: [u8; 4]) -> Result<Ws, u16> {
-    let stream = connect_from(s, from).await;
-    let url = format!("{}/t/{SLUG}/display/ws", s.base.replace("http", "ws"));
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    match tokio_tungstenite::client_async(req, stream).await {
-        Ok((ws, _)) => Ok(ws),
-        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-/// Reads frames until the server closes the socket: the close frame's code, if it sent one.
-async fn closed_with(ws: &mut Ws) -> Option<u16> {
-    loop {
-        let next = tokio::time::timeout(std::time::Duration::from_secs(30), ws.next())
-            .await
-            .expect("the server closed the socket within 30 s");
-        match next {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return None,
-        }
-    }
+    display_socket_over(s, SLUG, connect_from(s, from).await).await
 }
 
 /// A display device of the tenant's first office: its token.

@@ -1022,3 +1022,43 @@ impl Browser {
         self.send(req).await
     }
 }
+
+/// A call display's WebSocket (graphql-transport-ws).
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Opens tenant `slug`'s display socket over `stream`; the HTTP status when refused.
+pub async fn display_socket_over(
+    s: &Server,
+    slug: &str,
+    stream: tokio::net::TcpStream,
+) -> Result<Ws, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/t/{slug}/display/ws", s.base.replace("http", "ws"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    match tokio_tungstenite::client_async(req, stream).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Reads frames until the server closes the socket (answering pings while reading): the close
+/// frame's code, if it sent one.
+pub async fn closed_with(ws: &mut Ws) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("the server closed the socket within 30 s");
+        match next {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
