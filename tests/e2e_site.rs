@@ -65,6 +65,18 @@ impl Flow<'_> {
             .unwrap()
     }
 
+    /// A page's HTML.
+    async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    /// Answers a choice step of `slug` with the first of its `name` inputs.
+    async fn choose_first(&self, slug: &str, step: &str, name: &str) -> reqwest::Response {
+        let path = format!("/t/{slug}/wizyta/{step}");
+        let value = first_value(&self.page(&path).await, name);
+        self.post(&path, &[(name, &value)]).await
+    }
+
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.c
             .post(format!("{}{path}", self.s.base))
@@ -203,34 +215,9 @@ async fn cross_site_posts_are_refused() {
 async fn hostile_input_is_escaped_in_every_field() {
     let s = Server::start().await;
     let f = Flow::begin(&s, "zielona-gora").await;
-    let page = f
-        .get("/t/zielona-gora/wizyta/usluga")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let service = first_value(&page, "service");
-    f.post("/t/zielona-gora/wizyta/usluga", &[("service", &service)])
-        .await;
-    let page = f
-        .get("/t/zielona-gora/wizyta/dzien")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let day = first_value(&page, "day");
-    f.post("/t/zielona-gora/wizyta/dzien", &[("day", &day)])
-        .await;
-    let page = f
-        .get("/t/zielona-gora/wizyta/godzina")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let start = first_value(&page, "start");
-    let r = f
-        .post("/t/zielona-gora/wizyta/godzina", &[("start", &start)])
-        .await;
+    f.choose_first("zielona-gora", "usluga", "service").await;
+    f.choose_first("zielona-gora", "dzien", "day").await;
+    let r = f.choose_first("zielona-gora", "godzina", "start").await;
     assert_eq!(location(&r), "/t/zielona-gora/wizyta/sprawa");
 
     let evil = "<script>alert(1)</script>\"'&";
@@ -241,12 +228,7 @@ async fn hostile_input_is_escaped_in_every_field() {
         ("f-proxy_name", evil),
     ];
     f.post("/t/zielona-gora/wizyta/sprawa", &fields).await;
-    let page = f
-        .get("/t/zielona-gora/wizyta/sprawa")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = f.page("/t/zielona-gora/wizyta/sprawa").await;
     assert!(!page.contains("<script>alert"), "{page}");
     assert!(
         page.contains("&#60;script&#62;alert(1)&#60;/script&#62;&#34;&#39;&#38;"),
@@ -264,12 +246,7 @@ async fn hostile_input_is_escaped_in_every_field() {
     .await;
     let contact = [("f-name", evil), ("f-email", evil), ("f-phone", evil)];
     f.post("/t/zielona-gora/wizyta/kontakt", &contact).await;
-    let page = f
-        .get("/t/zielona-gora/wizyta/kontakt")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = f.page("/t/zielona-gora/wizyta/kontakt").await;
     assert!(!page.contains("<script>alert"), "{page}");
     assert!(page.contains("<title>Błąd: "));
     f.post(
@@ -378,7 +355,7 @@ async fn every_page_of_a_booking_weighs_under_60_kb_with_its_assets() {
     for (step, answers) in steps {
         let path = format!("/t/zielona-gora/wizyta/{step}");
         weights.push((step, weight(&f, &path).await));
-        let page = f.get(&path).await.text().await.unwrap();
+        let page = f.page(&path).await;
         let mut form: Vec<(String, String)> = answers
             .into_iter()
             .map(|(k, v)| {
@@ -399,12 +376,7 @@ async fn every_page_of_a_booking_weighs_under_60_kb_with_its_assets() {
         let r = f.post(&path, &form).await;
         assert_eq!(r.status(), 303, "{step}");
     }
-    let done = f
-        .get("/t/zielona-gora/wizyta/gotowe")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let done = f.page("/t/zielona-gora/wizyta/gotowe").await;
     assert!(done.contains("class=\"code\""), "{done}");
     weights.push(("gotowe", weight(&f, "/t/zielona-gora/wizyta/gotowe").await));
     for (page, bytes) in &weights {
@@ -419,29 +391,11 @@ async fn every_page_of_a_booking_weighs_under_60_kb_with_its_assets() {
 async fn a_kept_day_page_is_served_only_for_its_own_language_and_errors() {
     let s = Server::start().await;
     let f = Flow::begin(&s, "zielona-gora").await;
-    let page = f
-        .get("/t/zielona-gora/wizyta/usluga")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let service = first_value(&page, "service");
-    f.post("/t/zielona-gora/wizyta/usluga", &[("service", &service)])
-        .await;
+    f.choose_first("zielona-gora", "usluga", "service").await;
     // The Polish page, drawn and then kept: the same bytes again.
-    let first = f
-        .get("/t/zielona-gora/wizyta/dzien")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let first = f.page("/t/zielona-gora/wizyta/dzien").await;
     assert!(first.contains("Wybierz dzień"), "{first}");
-    let again = f
-        .get("/t/zielona-gora/wizyta/dzien")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let again = f.page("/t/zielona-gora/wizyta/dzien").await;
     assert_eq!(first, again);
     // Another language is its own page, not the kept Polish one.
     let english =
@@ -456,11 +410,6 @@ async fn a_kept_day_page_is_served_only_for_its_own_language_and_errors() {
     assert!(english.contains("Choose a day"), "{english}");
     // An empty answer comes back with its error, never the kept page without it.
     f.post("/t/zielona-gora/wizyta/dzien", &[]).await;
-    let refused = f
-        .get("/t/zielona-gora/wizyta/dzien")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let refused = f.page("/t/zielona-gora/wizyta/dzien").await;
     assert!(refused.contains("<title>Błąd: "), "{refused}");
 }
