@@ -90,6 +90,7 @@ fn location(h: &reqwest::header::HeaderMap) -> Option<String> {
 }
 
 /// Percent-encodes a form value (the values here are ids and keys: ASCII, `/` possibly).
+/// Hand-written: reqwest's `form` feature would add a dependency for these few bytes.
 fn urlencode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
