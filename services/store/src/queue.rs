@@ -418,8 +418,19 @@ pub async fn claim_ticket(
                 .bind(desk)
                 .bind(clerk)
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| unique(e, &["desk"]))?;
+                .await;
+            let row = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    // A busy desk is an expected refusal, and on PostgreSQL the failed
+                    // statement's transaction still holds the candidate's row lock. A dropped
+                    // sqlx transaction only queues its ROLLBACK for the connection's next use,
+                    // so without this the next claim (on another pooled connection) would skip
+                    // the still-locked ticket and find nothing to call.
+                    tx.rollback().await?;
+                    return Err(unique(e, &["desk"]));
+                }
+            };
             if let Some(t) = &row {
                 if t.call_count == 1 && t.transferred_from.is_none() {
                     insert_fact(&mut tx, tenant, &FactPlace::of(t), "wait", Some(now - t.arrived_at)).await?;
