@@ -53,6 +53,13 @@ pub static ASSETS: &[Asset] = &[
     // The citizen pages (`site`).
     asset!("site.css", "site/site.css", CSS),
     asset!("site.js", "site/site.js", JS),
+    // The office screens (`office`).
+    asset!("office.css", "office/office.css", CSS),
+    asset!("kiosk.css", "office/kiosk.css", CSS),
+    asset!("kiosk.js", "office/kiosk.js", JS),
+    asset!("display.css", "office/display.css", CSS),
+    asset!("display.js", "office/display.js", JS),
+    asset!("desk.js", "office/desk.js", JS),
 ];
 
 /// Hashed name → asset.

@@ -87,6 +87,7 @@ pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
             get(pages::confirm_page).post(pages::confirm_submit),
         )
         .merge(crate::site::routes())
+        .merge(crate::office::routes())
         .fallback(not_found);
     admission::admit(routes, admission).with_state(state)
 }

@@ -13,6 +13,7 @@ pub mod graphql_http;
 pub mod http;
 pub mod listener;
 pub mod login;
+pub mod office;
 pub mod pages;
 pub mod queue_http;
 pub mod rate_limit;

@@ -44,11 +44,23 @@ impl Lang {
         Lang::ALL.into_iter().find(|l| l.code() == s.trim())
     }
 
-    fn source(self) -> &'static str {
+    /// The catalogue's files: the citizen pages' and one per office screen.
+    fn sources(self) -> [&'static str; 5] {
+        macro_rules! files {
+            ($lang:literal) => {
+                [
+                    include_str!(concat!("../../i18n/", $lang, "/site.ftl")),
+                    include_str!(concat!("../../i18n/", $lang, "/staff.ftl")),
+                    include_str!(concat!("../../i18n/", $lang, "/kiosk.ftl")),
+                    include_str!(concat!("../../i18n/", $lang, "/display.ftl")),
+                    include_str!(concat!("../../i18n/", $lang, "/desk.ftl")),
+                ]
+            };
+        }
         match self {
-            Lang::Pl => include_str!("../../i18n/pl/site.ftl"),
-            Lang::En => include_str!("../../i18n/en/site.ftl"),
-            Lang::Uk => include_str!("../../i18n/uk/site.ftl"),
+            Lang::Pl => files!("pl"),
+            Lang::En => files!("en"),
+            Lang::Uk => files!("uk"),
         }
     }
 }
@@ -68,9 +80,11 @@ fn bundles() -> &'static HashMap<Lang, Bundle> {
                 b.set_use_isolating(false);
                 // A catalogue that does not parse is a build mistake, caught by the tests
                 // below; at run time its good messages are still used.
-                let res =
-                    FluentResource::try_new(l.source().to_string()).unwrap_or_else(|(r, _)| r);
-                let _ = b.add_resource(res);
+                for source in l.sources() {
+                    let res =
+                        FluentResource::try_new(source.to_string()).unwrap_or_else(|(r, _)| r);
+                    let _ = b.add_resource(res);
+                }
                 (l, b)
             })
             .collect()
@@ -166,11 +180,14 @@ mod tests {
     #[test]
     fn catalogues_parse_and_match() {
         let ids = |l: Lang| -> Vec<String> {
-            if let Err((_, e)) = FluentResource::try_new(l.source().to_string()) {
-                panic!("{}: {e:?}", l.code());
+            for source in l.sources() {
+                if let Err((_, e)) = FluentResource::try_new(source.to_string()) {
+                    panic!("{}: {e:?}", l.code());
+                }
             }
-            l.source()
-                .lines()
+            l.sources()
+                .iter()
+                .flat_map(|source| source.lines())
                 .filter_map(|line| line.split_once(" = ").map(|(id, _)| id.trim()))
                 .filter(|id| !id.starts_with('#') && !id.is_empty())
                 .map(str::to_string)

@@ -1,0 +1,1 @@
+// The desk screen's script: the recall countdown.

@@ -1,0 +1,1 @@
+// The kiosk's script: inactivity return, double-tap guard, speech.

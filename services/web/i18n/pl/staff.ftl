@@ -1,0 +1,1 @@
+# The office screens: staff (services/web/src/office/staff.rs).

@@ -1,0 +1,1 @@
+# The office screens: desk (services/web/src/office/desk.rs).

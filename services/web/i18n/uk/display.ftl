@@ -1,0 +1,1 @@
+# The office screens: display (services/web/src/office/display.rs).

@@ -1,0 +1,1 @@
+# The office screens: kiosk (services/web/src/office/kiosk.rs).
