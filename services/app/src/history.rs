@@ -24,6 +24,20 @@ pub const CLIENT: &str = "client";
 /// The server itself (expiry, retention).
 pub const SYSTEM: &str = "system";
 
+/// What follows a change the store made to a booking: the outbox is woken for the messages
+/// queued with it, and the booking's history notes the change.
+pub async fn changed(
+    app: &App,
+    tenant: TenantId,
+    id: i64,
+    kind: &str,
+    actor: &str,
+    detail: Option<Value>,
+) {
+    app.outbox_wake.notify_one();
+    note(app, tenant, id, kind, actor, detail).await;
+}
+
 /// Records an event of a booking, logging (not failing) when it cannot be written.
 pub async fn note(
     app: &App,

@@ -5,7 +5,6 @@ use okienko_domain::booking::BookingStatus;
 use okienko_notify::{Message, Visit};
 use okienko_store::{self as store, BookingRow, StoreError};
 
-use super::manage::changed;
 use super::messages::mail_to_client;
 use crate::catalog::TenantCtx;
 use crate::error::ApiResult;
@@ -56,7 +55,7 @@ pub(crate) async fn release(
     .await
     {
         Ok(_) => {
-            changed(app, tenant, b.id, kind, history::SYSTEM, detail).await;
+            history::changed(app, tenant.id, b.id, kind, history::SYSTEM, detail).await;
             Ok(true)
         }
         Err(StoreError::Conflict) => Ok(false),

@@ -90,9 +90,9 @@ pub async fn confirm(
     let messages = mail_to_client(app, tenant, &b, Visit::confirmed);
     match store::confirm_booking(&app.db, tenant.id, b.id, now.timestamp(), &messages).await {
         Ok(row) => {
-            changed(
+            history::changed(
                 app,
-                tenant,
+                tenant.id,
                 row.id,
                 history::CONFIRMED,
                 history::CLIENT,
@@ -110,20 +110,6 @@ pub async fn confirm(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// What follows a change the store made to a booking: the outbox is woken for the messages
-/// queued with it, and the booking's history notes the change.
-pub(crate) async fn changed(
-    app: &App,
-    tenant: &TenantCtx,
-    id: i64,
-    kind: &str,
-    actor: &str,
-    detail: Option<serde_json::Value>,
-) {
-    app.outbox_wake.notify_one();
-    history::note(app, tenant.id, id, kind, actor, detail).await;
 }
 
 /// The booking as it is now, after a conditional change found it changed meanwhile.
@@ -223,9 +209,9 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
     .await
     {
         Ok(row) => {
-            changed(
+            history::changed(
                 app,
-                tenant,
+                tenant.id,
                 row.id,
                 history::CANCELLED,
                 history::CLIENT,
