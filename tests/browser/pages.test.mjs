@@ -149,6 +149,21 @@ test('Gdynia: past the cutoff the page says until when and whom to phone', async
   assert.match(text, /można było anulować przez internet do końca dnia 30\.11\.2026/);
   assert.match(text, /58 626 26 26/);
   assert.equal(await page.getByRole('button').count(), 0);
+
+  // W-1: the language switch on the page behind the link; the choice is kept for the next page.
+  await page.getByRole('link', { name: 'English' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  assert.equal(await page.locator('h1').textContent(), 'Your booking');
+  assert.match(await page.locator('main').textContent(), /could be cancelled online until the end of 30\.11\.2026/);
+  await check(page, 'a booking past its cutoff, in English');
+  await page.getByRole('link', { name: 'Українська' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'uk');
+  assert.equal(await page.locator('h1').textContent(), 'Ваше бронювання');
+  await check(page, 'a booking past its cutoff, in Ukrainian');
+  await page.goto(`${server.base}/t/gdynia/rezerwacja/${created.managementToken}`);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'uk', 'the language is remembered');
+  await page.getByRole('link', { name: 'Polski' }).click();
+  assert.equal(await page.locator('h1').textContent(), 'Twoja rezerwacja');
   await page.close();
 });
 

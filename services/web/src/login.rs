@@ -25,8 +25,9 @@ use okienko_app::{App, TenantCtx};
 use okienko_domain::{Code, DomainError};
 use serde::Deserialize;
 
-use crate::pages::{self, Layout};
-use crate::state::{tenant_of, HttpState};
+use crate::pages::{self, Place};
+use crate::site::{Chrome, LangQuery};
+use crate::state::HttpState;
 
 /// The identity logged in with this browser for this city (GD-5), if any: the booking pages'
 /// one call. A cookie that is forged, expired or of another city counts as none.
@@ -96,29 +97,35 @@ fn see_other(to: &str, cookies: Vec<Option<HeaderValue>>) -> Response {
 
 /// The refusal as a page: its Polish message, the code for the help desk, and the way back
 /// to the city's booking (whose public form works without the login).
-fn refusal(t: &TenantCtx, e: &DomainError, clear: Option<HeaderValue>) -> Response {
+fn refusal(p: &Place, e: &DomainError, clear: Option<HeaderValue>) -> Response {
     let status = match e.listed_code() {
         Some(Code::OidcNotOffered) => StatusCode::NOT_FOUND,
         Some(Code::OidcUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
         Some(Code::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
-    let mut r = pages::notice(
-        t,
+    let tr = p.tr();
+    let mut r = p.message(
         status,
-        "Logowanie Kartą Mieszkańca",
-        vec![e.to_string(), format!("Kod błędu: {}", e.code())],
-        Some((
-            "Wróć do rezerwacji wizyty".into(),
-            format!("/t/{}/", t.slug),
-        )),
+        "resident-title",
+        vec![
+            e.to_string(),
+            tr.t1("resident-error-code", "code", e.code()),
+        ],
+        None,
+        Some((tr.t("resident-back"), format!("/t/{}/", p.t.slug))),
     );
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(c) = clear {
-        h.append(header::SET_COOKIE, c);
+        r.headers_mut().append(header::SET_COOKIE, c);
     }
     r
+}
+
+/// The city of a login page's path, in the visitor's language.
+#[allow(clippy::result_large_err)]
+fn place(s: &HttpState, slug: &str, headers: &HeaderMap, path: &str) -> Result<Place, Response> {
+    let path = format!("/t/{slug}/{path}");
+    Place::new(s, slug, &LangQuery::default(), headers, path)
 }
 
 #[derive(Deserialize)]
@@ -130,14 +137,16 @@ pub struct StartQuery {
 pub async fn start(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
     q: Result<Query<StartQuery>, QueryRejection>,
 ) -> Response {
     // An unreadable query starts the login all the same, back to the city's start page.
     let next = q.ok().and_then(|Query(q)| q.next);
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
+    let p = match place(&s, &slug, &headers, "logowanie") {
+        Ok(p) => p,
         Err(r) => return r,
     };
+    let t = p.t.clone();
     match oidc::start(&s.app, &t, next.as_deref()).await {
         Ok(go) => {
             let c = set_cookie(
@@ -151,11 +160,11 @@ pub async fn start(
             // own paths is this one only.
             let mut r = see_other(&go.redirect, vec![c]);
             if r.headers().get(header::LOCATION).is_none() {
-                r = refusal(&t, &DomainError::OidcUnavailable, None);
+                r = refusal(&p, &DomainError::OidcUnavailable, None);
             }
             r
         }
-        Err(e) => refusal(&t, &e, None),
+        Err(e) => refusal(&p, &e, None),
     }
 }
 
@@ -166,10 +175,11 @@ pub async fn callback(
     headers: HeaderMap,
     q: Result<Query<Callback>, QueryRejection>,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
+    let p = match place(&s, &slug, &headers, "logowanie/powrot") {
+        Ok(p) => p,
         Err(r) => return r,
     };
+    let t = p.t.clone();
     // An unreadable query is a return without code or state, refused as such.
     let cb = q.map(|Query(c)| c).unwrap_or_default();
     // The login's cookie has done its work either way.
@@ -188,14 +198,14 @@ pub async fn callback(
             // the cookie that carried it is signed.
             see_other(&oidc::safe_next(&t, Some(&done.next)), vec![clear(), id])
         }
-        Err(e) => refusal(&t, &e, clear()),
+        Err(e) => refusal(&p, &e, clear()),
     }
 }
 
 #[derive(Template)]
-#[template(path = "pages/logged_in.html")]
+#[template(path = "site/resident.html")]
 struct LoggedInPage {
-    layout: Layout,
+    chrome: Chrome,
     id: Option<Identity>,
     post_url: String,
     home: String,
@@ -206,24 +216,24 @@ struct LoggedInPage {
 pub async fn logged_in_page(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
+    let path = format!("/t/{slug}/wylogowanie");
+    let p = match Place::new(&s, &slug, &q, &headers, path) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let mut r = pages::html(
+    let t = &p.t;
+    p.html(
         StatusCode::OK,
-        LoggedInPage {
-            layout: Layout::of(&t, "Logowanie Kartą Mieszkańca"),
-            id: logged_in(&s.app, &t, &headers),
+        &LoggedInPage {
+            chrome: p.chrome("resident-title"),
+            id: logged_in(&s.app, t, &headers),
             post_url: format!("/t/{}/wylogowanie", t.slug),
             home: format!("/t/{}/", t.slug),
         },
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    )
 }
 
 /// `POST /t/{slug}/wylogowanie`: forgets the identity; back to the city's start page.
@@ -232,14 +242,15 @@ pub async fn logout(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
+    let p = match place(&s, &slug, &headers, "wylogowanie") {
+        Ok(p) => p,
         Err(r) => return r,
     };
     if pages::cross_site(&headers) {
-        return pages::refused_cross_site(&t);
+        return p.refused_cross_site();
     }
-    let clear = set_cookie(&s.app, IDENTITY_COOKIE, "", &identity_cookie_path(&t), 0);
+    let t = &p.t;
+    let clear = set_cookie(&s.app, IDENTITY_COOKIE, "", &identity_cookie_path(t), 0);
     see_other(&format!("/t/{}/", t.slug), vec![clear])
 }
 

@@ -1,13 +1,14 @@
 //! The pages behind e-mailed links (W-6): see a booking and cancel it with one confirming step
 //! (CI-15, ZG-11), confirm a preliminary booking (GD-7). A GET only shows; every action is a
 //! POST from a button, so mail scanners that open links change nothing, and a cross-site POST
-//! is refused. Plain HTML from askama templates, no JavaScript, Polish, in the city's colours
-//! and its date format.
+//! is refused. They render with the citizen pages' chrome (`site::Chrome`): the city's name,
+//! logo and colours, the language switch, every text from the catalogue (`i18n/*/links.ftl`),
+//! the dates in the city's format; never cached, since they show personal data.
 
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -18,7 +19,9 @@ use okienko_domain::calendar::to_local;
 use okienko_domain::config::ConfirmationMode;
 use okienko_domain::{Code, DomainError};
 
-use crate::state::{tenant_of, HttpState};
+use crate::site::i18n::{Lang, Tr};
+use crate::site::{self, Chrome, LangQuery};
+use crate::state::HttpState;
 use okienko_app::booking;
 use okienko_app::error::ApiError;
 use okienko_app::tokens;
@@ -32,114 +35,7 @@ pub fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// No script, no third-party requests, forms only to this server.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
-    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-/// What every page shows around its content: the city's name and colours.
-pub(crate) struct Layout {
-    pub(crate) title: String,
-    pub(crate) city: String,
-    pub(crate) primary: String,
-    pub(crate) secondary: String,
-}
-
-impl Layout {
-    pub(crate) fn of(t: &TenantCtx, title: &str) -> Layout {
-        let b = &t.cfg.branding;
-        Layout {
-            title: title.to_string(),
-            city: b.display_name.clone(),
-            primary: b.primary_color.clone(),
-            secondary: b.secondary_color.clone(),
-        }
-    }
-}
-
-/// A booking as the pages show it, in the city's date format.
-struct Details {
-    code: String,
-    service: String,
-    date: String,
-    time: String,
-    place: String,
-    status: &'static str,
-}
-
-impl Details {
-    fn of(t: &TenantCtx, b: &BookingRow) -> Details {
-        let local = to_local(DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default());
-        let service = t.service(b.service_id);
-        let office = service.and_then(|s| t.office(s.office_id));
-        Details {
-            code: b.code.clone(),
-            service: service.map(|s| s.cfg.name.clone()).unwrap_or_default(),
-            date: t.cfg.messages.date_format.format(local.date()),
-            time: local.format("%H:%M").to_string(),
-            place: office
-                .map(|o| format!("{}, {}", o.cfg.name, o.cfg.address))
-                .unwrap_or_default(),
-            status: match booking::status_of(b) {
-                BookingStatus::Pending => "oczekuje na potwierdzenie",
-                BookingStatus::Confirmed => "potwierdzona",
-                BookingStatus::Cancelled => "anulowana",
-                BookingStatus::Expired => "wygasła (niepotwierdzona)",
-                BookingStatus::Rejected => "odrzucona przez urząd",
-            },
-        }
-    }
-}
-
-/// What the booking page offers.
-enum BookingAction {
-    /// Cancelling, through the confirming page at this address.
-    Cancel(String),
-    /// The cutoff has passed: until when it was possible, and whom to phone.
-    TooLate(String, Option<String>),
-    None,
-}
-
-#[derive(Template)]
-#[template(path = "pages/booking.html")]
-struct BookingPage {
-    layout: Layout,
-    d: Details,
-    action: BookingAction,
-    /// Where the code from the e-mail is entered, while the booking waits for it (OP-7).
-    code_url: Option<String>,
-    /// The visit as a calendar file, while the booking holds its seat.
-    ics_url: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "pages/cancel.html")]
-struct CancelPage {
-    layout: Layout,
-    d: Details,
-    post_url: String,
-    back_url: String,
-}
-
-#[derive(Template)]
-#[template(path = "pages/confirm.html")]
-struct ConfirmPage {
-    layout: Layout,
-    d: Details,
-    until: String,
-    post_url: String,
-}
-
-#[derive(Template)]
-#[template(path = "pages/message.html")]
-struct MessagePage {
-    layout: Layout,
-    paragraphs: Vec<String>,
-    details: Option<Details>,
-    /// (text, href)
-    link: Option<(String, String)>,
-}
-
-/// An HTML page under the content security policy `csp`.
+/// An HTML page under the content security policy `csp` (GraphiQL's own).
 pub(crate) fn with_csp(status: StatusCode, csp: &'static str, body: String) -> Response {
     (
         status,
@@ -152,73 +48,178 @@ pub(crate) fn with_csp(status: StatusCode, csp: &'static str, body: String) -> R
         .into_response()
 }
 
-pub(crate) fn html(status: StatusCode, page: impl Template) -> Response {
-    match page.render() {
-        Ok(body) => with_csp(status, CSP, body),
-        Err(e) => {
-            tracing::error!(error = %e, "page template");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Wewnętrzny błąd serwera.",
-            )
-                .into_response()
+/// The city, the language and the address of a page behind a link: what its chrome needs.
+pub(crate) struct Place {
+    pub(crate) t: Arc<TenantCtx>,
+    pub(crate) lang: Lang,
+    pub(crate) path: String,
+    /// The cookie that remembers a language just chosen.
+    pub(crate) cookies: Vec<String>,
+}
+
+impl Place {
+    /// The city of `slug` (or the page saying there is none), in the language of the query or
+    /// the language cookie.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn new(
+        s: &HttpState,
+        slug: &str,
+        q: &LangQuery,
+        headers: &HeaderMap,
+        path: String,
+    ) -> Result<Place, Response> {
+        let (lang, cookies) = site::lang_of(q, headers);
+        let t = site::tenant(s, slug, lang, &path)?;
+        Ok(Place {
+            t,
+            lang,
+            path,
+            cookies,
+        })
+    }
+
+    pub(crate) fn tr(&self) -> Tr {
+        Tr::new(self.lang)
+    }
+
+    pub(crate) fn chrome(&self, title_id: &str) -> Chrome {
+        Chrome::new(self.lang, &self.path, self.tr().t(title_id), Some(&self.t))
+    }
+
+    /// A rendered page, never cached.
+    pub(crate) fn html(&self, status: StatusCode, page: &impl Template) -> Response {
+        site::html(status, page, &self.cookies, true)
+    }
+
+    /// A page with a title, a few sentences, maybe the booking and a link.
+    pub(crate) fn message(
+        &self,
+        status: StatusCode,
+        title_id: &str,
+        paragraphs: Vec<String>,
+        details: Option<Details>,
+        link: Option<(String, String)>,
+    ) -> Response {
+        self.html(
+            status,
+            &MessagePage {
+                chrome: self.chrome(title_id),
+                paragraphs,
+                details,
+                link,
+            },
+        )
+    }
+
+    /// The refusal of a form posted from another site.
+    pub(crate) fn refused_cross_site(&self) -> Response {
+        let text = self.tr().t("link-cross-site");
+        self.message(StatusCode::FORBIDDEN, "link-failed", vec![text], None, None)
+    }
+}
+
+/// The city of the path's `{slug}` (or the page saying there is none), the language, and the
+/// path's `{token}`.
+async fn place_and_token(parts: &mut Parts, s: &HttpState) -> Result<(Place, String), Response> {
+    let Path((slug, token)) = Path::<(String, String)>::from_request_parts(parts, s)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let q = Query::<LangQuery>::from_request_parts(parts, s)
+        .await
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let path = parts.uri.path().to_string();
+    Ok((Place::new(s, &slug, &q, &parts.headers, path)?, token))
+}
+
+/// A booking as the pages show it, in the city's date format.
+pub(crate) struct Details {
+    code: String,
+    service: String,
+    date: String,
+    time: String,
+    place: String,
+    status: String,
+}
+
+impl Details {
+    fn of(p: &Place, b: &BookingRow) -> Details {
+        let (t, tr) = (&p.t, p.tr());
+        let local = to_local(DateTime::from_timestamp(b.slot_start, 0).unwrap_or_default());
+        let service = t.service(b.service_id);
+        let office = service.and_then(|s| t.office(s.office_id));
+        Details {
+            code: b.code.clone(),
+            service: service.map(|s| s.cfg.name.clone()).unwrap_or_default(),
+            date: t.cfg.messages.date_format.format(local.date()),
+            time: local.format("%H:%M").to_string(),
+            place: office
+                .map(|o| format!("{}, {}", o.cfg.name, o.cfg.address))
+                .unwrap_or_default(),
+            status: tr.t(match booking::status_of(b) {
+                BookingStatus::Pending => "link-status-pending",
+                BookingStatus::Confirmed => "link-status-confirmed",
+                BookingStatus::Cancelled => "link-status-cancelled",
+                BookingStatus::Expired => "link-status-expired",
+                BookingStatus::Rejected => "link-status-rejected",
+            }),
         }
     }
 }
 
-fn message(
-    t: &TenantCtx,
-    status: StatusCode,
-    title: &str,
+/// What the booking page offers.
+enum BookingAction {
+    /// Cancelling, through the confirming page at this address.
+    Cancel(String),
+    /// The cutoff has passed: the sentence saying until when it was possible, and whom to phone.
+    TooLate(String),
+    None,
+}
+
+#[derive(Template)]
+#[template(path = "site/link_booking.html")]
+struct BookingPage {
+    chrome: Chrome,
+    d: Details,
+    action: BookingAction,
+    /// Where the code from the e-mail is entered, while the booking waits for it (OP-7).
+    code_url: Option<String>,
+    /// The visit as a calendar file, while the booking holds its seat.
+    ics_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "site/link_cancel.html")]
+struct CancelPage {
+    chrome: Chrome,
+    d: Details,
+    post_url: String,
+    back_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "site/link_confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    d: Details,
+    until: String,
+    post_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "site/link_message.html")]
+pub(crate) struct MessagePage {
+    chrome: Chrome,
     paragraphs: Vec<String>,
     details: Option<Details>,
-) -> Response {
-    html(
-        status,
-        MessagePage {
-            layout: Layout::of(t, title),
-            paragraphs,
-            details,
-            link: None,
-        },
-    )
-}
-
-/// A message page with a link on, for other modules' answers (the resident-card login).
-pub(crate) fn notice(
-    t: &TenantCtx,
-    status: StatusCode,
-    title: &str,
-    paragraphs: Vec<String>,
+    /// (text, href)
     link: Option<(String, String)>,
-) -> Response {
-    html(
-        status,
-        MessagePage {
-            layout: Layout::of(t, title),
-            paragraphs,
-            details: None,
-            link,
-        },
-    )
-}
-
-/// The city of the path's `{slug}` (or the page saying there is none) and the path's `{token}`.
-async fn city_and_token(
-    parts: &mut Parts,
-    s: &HttpState,
-) -> Result<(Arc<TenantCtx>, String), Response> {
-    let Path((slug, token)) = Path::<(String, String)>::from_request_parts(parts, s)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let t = tenant_of(&s.app, &slug)?;
-    Ok((t, token))
 }
 
 /// The city of the path's `{slug}` and its booking behind the path's `{token}`; refused with
 /// the page that says why not.
 pub struct TokenBooking {
-    t: Arc<TenantCtx>,
+    p: Place,
     b: BookingRow,
     token: String,
 }
@@ -227,10 +228,10 @@ impl FromRequestParts<HttpState> for TokenBooking {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &HttpState) -> Result<Self, Response> {
-        let (t, token) = city_and_token(parts, s).await?;
-        match booking::by_token(&s.app, &t, &token).await {
-            Ok(b) => Ok(TokenBooking { t, b, token }),
-            Err(e) => Err(error_page(&t, e)),
+        let (p, token) = place_and_token(parts, s).await?;
+        match booking::by_token(&s.app, &p.t, &token).await {
+            Ok(b) => Ok(TokenBooking { p, b, token }),
+            Err(e) => Err(error_page(&p, e)),
         }
     }
 }
@@ -238,7 +239,7 @@ impl FromRequestParts<HttpState> for TokenBooking {
 /// For a form posted to a booking's address: the city of the path's `{slug}` and the path's
 /// `{token}`; refused when there is no such city or the form comes from another site.
 pub struct TokenPost {
-    t: Arc<TenantCtx>,
+    p: Place,
     token: String,
 }
 
@@ -246,37 +247,37 @@ impl FromRequestParts<HttpState> for TokenPost {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &HttpState) -> Result<Self, Response> {
-        let (t, token) = city_and_token(parts, s).await?;
+        let (p, token) = place_and_token(parts, s).await?;
         if cross_site(&parts.headers) {
-            return Err(refused_cross_site(&t));
+            return Err(p.refused_cross_site());
         }
-        Ok(TokenPost { t, token })
+        Ok(TokenPost { p, token })
     }
 }
 
-fn error_page(t: &TenantCtx, e: ApiError) -> Response {
+fn error_page(p: &Place, e: ApiError) -> Response {
     let d = e.domain();
     let status = match d.listed_code() {
         Some(Code::InvalidToken | Code::NotFound) => StatusCode::NOT_FOUND,
         Some(Code::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::CONFLICT,
     };
-    message(t, status, "Nie udało się", vec![d.to_string()], None)
+    p.message(status, "link-failed", vec![d.to_string()], None, None)
 }
 
 /// A local instant in the city's date format; midnight as the end of the day before
 /// ("do końca dnia 30.11.2026" rather than "do 01.12.2026, godz. 00:00").
-fn local_when(t: &TenantCtx, at: DateTime<Utc>) -> String {
-    let l = to_local(at);
+fn local_when(p: &Place, at: DateTime<Utc>) -> String {
+    let (l, format) = (to_local(at), &p.t.cfg.messages.date_format);
     if l.time() == chrono::NaiveTime::MIN {
         if let Some(day) = l.date().pred_opt() {
-            return format!("końca dnia {}", t.cfg.messages.date_format.format(day));
+            return p.tr().t1("link-until-day-end", "day", &format.format(day));
         }
     }
-    format!(
-        "{}, godz. {}",
-        t.cfg.messages.date_format.format(l.date()),
-        l.format("%H:%M")
+    let time = l.format("%H:%M").to_string();
+    p.tr().ta(
+        "link-until-at",
+        &[("day", &format.format(l.date())), ("time", &time)],
     )
 }
 
@@ -286,7 +287,8 @@ fn manage_path(t: &TenantCtx, token: &str) -> String {
 
 /// Whether the client may still cancel `b` now, and if not because of the cutoff, until when
 /// it was possible and whom to phone.
-fn cancel_action(app: &App, t: &TenantCtx, b: &BookingRow, token: &str) -> BookingAction {
+fn cancel_action(app: &App, p: &Place, b: &BookingRow, token: &str) -> BookingAction {
+    let t = &p.t;
     if !booking::status_of(b).holds_seat() {
         return BookingAction::None;
     }
@@ -294,11 +296,17 @@ fn cancel_action(app: &App, t: &TenantCtx, b: &BookingRow, token: &str) -> Booki
     if app.clock.now() < until {
         return BookingAction::Cancel(format!("{}/anuluj", manage_path(t, token)));
     }
+    let tr = p.tr();
+    let mut text = tr.t1("link-too-late", "until", &local_when(p, until));
     let phone = t
         .service(b.service_id)
         .and_then(|s| t.office(s.office_id))
         .and_then(|o| o.cfg.phone.clone());
-    BookingAction::TooLate(local_when(t, until), phone)
+    if let Some(phone) = phone {
+        text.push(' ');
+        text.push_str(&tr.t1("link-too-late-phone", "phone", &phone));
+    }
+    BookingAction::TooLate(text)
 }
 
 /// A POST from another site (a form elsewhere posting to a booking's address) is refused.
@@ -316,33 +324,25 @@ pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-pub(crate) fn refused_cross_site(t: &TenantCtx) -> Response {
-    message(
-        t,
-        StatusCode::FORBIDDEN,
-        "Nie udało się",
-        vec!["Tę operację można wykonać tylko ze strony rezerwacji.".into()],
-        None,
-    )
-}
-
 /// `GET /t/{slug}/rezerwacja/{token}`: the booking, and cancelling while it is possible.
 pub async fn manage_page(
     State(s): State<HttpState>,
-    TokenBooking { t, b, token }: TokenBooking,
+    TokenBooking { p, b, token }: TokenBooking,
 ) -> Response {
-    html(
+    let t = &p.t;
+    let status = booking::status_of(&b);
+    p.html(
         StatusCode::OK,
-        BookingPage {
-            layout: Layout::of(&t, "Twoja rezerwacja"),
-            d: Details::of(&t, &b),
-            action: cancel_action(&s.app, &t, &b, &token),
-            code_url: (booking::status_of(&b) == BookingStatus::Pending
+        &BookingPage {
+            chrome: p.chrome("link-booking-title"),
+            d: Details::of(&p, &b),
+            action: cancel_action(&s.app, &p, &b, &token),
+            code_url: (status == BookingStatus::Pending
                 && t.cfg.confirmation.mode == ConfirmationMode::EmailCode)
-                .then(|| format!("{}/kod", manage_path(&t, &token))),
-            ics_url: booking::status_of(&b)
+                .then(|| format!("{}/kod", manage_path(t, &token))),
+            ics_url: status
                 .holds_seat()
-                .then(|| format!("{}/wizyta.ics", manage_path(&t, &token))),
+                .then(|| format!("{}/wizyta.ics", manage_path(t, &token))),
         },
     )
 }
@@ -352,19 +352,21 @@ pub async fn manage_page(
 /// booking holds its seat. Behind the token like the booking page, so never cached.
 pub async fn ics_download(
     State(s): State<HttpState>,
-    TokenBooking { t, b, .. }: TokenBooking,
+    TokenBooking { p, b, .. }: TokenBooking,
 ) -> Response {
     let ics = booking::status_of(&b)
         .holds_seat()
-        .then(|| booking::ics_of(&s.app, &t, &b))
+        .then(|| booking::ics_of(&s.app, &p.t, &b))
         .flatten();
     let Some(ics) = ics else {
-        return message(
-            &t,
+        let text = p.tr().t("link-no-calendar");
+        let details = Some(Details::of(&p, &b));
+        return p.message(
             StatusCode::NOT_FOUND,
-            "Nie udało się",
-            vec!["Ta rezerwacja nie jest już aktualna, więc nie ma jej w kalendarzu.".into()],
-            Some(Details::of(&t, &b)),
+            "link-failed",
+            vec![text],
+            details,
+            None,
         );
     };
     let disposition = format!("attachment; filename=\"wizyta-{}.ics\"", b.code);
@@ -393,42 +395,40 @@ pub async fn ics_download(
 /// `GET /t/{slug}/rezerwacja/{token}/anuluj`: asks once more before cancelling (CI-15).
 pub async fn cancel_page(
     State(s): State<HttpState>,
-    TokenBooking { t, b, token }: TokenBooking,
+    TokenBooking { p, b, token }: TokenBooking,
 ) -> Response {
-    match cancel_action(&s.app, &t, &b, &token) {
-        BookingAction::Cancel(post_url) => html(
+    match cancel_action(&s.app, &p, &b, &token) {
+        BookingAction::Cancel(post_url) => p.html(
             StatusCode::OK,
-            CancelPage {
-                layout: Layout::of(&t, "Anulowanie rezerwacji"),
-                d: Details::of(&t, &b),
+            &CancelPage {
+                chrome: p.chrome("link-cancel-title"),
+                d: Details::of(&p, &b),
                 post_url,
-                back_url: manage_path(&t, &token),
+                back_url: manage_path(&p.t, &token),
             },
         ),
         // Nothing to cancel any more: the booking page says why.
-        _ => manage_page(State(s), TokenBooking { t, b, token }).await,
+        _ => manage_page(State(s), TokenBooking { p, b, token }).await,
     }
 }
 
 /// `POST /t/{slug}/rezerwacja/{token}/anuluj`: cancels.
 pub async fn cancel_submit(
     State(s): State<HttpState>,
-    TokenPost { t, token }: TokenPost,
+    TokenPost { p, token }: TokenPost,
 ) -> Response {
-    match booking::cancel(&s.app, &t, &token).await {
-        Ok(b) => html(
-            StatusCode::OK,
-            MessagePage {
-                layout: Layout::of(&t, "Rezerwacja anulowana"),
-                paragraphs: vec![
-                    "Termin jest wolny dla innych osób. Dziękujemy.".into(),
-                    "Potwierdzenie anulowania wysłaliśmy e-mailem.".into(),
-                ],
-                details: Some(Details::of(&t, &b)),
-                link: Some(("Umów nową wizytę".into(), format!("/t/{}/", t.slug))),
-            },
-        ),
-        Err(e) => error_page(&t, e),
+    match booking::cancel(&s.app, &p.t, &token).await {
+        Ok(b) => {
+            let tr = p.tr();
+            p.message(
+                StatusCode::OK,
+                "link-cancelled-title",
+                vec![tr.t("link-cancelled-free"), tr.t("link-cancelled-mail")],
+                Some(Details::of(&p, &b)),
+                Some((tr.t("link-new-booking"), format!("/t/{}/", p.t.slug))),
+            )
+        }
+        Err(e) => error_page(&p, e),
     }
 }
 
@@ -445,28 +445,39 @@ async fn by_confirm_token(app: &App, t: &TenantCtx, token: &str) -> Result<Booki
         .ok_or_else(|| DomainError::InvalidToken.into())
 }
 
+/// The city of a confirmation link and its token (the link's token is not a booking's).
+pub struct ConfirmLink {
+    p: Place,
+    token: String,
+}
+
+impl FromRequestParts<HttpState> for ConfirmLink {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &HttpState) -> Result<Self, Response> {
+        let (p, token) = place_and_token(parts, s).await?;
+        Ok(ConfirmLink { p, token })
+    }
+}
+
 /// `GET /t/{slug}/potwierdz/{token}`: what is being confirmed, and the button only while the
 /// booking waits for it (GD-7).
 pub async fn confirm_page(
     State(s): State<HttpState>,
-    Path((slug, token)): Path<(String, String)>,
+    ConfirmLink { p, token }: ConfirmLink,
 ) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let b = match by_confirm_token(&s.app, &t, &token).await {
+    let tr = p.tr();
+    let b = match by_confirm_token(&s.app, &p.t, &token).await {
         Ok(b) => b,
         Err(_) => {
-            return message(
-                &t,
+            let text = tr.t("link-invalid-text");
+            return p.message(
                 StatusCode::NOT_FOUND,
-                "Nieważny link",
-                vec![
-                    "Ten link potwierdzający jest nieważny. Sprawdź, czy skopiowano go w całości z wiadomości e-mail.".into(),
-                ],
+                "link-invalid-title",
+                vec![text],
                 None,
-            )
+                None,
+            );
         }
     };
     let now = s.app.clock.now();
@@ -474,36 +485,37 @@ pub async fn confirm_page(
         .confirm_expires_at
         .and_then(|e| DateTime::from_timestamp(e, 0))
         .filter(|e| *e > now);
+    let d = Some(Details::of(&p, &b));
     match (booking::status_of(&b), open_until) {
-        (BookingStatus::Pending, Some(until)) => html(
+        (BookingStatus::Pending, Some(until)) => p.html(
             StatusCode::OK,
-            ConfirmPage {
-                layout: Layout::of(&t, "Potwierdzenie rezerwacji"),
-                d: Details::of(&t, &b),
-                until: local_when(&t, until),
-                post_url: format!("/t/{}/potwierdz/{}", t.slug, token),
+            &ConfirmPage {
+                chrome: p.chrome("link-confirm-title"),
+                d: Details::of(&p, &b),
+                until: tr.t1("link-confirm-until", "until", &local_when(&p, until)),
+                post_url: format!("/t/{}/potwierdz/{}", p.t.slug, token),
             },
         ),
-        (BookingStatus::Confirmed, _) => message(
-            &t,
+        (BookingStatus::Confirmed, _) => p.message(
             StatusCode::OK,
-            "Rezerwacja jest już potwierdzona",
-            vec!["Potwierdzenie z numerem rezerwacji wysłaliśmy e-mailem.".into()],
-            Some(Details::of(&t, &b)),
+            "link-already-confirmed-title",
+            vec![tr.t("link-already-confirmed-mail")],
+            d,
+            None,
         ),
-        (BookingStatus::Pending, None) | (BookingStatus::Expired, _) => message(
-            &t,
+        (BookingStatus::Pending, None) | (BookingStatus::Expired, _) => p.message(
             StatusCode::CONFLICT,
-            "Czas na potwierdzenie minął",
+            "link-confirm-late-title",
             vec![DomainError::BookingExpired.to_string()],
-            Some(Details::of(&t, &b)),
+            d,
+            None,
         ),
-        _ => message(
-            &t,
+        _ => p.message(
             StatusCode::CONFLICT,
-            "Rezerwacji nie można potwierdzić",
+            "link-confirm-refused-title",
             vec![booking::refusal_for(&b).to_string()],
-            Some(Details::of(&t, &b)),
+            d,
+            None,
         ),
     }
 }
@@ -511,20 +523,21 @@ pub async fn confirm_page(
 /// `POST /t/{slug}/potwierdz/{token}`: confirms.
 pub async fn confirm_submit(
     State(s): State<HttpState>,
-    TokenPost { t, token }: TokenPost,
+    TokenPost { p, token }: TokenPost,
 ) -> Response {
-    match booking::confirm(&s.app, &t, &token, None).await {
-        Ok(b) => message(
-            &t,
-            StatusCode::OK,
-            "Rezerwacja potwierdzona",
-            vec![
-                "Potwierdzenie z numerem rezerwacji i linkiem do anulowania wysłaliśmy e-mailem."
-                    .into(),
-            ],
-            Some(Details::of(&t, &b)),
-        ),
-        Err(e) => error_page(&t, e),
+    match booking::confirm(&s.app, &p.t, &token, None).await {
+        Ok(b) => {
+            let text = p.tr().t("link-confirmed-mail");
+            let details = Some(Details::of(&p, &b));
+            p.message(
+                StatusCode::OK,
+                "link-confirmed-title",
+                vec![text],
+                details,
+                None,
+            )
+        }
+        Err(e) => error_page(&p, e),
     }
 }
 

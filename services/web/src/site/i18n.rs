@@ -44,12 +44,14 @@ impl Lang {
         Lang::ALL.into_iter().find(|l| l.code() == s.trim())
     }
 
-    /// The catalogue's files: the citizen pages' and one per office screen.
-    fn sources(self) -> [&'static str; 5] {
+    /// The catalogue's files: the citizen pages', the e-mailed links' pages' and one per office
+    /// screen.
+    fn sources(self) -> [&'static str; 6] {
         macro_rules! files {
             ($lang:literal) => {
                 [
                     include_str!(concat!("../../i18n/", $lang, "/site.ftl")),
+                    include_str!(concat!("../../i18n/", $lang, "/links.ftl")),
                     include_str!(concat!("../../i18n/", $lang, "/staff.ftl")),
                     include_str!(concat!("../../i18n/", $lang, "/kiosk.ftl")),
                     include_str!(concat!("../../i18n/", $lang, "/display.ftl")),
