@@ -182,3 +182,59 @@ fn file_import_refuses_low_contrast() {
     let (ok, text) = okienko(&["tenants", "import", path]);
     assert!(ok && text.contains(": Created"), "{text}");
 }
+
+/// W-2: a city's `logo.svg` beside its `tenant.toml` is imported with it and served at the
+/// address the API announces, under a CSP that allows no script; a logo with a script or an
+/// outside reference is refused with the field named; a city without one gets the neutral mark.
+#[tokio::test]
+async fn a_citys_logo_file_is_served_and_a_hostile_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let city = dir.path().join("cieszyn");
+    std::fs::create_dir_all(&city).unwrap();
+    std::fs::write(city.join("tenant.toml"), cieszyn_toml()).unwrap();
+    let cli = |data: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_okienko"))
+            .args(["tenants", "import", dir.path().to_str().unwrap()])
+            .env("OKIENKO_DATA_DIR", data)
+            .env_remove("DATABASE_URL")
+            .env_remove("OKIENKO_NOW")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        (out.status.success(), text)
+    };
+    for hostile in [
+        r#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg"><image href="https://tracker.example/x.png"/></svg>"#,
+        "<p>not an image</p>",
+    ] {
+        std::fs::write(city.join("logo.svg"), hostile).unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let (ok, text) = cli(data.path());
+        assert!(!ok, "{hostile}: {text}");
+        assert!(text.contains("branding.logo_svg"), "{text}");
+    }
+    let own = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><title>Herb</title><circle cx="24" cy="24" r="20" fill="#b30000"/></svg>"##;
+    std::fs::write(city.join("logo.svg"), own).unwrap();
+    let s = Server::builder()
+        .env("OKIENKO_POLICIES", dir.path().to_str().unwrap())
+        .start()
+        .await;
+    let r = reqwest::get(format!("{}/static/cieszyn/logo.svg", s.base))
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    assert_eq!(r.text().await.unwrap(), own);
+    // A city of the shipped set has no logo file: the neutral mark.
+    let plain = Server::start().await;
+    let (status, neutral) = plain.get("/static/gdynia/logo.svg").await;
+    assert_eq!(status, 200);
+    assert!(
+        neutral.contains("<svg") && !neutral.contains("Herb"),
+        "{neutral}"
+    );
+}

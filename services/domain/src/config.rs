@@ -333,6 +333,10 @@ pub struct Branding {
     pub secondary_color: String,
     #[serde(default)]
     pub logo_url: Option<String>,
+    /// The city's own logo as SVG text, served at `/static/<slug>/logo.svg` (W-2); the import
+    /// takes it from `logo.svg` beside `tenant.toml`. None: the neutral mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_svg: Option<String>,
     /// Sender name and address for e-mails of this city.
     #[serde(default)]
     pub email_from: Option<String>,
@@ -342,7 +346,50 @@ fn default_secondary() -> String {
     "#ffffff".into()
 }
 
+/// The largest logo a city may store: a mark for the header, not a picture.
+pub const MAX_LOGO_BYTES: usize = 64 * 1024;
+
 impl Branding {
+    /// W-2: a logo is an SVG image of at most [`MAX_LOGO_BYTES`], with no script, event
+    /// handler or reference to anything outside itself. The pages show it through `<img>`, where
+    /// no script runs anyway, and it is served under a CSP that allows none; this check keeps a
+    /// configuration from storing what would only ever be refused there.
+    pub fn check_logo(&self) -> Result<(), Refusal> {
+        let Some(svg) = &self.logo_svg else {
+            return Ok(());
+        };
+        let refuse = |m: &str| {
+            Err(Refusal::from((
+                "branding.logo_svg".to_string(),
+                m.to_string(),
+            )))
+        };
+        if svg.len() > MAX_LOGO_BYTES {
+            return refuse("logo może mieć najwyżej 64 KiB");
+        }
+        let lower = svg.to_ascii_lowercase();
+        if !lower.contains("<svg") {
+            return refuse("logo musi być obrazem SVG (element <svg>)");
+        }
+        let forbidden = [
+            "<script",
+            "javascript:",
+            "<foreignobject",
+            "href=\"http",
+            "href='http",
+            "@import",
+            "url(http",
+        ];
+        if forbidden.iter().any(|f| lower.contains(f))
+            || lower
+                .split(|c: char| c.is_whitespace())
+                .any(|w| w.starts_with("on") && w.contains('='))
+        {
+            return refuse("logo nie może zawierać skryptów ani odwołań do innych adresów");
+        }
+        Ok(())
+    }
+
     /// W-4: the city's colours are the header's and the buttons' background and text, so they
     /// must contrast at least 4.5:1 (WCAG 2.1 AA, 1.4.3). Malformed colours are refused by
     /// `TenantConfig::check` before this. The refusal names the text colour's field.
@@ -687,6 +734,7 @@ impl TenantConfig {
             return err("branding.secondary_color", "kolor w formacie #rrggbb");
         }
         self.branding.check_contrast()?;
+        self.branding.check_logo()?;
         let mut consent_keys = BTreeSet::new();
         for (i, c) in self.consents.iter().enumerate() {
             if !consent_keys.insert(c.key.as_str()) {

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use okienko_domain::config::TenantConfig;
+use okienko_domain::config::{ConfigError, TenantConfig, MAX_LOGO_BYTES};
+use okienko_domain::Code;
 use okienko_store::{import_tenants, Db, ImportOutcome, TenantImport};
 
 /// The tenant files under `dir`: `dir/tenant.toml` itself, or `dir/*/tenant.toml`.
@@ -36,7 +37,7 @@ pub fn parse_all(files: &[PathBuf]) -> anyhow::Result<Vec<TenantImport>> {
                 continue;
             }
         };
-        match TenantConfig::parse(&name, &text) {
+        match TenantConfig::parse(&name, &text).and_then(|cfg| with_logo(f, cfg)) {
             Ok(cfg) => {
                 let dir_name = f
                     .parent()
@@ -61,6 +62,41 @@ pub fn parse_all(files: &[PathBuf]) -> anyhow::Result<Vec<TenantImport>> {
         ));
     }
     Ok(out)
+}
+
+/// The city's `logo.svg` beside its `tenant.toml`, when there is one (W-2), checked as any
+/// stored branding is; read only up to one byte past the limit, which refuses it.
+fn with_logo(file: &Path, mut cfg: TenantConfig) -> Result<TenantConfig, ConfigError> {
+    use std::io::Read;
+    let Some(path) = file
+        .parent()
+        .map(|d| d.join("logo.svg"))
+        .filter(|p| p.is_file())
+    else {
+        return Ok(cfg);
+    };
+    let refused = |message: String, code: Code| ConfigError {
+        file: path.display().to_string(),
+        line: 1,
+        field: "branding.logo_svg".into(),
+        message,
+        code,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| (f.take(MAX_LOGO_BYTES as u64 + 1)).read_to_end(&mut bytes))
+        .map_err(|e| refused(e.to_string(), Code::ValidationFailed))?;
+    let svg = String::from_utf8(bytes).map_err(|_| {
+        refused(
+            "logo.svg nie jest tekstem UTF-8".into(),
+            Code::ValidationFailed,
+        )
+    })?;
+    cfg.branding.logo_svg = Some(svg);
+    cfg.branding
+        .check_logo()
+        .map_err(|r| refused(r.message, r.code))?;
+    Ok(cfg)
 }
 
 pub fn to_import(cfg: &TenantConfig) -> anyhow::Result<TenantImport> {

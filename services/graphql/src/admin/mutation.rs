@@ -312,6 +312,7 @@ impl Mutation {
             primary_color: input.primary_color,
             secondary_color: input.secondary_color,
             logo_url: input.logo_url,
+            logo_svg: None,
             email_from: input.email_from,
         };
         edit_config(ctx, "config.set_branding", "branding", move |c| {
@@ -321,7 +322,11 @@ impl Mutation {
                     "nazwa nie może być pusta",
                 ));
             }
-            c.branding = b.clone();
+            // The logo file came with the import; the colours and names do not replace it.
+            c.branding = Branding {
+                logo_svg: c.branding.logo_svg.take(),
+                ..b.clone()
+            };
             Ok(())
         })
         .await

@@ -56,9 +56,13 @@ pub async fn brand_css(State(s): State<HttpState>, Path(slug): Path<String>) -> 
 /// `GET /static/{slug}/logo.svg`: the logo the API announces; a neutral mark where the city
 /// has none of its own in this binary (none of the demo cities does).
 pub async fn logo(State(s): State<HttpState>, Path(slug): Path<String>) -> Response {
-    if s.app.catalog.get(&slug).is_none() {
+    let Some(t) = s.app.catalog.get(&slug) else {
         return StatusCode::NOT_FOUND.into_response();
-    }
+    };
+    let svg = match &t.cfg.branding.logo_svg {
+        Some(own) => own.as_bytes().to_vec(),
+        None => NEUTRAL_LOGO.to_vec(),
+    };
     (
         [
             (
@@ -73,8 +77,13 @@ pub async fn logo(State(s): State<HttpState>, Path(slug): Path<String>) -> Respo
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ),
+            // Opened on its own, the image may style itself and nothing more.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+            ),
         ],
-        NEUTRAL_LOGO,
+        svg,
     )
         .into_response()
 }
