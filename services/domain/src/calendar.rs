@@ -2,43 +2,11 @@
 //! Everything is computed in Europe/Warsaw local time and turned into UTC instants at the end,
 //! so a slot is correct on the days the clocks change (P-2).
 
-use chrono::{
-    DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
-    Weekday,
-};
-use chrono_tz::Europe::Warsaw;
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
-use crate::config::{parse_range, BookingRules, MinNotice, WeeklyHoursConfig};
+use crate::config::{BookingRules, MinNotice};
 use crate::error::DomainError;
-
-/// The tenants' time zone.
-pub const TZ: Tz = Warsaw;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Weekday7 {
-    Mon,
-    Tue,
-    Wed,
-    Thu,
-    Fri,
-    Sat,
-    Sun,
-}
-
-impl From<Weekday> for Weekday7 {
-    fn from(w: Weekday) -> Self {
-        match w {
-            Weekday::Mon => Weekday7::Mon,
-            Weekday::Tue => Weekday7::Tue,
-            Weekday::Wed => Weekday7::Wed,
-            Weekday::Thu => Weekday7::Thu,
-            Weekday::Fri => Weekday7::Fri,
-            Weekday::Sat => Weekday7::Sat,
-            Weekday::Sun => Weekday7::Sun,
-        }
-    }
-}
+pub use crate::week::{local_date, local_to_utc, to_local, Weekday7, WeeklyHours, TZ};
 
 /// Easter Sunday (Gregorian), by the anonymous Gregorian algorithm.
 pub fn easter_sunday(year: i32) -> NaiveDate {
@@ -88,49 +56,6 @@ pub fn public_holiday(d: NaiveDate) -> Option<&'static str> {
         _ => None,
     }
 }
-
-/// Opening hours per weekday (Monday first), as sorted, non-overlapping ranges.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WeeklyHours {
-    days: [Vec<(NaiveTime, NaiveTime)>; 7],
-}
-
-impl WeeklyHours {
-    pub fn from_config(c: &WeeklyHoursConfig) -> Result<WeeklyHours, String> {
-        let mut h = WeeklyHours::default();
-        for (i, wd) in ALL_DAYS.iter().enumerate() {
-            let mut ranges = c
-                .day(*wd)
-                .iter()
-                .map(|s| parse_range(s))
-                .collect::<Result<Vec<_>, _>>()?;
-            ranges.sort();
-            if ranges.windows(2).any(|w| w[0].1 > w[1].0) {
-                return Err("godziny w jednym dniu nachodzą na siebie".into());
-            }
-            h.days[i] = ranges;
-        }
-        Ok(h)
-    }
-
-    pub fn on(&self, d: NaiveDate) -> &[(NaiveTime, NaiveTime)] {
-        &self.days[d.weekday().num_days_from_monday() as usize]
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.days.iter().all(Vec::is_empty)
-    }
-}
-
-const ALL_DAYS: [Weekday7; 7] = [
-    Weekday7::Mon,
-    Weekday7::Tue,
-    Weekday7::Wed,
-    Weekday7::Thu,
-    Weekday7::Fri,
-    Weekday7::Sat,
-    Weekday7::Sun,
-];
 
 /// What makes a day open or closed for one bookable service.
 #[derive(Debug, Clone)]
@@ -199,21 +124,6 @@ pub struct Slot {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub local: NaiveDateTime,
-}
-
-/// The local instant → UTC, or None when the local time does not exist.
-pub fn local_to_utc(t: NaiveDateTime) -> Option<DateTime<Utc>> {
-    TZ.from_local_datetime(&t)
-        .earliest()
-        .map(|x| x.with_timezone(&Utc))
-}
-
-pub fn to_local(t: DateTime<Utc>) -> NaiveDateTime {
-    t.with_timezone(&TZ).naive_local()
-}
-
-pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    to_local(t).date()
 }
 
 /// The days and the earliest instant a client may book now.
@@ -323,6 +233,7 @@ pub fn check_slot(
 mod tests {
     use super::*;
     use crate::config::CancellationCutoff;
+    use crate::week::WeeklyHoursConfig;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("valid date")

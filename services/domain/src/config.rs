@@ -5,12 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Weekday7, WeeklyHours};
 use crate::codes::Code;
-use crate::queue::{DeskConfig, QueueConfig, QueueRules};
+use crate::queue_config::{self, DeskConfig, QueueConfig, QueueRules};
+use crate::week::WeeklyHours;
+pub use crate::week::{parse_range, WeeklyHoursConfig};
 
 /// The whole configuration of one tenant.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -547,26 +548,6 @@ pub struct Department {
     pub name: String,
 }
 
-/// Opening hours by weekday, each a list of "HH:MM-HH:MM" ranges.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct WeeklyHoursConfig {
-    #[serde(default)]
-    pub mon: Vec<String>,
-    #[serde(default)]
-    pub tue: Vec<String>,
-    #[serde(default)]
-    pub wed: Vec<String>,
-    #[serde(default)]
-    pub thu: Vec<String>,
-    #[serde(default)]
-    pub fri: Vec<String>,
-    #[serde(default)]
-    pub sat: Vec<String>,
-    #[serde(default)]
-    pub sun: Vec<String>,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
@@ -831,7 +812,14 @@ impl TenantConfig {
                 }
             }
         }
-        crate::queue::check(self).map_err(Refusal::from)
+        queue_config::check(
+            &self.queue,
+            &self.queues,
+            &self.desks,
+            |key| self.office(key).is_some(),
+            |key| self.service(key).map(|s| s.office.as_str()),
+        )
+        .map_err(Refusal::from)
     }
 
     pub fn service(&self, key: &str) -> Option<&Service> {
@@ -863,36 +851,6 @@ impl TenantConfig {
     pub fn slot_minutes_of(&self, service: &Service) -> u32 {
         service.slot_minutes.unwrap_or(self.booking.slot_minutes)
     }
-}
-
-impl WeeklyHoursConfig {
-    pub fn day(&self, d: Weekday7) -> &[String] {
-        match d {
-            Weekday7::Mon => &self.mon,
-            Weekday7::Tue => &self.tue,
-            Weekday7::Wed => &self.wed,
-            Weekday7::Thu => &self.thu,
-            Weekday7::Fri => &self.fri,
-            Weekday7::Sat => &self.sat,
-            Weekday7::Sun => &self.sun,
-        }
-    }
-}
-
-/// Parses "HH:MM-HH:MM".
-pub fn parse_range(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
-    let (a, b) = s
-        .split_once('-')
-        .ok_or_else(|| format!("„{s}”: zakres w formacie GG:MM-GG:MM"))?;
-    let p = |x: &str| {
-        NaiveTime::parse_from_str(x.trim(), "%H:%M")
-            .map_err(|_| format!("„{s}”: niepoprawna godzina „{x}”"))
-    };
-    let (a, b) = (p(a)?, p(b)?);
-    if a >= b {
-        return Err(format!("„{s}”: koniec musi być po początku"));
-    }
-    Ok((a, b))
 }
 
 fn is_slug(s: &str) -> bool {

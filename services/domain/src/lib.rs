@@ -7,7 +7,9 @@ pub mod codes;
 pub mod config;
 pub mod error;
 pub mod queue;
+pub mod queue_config;
 pub mod validate;
+pub mod week;
 
 pub use codes::Code;
 pub use error::DomainError;
