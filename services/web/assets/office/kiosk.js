@@ -11,6 +11,7 @@
 
   // --- Inactivity: the warning `WARN` seconds before going back to the start -----------------
   var WARN = 10;
+  var listened = false;
   var idle = parseInt(body.getAttribute('data-idle') || '0', 10);
   var dialog = document.getElementById('k-warn');
   var warnTimer = null;
@@ -25,6 +26,8 @@
       dialog.showModal();
       var stay = dialog.querySelector('[data-stay]');
       if (stay) stay.focus();
+      // Someone who listens to the screen hears the warning too.
+      if (listened) say(dialog.textContent);
     }
     goTimer = setTimeout(goHome, WARN * 1000);
   }
@@ -116,14 +119,18 @@
   var VOICES = { pl: 'pl-PL', en: 'en-GB', uk: 'uk-UA' };
   var speakButton = document.querySelector('[data-speak-button]');
   var main = document.getElementById('main');
+  function say(text) {
+    if (!('speechSynthesis' in window && 'SpeechSynthesisUtterance' in window)) return;
+    var u = new window.SpeechSynthesisUtterance(text.replace(/\s+/g, ' ').trim());
+    u.lang = VOICES[document.documentElement.lang] || 'pl-PL';
+    window.speechSynthesis.cancel();
+    window.speechSynthesis.speak(u);
+  }
   if (speakButton && main && 'speechSynthesis' in window && 'SpeechSynthesisUtterance' in window) {
     speakButton.hidden = false;
     speakButton.addEventListener('click', function () {
-      var text = main.getAttribute('data-speak') || main.textContent || '';
-      var u = new window.SpeechSynthesisUtterance(text.trim());
-      u.lang = VOICES[document.documentElement.lang] || 'pl-PL';
-      window.speechSynthesis.cancel();
-      window.speechSynthesis.speak(u);
+      listened = true;
+      say(main.getAttribute('data-speak') || main.textContent || '');
     });
   }
 })();

@@ -88,9 +88,9 @@ fn keypad(
     });
     f.error = error.is_some();
     f.speak = [
-        error.as_deref(),
-        Some(f.title.as_str()),
-        Some(hint.as_str()),
+        error.clone(),
+        Some(frame::sentence(&f.title)),
+        Some(hint.clone()),
     ]
     .into_iter()
     .flatten()

@@ -208,8 +208,17 @@ struct ProblemPage {
 /// A screen saying why no ticket was printed and what to do, with the way back to the start.
 pub fn problem(status: StatusCode, mut f: Frame, text: String) -> Response {
     f.error = true;
-    f.speak = format!("{} {text}", f.title);
+    f.speak = format!("{} {text}", sentence(&f.title));
     site::html(status, &ProblemPage { f, text }, &[], true)
+}
+
+/// A heading read out as a sentence: with a full stop, unless it ends in one already.
+pub fn sentence(s: &str) -> String {
+    if s.ends_with(['.', '!', '?', ':']) {
+        s.to_string()
+    } else {
+        format!("{s}.")
+    }
 }
 
 /// A kiosk screen's answer: no caching (codes and tickets), the pages' CSP and headers.

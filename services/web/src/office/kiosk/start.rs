@@ -136,7 +136,7 @@ pub async fn page(
 
 /// The start screen read out: the title, then each choice (and why a closed one is closed).
 fn speak_start(tr: Tr, title: &str, buttons: &[Button], closed: Option<&str>) -> String {
-    let mut text = vec![title.to_string()];
+    let mut text = vec![frame::sentence(title)];
     if let Some(c) = closed {
         text.push(c.to_string());
     }
