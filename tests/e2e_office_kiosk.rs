@@ -289,7 +289,7 @@ async fn closed_queues_are_greyed_with_why() {
         &s,
         "/t/cieszyn/kiosk/bilet",
         k,
-        &[("queue", "M"), ("nonce", &n)],
+        &[("queue", "M"), ("nonce", n)],
     )
     .await;
     assert_eq!(r.status, 409, "{}", r.body);

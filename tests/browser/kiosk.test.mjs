@@ -384,3 +384,43 @@ test('Dąbrowa Górnicza: the phone keypad too early, in time and too late', asy
   await stop(server);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('closed queues greyed with why, and a refusal in plain words', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'okienko-kiosk-'));
+  // Tuesday 1 December 2026, 18:00 in Warsaw: after Cieszyn's hours (CI-4).
+  const server = await serverOn(dir, '2026-12-01T17:00:00Z');
+  await pairKiosk(server, 'cieszyn');
+  const page = await browser.context.newPage();
+  await page.goto(`${server.base}/t/cieszyn/kiosk`);
+  assert.equal(await page.locator('.k-closed').count(), 6);
+  assert.equal(await page.locator('.k-queues button, .k-queues a').count(), 0, 'nothing to press');
+  assert.match(await page.locator('.k-closed').first().textContent(), /Nieczynne\. Na dziś zakończono wydawanie biletów\./);
+  await check(page, 'the start screen after hours');
+  await page.screenshot({ path: join(SHOTS, 'kiosk-closed.png') });
+  await page.getByRole('button', { name: 'Czytaj na głos' }).click();
+  assert.match(await page.evaluate(() => window.__spoken.at(-1).text), /^Wybierz sprawę i weź bilet\. Na dziś zakończono wydawanie biletów\. /);
+
+  // A walk-in asked for anyway (a form left from before closing time): what to do.
+  await Promise.all([page.waitForNavigation(), page.evaluate(() => {
+    const f = document.createElement('form');
+    f.method = 'post';
+    f.action = '/t/cieszyn/kiosk/bilet';
+    for (const [name, value] of [['queue', 'M'], ['nonce', '00112233445566778899aabbccddeeff'], ['lang', 'uk']]) {
+      const i = document.createElement('input');
+      i.type = 'hidden';
+      i.name = name;
+      i.value = value;
+      f.append(i);
+    }
+    document.body.append(f);
+    f.submit();
+  })]);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'uk');
+  assert.equal(await page.locator('h1').textContent(), 'Не вдалося видати талон');
+  assert.match(await page.locator('.k-error').textContent(), /На сьогодні видачу талонів завершено/);
+  await check(page, 'the refusal screen');
+  await expectBigTargets(page, 'the refusal screen');
+  await page.close();
+  await stop(server);
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -14,6 +14,12 @@
 //! forms, never in a cookie: the next person at the kiosk starts in Polish again.
 //! `assets/office/kiosk.js` adds the inactivity return (with a warning first), printing, the
 //! double-tap guard, local typing on the keypads and speech output.
+//!
+//! Without JavaScript no screen goes back to the start by itself: a `<meta http-equiv=
+//! "refresh">` is markup, which the CSP allows, but it can neither warn first nor be extended,
+//! as WCAG 2.2.1 asks (axe-core's `meta-refresh` rule, tagged wcag2a, fails it); every screen
+//! but the start has the "Powrót do początku" link instead, and kiosk-mode Chromium runs the
+//! script.
 
 mod checkin;
 mod frame;
