@@ -164,6 +164,12 @@ async fn only_a_paired_kiosk_of_this_city_sees_the_kiosk() {
     // The city's own kiosk: six of the nine CI-5 queues, then the other three (W-7).
     assert_eq!(start.status, 200, "{}", start.body);
     assert!(start.csp.contains("script-src 'self'"), "{}", start.csp);
+    // No inline script or style for the CSP to refuse.
+    assert!(!start.body.contains("style="), "{}", start.body);
+    assert_eq!(
+        start.body.matches("<script").count(),
+        start.body.matches("<script src=\"/assets/").count()
+    );
     assert!(start.body.contains("<html lang=\"pl\">"));
     assert!(start
         .body
@@ -254,19 +260,38 @@ async fn a_walk_in_ticket_by_post_and_a_repeated_post_is_the_same_ticket() {
     .await;
     assert_ne!(second.location, first.location);
     assert!(get(&s, &second.location, k).await.body.contains("M002"));
+    // Two taps that arrive at once: one ticket, both shown it.
+    let n3 = nonce_of(&get(&s, "/t/cieszyn/kiosk", k).await.body);
+    let form = [("queue", "D"), ("nonce", n3.as_str())];
+    let (a, b) = tokio::join!(
+        post(&s, "/t/cieszyn/kiosk/bilet", k, &form),
+        post(&s, "/t/cieszyn/kiosk/bilet", k, &form)
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location, b.location);
+    assert!(get(&s, &a.location, k).await.body.contains("D001"));
     let v = issue(&s, "cieszyn", &st.kiosk, "M").await;
     assert_eq!(v["data"]["issueTicket"]["number"], "M003", "{v}");
+    let v = issue(&s, "cieszyn", &st.kiosk, "D").await;
+    assert_eq!(v["data"]["issueTicket"]["number"], "D002", "{v}");
 
     // Only tickets of this kiosk's office, shortly after they were printed, are shown.
     let gone = get(&s, "/t/cieszyn/kiosk/bilet/999999", k).await;
     assert_eq!(gone.location, "/t/cieszyn/kiosk");
+    let gdynia = staff(&s, "gdynia").await;
+    let elsewhere = first.location.replace("/t/cieszyn/", "/t/gdynia/");
+    let a = get(&s, &elsewhere, Some(&gdynia.kiosk)).await;
+    assert_eq!(
+        a.location, "/t/gdynia/kiosk",
+        "another city's ticket is not shown"
+    );
     // The check-in entry prints no walk-in ticket: a plain Polish screen says so.
-    let n3 = nonce_of(&get(&s, "/t/cieszyn/kiosk", k).await.body);
+    let n4 = nonce_of(&get(&s, "/t/cieszyn/kiosk", k).await.body);
     let r = post(
         &s,
         "/t/cieszyn/kiosk/bilet",
         k,
-        &[("queue", "R"), ("nonce", &n3)],
+        &[("queue", "R"), ("nonce", &n4)],
     )
     .await;
     assert_eq!(r.status, 409, "{}", r.body);
