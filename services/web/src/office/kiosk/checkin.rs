@@ -55,7 +55,6 @@ fn keys(entry: Entry) -> Vec<String> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn keypad(
     status: StatusCode,
     lang: Lang,
