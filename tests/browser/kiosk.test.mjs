@@ -237,6 +237,13 @@ test('the return to the start after inactivity, with a warning first', async () 
   await page.getByRole('button', { name: 'Zostań' }).click();
   assert.equal(await warning.isVisible(), false);
   assert.equal(await page.locator('#typed').inputValue(), 'D', 'staying keeps what was typed');
+  // A physical keyboard types into the field with the focus on a key of the screen.
+  await page.getByRole('button', { name: 'K', exact: true }).focus();
+  await page.keyboard.type('m7');
+  assert.equal(await page.locator('#typed').inputValue(), 'Dm7');
+  await page.getByRole('button', { name: 'Czytaj na głos' }).focus();
+  await page.keyboard.press('Backspace');
+  assert.equal(await page.locator('#typed').inputValue(), 'Dm');
   assert.match(page.url(), /\/kiosk\/rezerwacja$/);
   await page.clock.runFor(51_000);
   assert.ok(await warning.isVisible());

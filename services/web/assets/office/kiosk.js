@@ -98,6 +98,12 @@
       input.dispatchEvent(new Event('input', { bubbles: true }));
       input.focus();
     });
+    // A physical keyboard types into the field wherever the focus is (a key of the screen,
+    // the speech button): the key's character lands in the field focused here.
+    document.addEventListener('keydown', function (e) {
+      if (e.ctrlKey || e.altKey || e.metaKey || document.activeElement === input) return;
+      if ((e.key.length === 1 && e.key !== ' ') || e.key === 'Backspace') input.focus();
+    });
   });
 
   // --- The ticket: printed once when its screen opens (kiosk-mode Chromium with
