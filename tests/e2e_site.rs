@@ -413,3 +413,53 @@ async fn a_kept_day_page_is_served_only_for_its_own_language_and_errors() {
     let refused = f.page("/t/zielona-gora/wizyta/dzien").await;
     assert!(refused.contains("<title>Błąd: "), "{refused}");
 }
+
+/// P-7 on the pages: a client over the city's read limit gets a page in its language saying
+/// how long to wait (429 with Retry-After), not the API's JSON; another client is served.
+#[tokio::test]
+async fn a_client_over_the_read_limit_gets_a_page_saying_how_long_to_wait() {
+    let s = Server::with_env(&[("OKIENKO_RATE_LIMITS", "on")]).await;
+    let http = reqwest::Client::new();
+    let get = |lang: &'static str| {
+        http.get(format!("{}/t/cieszyn/", s.base))
+            .header("cookie", format!("okienko_lang={lang}"))
+            .send()
+    };
+    let mut limited = None;
+    for _ in 0..400 {
+        let r = get("pl").await.unwrap();
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 200);
+    }
+    let r = limited.expect("the read limit (300 a minute) was never reached");
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("<html lang=\"pl\">") && body.contains("Zbyt wiele zapytań"),
+        "{body}"
+    );
+    let en = get("en").await.unwrap();
+    assert_eq!(en.status(), 429);
+    assert!(en.text().await.unwrap().contains("Too many requests"));
+    // Another client address is its own budget.
+    let other = http
+        .get(format!("{}/t/gdynia/", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "another city's budget is its own");
+}

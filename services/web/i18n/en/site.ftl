@@ -119,3 +119,5 @@ wdl-4 = Thursday
 wdl-5 = Friday
 wdl-6 = Saturday
 wdl-7 = Sunday
+err-too-many-title = Too many requests
+err-too-many = Too many requests came from this address in a short time. Try again in { $seconds } s.

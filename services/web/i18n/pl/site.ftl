@@ -119,3 +119,5 @@ wdl-4 = czwartek
 wdl-5 = piątek
 wdl-6 = sobota
 wdl-7 = niedziela
+err-too-many-title = Zbyt wiele zapytań
+err-too-many = Z tego adresu przyszło w krótkim czasie zbyt wiele zapytań. Spróbuj ponownie za { $seconds } s.

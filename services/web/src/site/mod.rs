@@ -305,7 +305,9 @@ pub fn tenant(
     })
 }
 
-/// The public read limit of the GraphQL API, per tenant and client address (P-7).
+/// The public read limit of the GraphQL API, per tenant and client address (P-7). Over it, a
+/// page in the visitor's language says how long to wait (429 with `Retry-After`), not the
+/// API's JSON.
 #[allow(clippy::result_large_err)]
 pub async fn read_limit(
     s: &HttpState,
@@ -320,8 +322,26 @@ pub async fn read_limit(
         .rate_limits
         .check(kind, t.id.0, &client.0, per_minute)
         .await
-        .map_err(crate::respond::rate_limited)?;
+        .map_err(|l| too_many(t, headers, l))?;
     Ok(client)
+}
+
+/// The page of a request over its rate limit.
+fn too_many(t: &TenantCtx, headers: &HeaderMap, l: okienko_app::rate_limit::Limited) -> Response {
+    let (lang, _) = i18n::choose(None, headers);
+    let tr = Tr::new(lang);
+    let secs = l.retry_after_secs().to_string();
+    let home = format!("/t/{}/", t.slug);
+    let mut r = message(
+        StatusCode::TOO_MANY_REQUESTS,
+        Chrome::new(lang, &home, tr.t("err-too-many-title"), Some(t)),
+        vec![tr.t1("err-too-many", "seconds", &secs)],
+        None,
+    );
+    let h = r.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from(l.retry_after_secs()));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// [`read_limit`] for the tries of a booking's confirmation code (OP-7).
