@@ -648,3 +648,79 @@ async fn zielona_gora_refusal_with_a_reason() {
         "{v}"
     );
 }
+
+/// DG-3, DG-8: Dąbrowa's booked visits wait in the check-in queue U; each desk counts and calls
+/// only the booked visits of the services it serves, as `callNext` does: the checked-in visit
+/// goes before the walk-in who came first (no walk-in waits in U, so it may be early, CI-19).
+#[tokio::test]
+async fn dabrowa_desks_take_their_booked_visits_from_the_check_in_queue() {
+    let s = Server::start().await;
+    let mut st = staff(&s, "dabrowa-gornicza").await;
+    let service = s
+        .service_id("dabrowa-gornicza", "rejestracja-dzialalnosci")
+        .await;
+    // Wednesday 2 December 2026, 09:00 in Warsaw.
+    let v = s
+        .book(
+            "dabrowa-gornicza",
+            rodo_input(
+                &service,
+                "2026-12-02T08:00:00Z",
+                json!({ "name": "Piotr Zieliński", "email": "piotr@example.pl", "phone": "662 138 278" }),
+            ),
+        )
+        .await;
+    let code = str_at(&v, "/data/createBooking/booking/code");
+
+    // 08:35: a walk-in in R, then the booked client checked in by phone (U001).
+    let s = s.restart_at("2026-12-02T07:35:00Z").await;
+    st.next_day(&s, "dabrowa-gornicza").await;
+    assert_eq!(walk_in(&s, "dabrowa-gornicza", &st, "R").await, "R001");
+    let t = kiosk(
+        &s,
+        "dabrowa-gornicza",
+        &st.kiosk,
+        "mutation($p: String!) { checkInByPhone(phone: $p) { number } }",
+        json!({ "p": "48662138278" }),
+    )
+    .await;
+    assert_eq!(t["checkInByPhone"]["number"], "U001", "{t}");
+    let mut two = at_desk(&s, "dabrowa-gornicza", &st, 2).await;
+    let page = two.get("/t/dabrowa-gornicza/stanowisko").await.body;
+    for letter in ["U", "R"] {
+        let row = &page[page
+            .find(&format!("<th scope=\"row\">{letter} – "))
+            .unwrap()..];
+        assert!(
+            row[..row.find("</tr>").unwrap()].contains("<td>1</td>"),
+            "{page}"
+        );
+    }
+    assert!(page.contains("Następny do wywołania: U001."), "{page}");
+    // Desk 1 serves other matters: neither the visit nor R001 is in its counts.
+    let mut one = at_desk(&s, "dabrowa-gornicza", &st, 1).await;
+    let page = one.get("/t/dabrowa-gornicza/stanowisko").await.body;
+    let u = &page[page.find("<th scope=\"row\">U – ").unwrap()..];
+    assert!(
+        u[..u.find("</tr>").unwrap()].contains("<td>0</td>"),
+        "{page}"
+    );
+    assert!(!page.contains("Następny do wywołania"), "{page}");
+
+    let page = act(&mut two, "dabrowa-gornicza", "wywolaj", &[]).await;
+    assert!(page.contains("Wywołano numer U001."), "{page}");
+    assert!(
+        page.contains(&format!("<dt>Kod rezerwacji</dt><dd>{code}</dd>")),
+        "{page}"
+    );
+    assert!(
+        page.contains("<dt>Godzina wizyty</dt><dd>09:00</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("Następny do wywołania: R001."), "{page}");
+    let page = act(&mut one, "dabrowa-gornicza", "wywolaj", &[]).await;
+    assert!(
+        page.contains("Nikt nie czeka w kolejkach tego stanowiska."),
+        "{page}"
+    );
+}

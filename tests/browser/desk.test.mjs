@@ -4,7 +4,8 @@
 // whole screen by keyboard alone, the focus on each action's result; a Cieszyn booking checked
 // in and called first at its time (CI-18); three calls and the void after them (CI-8) with the
 // recall button counting down on the browser's clock (page.clock), the server's clock moved by
-// restarting it. axe-core on every state; nothing is fetched from beyond this machine.
+// restarting it. axe-core on every state, reflow at 320 CSS pixels; nothing is fetched from
+// beyond this machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -128,6 +129,11 @@ test('a walk-in called from the desk page, served and finished (axe on every sta
   assert.match(await page.locator('#desk-recall-hint').textContent(), /możliwe o 09:10\. Pozostało: (10:00|9:\d\d)/);
   await check(page, 'a called ticket', scripted);
   await shot(page, 'called');
+  // Reflow at 320 CSS pixels (400% zoom, WCAG 1.4.10): nothing scrolls sideways.
+  await page.setViewportSize({ width: 320, height: 800 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 320);
+  await shot(page, 'called-320');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // A refusal without a reason: the error summary takes the focus, the field says why.
   await press(page, 'Odmów obsługi');

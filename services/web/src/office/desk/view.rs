@@ -435,3 +435,43 @@ pub async fn render(
     };
     site::html(status, &page, &v.cookies, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_and_countdowns_read_as_the_clerk_reads_them() {
+        let tr = Tr::new(Lang::Pl);
+        assert_eq!(span(&tr, 59), "0 min");
+        assert_eq!(span(&tr, 12 * 60 + 30), "12 min");
+        assert_eq!(span(&tr, 77 * 60), "1 godz. 17 min");
+        assert_eq!(span(&tr, -5), "0 min");
+        assert_eq!(countdown(600), "10:00");
+        assert_eq!(countdown(65), "1:05");
+        assert_eq!(countdown(-1), "0:00");
+    }
+
+    /// ZG-14: the recorded reason is Polish whatever the page's language, with the note.
+    #[test]
+    fn the_recorded_reason_is_the_label_and_the_note() {
+        assert_eq!(
+            reason_text("pojazd", " VIN inny "),
+            "Dane pojazdu niezgodne z rezerwacją: VIN inny"
+        );
+        assert_eq!(
+            reason_text("wlasciciel", ""),
+            "Dane właściciela pojazdu niezgodne z rezerwacją"
+        );
+        assert_eq!(
+            reason_text("inny", "brak pełnomocnictwa"),
+            "brak pełnomocnictwa"
+        );
+        for key in ["pojazd", "wlasciciel", "dane", "sprawa", "inny"] {
+            for lang in Lang::ALL {
+                let label = Tr::new(lang).t(&reason_id(key));
+                assert_ne!(label, reason_id(key), "{key} in {}", lang.code());
+            }
+        }
+    }
+}
