@@ -226,6 +226,12 @@ async fn the_desk_is_for_this_citys_clerks_only() {
     let mut clerk = at_desk(&s, "opole", &opole, 3).await;
     let page = clerk.get("/t/opole/stanowisko").await.body;
     assert!(page.contains("Następny do wywołania: M001."), "{page}");
+    // An address edited by hand says nothing rather than failing.
+    for q in ["wynik=wywolano&bilet=abc", "wynik=cos&bilet=1", "bilet=-1"] {
+        let a = clerk.get(&format!("/t/opole/stanowisko?{q}")).await;
+        assert_eq!(a.status, 200, "{q}");
+        assert!(!a.body.contains("id=\"desk-result\""), "{q}: {}", a.body);
+    }
 
     // A call-centre operator has no desk work (as the desk API's DeskWork permission).
     let made = s

@@ -79,11 +79,12 @@ async fn clerk(
     Ok((t, who))
 }
 
-/// What the page says after an action (the redirect's query).
+/// What the page says after an action (the redirect's query). Text, so that an address
+/// edited by hand is ignored rather than refused.
 #[derive(Debug, Default, Deserialize)]
 pub struct Outcome {
     pub wynik: Option<String>,
-    pub bilet: Option<i64>,
+    pub bilet: Option<String>,
 }
 
 /// `GET /t/{slug}/stanowisko`: the desk, or the choice of one when this computer has none.

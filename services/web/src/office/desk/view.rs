@@ -352,7 +352,8 @@ pub async fn outcome(app: &App, t: &TenantCtx, tr: &Tr, o: &Outcome) -> Option<S
     if kind == "wybrano" {
         return Some(tr.t("desk-result-chosen"));
     }
-    let r = queue::ticket(app, t, o.bilet?).await.ok()?;
+    let id = o.bilet.as_deref()?.trim().parse().ok()?;
+    let r = queue::ticket(app, t, id).await.ok()?;
     let n = r.label.as_str();
     Some(match kind {
         "wywolano" => tr.t1("desk-result-called", "number", n),
