@@ -4,8 +4,8 @@
 // whole screen by keyboard alone, the focus on each action's result; a Cieszyn booking checked
 // in and called first at its time (CI-18); three calls and the void after them (CI-8) with the
 // recall button counting down on the browser's clock (page.clock), the server's clock moved by
-// restarting it. axe-core on every state, reflow at 320 CSS pixels; nothing is fetched from
-// beyond this machine.
+// restarting it; the queues' figures read again by the page. axe-core on every state, reflow at
+// 320 CSS pixels; nothing is fetched from beyond this machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -324,6 +324,21 @@ test('CI-8: three calls, each allowed 10 minutes after the last, then the void',
   assert.equal(await page.getByText('Stanowisko nie ma wywołanego numeru.').count(), 1);
   await check(page, 'the ticket void', scripted);
   await shot(page, 'void');
+
+  // The queues' figures are read again every 20 seconds of the page's clock: a walk-in taken
+  // meanwhile is counted without reloading the page.
+  const dRow = page.locator('.desk-table tbody tr').nth(1);
+  assert.match(await dRow.textContent(), /D – Dowody osobiste\s*0/);
+  assert.equal(await walkIn('D'), 'D001');
+  await page.clock.fastForward('00:20');
+  let text = '';
+  for (let i = 0; i < 100 && !/osobiste\s*1/.test(text); i++) {
+    // Waiting for the page's fetch to come back, not for a timer.
+    await new Promise((r) => setTimeout(r, 50));
+    text = await dRow.textContent();
+  }
+  assert.match(text, /D – Dowody osobiste\s*1/);
+  assert.equal(await result(page), 'Bilet M001 jest nieważny: klient nie podszedł po wywołaniach.');
   await page.close();
 });
 
