@@ -26,22 +26,21 @@ export function freePort() {
   });
 }
 
-/** Ends `child` with SIGTERM and waits for it (when it is `running`), then removes `dir`. */
+/** Ends `child` with SIGTERM and waits for it (when it is `running`), then removes `dir` (if given). */
 export async function stopAndRemove(child, running, dir) {
   if (running) {
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await gone;
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
-export async function startServer({ now = NOW, env = {} } = {}) {
+/** Starts the binary on `data` and `port` with the clock at `now`; resolves once it is ready. */
+async function spawnOn({ data, port, now, env }) {
   const bin = process.env.OKIENKO_BIN;
   if (!bin) throw new Error('OKIENKO_BIN is not set (tests/browser.rs sets it to the built okienko)');
-  const data = mkdtempSync(join(tmpdir(), 'okienko-browser-'));
-  const port = await freePort();
-  const log = openSync(join(data, 'server.log'), 'w');
+  const log = openSync(join(data, 'server.log'), 'a');
   const child = spawn(bin, [], {
     env: {
       PATH: process.env.PATH,
@@ -58,11 +57,11 @@ export async function startServer({ now = NOW, env = {} } = {}) {
     stdio: ['ignore', 'ignore', log],
   });
   const base = `http://127.0.0.1:${port}`;
-  let exited = null;
-  child.on('exit', (code) => { exited = code; });
+  const state = { child, exited: null };
+  child.on('exit', (code) => { state.exited = code; });
   for (let i = 0; i < 300; i++) {
-    if (exited !== null) {
-      throw new Error(`okienko exited with ${exited}:\n${readFileSync(join(data, 'server.log'), 'utf8')}`);
+    if (state.exited !== null) {
+      throw new Error(`okienko exited with ${state.exited}:\n${readFileSync(join(data, 'server.log'), 'utf8')}`);
     }
     try {
       const r = await fetch(`${base}/readyz`);
@@ -71,6 +70,14 @@ export async function startServer({ now = NOW, env = {} } = {}) {
     await new Promise((r) => setTimeout(r, 100));
     if (i === 299) throw new Error('okienko did not become ready');
   }
+  return state;
+}
+
+export async function startServer({ now = NOW, env = {} } = {}) {
+  const data = mkdtempSync(join(tmpdir(), 'okienko-browser-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let state = await spawnOn({ data, port, now, env });
   return {
     base,
     data,
@@ -84,8 +91,17 @@ export async function startServer({ now = NOW, env = {} } = {}) {
     log() {
       return readFileSync(join(data, 'server.log'), 'utf8');
     },
+    /**
+     * Stops the server and starts it again on the same data, address and port with the clock
+     * at `now`: time moves on for the server without waiting (as `Server::restart_at` in the
+     * Rust tests). The browser's cookies stay valid; staff sessions last 8 hours of the clock.
+     */
+    async restart({ now: later }) {
+      await stopAndRemove(state.child, state.exited === null, null);
+      state = await spawnOn({ data, port, now: later, env });
+    },
     async stop() {
-      await stopAndRemove(child, exited === null, data);
+      await stopAndRemove(state.child, state.exited === null, data);
     },
   };
 }

@@ -112,6 +112,8 @@ pub struct Chrome {
     pub city: Option<City>,
     pub brand_css: Option<String>,
     pub css: String,
+    /// Further stylesheets after `css` (the office screens' `office.css`), before the city's.
+    pub styles: Vec<String>,
     pub js: String,
     pub switch: Vec<LangLink>,
     pub a11y: Option<String>,
@@ -131,6 +133,7 @@ impl Chrome {
             }),
             brand_css: t.map(branding::css_url),
             css: crate::assets::url("site.css"),
+            styles: Vec::new(),
             js: crate::assets::url("site.js"),
             switch: Lang::ALL
                 .into_iter()
