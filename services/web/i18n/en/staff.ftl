@@ -1,1 +1,26 @@
-# The office screens: staff (services/web/src/office/staff.rs).
+# The office screens: staff (services/web/src/office/staff.rs) and pairing of devices (office/devices.rs).
+staff-err-cross-site = This can only be done from the office's own pages.
+staff-login-title = Staff login
+staff-login-lead = Log in with your office staff account. After 8 hours you need to log in again.
+staff-login-login = Login (e-mail address)
+staff-login-password = Password
+staff-login-button = Log in
+staff-expired = Your session has expired. Log in again to continue.
+staff-logged-out = You have been logged out.
+staff-err-login-empty = Enter your login (e-mail address)
+staff-err-password-empty = Enter your password
+staff-err-credentials = Wrong login or password.
+staff-err-locked = The account is locked after repeated failed logins. Try again after { $until }.
+staff-err-suspended = The account is suspended. Contact your administrator.
+staff-home-title = Staff page
+staff-home-who = Logged in as
+staff-role-admin = administrator
+staff-role-call-centre = call-centre operator
+staff-role-clerk = clerk
+staff-link-desk = Service desk
+staff-link-desk-hint = Calling the next numbers and serving clients.
+staff-link-admission = Admission list
+staff-link-admission-hint = The day's booked visits, printable.
+staff-link-devices = Devices
+staff-link-devices-hint = Ticket kiosks and displays: pairing and removing.
+staff-logout = Log out

@@ -1,1 +1,26 @@
-# The office screens: staff (services/web/src/office/staff.rs).
+# The office screens: staff (services/web/src/office/staff.rs) and pairing of devices (office/devices.rs).
+staff-err-cross-site = Tę operację można wykonać tylko ze stron urzędu.
+staff-login-title = Logowanie pracownika
+staff-login-lead = Zaloguj się kontem pracownika urzędu. Po 8 godzinach trzeba zalogować się ponownie.
+staff-login-login = Login (adres e-mail)
+staff-login-password = Hasło
+staff-login-button = Zaloguj się
+staff-expired = Sesja wygasła. Zaloguj się ponownie, aby kontynuować.
+staff-logged-out = Wylogowano.
+staff-err-login-empty = Wpisz login (adres e-mail)
+staff-err-password-empty = Wpisz hasło
+staff-err-credentials = Nieprawidłowy login lub hasło.
+staff-err-locked = Konto zostało zablokowane po kolejnych nieudanych próbach logowania. Spróbuj ponownie po { $until }.
+staff-err-suspended = Konto jest zawieszone. Skontaktuj się z administratorem.
+staff-home-title = Strona pracownika
+staff-home-who = Zalogowano jako
+staff-role-admin = administrator
+staff-role-call-centre = konsultant infolinii
+staff-role-clerk = urzędnik
+staff-link-desk = Stanowisko obsługi
+staff-link-desk-hint = Wywoływanie kolejnych numerów i obsługa klientów.
+staff-link-admission = Lista przyjęć
+staff-link-admission-hint = Umówione wizyty dnia do wydruku.
+staff-link-devices = Urządzenia
+staff-link-devices-hint = Biletomaty i tablice: parowanie i usuwanie.
+staff-logout = Wyloguj się

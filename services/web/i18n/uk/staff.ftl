@@ -1,1 +1,26 @@
-# The office screens: staff (services/web/src/office/staff.rs).
+# The office screens: staff (services/web/src/office/staff.rs) and pairing of devices (office/devices.rs).
+staff-err-cross-site = Цю дію можна виконати лише зі сторінок установи.
+staff-login-title = Вхід працівника
+staff-login-lead = Увійдіть за допомогою облікового запису працівника установи. Через 8 годин потрібно увійти знову.
+staff-login-login = Логін (адреса електронної пошти)
+staff-login-password = Пароль
+staff-login-button = Увійти
+staff-expired = Сеанс закінчився. Увійдіть знову, щоб продовжити.
+staff-logged-out = Ви вийшли з системи.
+staff-err-login-empty = Введіть логін (адресу електронної пошти)
+staff-err-password-empty = Введіть пароль
+staff-err-credentials = Неправильний логін або пароль.
+staff-err-locked = Обліковий запис заблоковано після кількох невдалих спроб входу. Спробуйте знову після { $until }.
+staff-err-suspended = Обліковий запис призупинено. Зверніться до адміністратора.
+staff-home-title = Сторінка працівника
+staff-home-who = Ви увійшли як
+staff-role-admin = адміністратор
+staff-role-call-centre = оператор колл-центру
+staff-role-clerk = службовець
+staff-link-desk = Робоче місце
+staff-link-desk-hint = Виклик наступних номерів і обслуговування клієнтів.
+staff-link-admission = Список прийому
+staff-link-admission-hint = Записані візити дня для друку.
+staff-link-devices = Пристрої
+staff-link-devices-hint = Термінали та табло: підключення й видалення.
+staff-logout = Вийти
