@@ -357,3 +357,373 @@ async fn sessions_and_devices_are_no_staff_elsewhere_and_next_stays_in_the_city(
         assert_eq!(r.location, "/t/opole/personel", "{evil}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pairing devices
+
+/// An administrator of `slug` logged in on the pages: (browser, API token).
+async fn admin_browser(s: &Server, slug: &str) -> (Browser, String) {
+    let op = s.operator_token().await;
+    let login = format!("admin{}@{slug}.example.pl", std::process::id());
+    let password = s.create_tenant_admin(&op, slug, &login).await;
+    let mut b = Browser::new(s);
+    let r = b.login(slug, &login, &password, "").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let token = b.cookie("okienko_staff").unwrap().to_string();
+    (b, token)
+}
+
+/// The first `XXXX-XXXX` code on a page.
+fn code_on(page: &str) -> String {
+    let alphabet = |c: char| c.is_ascii_uppercase() || ('2'..='9').contains(&c);
+    let chars: Vec<char> = page.chars().collect();
+    for w in chars.windows(9) {
+        if w[4] == '-' && w[..4].iter().all(|c| alphabet(*c)) && w[5..].iter().all(|c| alphabet(*c))
+        {
+            return w.iter().collect();
+        }
+    }
+    panic!("no pairing code on the page:\n{page}");
+}
+
+const PAIRING: &str = "mutation($k: DeviceKind!, $o: ID!, $d: Int, $n: String!) { \
+    createPairingCode(kind: $k, officeId: $o, desk: $d, name: $n) { code expiresAt validMinutes } }";
+
+async fn api_code(s: &Server, slug: &str, admin: &str, kind: &str, desk: Option<i64>) -> String {
+    let office = s.first_office(slug, admin).await;
+    let v = s
+        .admin(
+            slug,
+            Some(admin),
+            PAIRING,
+            json!({ "k": kind, "o": office, "d": desk, "n": "Urządzenie z API" }),
+        )
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    str_at(&v, "/data/createPairingCode/code")
+}
+
+async fn redeem(s: &Server, slug: &str, code: &str) -> (Browser, Answer) {
+    let mut d = Browser::new(s);
+    let r = d
+        .post(&format!("/t/{slug}/urzadzenie"), &[("code", code)])
+        .await;
+    (d, r)
+}
+
+#[tokio::test]
+async fn an_administrator_pairs_a_kiosk_and_a_door_display_with_codes_and_removes_one() {
+    let s = Server::start().await;
+    let (mut admin, token) = admin_browser(&s, "opole").await;
+    let office = s.first_office("opole", &token).await;
+    let home = admin.get("/t/opole/personel").await;
+    assert!(
+        home.body.contains("/t/opole/personel/urzadzenia"),
+        "{}",
+        home.body
+    );
+    let list = admin.get("/t/opole/personel/urzadzenia").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("Dodaj urządzenie"));
+
+    // A kiosk.
+    let made = admin
+        .post(
+            "/t/opole/personel/urzadzenia",
+            &[
+                ("kind", "kiosk"),
+                ("office", &office),
+                ("desk", ""),
+                ("name", "Biletomat przy wejściu"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let code = code_on(&made.body);
+    assert!(made.body.contains("10 min"), "says how long: {}", made.body);
+    assert!(made
+        .body
+        .contains(&format!("/t/opole/urzadzenie?kod={code}")));
+
+    // The device's browser: the link fills the code in; nothing is redeemed on a GET.
+    let mut device = Browser::new(&s);
+    let form = device.get(&format!("/t/opole/urzadzenie?kod={code}")).await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains(&format!(r#"value="{code}""#)),
+        "{}",
+        form.body
+    );
+    // Typed in lower case, without the dash.
+    let typed = code.replace('-', "").to_lowercase();
+    let r = device
+        .post("/t/opole/urzadzenie", &[("code", &typed)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/t/opole/kiosk");
+    let set = r
+        .set_cookie
+        .iter()
+        .find(|c| c.starts_with("okienko_device="))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let kiosk = device.cookie("okienko_device").unwrap().to_string();
+    assert!(kiosk.starts_with("okd_"));
+    let (status, v) = s
+        .post_path(
+            "/t/opole/kiosk/graphql",
+            Some(&kiosk),
+            json!({ "query": "{ office { name } }" }).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["errors"].is_null(), "the paired kiosk works: {v}");
+    // A device is no staff member.
+    assert_eq!(device.get("/t/opole/personel").await.status, 303);
+
+    // Used once.
+    let (_, again) = redeem(&s, "opole", &code).await;
+    assert_eq!(again.status, 422);
+    assert!(
+        again.body.contains("Ten kod został już użyty"),
+        "{}",
+        again.body
+    );
+
+    // A door display of desk 2; a desk the office lacks is refused at the field.
+    let bad = admin
+        .post(
+            "/t/opole/personel/urzadzenia",
+            &[
+                ("kind", "door"),
+                ("office", &office),
+                ("desk", "99"),
+                ("name", "Tablica"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("nie ma stanowiska 99"), "{}", bad.body);
+    let empty = admin
+        .post(
+            "/t/opole/personel/urzadzenia",
+            &[("kind", "door"), ("office", &office), ("name", "")],
+        )
+        .await;
+    assert!(empty.body.contains("Podaj numer stanowiska") && empty.body.contains("Podaj nazwę"));
+    let door = admin
+        .post(
+            "/t/opole/personel/urzadzenia",
+            &[
+                ("kind", "door"),
+                ("office", &office),
+                ("desk", "2"),
+                ("name", "Tablica przy drzwiach 2"),
+            ],
+        )
+        .await;
+    let (_, r) = redeem(&s, "opole", &code_on(&door.body)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/t/opole/tablica/stanowisko/2");
+    let hall = admin
+        .post(
+            "/t/opole/personel/urzadzenia",
+            &[
+                ("kind", "hall"),
+                ("office", &office),
+                ("desk", "3"),
+                ("name", "Tablica w holu"),
+            ],
+        )
+        .await;
+    let (_, r) = redeem(&s, "opole", &code_on(&hall.body)).await;
+    assert_eq!(r.location, "/t/opole/tablica", "a hall display has no desk");
+
+    let v = s
+        .admin(
+            "opole",
+            Some(&token),
+            "{ devices { id kind name desk revokedAt } }",
+            json!({}),
+        )
+        .await;
+    let devices = v["data"]["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 3, "{v}");
+    let desks: Vec<_> = devices.iter().map(|d| d["desk"].clone()).collect();
+    assert_eq!(desks, vec![json!(null), json!(2), json!(null)], "{v}");
+
+    // "Usuń" revokes: the kiosk's token stops working and its page goes to pairing.
+    let list = admin.get("/t/opole/personel/urzadzenia").await;
+    assert!(
+        list.body.contains("Biletomat przy wejściu")
+            && list.body.contains("Tablica przy stanowisku 2")
+    );
+    let kiosk_id = devices[0]["id"].as_str().unwrap();
+    let gone = admin
+        .post(
+            &format!("/t/opole/personel/urzadzenia/{kiosk_id}/usun"),
+            &[],
+        )
+        .await;
+    assert_eq!(gone.status, 303);
+    assert_eq!(gone.location, "/t/opole/personel/urzadzenia?usunieto=1");
+    let (_, v) = s
+        .post_path(
+            "/t/opole/kiosk/graphql",
+            Some(&kiosk),
+            json!({ "query": "{ office { name } }" }).to_string(),
+        )
+        .await;
+    assert_code(&v, "UNAUTHENTICATED");
+    let after = admin.get(&gone.location).await;
+    assert!(after.body.contains("Urządzenie usunięto"), "{}", after.body);
+    let v = s
+        .admin(
+            "opole",
+            Some(&token),
+            "{ auditLog(first: 50) { entries { action } } }",
+            json!({}),
+        )
+        .await;
+    let audit = audit_actions(&v["data"]);
+    for a in ["device.pairing_code", "device.create", "device.revoke"] {
+        assert!(audit.contains(&a), "{a} in {audit:?}");
+    }
+
+    // Only administrators pair devices, on the pages and in the API.
+    let (login, password, _) = clerk(&s, "opole").await;
+    let mut c = Browser::new(&s);
+    c.login("opole", &login, &password, "").await;
+    assert_eq!(c.get("/t/opole/personel/urzadzenia").await.status, 403);
+    let forged = c
+        .post(
+            "/t/opole/personel/urzadzenia",
+            &[("kind", "kiosk"), ("office", &office), ("name", "X")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let clerk_token = c.cookie("okienko_staff").unwrap().to_string();
+    let v = s
+        .admin(
+            "opole",
+            Some(&clerk_token),
+            PAIRING,
+            json!({ "k": "KIOSK", "o": office, "n": "X" }),
+        )
+        .await;
+    assert_code(&v, "FORBIDDEN");
+    let v = s
+        .admin(
+            "opole",
+            Some(&token),
+            PAIRING,
+            json!({ "k": "KIOSK", "o": office, "d": 1, "n": "X" }),
+        )
+        .await;
+    assert_code(&v, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn codes_expire_after_ten_minutes_and_are_unknown_in_another_city() {
+    let s = Server::start().await;
+    let (_, opole) = admin_browser(&s, "opole").await;
+    let (_, gdynia) = admin_browser(&s, "gdynia").await;
+    let early = api_code(&s, "opole", &opole, "KIOSK", None).await;
+    let late = api_code(&s, "opole", &opole, "DISPLAY", None).await;
+    let foreign = api_code(&s, "gdynia", &gdynia, "KIOSK", None).await;
+    let v = s
+        .admin(
+            "opole",
+            Some(&opole),
+            PAIRING,
+            json!({ "k": "KIOSK", "o": s.first_office("opole", &opole).await, "n": "X" }),
+        )
+        .await;
+    // Ten minutes after now (the dev clock runs on from NOW), in whole seconds.
+    let expires = str_at(&v, "/data/createPairingCode/expiresAt");
+    assert!(expires.starts_with("2026-12-01T08:10:0"), "{expires}");
+    assert!(
+        expires.ends_with(":00+00:00") || !expires.contains('.'),
+        "{expires}"
+    );
+    assert_eq!(v["data"]["createPairingCode"]["validMinutes"], 10);
+
+    let (_, r) = redeem(&s, "opole", &foreign).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("Nie ma takiego kodu"), "{}", r.body);
+    // Gdynia's own code works at Gdynia, never at Opole.
+    let (_, r) = redeem(&s, "gdynia", &foreign).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/t/gdynia/kiosk");
+    let (_, r) = redeem(&s, "opole", "ABCD-EFG").await;
+    assert!(r.body.contains("8 znaków"), "{}", r.body);
+
+    let s = s.restart_at("2026-12-01T08:09:00Z").await;
+    let (_, r) = redeem(&s, "opole", &early).await;
+    assert_eq!(r.status, 303, "still valid: {}", r.body);
+    let s = s.restart_at("2026-12-01T08:10:30Z").await;
+    let (d, r) = redeem(&s, "opole", &late).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("Ten kod wygasł"), "{}", r.body);
+    assert!(d.cookie("okienko_device").is_none());
+}
+
+async fn one_device_from_concurrent_redemptions(s: &Server) {
+    let (_, admin) = admin_browser(s, "zielona-gora").await;
+    let code = api_code(s, "zielona-gora", &admin, "KIOSK", None).await;
+    let tries = (0..8).map(|_| redeem(s, "zielona-gora", &code));
+    let answers = futures_util::future::join_all(tries).await;
+    let won = answers.iter().filter(|(_, a)| a.status == 303).count();
+    assert_eq!(
+        won,
+        1,
+        "{:?}",
+        answers.iter().map(|(_, a)| a.status).collect::<Vec<_>>()
+    );
+    assert!(answers
+        .iter()
+        .filter(|(_, a)| a.status != 303)
+        .all(|(_, a)| a.status == 422 && a.body.contains("już użyty")));
+    let v = s
+        .admin(
+            "zielona-gora",
+            Some(&admin),
+            "{ devices { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["devices"].as_array().unwrap().len(), 1, "{v}");
+}
+
+#[tokio::test]
+async fn two_concurrent_redemptions_of_one_code_make_one_device_on_sqlite() {
+    let s = Server::start().await;
+    one_device_from_concurrent_redemptions(&s).await;
+}
+
+#[tokio::test]
+async fn two_concurrent_redemptions_of_one_code_make_one_device_on_postgres() {
+    let Some((_db, s)) = Server::for_backend(Backend::Postgres).await else {
+        return;
+    };
+    one_device_from_concurrent_redemptions(&s).await;
+}
+
+#[tokio::test]
+async fn wrong_codes_from_one_client_are_limited() {
+    let s = Server::with_env(&[("OKIENKO_RATE_LIMITS", "on")]).await;
+    let mut last = 0;
+    for _ in 0..12 {
+        let (_, r) = redeem(&s, "cieszyn", "AAAA-AAAA").await;
+        last = r.status;
+        if last == 429 {
+            assert!(r.body.contains("Zbyt wiele prób"), "{}", r.body);
+            break;
+        }
+        assert_eq!(r.status, 422);
+    }
+    assert_eq!(last, 429, "the city's code tries per minute (10)");
+}
