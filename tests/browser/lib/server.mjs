@@ -36,12 +36,9 @@ export async function stopAndRemove(child, running, dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function startServer({ now = NOW, env = {} } = {}) {
-  const bin = process.env.OKIENKO_BIN;
-  if (!bin) throw new Error('OKIENKO_BIN is not set (tests/browser.rs sets it to the built okienko)');
-  const data = mkdtempSync(join(tmpdir(), 'okienko-browser-'));
-  const port = await freePort();
-  const log = openSync(join(data, 'server.log'), 'w');
+/** Runs the binary on `data` and `port` until it answers /readyz: { child, exited() }. */
+async function spawnOn(bin, data, port, now, env) {
+  const log = openSync(join(data, 'server.log'), 'a');
   const child = spawn(bin, [], {
     env: {
       PATH: process.env.PATH,
@@ -71,6 +68,16 @@ export async function startServer({ now = NOW, env = {} } = {}) {
     await new Promise((r) => setTimeout(r, 100));
     if (i === 299) throw new Error('okienko did not become ready');
   }
+  return { child, exited: () => exited };
+}
+
+export async function startServer({ now = NOW, env = {} } = {}) {
+  const bin = process.env.OKIENKO_BIN;
+  if (!bin) throw new Error('OKIENKO_BIN is not set (tests/browser.rs sets it to the built okienko)');
+  const data = mkdtempSync(join(tmpdir(), 'okienko-browser-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let run = await spawnOn(bin, data, port, now, env);
   return {
     base,
     data,
@@ -84,8 +91,17 @@ export async function startServer({ now = NOW, env = {} } = {}) {
     log() {
       return readFileSync(join(data, 'server.log'), 'utf8');
     },
+    /** Stops the server and starts it again on the same data and address, the clock at `now`. */
+    async restartAt(later) {
+      if (run.exited() === null) {
+        const gone = new Promise((r) => run.child.once('exit', r));
+        run.child.kill('SIGTERM');
+        await gone;
+      }
+      run = await spawnOn(bin, data, port, later, env);
+    },
     async stop() {
-      await stopAndRemove(child, exited === null, data);
+      await stopAndRemove(run.child, run.exited() === null, data);
     },
   };
 }
