@@ -343,6 +343,7 @@ async fn sessions_and_devices_are_no_staff_elsewhere_and_next_stays_in_the_city(
         "//evil.example/t/opole/",
         "/t/gdynia/personel",
         "/t/opole/\\evil",
+        "/t/opole/personel/logowanie?next=/t/opole/personel",
     ] {
         o.set("okienko_staff", "");
         let r = o

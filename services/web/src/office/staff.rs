@@ -77,7 +77,9 @@ pub fn safe_next(t: &TenantCtx, next: Option<&str>) -> String {
                 && (n.starts_with(&prefix) || n == prefix.trim_end_matches('/'))
                 && !n.contains("//")
                 && !n.contains('\\')
-                && !n.chars().any(char::is_control) =>
+                && !n.chars().any(char::is_control)
+                // Not back to the login page itself: someone logged in would go round.
+                && !n.starts_with(&login_path(t)) =>
         {
             n.to_string()
         }
