@@ -127,3 +127,129 @@ fn a_bad_request_timeout_is_refused_with_the_variable_named() {
         );
     }
 }
+
+/// A form posted as the pages post it (same origin), redirects not followed: (status, Location,
+/// Set-Cookie values).
+async fn post_page(base: &str, path: &str, form: &[(&str, &str)]) -> (u16, String, Vec<String>) {
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}{path}"))
+        .header("sec-fetch-site", "same-origin")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let cookies = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    (r.status().as_u16(), location, cookies)
+}
+
+/// Issue 14: `okienko demo --json` gives each demo city logins that work on the staff login
+/// page and pairing links that make this browser the city's kiosk and displays.
+#[tokio::test]
+async fn demo_prints_logins_and_pairing_links_that_work_on_the_running_server() {
+    let s = common::Server::start().await;
+    let out = s.cli(&["demo", "--json"]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cities = v["cities"].as_array().unwrap();
+    let slugs: Vec<&str> = cities.iter().map(|c| c["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs.len(), 5, "{v}");
+    assert_eq!(v["pairingMinutes"], 10);
+    for c in cities {
+        let slug = c["slug"].as_str().unwrap();
+        let base = c["loginUrl"].as_str().unwrap().split("/t/").next().unwrap();
+        let login_path = format!("/t/{slug}/personel/logowanie");
+        assert_eq!(
+            c["loginUrl"].as_str().unwrap(),
+            format!("{base}{login_path}")
+        );
+        for who in ["admin", "clerk"] {
+            let (status, to, cookies) = post_page(
+                &s.base,
+                &login_path,
+                &[
+                    ("login", c[who]["login"].as_str().unwrap()),
+                    ("password", c[who]["password"].as_str().unwrap()),
+                ],
+            )
+            .await;
+            assert_eq!(status, 303, "{slug} {who}");
+            assert_eq!(to, format!("/t/{slug}/personel"));
+            assert!(cookies.iter().any(|c| c.starts_with("okienko_staff=oks_")));
+        }
+        let devices = c["devices"].as_array().unwrap();
+        assert!(devices.len() >= 2, "{c}");
+        for d in devices {
+            let url = d["pairUrl"].as_str().unwrap();
+            let code = url.split("?kod=").nth(1).unwrap();
+            assert_eq!(code, d["code"].as_str().unwrap());
+            let (status, to, cookies) =
+                post_page(&s.base, &format!("/t/{slug}/urzadzenie"), &[("code", code)]).await;
+            assert_eq!(status, 303, "{slug}: {d}");
+            assert_eq!(format!("{base}{to}"), d["screenUrl"].as_str().unwrap());
+            assert!(cookies.iter().any(|c| c.starts_with("okienko_device=okd_")));
+        }
+        assert_eq!(devices[0]["device"], "kiosk");
+        assert!(devices[0]["screenUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/t/{slug}/kiosk")));
+    }
+
+    // Again: new accounts beside the old ones, fresh codes; the text form names every city.
+    let again = s.cli(&["demo"]);
+    let text = output_text(&again);
+    assert!(again.status.success(), "{text}");
+    for slug in slugs {
+        assert!(text.contains(&format!("admin2@{slug}.demo.pl")), "{text}");
+        assert!(
+            text.contains(&format!("/t/{slug}/urzadzenie?kod=")),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn create_operator_prints_json_that_logs_in() {
+    let s = common::Server::start().await;
+    let out = s.cli(&[
+        "users",
+        "create-operator",
+        "ops-json@okienko.example.pl",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["login"], "ops-json@okienko.example.pl");
+    assert!(v["id"].as_str().is_some(), "{v}");
+    let login = s
+        .platform(
+            None,
+            common::LOGIN,
+            serde_json::json!({ "l": v["login"], "p": v["password"] }),
+        )
+        .await;
+    assert!(
+        common::str_at(&login, "/data/login/token").starts_with("oks_"),
+        "{login}"
+    );
+    let twice = s.cli(&[
+        "users",
+        "create-operator",
+        "ops-json@okienko.example.pl",
+        "--json",
+    ]);
+    assert!(!twice.status.success(), "the login is taken");
+}

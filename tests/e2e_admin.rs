@@ -242,6 +242,11 @@ fn matrix(b: &BIds) -> Vec<(&'static str, String, Value)> {
             json!({ "id": b.device_id }),
         ),
         (
+            "createPairingCode",
+            "mutation($o: ID!) { createPairingCode(officeId: $o, kind: KIOSK, name: \"Obcy kiosk\") { code } }".into(),
+            json!({ "o": b.office_id }),
+        ),
+        (
             "createApiKey",
             "mutation { createApiKey(name: \"Obcy\", scopes: [\"bookings:read\"]) { key } }".into(),
             json!({}),
@@ -525,10 +530,9 @@ async fn cross_tenant(backend: Backend) {
             "suspendUser" | "resumeUser" | "revokeDevice" | "revokeApiKey" => {
                 assert_code(&v, "NOT_FOUND")
             }
-            "createDevice" | "removeOffice" | "updateOffice" | "setOfficeHours" | "createQueue"
-            | "updateQueue" | "removeQueue" | "createDesk" | "updateDesk" | "removeDesk" => {
-                assert_code(&v, "VALIDATION_FAILED")
-            }
+            "createDevice" | "createPairingCode" | "removeOffice" | "updateOffice"
+            | "setOfficeHours" | "createQueue" | "updateQueue" | "removeQueue" | "createDesk"
+            | "updateDesk" | "removeDesk" => assert_code(&v, "VALIDATION_FAILED"),
             "activatePolicy" => assert_code(&v, "POLICY_COMPILE_FAILED"),
             _ => {}
         }

@@ -192,12 +192,13 @@ pub enum Principal {
         user: UserRef,
         role: Role,
     },
-    /// A kiosk or call display of one office.
+    /// A kiosk or call display of one office; a door display shows one desk's calls.
     Device {
         tenant: TenantId,
         office: i64,
         kind: DeviceKind,
         id: i64,
+        desk: Option<i64>,
     },
     /// A partner's API key.
     ApiKey {
@@ -320,6 +321,7 @@ pub async fn authenticate(app: &App, scope: Scope, bearer: Option<&str>) -> ApiR
                     office: d.office_id,
                     kind: DeviceKind::parse(&d.kind)?,
                     id: d.id,
+                    desk: d.desk,
                 })
             })
     } else if let (true, Scope::Tenant(tenant)) = (token.starts_with(API_KEY_PREFIX), scope) {

@@ -9,6 +9,7 @@ pub mod booking;
 pub mod catalog;
 pub mod client;
 pub mod config_edit;
+pub mod devices;
 pub mod error;
 pub mod history;
 pub mod oidc;

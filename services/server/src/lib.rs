@@ -1,6 +1,7 @@
 //! The `okienko` server: configuration, start-up, workers and the HTTP listener.
 
 pub mod config;
+pub mod demo;
 pub mod import;
 
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! `okienko`: serve (the default), migrate, import tenants, print the schema or the error codes.
+//! `okienko`: serve (the default), migrate, import tenants, print the schema or the error codes,
+//! set up the demo cities' staff and devices.
 
 use std::path::PathBuf;
 
@@ -44,6 +45,13 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// For each demo city: an administrator and a clerk with generated passwords, and pairing
+    /// links for a kiosk, a hall display and a door display; prints where to open each.
+    Demo {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -87,6 +95,9 @@ enum UsersCommand {
         /// The name shown in the audit log (the login by default).
         #[arg(long)]
         name: Option<String>,
+        /// Print `{ "id", "login", "password" }` as JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -232,7 +243,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Users {
-            command: UsersCommand::CreateOperator { login, name },
+            command: UsersCommand::CreateOperator { login, name, json },
         } => {
             let cfg = Config {
                 policies_dir: PathBuf::from("/nonexistent"),
@@ -244,9 +255,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 okienko_app::auth::create_operator(&db, clock.now().timestamp(), &login, &name)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("operator {} created (id {})", user.login, user.id);
-            println!("password: {password}");
-            println!("The password is shown only now; log in at /platform/graphql.");
+            if json {
+                let v = serde_json::json!({ "id": user.id.to_string(), "login": user.login, "password": password });
+                println!("{v}");
+            } else {
+                println!("operator {} created (id {})", user.login, user.id);
+                println!("password: {password}");
+                println!("The password is shown only now; log in at /platform/graphql.");
+            }
+            Ok(())
+        }
+        Command::Demo { json } => {
+            let cfg = Config::from_env()?;
+            let (db, clock) = prepare(&cfg).await?;
+            let app = okienko_server::build_app(&cfg, db, clock).await?;
+            let base = cfg.public_url.trim_end_matches('/').to_string();
+            let v = okienko_server::demo::run(&app, &cfg.policies_dir, &base).await?;
+            if json {
+                println!("{v}");
+            } else {
+                print!("{}", okienko_server::demo::text(&v));
+            }
             Ok(())
         }
     }

@@ -60,9 +60,22 @@ pub struct DeviceRow {
     pub name: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// A door display's desk number; none for hall displays and kiosks.
+    pub desk: Option<i64>,
 }
 
-const DEVICE_COLUMNS: &str = "id, tenant_id, office_id, kind, name, created_at, revoked_at";
+pub(crate) const DEVICE_COLUMNS: &str =
+    "id, tenant_id, office_id, kind, name, created_at, revoked_at, desk";
+
+/// Inserts a device of an active office of the tenant (`$1` tenant, `$2` office, `$3` kind,
+/// `$4` name, `$5` token hash, `$6` now, `$7` desk); no row when the office is not the tenant's.
+pub(crate) fn insert_device_sql() -> String {
+    format!(
+        "INSERT INTO devices (tenant_id, office_id, kind, name, token_hash, created_at, desk) \
+         SELECT $1, o.id, $3, $4, $5, $6, $7 FROM offices o WHERE o.tenant_id = $1 AND o.id = $2 AND o.active = 1 \
+         RETURNING {DEVICE_COLUMNS}"
+    )
+}
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ApiKeyRow {
@@ -340,11 +353,7 @@ pub async fn create_device(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<DeviceRow> {
-    let sql = format!(
-        "INSERT INTO devices (tenant_id, office_id, kind, name, token_hash, created_at) \
-         SELECT $1, o.id, $3, $4, $5, $6 FROM offices o WHERE o.tenant_id = $1 AND o.id = $2 AND o.active = 1 \
-         RETURNING {DEVICE_COLUMNS}"
-    );
+    let sql = insert_device_sql();
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let row = sqlx::query_as::<_, DeviceRow>(&sql)
@@ -354,6 +363,7 @@ pub async fn create_device(
             .bind(name)
             .bind(token_hash)
             .bind(now)
+            .bind(None::<i64>)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| unique(e, &["token_hash"]))?

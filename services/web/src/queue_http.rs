@@ -261,24 +261,43 @@ pub async fn admission_page(
     State(s): State<HttpState>,
     Path(slug): Path<String>,
     Query(params): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
     let t = match tenant_of(&s.app, &slug) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let who = match auth::authenticate(&s.app, Scope::Tenant(t.id), bearer(&headers)).await {
-        Ok(a) => a,
-        Err(e) => return list_error(&e.domain()),
-    };
-    let staff = who.principal().and_then(|p| match p {
-        Principal::Device { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden(
-            "listę przyjęć widzą tylko pracownicy urzędu.".into(),
-        )),
-        p => p.staff_allowed(t.id, Permission::ReadBookings),
-    });
-    if let Err(d) = staff {
-        return list_error(&d);
+    if bearer(&headers).is_some() {
+        let who = match auth::authenticate(&s.app, Scope::Tenant(t.id), bearer(&headers)).await {
+            Ok(a) => a,
+            Err(e) => return list_error(&e.domain()),
+        };
+        let staff = who.principal().and_then(|p| match p {
+            Principal::Device { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden(
+                "listę przyjęć widzą tylko pracownicy urzędu.".into(),
+            )),
+            p => p.staff_allowed(t.id, Permission::ReadBookings),
+        });
+        if let Err(d) = staff {
+            return list_error(&d);
+        }
+    } else {
+        // A browser without the header: the staff session cookie of the login page, or the
+        // login page, coming back here afterwards (issue 14).
+        let here = match uri.query() {
+            Some(q) => format!("{}?{q}", uri.path()),
+            None => uri.path().to_string(),
+        };
+        match crate::office::session::staff(&s.app, &t, &headers, &here).await {
+            Ok((who, _)) if who.role.allows(Permission::ReadBookings) => {}
+            Ok(_) => {
+                return list_error(&DomainError::Forbidden(
+                    "listę przyjęć widzą tylko pracownicy urzędu.".into(),
+                ))
+            }
+            Err(to_login) => return to_login,
+        }
     }
     let text = |k: &str| {
         params

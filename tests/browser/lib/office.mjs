@@ -25,7 +25,7 @@ function data(v, path) {
 /** A platform operator's session token (created with `okienko users create-operator`). */
 export async function operatorToken(server) {
   const login = `${unique('ops')}@okienko.example.pl`;
-  const out = execFileSync(process.env.OKIENKO_BIN, ['users', 'create-operator', login], {
+  const out = execFileSync(process.env.OKIENKO_BIN, ['users', 'create-operator', login, '--json'], {
     env: {
       PATH: process.env.PATH,
       RUST_LOG: 'warn',
@@ -35,7 +35,7 @@ export async function operatorToken(server) {
     },
     encoding: 'utf8',
   });
-  const password = out.split('password:')[1]?.trim().split(/\s/)[0];
+  const { password } = JSON.parse(out);
   if (!password) throw new Error(`no password in: ${out}`);
   return data(await server.gql('/platform/graphql', LOGIN, { l: login, p: password }), 'operator login').login.token;
 }
@@ -81,4 +81,13 @@ export async function deviceToken(server, slug, adminToken, kind = 'KIOSK', offi
 /** Puts a session or device token in the browser context's cookie, as login or pairing would. */
 export async function setCookie(context, server, name, value) {
   await context.addCookies([{ name, value, url: `${server.base}/t/`, httpOnly: true, sameSite: 'Strict' }]);
+}
+
+/** A one-time pairing code (`createPairingCode`) for a device of an office (the first when none is named). */
+export async function pairingCode(server, slug, adminToken, { kind = 'KIOSK', officeId, desk = null, name } = {}) {
+  const office = officeId ?? (await offices(server, slug, adminToken))[0].id;
+  const v = await server.gql(`/t/${slug}/admin/graphql`,
+    'mutation($k: DeviceKind!, $o: ID!, $d: Int, $n: String!) { createPairingCode(kind: $k, officeId: $o, desk: $d, name: $n) { code expiresAt } }',
+    { k: kind, o: office, d: desk, n: name ?? unique(kind.toLowerCase()) }, adminToken);
+  return data(v, 'createPairingCode').createPairingCode;
 }

@@ -100,6 +100,10 @@ export async function startServer({ now = NOW, env = {} } = {}) {
       await stopAndRemove(state.child, state.exited === null, null);
       state = await spawnOn({ data, port, now: later, env });
     },
+    /** `restart` with only the later clock. */
+    async restartAt(later) {
+      await this.restart({ now: later });
+    },
     async stop() {
       await stopAndRemove(state.child, state.exited === null, data);
     },

@@ -35,6 +35,8 @@ pub struct Device {
     office_id: ID,
     kind: DeviceKind,
     name: String,
+    /// A door display's desk number; none for a hall display or a kiosk.
+    desk: Option<i64>,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
 }
@@ -50,6 +52,7 @@ impl From<records::DeviceRow> for Device {
                 DeviceKind::Kiosk
             },
             name: d.name,
+            desk: d.desk,
             created_at: ts(d.created_at),
             revoked_at: d.revoked_at.map(ts),
         }
@@ -61,6 +64,17 @@ pub struct CreatedDevice {
     pub(crate) device: Device,
     /// The device's token, for its `Authorization: Bearer …`. Shown once.
     pub(crate) token: String,
+}
+
+/// A one-time code that pairs a device's browser at `/t/{slug}/urzadzenie`.
+#[derive(SimpleObject)]
+pub struct PairingCode {
+    /// Eight characters shown as `ABCD-EFGH`, typed in any case, with or without the dash.
+    pub(crate) code: String,
+    /// Until when it can be redeemed (once).
+    pub(crate) expires_at: DateTime<Utc>,
+    /// How many minutes a code is valid.
+    pub(crate) valid_minutes: i64,
 }
 
 #[derive(SimpleObject)]

@@ -19,12 +19,13 @@ use super::config::{
     ConsentInput, DateFormat, OfficeInput, ServiceInput, WeeklyHoursInput,
 };
 use super::devices::{
-    check_scopes, user_json, ApiKey, CreatedApiKey, CreatedDevice, Device, DeviceKind,
+    check_scopes, user_json, ApiKey, CreatedApiKey, CreatedDevice, Device, DeviceKind, PairingCode,
     PolicyActivation, PolicyTestFileInput,
 };
 use crate::ctx::{app, tenant};
 use crate::gql_errors::OrGql;
 use okienko_app::auth::{self, Permission};
+use okienko_app::devices;
 use okienko_app::error::ApiError;
 
 pub struct Mutation;
@@ -507,6 +508,34 @@ impl Mutation {
                 .gql()?
                 .into(),
         )
+    }
+
+    /// A one-time code (valid a few minutes) that pairs a device's browser at
+    /// `/t/{slug}/urzadzenie`: a kiosk, a hall display, or with `desk` a door display of that
+    /// desk. The device is made when the code is redeemed.
+    async fn create_pairing_code(
+        &self,
+        ctx: &Context<'_>,
+        kind: DeviceKind,
+        office_id: ID,
+        desk: Option<i64>,
+        name: String,
+    ) -> Result<PairingCode> {
+        let s = staff(ctx, Permission::ManageDevices)?;
+        let r = devices::PairingRequest {
+            kind: kind.into(),
+            office_id: parse_id("officeId", &office_id)?,
+            desk,
+            name,
+        };
+        let c = devices::create_pairing_code(app(ctx), &tenant(ctx), &s, &r)
+            .await
+            .gql()?;
+        Ok(PairingCode {
+            code: c.code,
+            expires_at: c.expires_at,
+            valid_minutes: devices::PAIRING_MINUTES,
+        })
     }
 
     // --- API keys ------------------------------------------------------------------------

@@ -85,6 +85,8 @@ pub struct Device {
     pub id: i64,
     pub office: i64,
     pub kind: DeviceKind,
+    /// A door display's desk number; none for a hall display or a kiosk.
+    pub desk: Option<i64>,
 }
 
 pub async fn device(
@@ -103,7 +105,13 @@ pub async fn device(
             office,
             kind: k,
             id,
-        }) if t == tenant.id && k == kind => Ok(Device { id, office, kind }),
+            desk,
+        }) if t == tenant.id && k == kind => Ok(Device {
+            id,
+            office,
+            kind,
+            desk,
+        }),
         _ => Err(Redirect::to(&pairing_path(tenant)).into_response()),
     }
 }
