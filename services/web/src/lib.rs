@@ -13,6 +13,8 @@ pub mod graphql_http;
 pub mod http;
 pub mod listener;
 pub mod login;
+pub mod metrics_http;
+pub mod metrics_layer;
 pub mod office;
 pub mod pages;
 pub mod queue_http;

@@ -140,6 +140,11 @@ pub async fn call_next(
             other => other?,
         };
         if let Some(t) = claimed {
+            if t.call_count <= 1 {
+                let waited = t.first_called_at.unwrap_or(now.timestamp()) - t.arrived_at;
+                app.metrics
+                    .ticket_first_called(tenant, office.id, &t.queue, &t.kind, waited);
+            }
             bus.publish(tenant, office.id, event(EventKind::Called, tenant, &t, now));
             return Ok(Some(t));
         }
