@@ -25,10 +25,12 @@ use okienko_notify::worker::{Attempt, Observer};
 use okienko_store::usage_events::ListenStats;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::EncodeMetric as Metric;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::catalog::TenantCtx;
@@ -211,6 +213,7 @@ fn histogram<L: EncodeLabelSet + Clone + std::hash::Hash + Eq>(make: fn() -> His
 /// The families counted as things happen, and the registry that serves them.
 pub struct Metrics {
     registry: Registry,
+    declared: Vec<Declared>,
     pub http_requests: Family<l::Http, Counter>,
     pub http_duration: Hist<l::HttpTiming>,
     pub http_in_flight: Gauge,
@@ -254,29 +257,55 @@ impl Default for Metrics {
     }
 }
 
+/// A family as registered: (name, help, type), so that one without samples yet is still
+/// listed by its `# HELP` and `# TYPE` lines (the encoder leaves empty families out).
+type Declared = (&'static str, &'static str, &'static str);
+
+fn type_name(t: MetricType) -> &'static str {
+    match t {
+        MetricType::Counter => "counter",
+        MetricType::Gauge => "gauge",
+        MetricType::Histogram => "histogram",
+        MetricType::Info => "info",
+        MetricType::Unknown => "unknown",
+    }
+}
+
+/// Registers `m` as `name` and notes it in `declared`.
+fn reg<M: Metric + TypedMetric + Clone + std::fmt::Debug + Send + Sync + 'static>(
+    r: &mut Registry,
+    declared: &mut Vec<Declared>,
+    name: &'static str,
+    help: &'static str,
+    m: M,
+) -> M {
+    declared.push((name, help, type_name(M::TYPE)));
+    r.register(name, help, m.clone());
+    m
+}
+
 macro_rules! register {
-    ($reg:expr, $name:literal, $help:literal, $metric:expr) => {{
-        let m = $metric;
-        $reg.register($name, $help, m.clone());
-        m
-    }};
+    ($reg:expr, $name:literal, $help:literal, $metric:expr) => {
+        reg(&mut $reg.0, &mut $reg.1, $name, $help, $metric)
+    };
 }
 
 impl Metrics {
     /// Every family, registered under its name in docs/metrics.md (counters without `_total`,
     /// which the encoder adds).
     pub fn new(version: &str) -> Metrics {
-        let mut r = Registry::default();
+        let mut r = (Registry::default(), Vec::new());
         let build = Family::<l::Version, Gauge>::default();
         build
             .get_or_create(&l::Version {
                 version: version.to_string(),
             })
             .set(1);
-        r.register(
+        register!(
+            r,
             "okienko_build_info",
             "The running version (always 1)",
-            build,
+            build
         );
         Metrics {
             http_requests: register!(
@@ -431,7 +460,8 @@ impl Metrics {
             ),
             listener: Arc::default(),
             on_scrape: Mutex::default(),
-            registry: r,
+            registry: r.0,
+            declared: r.1,
         }
     }
 
@@ -760,17 +790,17 @@ async fn refresh_seats(app: &App, now: DateTime<Utc>) {
     }
 }
 
-/// Refreshes the gauges at once, then every [`GAUGES_EVERY`] (the seats once a minute), until
-/// `stop` turns true.
+/// Refreshes the gauges every [`GAUGES_EVERY`] (the seats once a minute) until `stop` turns
+/// true. The server refreshes them once itself before it serves, so the first scrape has them.
 pub async fn run_gauges(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut round: u32 = 0;
+    let mut round: u32 = 1;
     loop {
-        refresh_gauges(&app, round.is_multiple_of(SEATS_EVERY_ROUNDS)).await;
-        round = round.wrapping_add(1);
         tokio::select! {
             _ = tokio::time::sleep(GAUGES_EVERY) => {}
             _ = stop.changed() => return,
         }
+        refresh_gauges(&app, round.is_multiple_of(SEATS_EVERY_ROUNDS)).await;
+        round = round.wrapping_add(1);
     }
 }
 
@@ -778,8 +808,8 @@ pub async fn run_gauges(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bo
 // The scrape
 
 /// The families whose figures the components keep themselves, filled at each scrape.
-fn scrape_time(app: &App) -> Registry {
-    let mut r = Registry::default();
+fn scrape_time(app: &App) -> (Registry, Vec<Declared>) {
+    let mut r = (Registry::default(), Vec::new());
     let pools = Family::<l::PoolState, Gauge>::default();
     let pool_max = Family::<l::Pool, Gauge>::default();
     for p in app.db.pool_use() {
@@ -797,25 +827,29 @@ fn scrape_time(app: &App) -> Registry {
             })
             .set(i64::from(p.max));
     }
-    r.register(
+    register!(
+        r,
         "okienko_db_pool_connections",
         "Connections of a pool now",
-        pools,
+        pools
     );
-    r.register(
+    register!(
+        r,
         "okienko_db_pool_max_connections",
         "The pool's bound",
-        pool_max,
+        pool_max
     );
 
     let stats = &app.metrics.listener;
-    if stats.served.load(Ordering::Relaxed) {
+    // Only PostgreSQL has a change listener (SQLite is one process).
+    if matches!(app.db, okienko_store::Db::Pg(_)) {
         let connected = Gauge::<i64>::default();
         connected.set(i64::from(stats.connected.load(Ordering::Relaxed)));
-        r.register(
+        register!(
+            r,
             "okienko_db_listener_connected",
             "1 while the LISTEN connection listens",
-            connected,
+            connected
         );
         let received = Family::<l::Channel, Counter>::default();
         for (channel, n) in stats.received() {
@@ -825,10 +859,11 @@ fn scrape_time(app: &App) -> Registry {
                 })
                 .inc_by(n);
         }
-        r.register(
+        register!(
+            r,
             "okienko_db_notifications",
             "Notices received from other servers",
-            received,
+            received
         );
     }
 
@@ -847,9 +882,9 @@ fn scrape_time(app: &App) -> Registry {
             .get_or_create(&labels)
             .set(i64::try_from(c.entries).unwrap_or(i64::MAX));
     }
-    r.register("okienko_cache_hits", "Cache hits", hits);
-    r.register("okienko_cache_misses", "Cache misses", misses);
-    r.register("okienko_cache_entries", "Entries held now", entries);
+    register!(r, "okienko_cache_hits", "Cache hits", hits);
+    register!(r, "okienko_cache_misses", "Cache misses", misses);
+    register!(r, "okienko_cache_entries", "Entries held now", entries);
 
     let (limited, keys) = (
         Family::<l::RateLimited, Counter>::default(),
@@ -873,21 +908,31 @@ fn scrape_time(app: &App) -> Registry {
         })
         .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
-    r.register(
+    register!(
+        r,
         "okienko_rate_limited",
         "Requests refused with 429 (RATE_LIMITED)",
-        limited,
+        limited
     );
-    r.register(
+    register!(
+        r,
         "okienko_rate_limit_keys",
         "Client addresses and API keys tracked in their window now",
-        keys,
+        keys
     );
     r
 }
 
 /// The OpenMetrics text content type of [`render`]'s answer.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A family without samples yet (the encoder writes none of it): its `# HELP` and `# TYPE`
+/// lines, so that every family of the contract is listed from the first scrape.
+fn declare_if_empty(out: &mut String, (name, help, kind): &Declared) {
+    if !out.contains(&format!("# TYPE {name} ")) {
+        out.push_str(&format!("# HELP {name} {help}.\n# TYPE {name} {kind}\n"));
+    }
+}
 
 /// Every family in the OpenMetrics text format (which Prometheus reads).
 pub fn render(app: &App) -> String {
@@ -901,11 +946,56 @@ pub fn render(app: &App) -> String {
         f();
     }
     let mut out = String::new();
+    let (now, now_declared) = scrape_time(app);
     let encoded = encode_registry(&mut out, &app.metrics.registry)
-        .and_then(|()| encode_registry(&mut out, &scrape_time(app)))
+        .and_then(|()| encode_registry(&mut out, &now))
+        .map(|()| {
+            for d in app.metrics.declared.iter().chain(&now_declared) {
+                declare_if_empty(&mut out, d);
+            }
+        })
         .and_then(|()| encode_eof(&mut out));
     if let Err(e) = encoded {
         tracing::error!(error = %e, "metrics not encoded");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_line<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+        text.lines().find(|l| l.starts_with(name))
+    }
+
+    #[test]
+    fn two_registries_in_one_process_keep_their_own_figures() {
+        let (a, b) = (Metrics::new("1"), Metrics::new("1"));
+        a.worker_round("expiry", true, Utc::now());
+        a.worker_round("expiry", true, Utc::now());
+        let mut text_a = String::new();
+        let mut text_b = String::new();
+        encode_registry(&mut text_a, &a.registry).unwrap_or_default();
+        encode_registry(&mut text_b, &b.registry).unwrap_or_default();
+        let runs = "okienko_worker_runs_total{worker=\"expiry\",outcome=\"ok\"}";
+        assert_eq!(sample_line(&text_a, runs), Some(&*format!("{runs} 2")));
+        assert_eq!(sample_line(&text_b, runs), None);
+    }
+
+    #[test]
+    fn an_empty_family_is_still_declared() {
+        let mut out = String::from("# HELP okienko_x X.\n# TYPE okienko_x gauge\n");
+        declare_if_empty(&mut out, &("okienko_x", "X", "gauge"));
+        declare_if_empty(&mut out, &("okienko_y", "Y", "counter"));
+        assert_eq!(out.matches("# TYPE okienko_x ").count(), 1);
+        assert!(out.ends_with("# HELP okienko_y Y.\n# TYPE okienko_y counter\n"));
+    }
+
+    #[test]
+    fn queue_letters_are_bounded() {
+        assert_eq!(queue_letter("M"), "M");
+        assert_eq!(queue_letter("<script>"), "other");
+        assert_eq!(queue_letter(""), "other");
+    }
 }

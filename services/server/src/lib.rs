@@ -174,6 +174,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
+    okienko_app::metrics::refresh_gauges(&app, true).await;
     let gauges_task = tokio::spawn(okienko_app::metrics::run_gauges(
         app.clone(),
         stop_rx.clone(),

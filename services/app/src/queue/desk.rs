@@ -302,6 +302,10 @@ pub async fn refuse(
     let now = app.clock.now();
     let refused = store::refuse_service(&app.db, tenant.id, id, &reason, now.timestamp()).await;
     let t = changed(app, tenant, id, refused).await?;
+    if t.booking_id.is_some() {
+        // ZG-14: the booked visit became rejected.
+        app.metrics.booking_rejected(tenant);
+    }
     announce(bus, tenant, EventKind::Cleared, &t, now);
     Ok(t)
 }
