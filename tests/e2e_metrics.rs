@@ -387,3 +387,70 @@ async fn the_change_listener_is_served_on_postgres() {
     assert_contract_served(&s, true);
     assert!(s.value("okienko_db_pool_max_connections", &[("pool", "postgres")]) >= 1.0);
 }
+
+/// Scrapes until `done` holds (what the server does after its answer: a delivery, a socket's
+/// end), for at most 15 s.
+async fn scrape_until(metrics: &str, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let s = scrape(metrics).await;
+        if done(&s) {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what} within 15 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn deliveries_policies_and_displays_are_counted() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (s, metrics) = with_metrics(Server::builder()).await;
+    let v = s.book_cieszyn("ola@example.pl").await;
+    assert!(v["errors"].is_null(), "{v}");
+    // Cieszyn's validate_booking ran once for it.
+    let hook = [("tenant", "cieszyn"), ("hook", "validate_booking")];
+    let after = scrape(&metrics).await;
+    assert_eq!(
+        after.value("okienko_policy_duration_seconds_count", &hook),
+        1.0
+    );
+    assert_eq!(after.value("okienko_policy_failures_total", &hook), 0.0);
+    // Its e-mail went out (to a file): one delivery, timed.
+    let sent = [("channel", "email"), ("tenant", "cieszyn")];
+    let after = scrape_until(&metrics, "the booking's e-mail delivered", |m| {
+        m.value("okienko_outbox_deliveries_total", &sent) >= 1.0
+    })
+    .await;
+    assert!(
+        after.value(
+            "okienko_outbox_delivery_duration_seconds_count",
+            &[("channel", "email")]
+        ) >= 1.0
+    );
+    assert!(
+        after.value(
+            "okienko_worker_runs_total",
+            &[("worker", "outbox"), ("outcome", "ok")]
+        ) >= 1.0
+    );
+
+    // A display connected to its office counts while its socket is open.
+    let st = staff(&s, "cieszyn").await;
+    let stream = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut ws = display_socket_over(&s, "cieszyn", stream).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "token": st.display } });
+    ws.send(Message::text(init.to_string())).await.unwrap();
+    let shown = |m: &Scrape| {
+        m.matching("okienko_display_connections", &[("tenant", "cieszyn")])
+            .map(|x| x.value)
+            .sum::<f64>()
+    };
+    scrape_until(&metrics, "the display counted", |m| shown(m) == 1.0).await;
+    ws.close(None).await.unwrap();
+    scrape_until(&metrics, "the display's end counted", |m| shown(m) == 0.0).await;
+}
