@@ -104,6 +104,7 @@ impl PolicyHost {
     }
 
     /// Calls a hook on a blocking thread (a hostile script may run until its deadline).
+    #[tracing::instrument(name = "policy", skip_all, fields(tenant = tenant.0, hook))]
     pub async fn call(
         &self,
         tenant: TenantId,

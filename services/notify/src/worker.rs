@@ -149,6 +149,7 @@ impl Deliverer {
         }
     }
 
+    #[tracing::instrument(name = "outbox.deliver", skip_all, fields(outbox = row.id, channel = %row.channel))]
     async fn deliver(&self, row: &OutboxRow) -> Result<(), String> {
         let m: Message = serde_json::from_str(&row.payload_json).map_err(|e| e.to_string())?;
         match row.channel.as_str() {

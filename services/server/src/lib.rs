@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod import;
+pub mod telemetry;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

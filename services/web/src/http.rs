@@ -96,7 +96,9 @@ pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
         .merge(crate::office::routes())
         .fallback(not_found);
     let admitted = admission::admit(routes, admission);
-    crate::metrics_layer::count(admitted, counted).with_state(state)
+    let counted_too = counted.clone();
+    let counted = crate::metrics_layer::count(admitted, counted);
+    crate::trace_layer::trace(counted, counted_too).with_state(state)
 }
 
 async fn not_found() -> Response {

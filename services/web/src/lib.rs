@@ -24,6 +24,7 @@ pub mod routes;
 pub mod shutdown;
 pub mod site;
 pub mod state;
+pub mod trace_layer;
 pub mod ws_limits;
 
 /// Settings of the HTTP layer from the server's configuration.

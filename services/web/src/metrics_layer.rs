@@ -67,7 +67,7 @@ async fn count_one(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
 }
 
 /// Standard methods by name; anything else is `other`.
-fn method_label(m: &Method) -> &'static str {
+pub(crate) fn method_label(m: &Method) -> &'static str {
     match *m {
         Method::GET => "GET",
         Method::POST => "POST",
@@ -81,7 +81,7 @@ fn method_label(m: &Method) -> &'static str {
 }
 
 /// The city a `/t/{slug}/…` route names, when it is configured; `none` otherwise.
-fn tenant_label(app: &App, route: &str, path: &str) -> String {
+pub(crate) fn tenant_label(app: &App, route: &str, path: &str) -> String {
     if !route.starts_with("/t/{slug}") {
         return NO_TENANT.into();
     }
