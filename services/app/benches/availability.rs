@@ -124,6 +124,7 @@ async fn app_for(db: Db) -> (App, Arc<TenantCtx>) {
         usage_cache: Default::default(),
         rate_limits: Default::default(),
         bus: Default::default(),
+        metrics: Default::default(),
     };
     let tenant = app.catalog.get(SLUG).expect("tenant imported");
     (app, tenant)

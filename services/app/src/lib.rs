@@ -12,6 +12,7 @@ pub mod config_edit;
 pub mod devices;
 pub mod error;
 pub mod history;
+pub mod metrics;
 pub mod oidc;
 pub mod policy_host;
 pub mod policy_sched;
@@ -76,6 +77,8 @@ pub struct App {
     pub rate_limits: rate_limit::RateLimits,
     /// The call displays' events, per office (`queue::Bus`).
     pub bus: Arc<queue::Bus>,
+    /// The Prometheus families of this server (`metrics`, docs/metrics.md).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl App {

@@ -29,6 +29,8 @@ pub struct PolicyHost {
     /// script's own run, not its wait for a core behind a burst of others), each city within
     /// its share, in turns (`policy_sched`).
     pub scheduler: Arc<Scheduler>,
+    /// Where the calls' durations and failures are counted (the App's metrics).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for PolicyHost {
@@ -43,7 +45,27 @@ impl PolicyHost {
             engine: Arc::new(PolicyEngine::new(Limits::default())),
             active: RwLock::default(),
             scheduler: Scheduler::new(settings),
+            metrics: None,
         }
+    }
+
+    /// Counts every call in `metrics` (`okienko_policy_duration_seconds`, `…_failures_total`).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+}
+
+/// The `reason` label of a call that ended in `POLICY_ERROR`; `None` for an answer or a
+/// script's own refusal. The engine names an over-budget deadline "deadline (… ms) passed".
+fn failure_reason<T>(r: &Result<T, PolicyError>) -> Option<&'static str> {
+    match r {
+        Ok(_) | Err(PolicyError::Rejected { .. }) => None,
+        Err(PolicyError::OverBudget { reason }) if reason.starts_with("deadline") => {
+            Some("deadline")
+        }
+        Err(PolicyError::OverBudget { .. }) => Some("limit"),
+        Err(_) => Some("error"),
     }
 }
 
@@ -82,6 +104,7 @@ impl PolicyHost {
     }
 
     /// Calls a hook on a blocking thread (a hostile script may run until its deadline).
+    #[tracing::instrument(name = "policy", skip_all, fields(tenant = tenant.0, hook))]
     pub async fn call(
         &self,
         tenant: TenantId,
@@ -95,6 +118,8 @@ impl PolicyHost {
             return Ok(None);
         }
         let engine = self.engine.clone();
+        let began = std::time::Instant::now();
+        let slug = policy.tenant().to_string();
         let mut slot = self.scheduler.slot(tenant).await.inspect_err(|_| {
             tracing::warn!(tenant = %policy.tenant(), hook, "policy call held back");
         })?;
@@ -110,6 +135,9 @@ impl PolicyHost {
         })
         .await
         .map_err(|_| DomainError::PolicyFailed)?;
+        if let Some(m) = &self.metrics {
+            m.policy_call(&slug, hook, began.elapsed(), failure_reason(&result));
+        }
         result.map_err(to_domain)
     }
 }

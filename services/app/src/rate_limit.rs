@@ -42,6 +42,20 @@ pub enum Kind {
     Partner,
 }
 
+impl Kind {
+    /// Its name in the metrics' `kind` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Read => "read",
+            Kind::Booking => "booking",
+            Kind::Code => "code",
+            Kind::Partner => "partner",
+        }
+    }
+
+    const ALL: [Kind; 4] = [Kind::Read, Kind::Booking, Kind::Code, Kind::Partner];
+}
+
 /// Keys of one limiter still in their window kept at most; beyond, the limiter starts afresh.
 pub const MAX_KEYS: usize = 100_000;
 /// Checks between two sweeps of the keys whose window is full again.
@@ -51,6 +65,8 @@ pub struct RateLimits {
     limiters: Mutex<HashMap<(Kind, i64, u32), Arc<Keyed>>>,
     checks: AtomicU64,
     enabled: bool,
+    /// Requests refused, per kind and tenant id (`okienko_rate_limited_total`).
+    refused: Mutex<HashMap<(Kind, i64), u64>>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -94,6 +110,7 @@ impl RateLimits {
             limiters: Mutex::new(HashMap::new()),
             checks: AtomicU64::new(0),
             enabled,
+            refused: Mutex::default(),
         }
     }
 
@@ -119,6 +136,14 @@ impl RateLimits {
         let answer = limiter
             .check_key(&h.finish())
             .map_err(|not_until| Limited(not_until.wait_time_from(DefaultClock::default().now())));
+        if answer.is_err() {
+            *self
+                .refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry((kind, tenant))
+                .or_default() += 1;
+        }
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.sweep();
         }
@@ -138,6 +163,25 @@ impl RateLimits {
             l.shrink_to_fit();
             !l.is_empty() && l.len() <= MAX_KEYS
         });
+    }
+
+    /// Requests refused so far: (kind, tenant id, how many).
+    pub fn refused(&self) -> Vec<(Kind, i64, u64)> {
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        refused.iter().map(|(&(k, t), &n)| (k, t, n)).collect()
+    }
+
+    /// Keys held now, per kind of limiter.
+    pub fn tracked_by_kind(&self) -> [(Kind, usize); 4] {
+        let limiters = self.lock();
+        Kind::ALL.map(|kind| {
+            let n = limiters
+                .iter()
+                .filter(|((k, _, _), _)| *k == kind)
+                .map(|(_, l)| l.len())
+                .sum();
+            (kind, n)
+        })
     }
 
     /// Keys held across all limiters.

@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +46,25 @@ const MAX_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
 pub struct UsageCache {
     inner: Cache<Key, Usage>,
     answers: Cache<(i64, u64), Arc<Answer>>,
+    counts: Arc<Counts>,
+}
+
+/// Hits and misses of both caches, read by the metrics scrape (`okienko_app::metrics`).
+#[derive(Debug, Default)]
+struct Counts {
+    usage_hits: AtomicU64,
+    usage_misses: AtomicU64,
+    answer_hits: AtomicU64,
+    answer_misses: AtomicU64,
+}
+
+/// One cache's figures: `usage` or `answer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub cache: &'static str,
+    pub hits: u64,
+    pub misses: u64,
+    pub entries: u64,
 }
 
 impl Default for UsageCache {
@@ -61,6 +81,7 @@ impl Default for UsageCache {
                 })
                 .time_to_live(TIME_TO_LIVE)
                 .build(),
+            counts: Arc::default(),
         }
     }
 }
@@ -128,6 +149,25 @@ fn request_hash(request: &[u8]) -> u64 {
 }
 
 impl UsageCache {
+    /// Hits, misses and entries of the usage rows and of the whole answers.
+    pub fn stats(&self) -> [CacheStats; 2] {
+        let c = &self.counts;
+        [
+            CacheStats {
+                cache: "usage",
+                hits: c.usage_hits.load(Ordering::Relaxed),
+                misses: c.usage_misses.load(Ordering::Relaxed),
+                entries: self.inner.entry_count(),
+            },
+            CacheStats {
+                cache: "answer",
+                hits: c.answer_hits.load(Ordering::Relaxed),
+                misses: c.answer_misses.load(Ordering::Relaxed),
+                entries: self.answers.entry_count(),
+            },
+        ]
+    }
+
     /// The usage of `[from, to)`, from the cache or the database.
     pub async fn slot_usage(
         &self,
@@ -140,19 +180,28 @@ impl UsageCache {
     ) -> Result<Usage, StoreError> {
         let generation = usage_events::usage_generation(tenant, service);
         let key = (tenant.0, service, quota, from, to, generation);
-        self.inner
-            .try_get_with(key, async move {
+        let counts = &self.counts;
+        // A miss runs the query; concurrent misses of one key count one (one query ran).
+        let missed = std::sync::atomic::AtomicBool::new(false);
+        let answer = self
+            .inner
+            .try_get_with(key, async {
+                missed.store(true, Ordering::Relaxed);
                 okienko_store::slot_usage(db, tenant, service, quota, from, to)
                     .await
                     .map(|rows| Arc::new(rows.into_iter().collect::<HashMap<_, _>>()))
             })
-            .await
-            .map_err(|e| match &*e {
-                StoreError::SlotFull => StoreError::SlotFull,
-                StoreError::NotFound => StoreError::NotFound,
-                StoreError::Conflict => StoreError::Conflict,
-                other => StoreError::Db(sqlx_error(other)),
-            })
+            .await;
+        match missed.load(Ordering::Relaxed) {
+            true => counts.usage_misses.fetch_add(1, Ordering::Relaxed),
+            false => counts.usage_hits.fetch_add(1, Ordering::Relaxed),
+        };
+        answer.map_err(|e| match &*e {
+            StoreError::SlotFull => StoreError::SlotFull,
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::Conflict => StoreError::Conflict,
+            other => StoreError::Db(sqlx_error(other)),
+        })
     }
 }
 
@@ -165,9 +214,21 @@ impl UsageCache {
         request: &[u8],
         now: DateTime<Utc>,
     ) -> Option<Bytes> {
-        let a = self.answers.get(&(tenant.0, request_hash(request))).await?;
-        (a.request == request && a.minute == minute_of(now) && a.deps.iter().all(Dep::current))
-            .then(|| a.body.clone())
+        let kept = self
+            .answers
+            .get(&(tenant.0, request_hash(request)))
+            .await
+            .filter(|a| {
+                a.request == request
+                    && a.minute == minute_of(now)
+                    && a.deps.iter().all(Dep::current)
+            });
+        let count = match kept {
+            Some(_) => &self.counts.answer_hits,
+            None => &self.counts.answer_misses,
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        kept.map(|a| a.body.clone())
     }
 
     /// Keeps an answer computed between `began` and `ended` from the usage `deps` noted.

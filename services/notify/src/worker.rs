@@ -32,6 +32,27 @@ pub struct Deliverer {
     pub clock: Arc<dyn Clock>,
     /// This worker's name on its claims (random per process).
     pub worker: String,
+    /// Told of every attempt and round, for the metrics (`okienko_app::metrics`); none in
+    /// tests that do not look.
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered,
+    /// Failed; tried again later.
+    Retry,
+    /// Failed for the last time: given up.
+    Failed,
+}
+
+/// What the worker reports as it goes (docs/metrics.md, "Outbox" and "Workers").
+pub trait Observer: Send + Sync {
+    /// One attempt at one message of `tenant_id` on `channel` (`email`, `sms`), how long it took.
+    fn attempt(&self, tenant_id: i64, channel: &str, took: Duration, outcome: Attempt);
+    /// One round of claiming and delivering ended, with or without a database error.
+    fn round(&self, ok: bool);
 }
 
 /// A name for this process's outbox worker on its claims.
@@ -97,12 +118,23 @@ impl Deliverer {
                 );
                 return Ok(());
             }
-            match self.deliver(row).await {
-                Ok(()) => mark_sent(&self.db, row.id, self.clock.now().timestamp()).await?,
+            let began = std::time::Instant::now();
+            let sent = self.deliver(row).await;
+            let took = began.elapsed();
+            match sent {
+                Ok(()) => {
+                    self.observe(row, took, Attempt::Delivered);
+                    mark_sent(&self.db, row.id, self.clock.now().timestamp()).await?
+                }
                 Err(e) => {
                     let attempts = row.attempts + 1;
                     let retry = (attempts < MAX_ATTEMPTS)
                         .then(|| self.clock.now().timestamp() + backoff(attempts));
+                    let outcome = match retry {
+                        Some(_) => Attempt::Retry,
+                        None => Attempt::Failed,
+                    };
+                    self.observe(row, took, outcome);
                     tracing::warn!(outbox = row.id, tenant = row.tenant_id, attempts, error = %e, "delivery failed");
                     mark_failed(&self.db, row.id, &e, retry).await?;
                 }
@@ -111,6 +143,13 @@ impl Deliverer {
         Ok(())
     }
 
+    fn observe(&self, row: &OutboxRow, took: Duration, outcome: Attempt) {
+        if let Some(o) = &self.observer {
+            o.attempt(row.tenant_id, &row.channel, took, outcome);
+        }
+    }
+
+    #[tracing::instrument(name = "outbox.deliver", skip_all, fields(outbox = row.id, channel = %row.channel))]
     async fn deliver(&self, row: &OutboxRow) -> Result<(), String> {
         let m: Message = serde_json::from_str(&row.payload_json).map_err(|e| e.to_string())?;
         match row.channel.as_str() {
@@ -140,7 +179,11 @@ impl Deliverer {
                 if *shutdown.borrow() {
                     return;
                 }
-                match self.deliver_due_until(&shutdown).await {
+                let round = self.deliver_due_until(&shutdown).await;
+                if let Some(o) = &self.observer {
+                    o.round(round.is_ok());
+                }
+                match round {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => break,
                     Err(e) => {

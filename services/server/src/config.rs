@@ -14,6 +14,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub listen: SocketAddr,
+    /// `OKIENKO_METRICS_LISTEN`: where `GET /metrics` is served (never on `listen`); unset, nowhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub public_url: String,
     pub policies_dir: PathBuf,
     pub smtp_url: Option<String>,
@@ -197,6 +199,18 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .context("OKIENKO_LISTEN: expected host:port, e.g. 127.0.0.1:8080")?;
+        let metrics_listen = var("OKIENKO_METRICS_LISTEN")
+            .map(|v| {
+                v.trim().parse::<SocketAddr>().with_context(|| {
+                    format!(
+                        "OKIENKO_METRICS_LISTEN: expected host:port, e.g. 0.0.0.0:9090, got {v:?}"
+                    )
+                })
+            })
+            .transpose()?;
+        if metrics_listen == Some(listen) {
+            bail!("OKIENKO_METRICS_LISTEN must differ from OKIENKO_LISTEN: the metrics are never public");
+        }
         let public_url = var("OKIENKO_PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
@@ -253,6 +267,7 @@ impl Config {
         Ok(Config {
             database_url,
             listen,
+            metrics_listen,
             public_url,
             policies_dir: PathBuf::from(
                 var("OKIENKO_POLICIES").unwrap_or_else(|| "./policies".into()),

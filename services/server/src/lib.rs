@@ -3,6 +3,7 @@
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod telemetry;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,6 +72,9 @@ pub async fn build_app(
     db: Db,
     clock: Arc<dyn okienko_domain::clock::Clock>,
 ) -> anyhow::Result<Arc<App>> {
+    let metrics = Arc::new(okienko_app::metrics::Metrics::new(env!(
+        "CARGO_PKG_VERSION"
+    )));
     let app = Arc::new(App {
         db,
         clock,
@@ -83,12 +87,13 @@ pub async fn build_app(
             ..ApiSettings::default()
         },
         outbox_wake: Arc::new(Notify::new()),
-        policies: PolicyHost::new(cfg.policy_turns()),
+        policies: PolicyHost::new(cfg.policy_turns()).with_metrics(metrics.clone()),
         resident: ResidentVerifier::default(),
         oidc: Default::default(),
         usage_cache: Default::default(),
         rate_limits: okienko_app::rate_limit::RateLimits::new(cfg.rate_limits),
         bus: Default::default(),
+        metrics,
     });
     app.reload().await?;
     Ok(app)
@@ -167,15 +172,26 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         default_from: cfg.mail_from.clone(),
         clock: clock.clone(),
         worker: okienko_notify::worker::worker_name(),
+        observer: Some(Arc::new(okienko_app::metrics::OutboxObserver(app.clone()))),
     };
     let outbox_task = tokio::spawn(deliverer.run(wake.clone(), stop_rx.clone(), OUTBOX_EVERY));
     let expiry_task = tokio::spawn(expiry_worker(app.clone(), stop_rx.clone()));
+    okienko_app::metrics::refresh_gauges(&app, true).await;
+    let gauges_task = tokio::spawn(okienko_app::metrics::run_gauges(
+        app.clone(),
+        stop_rx.clone(),
+    ));
+    let metrics_task = match cfg.metrics_listen {
+        Some(addr) => Some(serve_metrics(app.clone(), addr, stop_rx.clone()).await?),
+        None => None,
+    };
     // Changes made by other replicas (PostgreSQL NOTIFY): usage reaches the availability
     // cache, configuration and policy changes reload the catalog and the policies here, and
     // display events reach this process's displays. This process's display events go out.
     let (display_in, display_rx) = mpsc::unbounded_channel();
     let remote = okienko_store::usage_events::Remote {
         display: Some(display_in),
+        stats: app.metrics.listener.clone(),
         ..Default::default()
     };
     let listen_task = tokio::spawn(okienko_store::usage_events::listen(
@@ -266,9 +282,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             expiry_task,
             listen_task,
             reload_task,
-            display_in_task
+            display_in_task,
+            gauges_task
         );
-        if let Some(t) = display_out_task {
+        for t in [display_out_task, metrics_task].into_iter().flatten() {
             let _ = t.await;
         }
         db.close().await;
@@ -283,6 +300,35 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Serves `GET /metrics` on its own address (`OKIENKO_METRICS_LISTEN`) until `stop` turns true.
+async fn serve_metrics(
+    app: Arc<App>,
+    addr: std::net::SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (OKIENKO_METRICS_LISTEN)"))?;
+    tracing::info!(listen = %addr, "metrics served at /metrics");
+    let router = okienko_web::metrics_http::router(app);
+    Ok(tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(error = %e, "metrics listener");
+        }
+    }))
+}
+
+/// Counts one round of a worker and logs its error.
+fn worker_round<T>(app: &App, worker: &'static str, r: &Result<T, okienko_app::ApiError>) {
+    app.metrics.worker_round(worker, r.is_ok(), app.clock.now());
+}
+
 async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut round: u32 = 0;
     loop {
@@ -290,7 +336,9 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(EXPIRY_EVERY) => {}
             _ = stop.changed() => return,
         }
-        match okienko_app::booking::expire_due(&app).await {
+        let r = okienko_app::booking::expire_due(&app).await;
+        worker_round(&app, "expiry", &r);
+        match r {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "pending bookings expired"),
             Err(e) => tracing::error!(error = ?e, "expiry worker"),
@@ -299,7 +347,9 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
-        match okienko_app::booking::release_due(&app).await {
+        let r = okienko_app::booking::release_due(&app).await;
+        worker_round(&app, "seat_release", &r);
+        match r {
             Ok(0) => {}
             Ok(n) => tracing::info!(freed = n, "cancelled seats offered again"),
             Err(e) => tracing::error!(error = ?e, "seat release worker"),
@@ -308,14 +358,18 @@ async fn expiry_worker(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
-        match okienko_app::queue::cancel_late(&app).await {
+        let r = okienko_app::queue::cancel_late(&app).await;
+        worker_round(&app, "lateness", &r);
+        match r {
             Ok(0) => {}
             Ok(n) => tracing::info!(cancelled = n, "bookings not checked in cancelled"),
             Err(e) => tracing::error!(error = ?e, "lateness worker"),
         }
         round = round.wrapping_add(1);
         if round.is_multiple_of(RETENTION_EVERY_ROUNDS) {
-            if let Err(e) = okienko_app::staff_ops::personal_data::run_retention(&app).await {
+            let r = okienko_app::staff_ops::personal_data::run_retention(&app).await;
+            worker_round(&app, "retention", &r);
+            if let Err(e) = r {
                 tracing::error!(error = ?e, "retention worker");
             }
         }

@@ -107,8 +107,9 @@ enum TenantsCommand {
     Import { dir: PathBuf },
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Logging and tracing are set up before the runtime starts, and the traces flushed after it
+/// stopped (`telemetry`: the exporter's blocking client must not live on an async thread).
+fn main() -> std::process::ExitCode {
     // Before anything logs: a bad format is refused before the server starts.
     let format = match okienko_server::config::LogFormat::from_env() {
         Ok(f) => f,
@@ -117,30 +118,59 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
-    };
-    match format {
-        okienko_server::config::LogFormat::Human => tracing_subscriber::fmt()
-            .with_env_filter(filter())
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        okienko_server::config::LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter())
-            .with_writer(std::io::stderr)
-            .with_current_span(true)
-            .with_span_list(true)
-            .init(),
-    }
-    match run(Cli::parse()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let traces = match okienko_server::telemetry::Traces::from_env() {
+        Ok(t) => t,
         Err(e) => {
-            eprintln!("okienko: {e:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("okienko: OTEL_EXPORTER_OTLP_ENDPOINT: {e:#}");
+            return std::process::ExitCode::FAILURE;
         }
+    };
+    init_logs(format, traces.as_ref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("okienko: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async {
+        match run(Cli::parse()).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("okienko: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        }
+    });
+    drop(runtime);
+    if let Some(t) = traces {
+        t.shutdown();
+    }
+    code
+}
+
+/// The log lines on stderr (human or JSON), and the spans to OTLP when traces are exported.
+fn init_logs(
+    format: okienko_server::config::LogFormat,
+    traces: Option<&okienko_server::telemetry::Traces>,
+) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let otel = traces.map(|t| tracing_opentelemetry::layer().with_tracer(t.tracer()));
+    let logs = tracing_subscriber::registry().with(filter).with(otel);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    match format {
+        okienko_server::config::LogFormat::Human => logs
+            .with(fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+            .init(),
+        okienko_server::config::LogFormat::Json => logs
+            .with(fmt.json().with_current_span(true).with_span_list(true))
+            .init(),
     }
 }
 

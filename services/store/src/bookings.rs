@@ -92,6 +92,7 @@ pub struct Created {
 /// Capacity is one conditional upsert on the slot's usage row: it either raises `used`
 /// below `capacity` or changes no row, whatever the concurrency (P-3).
 /// Errors: `SlotFull`; `Unique("code")` when the human code is taken (retry with another).
+#[tracing::instrument(name = "store.create_booking", skip_all)]
 pub async fn create_booking(
     db: &Db,
     b: &NewBooking,
@@ -266,6 +267,7 @@ pub async fn booking_by_id(db: &Db, tenant: TenantId, id: i64) -> Result<Option<
 }
 
 /// pending → confirmed, if still pending and within its limit. `Conflict` otherwise.
+#[tracing::instrument(name = "store.confirm_booking", skip_all)]
 pub async fn confirm_booking(
     db: &Db,
     tenant: TenantId,
@@ -312,6 +314,7 @@ pub async fn count_failed_code(db: &Db, tenant: TenantId, id: i64, now: i64) -> 
 /// Ends a booking that holds a seat (cancelled, expired, rejected) and gives the seat back,
 /// exactly once: the state change is conditional, the seat follows it in the same transaction.
 /// `Conflict` when the booking no longer holds a seat.
+#[tracing::instrument(name = "store.release_booking", skip_all)]
 pub async fn release_booking(
     db: &Db,
     tenant: TenantId,
@@ -327,6 +330,7 @@ pub async fn release_booking(
 /// Like `release_booking`, but with `seat_back_at` the seat is given back only then, by
 /// `release_due_seats` (so a cancelled slot cannot be handed straight to a buyer).
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(name = "store.release_booking_at", skip_all)]
 pub async fn release_booking_at(
     db: &Db,
     tenant: TenantId,
@@ -396,6 +400,7 @@ pub async fn due_for_expiry(db: &Db, now: i64, limit: i64) -> Result<Vec<(Tenant
 
 /// Seats taken per slot start in `[from, to)` for one service and quota. Reads only the
 /// usage rows of that range, so its cost does not grow with the bookings stored.
+#[tracing::instrument(name = "store.slot_usage", skip_all)]
 pub async fn slot_usage(
     db: &Db,
     tenant: TenantId,

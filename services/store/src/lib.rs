@@ -34,6 +34,7 @@ pub use tenants::*;
 // Staff operations on bookings, personal-data rights and complaints (issue 5, phase B).
 pub mod complaints;
 pub mod events;
+pub mod gauges;
 pub mod personal_data;
 pub mod staff_bookings;
 

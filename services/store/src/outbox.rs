@@ -68,6 +68,7 @@ pub async fn claim_due(db: &Db, now: i64, lease: i64, limit: i64) -> Result<Vec<
 }
 
 /// [`claim_due`] for the worker `worker`, whose claims [`renew_claims`] extends.
+#[tracing::instrument(name = "store.claim_due_for", skip_all)]
 pub async fn claim_due_for(
     db: &Db,
     worker: &str,

@@ -188,6 +188,7 @@ where
 /// A booked visit's ticket first marks the booking checked in, conditionally on it being
 /// confirmed and not checked in yet (`Conflict` otherwise), so check-in and the lateness
 /// worker never both win.
+#[tracing::instrument(name = "store.issue_ticket", skip_all)]
 pub async fn issue_ticket(db: &Db, t: &NewTicket) -> Result<TicketRow> {
     let walk_in = i64::from(t.booking.is_none());
     let cap = t.walk_in_capacity.unwrap_or(i64::MAX);
@@ -387,6 +388,7 @@ pub async fn desk_ticket(
 /// The first call of a ticket records its waiting time (not again after a transfer).
 /// `Unique("desk")` when the desk already has a called or serving ticket that day: the
 /// database refuses a second one (`tickets_one_per_desk`), whatever the concurrency.
+#[tracing::instrument(name = "store.claim_ticket", skip_all)]
 pub async fn claim_ticket(
     db: &Db,
     tenant: TenantId,

@@ -25,7 +25,7 @@
 //! invalidate each other's entries more often than needed, never less.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use tokio::sync::Notify;
@@ -177,10 +177,46 @@ pub struct Remote {
     pub reload: Arc<Notify>,
     /// Where the call displays' events of other processes go, each once, without `origin`.
     pub display: Option<tokio::sync::mpsc::UnboundedSender<serde_json::Value>>,
+    /// What the listener did, read by the metrics scrape (`okienko_db_listener_connected`,
+    /// `okienko_db_notifications_total`; docs/metrics.md).
+    pub stats: Arc<ListenStats>,
+}
+
+/// The listener's state and the notifications it received, per channel.
+#[derive(Debug, Default)]
+pub struct ListenStats {
+    /// True once [`listen`] runs on PostgreSQL (the listener exists at all).
+    pub served: AtomicBool,
+    /// True while a connection listens.
+    pub connected: AtomicBool,
+    invalidate: AtomicU64,
+    reload: AtomicU64,
+    display: AtomicU64,
+}
+
+impl ListenStats {
+    /// The notifications received so far, per channel name.
+    pub fn received(&self) -> [(&'static str, u64); 3] {
+        [
+            (INVALIDATE_CHANNEL, self.invalidate.load(Ordering::Relaxed)),
+            (RELOAD_CHANNEL, self.reload.load(Ordering::Relaxed)),
+            (DISPLAY_CHANNEL, self.display.load(Ordering::Relaxed)),
+        ]
+    }
+
+    fn count(&self, channel: &str) {
+        let c = match channel {
+            RELOAD_CHANNEL => &self.reload,
+            DISPLAY_CHANNEL => &self.display,
+            _ => &self.invalidate,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Applies or hands on one notification.
 fn dispatch(channel: &str, payload: &str, remote: &Remote) {
+    remote.stats.count(channel);
     match channel {
         RELOAD_CHANNEL => {
             if reload_is_foreign(payload) {
@@ -223,7 +259,9 @@ fn missed_some(remote: &Remote) {
 /// then every second while that fails. On SQLite (one process) it returns at once.
 pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>, remote: Remote) {
     let Db::Pg(pool) = db else { return };
+    remote.stats.served.store(true, Ordering::Relaxed);
     loop {
+        remote.stats.connected.store(false, Ordering::Relaxed);
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener
                 .listen_all([INVALIDATE_CHANNEL, RELOAD_CHANNEL, DISPLAY_CHANNEL])
@@ -233,6 +271,7 @@ pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>, remote
                     tracing::info!("listening for changes made by other servers");
                     // Listening from here on: what changed before is read anew.
                     missed_some(&remote);
+                    remote.stats.connected.store(true, Ordering::Relaxed);
                     loop {
                         tokio::select! {
                             n = listener.try_recv() => match n {

@@ -67,13 +67,15 @@ pub async fn graphql_request(
     body: Body,
 ) -> Result<async_graphql::Request, Response> {
     let bytes = read_body(headers, body, s.settings.admission.body_limit).await?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let req: async_graphql::Request = serde_json::from_slice(&bytes).map_err(|e| {
         error_json(
             StatusCode::BAD_REQUEST,
             Code::BadRequest,
             &format!("Treść zapytania nie jest poprawnym żądaniem GraphQL w JSON: {e}"),
         )
-    })
+    })?;
+    crate::trace_layer::record_operation(req.operation_name.as_deref());
+    Ok(req)
 }
 
 /// The caller of a staff or platform request, from its bearer token, within `scope`.
@@ -218,6 +220,7 @@ pub async fn graphql(
             )
         }
     };
+    crate::trace_layer::record_operation(req.operation_name.as_deref());
     let keepable = reads_only_availability(&mut req);
     let deps = Arc::new(usage_cache::ReadDeps::default());
     let tenant_id = t.id;

@@ -26,6 +26,12 @@ pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
     let websockets =
         ws_limits::Registry::with_stopping(settings.websockets.clone(), settings.stopping.clone());
     let bus = app.bus.clone();
+    let in_flight = (app.metrics.http_in_flight.clone(), admission.clone());
+    app.metrics.on_scrape(move || {
+        let n = in_flight.1.load().in_flight;
+        in_flight.0.set(i64::try_from(n).unwrap_or(i64::MAX));
+    });
+    let counted = app.clone();
     let state = HttpState {
         app,
         settings: Arc::new(settings),
@@ -89,7 +95,10 @@ pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
         .merge(crate::site::routes())
         .merge(crate::office::routes())
         .fallback(not_found);
-    admission::admit(routes, admission).with_state(state)
+    let admitted = admission::admit(routes, admission);
+    let counted_too = counted.clone();
+    let counted = crate::metrics_layer::count(admitted, counted);
+    crate::trace_layer::trace(counted, counted_too).with_state(state)
 }
 
 async fn not_found() -> Response {

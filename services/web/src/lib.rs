@@ -13,6 +13,8 @@ pub mod graphql_http;
 pub mod http;
 pub mod listener;
 pub mod login;
+pub mod metrics_http;
+pub mod metrics_layer;
 pub mod office;
 pub mod pages;
 pub mod queue_http;
@@ -22,6 +24,7 @@ pub mod routes;
 pub mod shutdown;
 pub mod site;
 pub mod state;
+pub mod trace_layer;
 pub mod ws_limits;
 
 /// Settings of the HTTP layer from the server's configuration.

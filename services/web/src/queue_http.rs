@@ -212,6 +212,10 @@ pub async fn display_ws(
             .authenticate(device)
             .map_err(|_| async_graphql::Error::new(DomainError::TooManyConnections.to_string()))?;
         let mut d = Data::default();
+        // Counted while the connection's data lives: until the socket closes.
+        if let Ok(Principal::Device { office, .. }) = a.principal() {
+            d.insert(app.metrics.display_connected(&t, *office));
+        }
         d.insert(a);
         Ok(d)
     };

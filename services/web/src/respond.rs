@@ -13,16 +13,28 @@ use serde_json::json;
 
 use crate::rate_limit;
 
+/// The `extensions.code`s an answer carries, for the metrics layer (`metrics_layer`), which
+/// counts them on the GraphQL routes (`okienko_graphql_errors_total`). Codes outside the
+/// product's list (a city script's own refusal codes) are `OTHER`: label values stay bounded.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorCodes(pub Vec<&'static str>);
+
+fn listed(code: &str) -> &'static str {
+    Code::parse(code).map_or("OTHER", Code::as_str)
+}
+
 /// A JSON body in the GraphQL error shape, for answers given before GraphQL runs.
 pub fn error_json(status: StatusCode, code: Code, message: &str) -> Response {
     let body =
         json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
-    (
+    let mut r = (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body.to_string(),
     )
-        .into_response()
+        .into_response();
+    r.extensions_mut().insert(ErrorCodes(vec![code.as_str()]));
+    r
 }
 
 /// An error met before GraphQL runs (authenticating the caller): 503 with `Retry-After` when
@@ -154,12 +166,24 @@ pub fn graphql_response(mut resp: async_graphql::Response) -> Response {
     } else {
         StatusCode::OK
     };
+    let codes = ErrorCodes(
+        resp.errors
+            .iter()
+            .map(
+                |e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                    Some(Value::String(c)) => listed(c),
+                    _ => "OTHER",
+                },
+            )
+            .collect(),
+    );
     let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
-    let r = (
+    let mut r = (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body,
     )
         .into_response();
+    r.extensions_mut().insert(codes);
     with_retry_after(r, retry_after)
 }

@@ -78,6 +78,7 @@ async fn create_as(
     match stored {
         Stored::Replayed(b) => replay(app, tenant, b),
         Stored::New(b) => {
+            app.metrics.booking_created(tenant, "online");
             record_created(app, tenant, &b, &secrets).await;
             Ok(CreatedBooking {
                 booking: b,

@@ -55,6 +55,11 @@ pub(crate) async fn release(
     .await
     {
         Ok(_) => {
+            match status {
+                BookingStatus::Expired => app.metrics.bookings_expired(&tenant.slug, 1),
+                // A code that can no longer be typed: the client's own doing.
+                _ => app.metrics.booking_cancelled(&tenant.slug, "client"),
+            }
             history::changed(app, tenant.id, b.id, kind, history::SYSTEM, detail).await;
             Ok(true)
         }

@@ -90,6 +90,7 @@ pub async fn confirm(
     let messages = mail_to_client(app, tenant, &b, Visit::confirmed);
     match store::confirm_booking(&app.db, tenant.id, b.id, now.timestamp(), &messages).await {
         Ok(row) => {
+            app.metrics.booking_confirmed(tenant);
             history::changed(
                 app,
                 tenant.id,
@@ -209,6 +210,7 @@ pub async fn cancel(app: &App, tenant: &TenantCtx, token: &str) -> ApiResult<Boo
     .await
     {
         Ok(row) => {
+            app.metrics.booking_cancelled(&tenant.slug, "client");
             history::changed(
                 app,
                 tenant.id,

@@ -140,6 +140,11 @@ pub async fn call_next(
             other => other?,
         };
         if let Some(t) = claimed {
+            if t.call_count <= 1 {
+                let waited = t.first_called_at.unwrap_or(now.timestamp()) - t.arrived_at;
+                app.metrics
+                    .ticket_first_called(tenant, office.id, &t.queue, &t.kind, waited);
+            }
             bus.publish(tenant, office.id, event(EventKind::Called, tenant, &t, now));
             return Ok(Some(t));
         }
@@ -297,6 +302,10 @@ pub async fn refuse(
     let now = app.clock.now();
     let refused = store::refuse_service(&app.db, tenant.id, id, &reason, now.timestamp()).await;
     let t = changed(app, tenant, id, refused).await?;
+    if t.booking_id.is_some() {
+        // ZG-14: the booked visit became rejected.
+        app.metrics.booking_rejected(tenant);
+    }
     announce(bus, tenant, EventKind::Cleared, &t, now);
     Ok(t)
 }

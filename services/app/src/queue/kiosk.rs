@@ -86,7 +86,11 @@ pub async fn issue_walk_in(
         now: now.timestamp(),
     };
     match store::issue_ticket(&app.db, &t).await {
-        Ok(row) => Ok(row),
+        Ok(row) => {
+            app.metrics
+                .ticket_issued(tenant, office.id, &row.queue, &row.kind);
+            Ok(row)
+        }
         Err(StoreError::SlotFull) => Err(DomainError::QueueFull.into()),
         Err(e) => Err(e.into()),
     }
@@ -238,7 +242,11 @@ pub(crate) async fn check_in(
         now: now.timestamp(),
     };
     match store::issue_ticket(&app.db, &t).await {
-        Ok(row) => Ok(row),
+        Ok(row) => {
+            app.metrics
+                .ticket_issued(tenant, office.id, &row.queue, &row.kind);
+            Ok(row)
+        }
         Err(StoreError::Conflict | StoreError::Unique(_)) => {
             let fresh = store::visit_by_id(&app.db, tenant.id, v.id)
                 .await?

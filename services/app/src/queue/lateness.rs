@@ -41,7 +41,10 @@ pub(crate) async fn cancel_late_one(
     let place = service.and_then(|s| no_show_place(tenant, s, v.slot_start));
     let now = app.clock.now().timestamp();
     match store::cancel_unchecked(&app.db, tenant.id, v.id, department, place.as_ref(), now).await {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            app.metrics.booking_cancelled(&tenant.slug, "lateness");
+            Ok(true)
+        }
         Err(StoreError::Conflict) => Ok(false),
         Err(e) => Err(e.into()),
     }

@@ -61,6 +61,7 @@ pub async fn reject(
         }
         Err(e) => return Err(e.into()),
     };
+    app.metrics.booking_rejected(tenant);
     app.outbox_wake.notify_one();
     let actor = staff_actor(staff);
     let key = service.map(|s| s.cfg.key.clone()).unwrap_or_default();

@@ -256,6 +256,7 @@ pub async fn create(
                         replayed: true,
                     });
                 }
+                app.metrics.booking_created(tenant, "phone");
                 app.outbox_wake.notify_one();
                 // GD-14: what the caller told us is kept only for the city's phone schedule.
                 let expires = tenant
@@ -356,6 +357,7 @@ pub async fn cancel_for_client(
         }
         Err(e) => return Err(e.into()),
     };
+    app.metrics.booking_cancelled(&tenant.slug, "staff");
     app.outbox_wake.notify_one();
     let key = tenant
         .service(row.service_id)
