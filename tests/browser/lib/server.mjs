@@ -36,12 +36,16 @@ export async function stopAndRemove(child, running, dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function startServer({ now = NOW, env = {} } = {}) {
+/**
+ * `port` and `data` (both from an earlier server's `port` and `data`) start a server again
+ * where one was halted, as a restarted process: the same address, database and files.
+ */
+export async function startServer({ now = NOW, env = {}, port: samePort, data: sameData } = {}) {
   const bin = process.env.OKIENKO_BIN;
   if (!bin) throw new Error('OKIENKO_BIN is not set (tests/browser.rs sets it to the built okienko)');
-  const data = mkdtempSync(join(tmpdir(), 'okienko-browser-'));
-  const port = await freePort();
-  const log = openSync(join(data, 'server.log'), 'w');
+  const data = sameData ?? mkdtempSync(join(tmpdir(), 'okienko-browser-'));
+  const port = samePort ?? await freePort();
+  const log = openSync(join(data, 'server.log'), 'a');
   const child = spawn(bin, [], {
     env: {
       PATH: process.env.PATH,
@@ -73,6 +77,7 @@ export async function startServer({ now = NOW, env = {} } = {}) {
   }
   return {
     base,
+    port,
     data,
     mailDir: join(data, 'mail'),
     async gql(path, query, variables = {}, token) {
@@ -86,6 +91,13 @@ export async function startServer({ now = NOW, env = {} } = {}) {
     },
     async stop() {
       await stopAndRemove(child, exited === null, data);
+    },
+    /** Ends the process with SIGTERM and waits for it, keeping the data directory. */
+    async halt() {
+      if (exited !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
     },
   };
 }

@@ -146,8 +146,14 @@
     return e.voiceText || `Numer ${e.number.split('').join(' ')}, stanowisko ${e.desk}`;
   }
 
+  /** The server's audio of a call, loading at once, so it is ready when its turn comes. */
+  function voiceOf(number, desk) {
+    if (cfg.voice !== 'server') return null;
+    return load(`${cfg.voiceUrl}?numer=${encodeURIComponent(number)}&stanowisko=${encodeURIComponent(desk)}`);
+  }
+
   function announce(e) {
-    queue.push({ number: e.number, desk: e.desk, text: spoken(e) });
+    queue.push({ number: e.number, desk: e.desk, text: spoken(e), voice: voiceOf(e.number, e.desk) });
     // A burst of calls: the newest few are spoken, not a backlog.
     while (queue.length > 4) queue.shift();
     if (!playing) next();
@@ -174,10 +180,17 @@
       });
   }
 
-  /** Plays `url` to its end; rejects when it cannot (NotAllowedError: no gesture yet). */
-  function play(url) {
+  /** An audio element for `url`, loading at once (the call's audio loads during the chime). */
+  function load(url) {
+    const audio = new Audio(url);
+    audio.preload = 'auto';
+    audio.load();
+    return audio;
+  }
+
+  /** Plays `audio` to its end; rejects when it cannot (NotAllowedError: no gesture yet). */
+  function play(audio) {
     return new Promise((resolve, reject) => {
-      const audio = new Audio(url);
       let done = false;
       const finish = (err) => {
         if (done) return;
@@ -188,7 +201,8 @@
       };
       const guard = setTimeout(() => finish(), SOUND_GUARD_MS);
       audio.addEventListener('ended', () => finish());
-      audio.addEventListener('error', () => finish(new Error(`cannot play ${url}`)));
+      audio.addEventListener('error', () => finish(new Error(`cannot play ${audio.src}`)));
+      if (audio.error) finish(new Error(`cannot play ${audio.src}`));
       const p = audio.play();
       if (p && p.catch) p.catch((err) => finish(err || new Error('play')));
     });
@@ -216,15 +230,17 @@
   }
 
   async function sayOne(item) {
+    // Played once: an announcement held back for a gesture loads its audio again.
+    const voice = item.voice || voiceOf(item.number, item.desk);
+    item.voice = null;
     try {
-      await play(cfg.chime);
+      await play(load(cfg.chime));
     } catch (err) {
       if (err && err.name === 'NotAllowedError') throw err;
     }
-    if (cfg.voice === 'server') {
-      const url = `${cfg.voiceUrl}?numer=${encodeURIComponent(item.number)}&stanowisko=${encodeURIComponent(item.desk)}`;
+    if (voice) {
       try {
-        await play(url);
+        await play(voice);
         return;
       } catch (err) {
         if (err && err.name === 'NotAllowedError') throw err;
@@ -263,13 +279,13 @@
 
   function offline() {
     if (status) status.textContent = status.dataset.offline || '';
-    body.classList.add('display-is-offline');
+    body.dataset.live = 'false';
   }
 
   function online() {
     failures = 0;
     if (status) status.textContent = '';
-    body.classList.remove('display-is-offline');
+    body.dataset.live = 'true';
     boardId = `board-${++ids}`;
     if (socket) send(socket, { id: boardId, type: 'subscribe', payload: { query: BOARD } });
   }
