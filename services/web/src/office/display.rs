@@ -64,8 +64,8 @@ pub struct Frame {
     pub tr: Tr,
     pub lang: &'static str,
     pub title: String,
-    pub city: String,
-    pub office: String,
+    /// The office, with the city's name unless the office's name has it.
+    pub place: String,
     pub css: String,
     pub js: String,
     /// `hall` or `door`.
@@ -129,13 +129,20 @@ fn not_here(t: &TenantCtx, lang: Lang, path: &str, id: &str, args: &[(&str, &str
     )
 }
 
+fn place(t: &TenantCtx, o: &OfficeCtx) -> String {
+    if o.cfg.name.contains(&t.cfg.name) {
+        o.cfg.name.clone()
+    } else {
+        format!("{} – {}", t.cfg.name, o.cfg.name)
+    }
+}
+
 fn frame(t: &TenantCtx, o: &OfficeCtx, lang: Lang, title: String, desk: Option<u32>) -> Frame {
     Frame {
         tr: Tr::new(lang),
         lang: lang.code(),
         title,
-        city: t.cfg.branding.display_name.clone(),
-        office: o.cfg.name.clone(),
+        place: place(t, o),
         css: crate::assets::url("display.css"),
         js: crate::assets::url("display.js"),
         kind: if desk.is_some() { "door" } else { "hall" },
