@@ -59,6 +59,8 @@ pub static ASSETS: &[Asset] = &[
     asset!("kiosk.js", "office/kiosk.js", JS),
     asset!("display.css", "office/display.css", CSS),
     asset!("display.js", "office/display.js", JS),
+    // The displays' chime before each spoken call, made by `assets/office/chime.py`.
+    asset!("chime.wav", "office/chime.wav", "audio/wav"),
     asset!("desk.js", "office/desk.js", JS),
 ];
 

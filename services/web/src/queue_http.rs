@@ -104,6 +104,30 @@ fn display_of(t: &TenantCtx, a: &Auth) -> Result<i64, DomainError> {
     }
 }
 
+/// The display paired with this browser, by its device cookie (`office::session`), when the
+/// upgrade comes from this site's own page.
+///
+/// Why the cookie: the display page's script cannot read the HTTP-only cookie to put its token
+/// in `connection_init`, but the browser sends the cookie with the upgrade request to the same
+/// origin. The alternative, a short-lived ticket embedded in the page, would be one more
+/// credential to issue, expire and refuse; the cookie is the one the page itself was served
+/// with, revoked with the device. The upgrade is cross-origin when another site's page opens
+/// the socket (cross-site WebSocket hijacking): then the cookie is not used, as for the pages'
+/// POSTs (`site::csrf::same_origin`; the cookie is `SameSite=Strict` besides). A cookie that is
+/// not a display of this city is ignored: the socket must authenticate in `connection_init`
+/// as before, or is closed with 4408.
+async fn cookie_display(s: &HttpState, t: &TenantCtx, headers: &HeaderMap) -> Option<(Auth, i64)> {
+    let token = crate::login::cookie(headers, crate::office::session::DEVICE_COOKIE)?;
+    if !crate::site::csrf::same_origin(headers) {
+        return None;
+    }
+    let a = auth::authenticate(&s.app, Scope::Tenant(t.id), Some(token))
+        .await
+        .ok()?;
+    let device = display_of(t, &a).ok()?;
+    Some((a, device))
+}
+
 /// 503 `TOO_MANY_CONNECTIONS` with `Retry-After`, before the upgrade.
 fn sockets_full(why: ws_limits::Full) -> Response {
     tracing::warn!(?why, "display WebSocket refused: too many open");
@@ -112,8 +136,8 @@ fn sockets_full(why: ws_limits::Full) -> Response {
 
 /// `GET /t/{slug}/display/ws`: the displays' subscriptions over WebSocket (graphql-ws and
 /// graphql-transport-ws). The display token comes as the `token` query parameter (checked
-/// before the upgrade: 401/403) or in the `connection_init` payload (a wrong one closes the
-/// connection). Sockets are bounded in all, per client address and per device, and one not
+/// before the upgrade: 401/403), as the display page's device cookie (`cookie_display`), or
+/// in the `connection_init` payload (a wrong one closes the connection). Sockets are bounded in all, per client address and per device, and one not
 /// authenticated in time is closed with 4408 (`ws_limits`).
 #[allow(clippy::too_many_arguments)]
 pub async fn display_ws(
@@ -188,7 +212,15 @@ pub async fn display_ws(
             }
             Some(a)
         }
-        None => None,
+        None => match cookie_display(&s, &t, &headers).await {
+            Some((a, device)) => {
+                if let Err(why) = counted.authenticate(device) {
+                    return sockets_full(why);
+                }
+                Some(a)
+            }
+            None => None,
+        },
     };
     let schema = s.display.clone();
     let mut data = Data::default();

@@ -20,14 +20,15 @@ const FLAGS = [
 
 /**
  * A browser context on a fresh user-data directory. `javaScriptEnabled: false` tries a page
- * as a browser without JavaScript would (W-3). `close()` ends it and removes the profile.
+ * as a browser without JavaScript would (W-3); `args`, more of Chromium's flags. `close()` ends
+ * it and removes the profile.
  */
-export async function launch({ javaScriptEnabled = true } = {}) {
+export async function launch({ javaScriptEnabled = true, args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'okienko-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
     javaScriptEnabled,
     locale: 'pl-PL',
     viewport: { width: 1280, height: 900 },

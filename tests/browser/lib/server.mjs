@@ -73,13 +73,18 @@ async function spawnOn({ data, port, now, env }) {
   return state;
 }
 
-export async function startServer({ now = NOW, env = {} } = {}) {
-  const data = mkdtempSync(join(tmpdir(), 'okienko-browser-'));
-  const port = await freePort();
+/**
+ * `port` and `data` (both from an earlier server's `port` and `data`) start a server again
+ * where one was halted, as a restarted process: the same address, database and files.
+ */
+export async function startServer({ now = NOW, env = {}, port: samePort, data: sameData } = {}) {
+  const data = sameData ?? mkdtempSync(join(tmpdir(), 'okienko-browser-'));
+  const port = samePort ?? await freePort();
   const base = `http://127.0.0.1:${port}`;
   let state = await spawnOn({ data, port, now, env });
   return {
     base,
+    port,
     data,
     mailDir: join(data, 'mail'),
     async gql(path, query, variables = {}, token) {
@@ -106,6 +111,10 @@ export async function startServer({ now = NOW, env = {} } = {}) {
     },
     async stop() {
       await stopAndRemove(state.child, state.exited === null, data);
+    },
+    /** Ends the process with SIGTERM and waits for it, keeping the data directory. */
+    async halt() {
+      await stopAndRemove(state.child, state.exited === null, null);
     },
   };
 }
