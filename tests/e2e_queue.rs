@@ -636,10 +636,16 @@ async fn cieszyn_checked_in_booking_is_called_before_earlier_walk_ins() {
     let html = page.text().await.unwrap();
     assert!(html.contains("<th scope=\"col\">Przybycie</th>"), "{html}");
     assert_eq!(html.matches("<td>potwierdzone</td>").count(), 2, "{html}");
+    // The page's header names the city as every page of the city does; the list itself
+    // names it once.
+    let main = html
+        .split_once("<main")
+        .and_then(|(_, m)| m.split_once("</main>"))
+        .map_or("", |(m, _)| m);
     assert_eq!(
-        html.matches("Urząd Miejski w Cieszynie").count(),
+        main.matches("Urząd Miejski w Cieszynie").count(),
         1,
-        "the city once: {html}"
+        "the city once: {main}"
     );
     let first = call_next(&s, "cieszyn", &st, 3).await;
     assert_eq!(

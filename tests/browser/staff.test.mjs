@@ -206,6 +206,8 @@ test('an expired session goes to login with a notice and back; an expired code i
   await shot(page, 'staff-login-expired');
   await logIn(page, clerk.login, clerk.password);
   assert.equal(page.url(), `${server.base}/t/opole/staff/przyjecia?dzien=2026-12-02`, 'back where it was');
+  assert.match(await page.locator('h1').textContent(), /^Lista przyjęć – 02\.12\.2026$/);
+  await check(page, 'the admission list (OP-9)');
 
   const device = await plain.context.newPage();
   await device.goto(`${server.base}/t/opole/urzadzenie?kod=${code}`);

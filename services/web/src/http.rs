@@ -72,7 +72,10 @@ pub fn router(app: Arc<App>, settings: WebSettings) -> Router {
             post(queue_http::display_graphql).get(queue_http::queue_graphiql_display),
         )
         .route(DISPLAY_WS, get(queue_http::display_ws))
-        .route("/t/{slug}/staff/przyjecia", get(queue_http::admission_page))
+        .route(
+            "/t/{slug}/staff/przyjecia",
+            get(crate::office::admission_list::admission_page),
+        )
         .route("/t/{slug}/logowanie", get(login::start))
         .route("/t/{slug}/logowanie/powrot", get(login::callback))
         .route(

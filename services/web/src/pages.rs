@@ -27,14 +27,6 @@ use okienko_app::error::ApiError;
 use okienko_app::tokens;
 use okienko_app::{App, TenantCtx};
 
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// An HTML page under the content security policy `csp` (GraphiQL's own).
 pub(crate) fn with_csp(status: StatusCode, csp: &'static str, body: String) -> Response {
     (

@@ -1,5 +1,6 @@
-//! HTTP endpoints of the electronic queue: the kiosk, desk and display GraphQL APIs, the
-//! displays' WebSocket, and the printable admission list (OP-9).
+//! HTTP endpoints of the electronic queue: the kiosk, desk and display GraphQL APIs and the
+//! displays' WebSocket. The printable admission list (OP-9) is an office page
+//! (`office/admission_list.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,23 +11,19 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
-use chrono::NaiveDate;
 use okienko_app::records::Scope;
-use okienko_domain::calendar::{local_date, to_local};
 use okienko_domain::{Code, DomainError};
 
 use crate::bearer::bearer;
 use crate::conn_limits;
 use crate::graphql_http::{tenant_graphiql, tenant_graphql_handler};
-use crate::pages::escape;
 use crate::rate_limit::{client_ip, Peer};
 use crate::respond::{error_json, failed_before_graphql};
 use crate::state::{tenant_of, HttpState};
 use crate::ws_limits;
-use okienko_app::auth::{self, Auth, DeviceKind, Permission, Principal};
-use okienko_app::queue::{self, AdmissionFilter};
+use okienko_app::auth::{self, Auth, DeviceKind, Principal};
 use okienko_app::TenantCtx;
 
 /// `GET /t/{slug}/kiosk/graphql`
@@ -256,168 +253,4 @@ pub async fn display_ws(
         .on_upgrade(move |ws| {
             ws_limits::drive(ws, counted, schema, protocol, data, on_init, connection)
         })
-}
-
-// ---------------------------------------------------------------------------------------------
-// The admission list as a page (OP-9)
-
-fn list_page(title: &str, body: &str, status: StatusCode) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;font-size:1.1rem;margin:1.5rem;color:#000}}\
-         table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #000;padding:.4rem .6rem;text-align:left}}\
-         th{{background:#eee}}@media print{{body{{margin:0}}}}</style></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>",
-        title = escape(title),
-    );
-    (status, Html(html)).into_response()
-}
-
-fn list_error(d: &DomainError) -> Response {
-    let status = match d.code() {
-        "UNAUTHENTICATED" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
-        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    list_page(
-        "Lista przyjęć – błąd",
-        &format!("<p>{}</p>", escape(&d.to_string())),
-        status,
-    )
-}
-
-/// `GET /t/{slug}/staff/przyjecia?dzien=YYYY-MM-DD&wydzial=…&urzad=…&stanowisko=…` with a staff
-/// session's bearer token: the day's booked visits — booking code and time, no names — for a
-/// department or desk, to print and post at the desk (OP-9). `dzien` defaults to today.
-pub async fn admission_page(
-    State(s): State<HttpState>,
-    Path(slug): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Response {
-    let t = match tenant_of(&s.app, &slug) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if bearer(&headers).is_some() {
-        let who = match auth::authenticate(&s.app, Scope::Tenant(t.id), bearer(&headers)).await {
-            Ok(a) => a,
-            Err(e) => return list_error(&e.domain()),
-        };
-        let staff = who.principal().and_then(|p| match p {
-            Principal::Device { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden(
-                "listę przyjęć widzą tylko pracownicy urzędu.".into(),
-            )),
-            p => p.staff_allowed(t.id, Permission::ReadBookings),
-        });
-        if let Err(d) = staff {
-            return list_error(&d);
-        }
-    } else {
-        // A browser without the header: the staff session cookie of the login page, or the
-        // login page, coming back here afterwards (issue 14).
-        let here = match uri.query() {
-            Some(q) => format!("{}?{q}", uri.path()),
-            None => uri.path().to_string(),
-        };
-        match crate::office::session::staff(&s.app, &t, &headers, &here).await {
-            Ok((who, _)) if who.role.allows(Permission::ReadBookings) => {}
-            Ok(_) => {
-                return list_error(&DomainError::Forbidden(
-                    "listę przyjęć widzą tylko pracownicy urzędu.".into(),
-                ))
-            }
-            Err(to_login) => return to_login,
-        }
-    }
-    let text = |k: &str| {
-        params
-            .get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let day = match text("dzien") {
-        Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
-            Ok(d) => d,
-            Err(_) => {
-                return list_error(&DomainError::invalid("dzien", "data w postaci RRRR-MM-DD"))
-            }
-        },
-        None => local_date(s.app.clock.now()),
-    };
-    // The office by the id every API returns, or by its key.
-    let office = match text("urzad") {
-        Some(key) => match t
-            .offices
-            .iter()
-            .find(|o| o.id.to_string() == key || o.cfg.key == key)
-        {
-            Some(o) => Some(o),
-            None => return list_error(&DomainError::invalid("urzad", "nie ma takiego urzędu")),
-        },
-        None => None,
-    };
-    let desk = match text("stanowisko") {
-        Some(n) => match n.parse::<u32>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => return list_error(&DomainError::invalid("stanowisko", "numer stanowiska od 1")),
-        },
-        None => None,
-    };
-    let department = text("wydzial");
-    let f = AdmissionFilter {
-        office_id: office.map(|o| o.id),
-        desk,
-        department: department.clone(),
-    };
-    let entries = match queue::admission_list(&s.app, &t, day, &f).await {
-        Ok(e) => e,
-        Err(e) => return list_error(&e.domain()),
-    };
-    // The city's name once: an office whose name includes it stands for it.
-    let place = match office {
-        Some(o) if o.cfg.name.contains(&t.cfg.name) => o.cfg.name.clone(),
-        Some(o) => format!("{} – {}", t.cfg.name, o.cfg.name),
-        None => t.cfg.name.clone(),
-    };
-    let mut scope = Vec::new();
-    if let Some(d) = &department {
-        let name = t
-            .cfg
-            .offices
-            .iter()
-            .flat_map(|o| o.departments.iter())
-            .find(|x| &x.key == d)
-            .map_or(d.clone(), |x| x.name.clone());
-        scope.push(name);
-    }
-    if let Some(n) = desk {
-        scope.push(format!("stanowisko {n}"));
-    }
-    let title = format!("Lista przyjęć – {}", t.cfg.messages.date_format.format(day));
-    let mut body = format!("<p>{}</p>", escape(&place));
-    if !scope.is_empty() {
-        body += &format!("<p>{}</p>", escape(&scope.join(", ")));
-    }
-    if entries.is_empty() {
-        body += "<p>Na ten dzień nie ma umówionych wizyt.</p>";
-    } else {
-        body += "<table><thead><tr><th scope=\"col\">Godzina</th><th scope=\"col\">Identyfikator rezerwacji</th><th scope=\"col\">Sprawa</th><th scope=\"col\">Przybycie</th></tr></thead><tbody>";
-        for e in &entries {
-            body += &format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                to_local(e.start).format("%H:%M"),
-                escape(&e.code),
-                escape(&e.service),
-                if e.checked_in { "potwierdzone" } else { "–" }
-            );
-        }
-        body += "</tbody></table>";
-    }
-    list_page(&title, &body, StatusCode::OK)
 }

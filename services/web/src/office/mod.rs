@@ -6,6 +6,7 @@
 //! Staff pages render with the citizen pages' chrome (`site::Chrome`, `templates/site/base.html`);
 //! the kiosk and the displays, full-screen, with their own base templates.
 
+pub mod admission_list;
 pub mod desk;
 pub mod devices;
 pub mod display;
