@@ -46,6 +46,10 @@ enum Outcome {
         token: String,
         code: String,
     },
+    /// HTTP 200 refusing with `POLICY_ERROR`: the city's script ran out of its wall-clock
+    /// deadline (50 ms, `okienko_policy::Limits`), which a saturated shared machine can cause at
+    /// any time; allowed only as often as the server logged a passed deadline.
+    PolicyDeadline,
     /// 503 `SHUTTING_DOWN`: the documented refusal while stopping.
     ShuttingDown,
     /// The port refused the connection (the listener was closed).
@@ -88,6 +92,7 @@ async fn book(
             token: token.clone(),
             code: str_at(&v, "/data/createBooking/booking/code"),
         },
+        (200, None | Some(Value::Null)) if code_of(&v) == "POLICY_ERROR" => Outcome::PolicyDeadline,
         (503, _) if code_of(&v) == "SHUTTING_DOWN" => Outcome::ShuttingDown,
         _ => Outcome::Other(format!("HTTP {status}: {v}")),
     }
@@ -194,11 +199,13 @@ async fn sigterm_during_booking_burst(backend: Backend) {
 
     let mut booked: Vec<(usize, String, String)> = Vec::new();
     let (mut shutting_down, mut refused, mut unanswered) = (0, 0, Vec::new());
+    let mut over_deadline = 0;
     let mut wrong = Vec::new();
     for c in clients {
         for (after_signal, o) in c.await.unwrap() {
             match o {
                 Outcome::Booked { slot, token, code } => booked.push((slot, token, code)),
+                Outcome::PolicyDeadline => over_deadline += 1,
                 Outcome::ShuttingDown if after_signal => shutting_down += 1,
                 Outcome::Refused if after_signal => refused += 1,
                 Outcome::Unanswered(e) if after_signal => unanswered.push(e),
@@ -208,10 +215,15 @@ async fn sigterm_during_booking_burst(backend: Backend) {
         }
     }
     let log = s.log();
-    assert!(
-        wrong.is_empty(),
-        "answers other than a booking or a refusal while stopping: {wrong:?}\n{log}"
-    );
+    let deadlines = log
+        .lines()
+        .filter(|l| l.contains("deadline (") && l.contains("passed"))
+        .count();
+    if over_deadline > deadlines {
+        wrong.push(format!(
+            "{over_deadline} POLICY_ERROR answers, {deadlines} policy deadlines logged"
+        ));
+    }
     assert!(status.success(), "{status}\n{log}");
     for cut in [
         "requests still in flight at the shutdown timeout are cut",
@@ -219,8 +231,9 @@ async fn sigterm_during_booking_burst(backend: Backend) {
     ] {
         assert!(!log.contains(cut), "{cut}:\n{log}");
     }
+    // A client sends its next request only once answered: by the signal, this many had been.
     assert!(
-        booked.len() >= CLIENTS,
+        booked.len() + over_deadline >= SIGNAL_AFTER - CLIENTS,
         "only {} bookings acknowledged",
         booked.len()
     );
@@ -231,7 +244,8 @@ async fn sigterm_during_booking_burst(backend: Backend) {
     eprintln!(
         "booking burst on {backend:?}: SIGTERM to exit {} ms (drain {DRAIN_MS} ms, timeout {TIMEOUT_MS} ms); \
          {sent_at_signal} sent at the signal, {} acknowledged, {shutting_down} refused with SHUTTING_DOWN, \
-         {refused} found the port closed, {} closed before an answer (first: {:?})",
+         {refused} found the port closed, {} closed before an answer (first: {:?}), \
+         {over_deadline} refused with POLICY_ERROR (policy deadline)",
         took.as_millis(),
         booked.len(),
         unanswered.len(),
@@ -272,6 +286,11 @@ async fn sigterm_during_booking_burst(backend: Backend) {
             "seats taken at {start} are not the {acknowledged} acknowledged bookings"
         );
     }
+    // Last, so that a failure also shows whether the data held.
+    assert!(
+        wrong.is_empty(),
+        "answers other than a booking or a refusal while stopping: {wrong:?}\n{log}"
+    );
 }
 
 on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] sigterm_during_a_booking_burst_keeps_every_acknowledged_booking_sqlite, sigterm_during_a_booking_burst_keeps_every_acknowledged_booking_postgres => sigterm_during_booking_burst);
