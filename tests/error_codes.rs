@@ -44,7 +44,8 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
 }
 
 /// The quoted words in `text` that look like codes: capitals and underscores, with at least
-/// one underscore or five letters (`"NOT_FOUND"`, `"HOLIDAY"`), not an environment variable.
+/// one underscore or five letters (`"NOT_FOUND"`, `"HOLIDAY"`), not an environment variable
+/// (the server's own and OpenTelemetry's standard `OTEL_…`).
 fn code_like(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for part in text.split('"').skip(1).step_by(2) {
@@ -63,6 +64,7 @@ fn code_like(text: &str) -> Vec<String> {
             "PG_",
             "POSTGRES_",
             "UPDATE_",
+            "OTEL_",
         ]
         .iter()
         .any(|p| part.starts_with(p));
@@ -77,8 +79,17 @@ fn code_like(text: &str) -> Vec<String> {
 /// that shape that are not codes). A code written as a string instead of a `Code` fails here.
 #[test]
 fn the_server_names_only_listed_codes() {
-    // Words of a code's shape that are not codes: SQL and HTTP words.
-    const NOT_CODES: &[&str] = &["DESC", "NORM", "SCREAMING_SNAKE"];
+    // Words of a code's shape that are not codes: SQL and HTTP words, and the metrics' label
+    // for a code outside the list (docs/metrics.md, `okienko_graphql_errors_total`).
+    const NOT_CODES: &[&str] = &[
+        "DESC",
+        "NORM",
+        "SCREAMING_SNAKE",
+        "DELETE",
+        "OPTIONS",
+        "PATCH",
+        "OTHER",
+    ];
     let listed = listed();
     let mut paths = Vec::new();
     files(&root().join("services"), "rs", &mut paths);
