@@ -24,8 +24,38 @@ async fn an_outage_is_503_service_unavailable_and_readyz_answers() {
         .post_public(SLUG, &dabrowa_booking(&service, &start, 1))
         .await;
     assert_eq!(status, 200, "{v}");
+    let op = s.operator_token().await;
+    let admin = s.admin_token(&op, SLUG).await;
+    let office = s.first_office(SLUG, &admin).await;
+    let display = s
+        .admin(
+            SLUG,
+            Some(&admin),
+            "mutation($o: ID!) { createDevice(kind: DISPLAY, name: \"Tablica\", officeId: $o) { token } }",
+            serde_json::json!({ "o": office }),
+        )
+        .await["data"]["createDevice"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let board = || async {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("{}/t/{SLUG}/tablica", s.base))
+            .header("cookie", format!("okienko_device={display}"))
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(board().await.status(), 200);
 
     cluster.down();
+    // A paired display that reloads during the outage is told to wait, not sent to pairing.
+    let r = board().await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "5");
     let (status, retry, v) = s
         .post_public(SLUG, &dabrowa_booking(&service, &start, 2))
         .await;

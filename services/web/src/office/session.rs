@@ -6,13 +6,15 @@
 //! Both cookies are HTTP-only and `SameSite=Strict` (no other site ever links into these
 //! screens with a need for the session), `Secure` when the public address is https.
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use okienko_app::auth::{self, DeviceKind, Principal, StaffRef};
+use okienko_app::auth::{self, Auth, DeviceKind, Principal, StaffRef};
 use okienko_app::records::Scope;
 use okienko_app::{App, TenantCtx};
 
 use crate::login::cookie;
+use crate::site::i18n::{Lang, Tr};
+use crate::site::{self, Chrome};
 
 /// The staff member's session token.
 pub const STAFF_COOKIE: &str = "okienko_staff";
@@ -42,6 +44,29 @@ pub fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> Option<He
     .ok()
 }
 
+/// Who the cookie's token names. A database that does not answer is not "nobody": the screen
+/// says the service is unavailable for a moment (503, `Retry-After`), rather than sending a
+/// paired display to the pairing page or a logged-in clerk to the login page.
+async fn who(app: &App, tenant: &TenantCtx, token: Option<&str>) -> Result<Auth, Response> {
+    auth::authenticate(app, Scope::Tenant(tenant.id), token)
+        .await
+        .map_err(|e| {
+            let d = e.domain();
+            tracing::warn!(tenant = %tenant.slug, error = %d, "an office screen's caller could not be read");
+            let tr = Tr::new(Lang::Pl);
+            let home = format!("/t/{}/", tenant.slug);
+            let mut r = site::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Chrome::new(Lang::Pl, &home, tr.t("err-generic"), Some(tenant)),
+                vec![d.to_string()],
+                None,
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            r
+        })
+}
+
 /// The staff member logged in with this browser for `tenant`, or the redirect to the login
 /// page (with `next` to come back to, and the notice that the session ran out when it did).
 pub async fn staff(
@@ -50,10 +75,7 @@ pub async fn staff(
     headers: &HeaderMap,
     next: &str,
 ) -> Result<(StaffRef, String), Response> {
-    let token = cookie(headers, STAFF_COOKIE);
-    let who = auth::authenticate(app, Scope::Tenant(tenant.id), token)
-        .await
-        .unwrap_or_default();
+    let who = who(app, tenant, cookie(headers, STAFF_COOKIE)).await?;
     if let Some(Principal::Staff {
         tenant: t,
         user,
@@ -95,10 +117,7 @@ pub async fn device(
     headers: &HeaderMap,
     kind: DeviceKind,
 ) -> Result<Device, Response> {
-    let token = cookie(headers, DEVICE_COOKIE);
-    let who = auth::authenticate(app, Scope::Tenant(tenant.id), token)
-        .await
-        .unwrap_or_default();
+    let who = who(app, tenant, cookie(headers, DEVICE_COOKIE)).await?;
     match who.principal {
         Some(Principal::Device {
             tenant: t,
