@@ -332,6 +332,41 @@ fn request(tr: &Tr, f: &mut AddForm) -> Option<PairingRequest> {
     })
 }
 
+/// A form posted on the devices page: the city, the language, the page's address and the
+/// administrator who posted it; refused when it comes from another site or not from an
+/// administrator of this city.
+struct AdminPost {
+    t: std::sync::Arc<TenantCtx>,
+    lang: Lang,
+    cookies: Vec<String>,
+    path: String,
+    who: StaffRef,
+}
+
+impl AdminPost {
+    async fn of(
+        s: &HttpState,
+        slug: &str,
+        q: &LangQuery,
+        headers: &HeaderMap,
+    ) -> Result<AdminPost, Response> {
+        let (lang, cookies) = site::lang_of(q, headers);
+        let path = format!("/t/{slug}/personel/urzadzenia");
+        let t = tenant(s, slug, lang, &path)?;
+        if !csrf::same_origin(headers) {
+            return Err(cross_site(lang, &path, &t));
+        }
+        let who = administrator(s, &t, lang, headers).await?;
+        Ok(AdminPost {
+            t,
+            lang,
+            cookies,
+            path,
+            who,
+        })
+    }
+}
+
 /// `POST /t/{slug}/personel/urzadzenia`: "Dodaj urządzenie" gives a pairing code.
 pub async fn create_code(
     State(s): State<HttpState>,
@@ -340,17 +375,14 @@ pub async fn create_code(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (lang, cookies) = site::lang_of(&q, &headers);
-    let path = format!("/t/{slug}/personel/urzadzenia");
-    let t = match tenant(&s, &slug, lang, &path) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !csrf::same_origin(&headers) {
-        return cross_site(lang, &path, &t);
-    }
-    let who = match administrator(&s, &t, lang, &headers).await {
-        Ok(w) => w,
+    let AdminPost {
+        t,
+        lang,
+        cookies,
+        path,
+        who,
+    } = match AdminPost::of(&s, &slug, &q, &headers).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let tr = Tr::new(lang);
@@ -407,17 +439,14 @@ pub async fn revoke(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, cookies) = site::lang_of(&q, &headers);
-    let path = format!("/t/{slug}/personel/urzadzenia");
-    let t = match tenant(&s, &slug, lang, &path) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !csrf::same_origin(&headers) {
-        return cross_site(lang, &path, &t);
-    }
-    let who = match administrator(&s, &t, lang, &headers).await {
-        Ok(w) => w,
+    let AdminPost {
+        t,
+        lang,
+        cookies,
+        path,
+        who,
+    } = match AdminPost::of(&s, &slug, &q, &headers).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let Ok(id) = id.parse::<i64>() else {

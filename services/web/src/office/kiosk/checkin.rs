@@ -19,13 +19,13 @@ use okienko_domain::booking::{normalise_code, CODE_ALPHABET};
 use okienko_domain::queue::normalize_phone_48;
 
 use super::frame::{
-    self, fields, kiosk, office, refusal, start_path, with_lang, Entry, Frame, IDLE_ENTRY,
+    self, kiosk, office, refusal, start_path, with_lang, Entry, Frame, KioskPost, IDLE_ENTRY,
     IDLE_RESULT,
 };
 use super::nonce;
 use super::start::StartQuery;
 use crate::site::i18n::{Lang, Tr};
-use crate::site::{csrf, html, see_other};
+use crate::site::{html, see_other};
 use crate::state::HttpState;
 
 /// Characters kept of what was typed: a code with spaces or dashes, a phone number written
@@ -144,15 +144,15 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body, 64);
-    let lang = frame::lang(form.get("lang").map(String::as_str));
-    let (t, device) = match kiosk(&s, &slug, lang, &headers).await {
+    let KioskPost {
+        form,
+        lang,
+        t,
+        device,
+    } = match KioskPost::of(&s, &slug, &headers, &body).await {
         Ok(k) => k,
         Err(r) => return r,
     };
-    if !csrf::same_origin(&headers) {
-        return frame::cross_site(lang, &t);
-    }
     let Some(o) = office(&t, &device) else {
         return see_other(&start_path(&t), &[]);
     };

@@ -233,6 +233,38 @@ pub fn fields(body: &[u8], max: usize) -> std::collections::HashMap<String, Stri
         .collect()
 }
 
+/// A form posted at the kiosk: its fields (each cut to 64 characters), the screen's language,
+/// the city and the paired kiosk; or the refusal (not a kiosk of this city, another site).
+pub struct KioskPost {
+    pub form: std::collections::HashMap<String, String>,
+    pub lang: Lang,
+    pub t: Arc<TenantCtx>,
+    pub device: Device,
+}
+
+impl KioskPost {
+    #[allow(clippy::result_large_err)]
+    pub async fn of(
+        s: &HttpState,
+        slug: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<KioskPost, Response> {
+        let form = fields(body, 64);
+        let lang = lang(form.get("lang").map(String::as_str));
+        let (t, device) = kiosk(s, slug, lang, headers).await?;
+        if !crate::site::csrf::same_origin(headers) {
+            return Err(cross_site(lang, &t));
+        }
+        Ok(KioskPost {
+            form,
+            lang,
+            t,
+            device,
+        })
+    }
+}
+
 /// The refusal of a POST from another site (CSRF): the form must come from the kiosk's pages.
 pub fn cross_site(lang: Lang, t: &TenantCtx) -> Response {
     let tr = Tr::new(lang);

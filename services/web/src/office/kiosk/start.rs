@@ -10,11 +10,10 @@ use okienko_app::queue;
 use serde::Deserialize;
 
 use super::frame::{
-    self, fields, kiosk, office, office_closed, problem, refusal, screen, start_path, with_lang,
-    Entry, Frame,
+    self, kiosk, office, office_closed, problem, refusal, screen, start_path, with_lang, Entry,
+    Frame, KioskPost,
 };
 use super::nonce;
-use crate::site::csrf;
 use crate::site::i18n::{Lang, Tr};
 use crate::site::see_other;
 use crate::state::HttpState;
@@ -159,15 +158,15 @@ pub async fn walk_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body, 64);
-    let lang = frame::lang(form.get("lang").map(String::as_str));
-    let (t, device) = match kiosk(&s, &slug, lang, &headers).await {
+    let KioskPost {
+        form,
+        lang,
+        t,
+        device,
+    } = match KioskPost::of(&s, &slug, &headers, &body).await {
         Ok(k) => k,
         Err(r) => return r,
     };
-    if !csrf::same_origin(&headers) {
-        return frame::cross_site(lang, &t);
-    }
     let path = start_path(&t);
     let (Some(o), Some(n)) = (
         office(&t, &device),
