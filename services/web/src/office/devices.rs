@@ -22,9 +22,9 @@ use okienko_domain::DomainError;
 use serde::Deserialize;
 
 use super::session::{self, DEVICE_COOKIE};
-use super::staff::{cross_site, field, office_css, tenant};
+use super::staff::{field, office_css, posted, tenant};
 use crate::site::i18n::{Lang, Tr};
-use crate::site::{self, csrf, Chrome, ErrorItem, LangQuery};
+use crate::site::{self, Chrome, ErrorItem, LangQuery};
 use crate::state::HttpState;
 
 pub fn routes() -> Router<HttpState> {
@@ -350,12 +350,8 @@ impl AdminPost {
         q: &LangQuery,
         headers: &HeaderMap,
     ) -> Result<AdminPost, Response> {
-        let (lang, cookies) = site::lang_of(q, headers);
         let path = format!("/t/{slug}/personel/urzadzenia");
-        let t = tenant(s, slug, lang, &path)?;
-        if !csrf::same_origin(headers) {
-            return Err(cross_site(lang, &path, &t));
-        }
+        let (t, lang, cookies) = posted(s, slug, q, headers, &path)?;
         let who = administrator(s, &t, lang, headers).await?;
         Ok(AdminPost {
             t,
@@ -557,15 +553,11 @@ pub async fn pair_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (lang, cookies) = site::lang_of(&q, &headers);
     let path = format!("/t/{slug}/urzadzenie");
-    let t = match tenant(&s, &slug, lang, &path) {
-        Ok(t) => t,
+    let (t, lang, cookies) = match posted(&s, &slug, &q, &headers, &path) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf::same_origin(&headers) {
-        return cross_site(lang, &path, &t);
-    }
     let tr = Tr::new(lang);
     if let Err(limited) = site::code_limit(&s, &t, peer, &headers).await {
         return too_many(lang, &path, &t, &limited);

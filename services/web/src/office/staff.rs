@@ -115,6 +115,24 @@ pub fn cross_site(lang: Lang, path: &str, t: &TenantCtx) -> Response {
     )
 }
 
+/// A form posted to an office page at `path`: the city, the language and the cookie that keeps
+/// one just chosen; or the 404 page, or the refusal of a form from another site.
+#[allow(clippy::result_large_err)]
+pub fn posted(
+    s: &HttpState,
+    slug: &str,
+    q: &LangQuery,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<(std::sync::Arc<TenantCtx>, Lang, Vec<String>), Response> {
+    let (lang, cookies) = site::lang_of(q, headers);
+    let t = tenant(s, slug, lang, path)?;
+    if !csrf::same_origin(headers) {
+        return Err(cross_site(lang, path, &t));
+    }
+    Ok((t, lang, cookies))
+}
+
 /// The value of field `name` of a form body, at most `max` characters.
 pub fn field(body: &[u8], name: &str, max: usize) -> String {
     form_urlencoded::parse(body)
@@ -242,15 +260,11 @@ pub async fn login_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (lang, cookies) = site::lang_of(&q.lang(), &headers);
     let path = format!("/t/{slug}/personel/logowanie");
-    let t = match tenant(&s, &slug, lang, &path) {
-        Ok(t) => t,
+    let (t, lang, cookies) = match posted(&s, &slug, &q.lang(), &headers, &path) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf::same_origin(&headers) {
-        return cross_site(lang, &path, &t);
-    }
     let tr = Tr::new(lang);
     let login = field(&body, "login", 320).trim().to_string();
     let password = field(&body, "password", 300);
@@ -291,15 +305,11 @@ pub async fn logout(
     Query(q): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, cookies) = site::lang_of(&q.lang(), &headers);
     let path = format!("/t/{slug}/personel/wyloguj");
-    let t = match tenant(&s, &slug, lang, &path) {
-        Ok(t) => t,
+    let (t, _, cookies) = match posted(&s, &slug, &q.lang(), &headers, &path) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf::same_origin(&headers) {
-        return cross_site(lang, &path, &t);
-    }
     let scope = Scope::Tenant(t.id);
     let who = auth::authenticate(&s.app, scope, cookie(&headers, STAFF_COOKIE))
         .await

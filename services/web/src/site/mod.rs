@@ -119,6 +119,19 @@ pub struct Chrome {
     pub a11y: Option<String>,
 }
 
+/// The language switch of a page at `path` shown in `lang`.
+pub fn lang_links(path: &str, lang: Lang) -> Vec<LangLink> {
+    Lang::ALL
+        .into_iter()
+        .map(|l| LangLink {
+            code: l.code(),
+            name: l.own_name(),
+            href: format!("{path}?lang={}", l.code()),
+            current: l == lang,
+        })
+        .collect()
+}
+
 impl Chrome {
     pub fn new(lang: Lang, path: &str, title: String, t: Option<&TenantCtx>) -> Chrome {
         Chrome {
@@ -135,15 +148,7 @@ impl Chrome {
             css: crate::assets::url("site.css"),
             styles: Vec::new(),
             js: crate::assets::url("site.js"),
-            switch: Lang::ALL
-                .into_iter()
-                .map(|l| LangLink {
-                    code: l.code(),
-                    name: l.own_name(),
-                    href: format!("{path}?lang={}", l.code()),
-                    current: l == lang,
-                })
-                .collect(),
+            switch: lang_links(path, lang),
             a11y: t.map(|t| format!("/t/{}/deklaracja-dostepnosci", t.slug)),
         }
     }

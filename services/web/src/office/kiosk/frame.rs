@@ -59,15 +59,7 @@ impl Frame {
             js: crate::assets::url("kiosk.js"),
             home: with_lang(&reset, lang),
             reset,
-            switch: Lang::ALL
-                .into_iter()
-                .map(|l| LangLink {
-                    code: l.code(),
-                    name: l.own_name(),
-                    href: format!("{path}?lang={}", l.code()),
-                    current: l == lang,
-                })
-                .collect(),
+            switch: site::lang_links(path, lang),
             idle: Some(IDLE_RESULT),
             speak: String::new(),
             print: false,
