@@ -1,9 +1,11 @@
 //! The audit log: who changed what, with the state before and after. A change and its audit
 //! row are written in one transaction where the store makes the change.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 
-use crate::{on_db, on_read, Db, Result, Scope};
+use crate::schema::audit_log;
+use crate::{on_conn, on_db, on_read, AnyConn as _, Conn, Db, Result, Scope};
 
 /// One audit entry to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +42,8 @@ impl NewAudit {
     }
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: i64,
     pub tenant_id: Option<i64>,
@@ -52,45 +55,29 @@ pub struct AuditRow {
     pub at: i64,
 }
 
-pub(crate) async fn insert_audit<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+/// Writes an audit row inside the caller's transaction.
+pub(crate) async fn insert_audit(
+    conn: Conn<'_>,
     scope: Scope,
     a: &NewAudit,
     now: i64,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-{
-    sqlx::query(
-        "INSERT INTO audit_log (tenant_id, actor, action, target, before_json, after_json, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(scope.tenant_id())
-    .bind(a.actor.as_str())
-    .bind(a.action.as_str())
-    .bind(a.target.as_str())
-    .bind(a.before_json.as_deref())
-    .bind(a.after_json.as_deref())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+) -> Result<()> {
+    let insert = diesel::insert_into(audit_log::table).values((
+        audit_log::tenant_id.eq(scope.tenant_id()),
+        audit_log::actor.eq(a.actor.as_str()),
+        audit_log::action.eq(a.action.as_str()),
+        audit_log::target.eq(a.target.as_str()),
+        audit_log::before_json.eq(a.before_json.as_deref()),
+        audit_log::after_json.eq(a.after_json.as_deref()),
+        audit_log::at.eq(now),
+    ));
+    on_conn!(conn, c => insert.execute(c).await)?;
     Ok(())
 }
 
 /// Writes one audit row on its own (for changes the store does not make itself).
 pub async fn record_audit(db: &Db, scope: Scope, a: &NewAudit, now: i64) -> Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        insert_audit(&mut tx, scope, a, now).await?;
-        tx.commit().await?;
-        Ok(())
-    })
+    on_db!(db, c => insert_audit(c.conn(), scope, a, now).await)
 }
 
 /// One page of a scope's audit log, newest first: rows with an id below `before` (all when
@@ -101,15 +88,15 @@ pub async fn audit_page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
-    let sql = format!(
-        "SELECT id, tenant_id, actor, action, target, before_json, after_json, at FROM audit_log \
-         WHERE {} AND id < $2 ORDER BY id DESC LIMIT $3",
-        scope.cond("tenant_id")
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, AuditRow>(&sql)
-        .bind(scope.tenant_id())
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?))
+    on_read!(db, c => {
+        let page = audit_log::table
+            .filter(audit_log::id.lt(before.unwrap_or(i64::MAX)))
+            .order(audit_log::id.desc())
+            .limit(limit)
+            .select(AuditRow::as_select());
+        Ok(match scope {
+            Scope::Platform => page.filter(audit_log::tenant_id.is_null()).load(c).await?,
+            Scope::Tenant(t) => page.filter(audit_log::tenant_id.eq(t.0)).load(c).await?,
+        })
+    })
 }

@@ -2,9 +2,12 @@
 //! cancelled, expired, rejected, rescheduled, client updated, outcome recorded, erased…).
 //! Details never hold the client's personal data, so erasure leaves the history as it is.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
 
-use crate::{on_db, on_read, Db, Result, StoreError, TenantId};
+use crate::schema::{booking_events, bookings};
+use crate::{in_tx, on_conn, on_read, AnyConn as _, Conn, Db, Result, StoreError, TenantId};
 
 /// One event to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +35,8 @@ impl NewEvent {
     }
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = booking_events)]
 pub struct BookingEventRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -43,38 +47,42 @@ pub struct BookingEventRow {
     pub at: i64,
 }
 
-const EVENT_COLUMNS: &str = "id, tenant_id, booking_id, kind, actor, detail_json, at";
-
 /// Writes an event of the tenant's booking inside a transaction; changes nothing (false) when
 /// the booking is not the tenant's.
-pub(crate) async fn insert_event<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+pub(crate) async fn insert_event(
+    conn: Conn<'_>,
     tenant: TenantId,
     booking_id: i64,
     e: &NewEvent,
     now: i64,
-) -> Result<bool>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'r> (i64,): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO booking_events (tenant_id, booking_id, kind, actor, detail_json, at) \
-         SELECT tenant_id, id, $3, $4, $5, $6 FROM bookings WHERE tenant_id = $1 AND id = $2 RETURNING id",
-    )
-    .bind(tenant.0)
-    .bind(booking_id)
-    .bind(e.kind.as_str())
-    .bind(e.actor.as_str())
-    .bind(e.detail_json.as_deref())
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
+) -> Result<bool> {
+    // INSERT … SELECT: the row is written only when the booking is the tenant's.
+    let of_the_tenant = bookings::table
+        .filter(
+            bookings::tenant_id
+                .eq(tenant.0)
+                .and(bookings::id.eq(booking_id)),
+        )
+        .select((
+            bookings::tenant_id,
+            bookings::id,
+            e.kind.as_str().into_sql::<Text>(),
+            e.actor.as_str().into_sql::<Text>(),
+            e.detail_json.as_deref().into_sql::<Nullable<Text>>(),
+            now.into_sql::<BigInt>(),
+        ));
+    let insert = diesel::insert_into(booking_events::table)
+        .values(of_the_tenant)
+        .into_columns((
+            booking_events::tenant_id,
+            booking_events::booking_id,
+            booking_events::kind,
+            booking_events::actor,
+            booking_events::detail_json,
+            booking_events::at,
+        ))
+        .returning(booking_events::id);
+    let id: Option<i64> = on_conn!(conn, c => insert.get_result(c).await.optional())?;
     Ok(id.is_some())
 }
 
@@ -87,12 +95,10 @@ pub async fn record_booking_event(
     e: &NewEvent,
     now: i64,
 ) -> Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        if !insert_event(&mut tx, tenant, booking_id, e, now).await? {
+    in_tx!(db, c => {
+        if !insert_event(c.conn(), tenant, booking_id, e, now).await? {
             return Err(StoreError::NotFound);
         }
-        tx.commit().await?;
         Ok(())
     })
 }
@@ -103,12 +109,11 @@ pub async fn booking_events(
     tenant: TenantId,
     booking_id: i64,
 ) -> Result<Vec<BookingEventRow>> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM booking_events WHERE tenant_id = $1 AND booking_id = $2 ORDER BY id"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, BookingEventRow>(&sql)
-        .bind(tenant.0)
-        .bind(booking_id)
-        .fetch_all(pool)
+    on_read!(db, c => Ok(booking_events::table
+        .filter(booking_events::tenant_id.eq(tenant.0))
+        .filter(booking_events::booking_id.eq(booking_id))
+        .order(booking_events::id)
+        .select(BookingEventRow::as_select())
+        .load(c)
         .await?))
 }

@@ -5,42 +5,66 @@
 //! Invariants live in the database: capacity is a conditional increment, codes and
 //! idempotency keys are unique per tenant.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+pub mod migrations;
+pub mod schema;
+pub mod seats;
 
 pub mod audit;
+#[cfg(any())]
 pub mod bookings;
 pub mod outbox;
+#[cfg(any())]
 pub mod pairing;
 pub mod policies;
+#[cfg(any())]
 pub mod queue;
+#[cfg(any())]
 pub mod staff;
+#[cfg(any())]
 pub mod tenants;
 pub mod usage_events;
 
 pub use audit::*;
+#[cfg(any())]
 pub use bookings::*;
 pub use outbox::*;
+#[cfg(any())]
 pub use pairing::*;
 pub use policies::*;
+#[cfg(any())]
 pub use queue::*;
+#[cfg(any())]
 pub use staff::*;
+#[cfg(any())]
 pub use tenants::*;
 
 // Staff operations on bookings, personal-data rights and complaints (issue 5, phase B).
+#[cfg(any())]
 pub mod complaints;
 pub mod events;
+#[cfg(any())]
 pub mod gauges;
+#[cfg(any())]
 pub mod personal_data;
+#[cfg(any())]
 pub mod staff_bookings;
 
+#[cfg(any())]
 pub use complaints::*;
 pub use events::*;
+#[cfg(any())]
 pub use personal_data::*;
+#[cfg(any())]
 pub use staff_bookings::*;
 
 /// A tenant's database id. Every store function that touches tenant data takes one.
@@ -74,8 +98,14 @@ impl Scope {
     }
 }
 
+/// A pooled PostgreSQL connection's pool.
+pub type PgPool = Pool<AsyncPgConnection>;
+/// diesel's SQLite connection is synchronous; the wrapper runs its queries on the blocking pool.
+pub type SqliteConnection = SyncConnectionWrapper<diesel::SqliteConnection>;
+pub type SqlitePool = Pool<SqliteConnection>;
+
 /// The live database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Db {
     Pg(PgPool),
     /// SQLite has one writer at a time; a one-connection write pool queues writers in-process
@@ -86,26 +116,121 @@ pub enum Db {
     },
 }
 
-/// Runs the same body on the writer of whichever backend is live.
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.backend())
+    }
+}
+
+/// One borrowed connection of either backend, for a step that a query's body hands on (an
+/// outbox row written inside a booking's transaction): the step expands its query per backend
+/// with [`on_conn!`], or matches to write a statement that only one backend understands.
+pub enum Conn<'a> {
+    Pg(&'a mut AsyncPgConnection),
+    Sqlite(&'a mut SqliteConnection),
+}
+
+/// Both connection types, so that a body expanded per backend can hand its connection on.
+pub trait AnyConn: AsyncConnection + Send {
+    fn conn(&mut self) -> Conn<'_>;
+}
+
+impl AnyConn for AsyncPgConnection {
+    fn conn(&mut self) -> Conn<'_> {
+        Conn::Pg(self)
+    }
+}
+
+impl AnyConn for SqliteConnection {
+    fn conn(&mut self) -> Conn<'_> {
+        Conn::Sqlite(self)
+    }
+}
+
+/// Runs the same body, written once in diesel's DSL, on the writer of whichever backend is
+/// live: `$c` is a `&mut` connection of the concrete type, so each arm is type-checked and
+/// compiled for its backend. A connection that cannot be had returns `StoreError::Unavailable`
+/// from the enclosing function.
 #[macro_export]
 macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
+    ($db:expr, $c:ident => $body:expr) => {
         match $db {
-            $crate::Db::Pg($pool) => $body,
-            $crate::Db::Sqlite { write: $pool, .. } => $body,
+            $crate::Db::Pg(pool) => {
+                let mut conn = $crate::checkout(pool).await?;
+                let $c = &mut *conn;
+                $body
+            }
+            $crate::Db::Sqlite { write, .. } => {
+                let mut conn = $crate::checkout(write).await?;
+                let $c = &mut *conn;
+                $body
+            }
         }
     };
 }
 
-/// Runs the same read-only body on a reader of whichever backend is live.
+/// [`on_db!`] on a reader: on SQLite a connection of the read pool (a WAL snapshot).
 #[macro_export]
 macro_rules! on_read {
-    ($db:expr, $pool:ident => $body:expr) => {
+    ($db:expr, $c:ident => $body:expr) => {
         match $db {
-            $crate::Db::Pg($pool) => $body,
-            $crate::Db::Sqlite { read: $pool, .. } => $body,
+            $crate::Db::Pg(pool) => {
+                let mut conn = $crate::checkout(pool).await?;
+                let $c = &mut *conn;
+                $body
+            }
+            $crate::Db::Sqlite { read, .. } => {
+                let mut conn = $crate::checkout(read).await?;
+                let $c = &mut *conn;
+                $body
+            }
         }
     };
+}
+
+/// Runs `$body` (a block that may `.await` and `?`, returning `Result<T, StoreError>`) in one
+/// transaction on the writer: committed when it returns `Ok`, rolled back on `Err`. A request
+/// cancelled inside it drops the connection: the pool discards a connection whose transaction
+/// is still open, and the database rolls the transaction back when the connection closes.
+#[macro_export]
+macro_rules! in_tx {
+    ($db:expr, $c:ident => $body:block) => {
+        $crate::on_db!($db, conn => {
+            $crate::__private::AsyncConnection::transaction::<_, $crate::StoreError, _>(
+                conn,
+                async |$c| $body,
+            )
+            .await
+        })
+    };
+}
+
+/// Expands `$body` for the connection behind a [`Conn`].
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::Conn::Pg($c) => $body,
+            $crate::Conn::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use diesel_async::AsyncConnection;
+}
+
+/// A connection from `pool`; when none can be had in time, the database is unavailable.
+#[doc(hidden)]
+pub async fn checkout<M>(pool: &deadpool::managed::Pool<M>) -> Result<deadpool::managed::Object<M>>
+where
+    M: deadpool::managed::Manager,
+    M::Error: std::fmt::Display,
+{
+    pool.get()
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +246,12 @@ pub enum StoreError {
     #[error("unsupported DATABASE_URL: {0}")]
     BadUrl(String),
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[from] DieselError),
+    /// No connection could be had: the database is down, restarting, or the pool is exhausted.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("migration: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -132,33 +260,45 @@ impl StoreError {
     /// The database could not be reached or went away (an outage, a restart, a full pool),
     /// as opposed to a query it refused: the request may succeed when tried again later.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Db(e) = self else {
-            return false;
-        };
-        match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => true,
-            // PostgreSQL: connection exceptions (class 08), shutting down or starting up (57P0x).
-            sqlx::Error::Database(d) => d
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Db(DieselError::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+                ) || is_shutdown_message(info.message())
+            }
+            StoreError::Db(DieselError::BrokenTransactionManager) => true,
             _ => false,
         }
     }
 }
 
+/// PostgreSQL's messages for its classes 08 and 57P0x (shutting down, starting up), which
+/// diesel reports with no kind of their own.
+fn is_shutdown_message(message: &str) -> bool {
+    [
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "server closed the connection",
+    ]
+    .iter()
+    .any(|s| message.contains(s))
+}
+
 /// Maps a unique violation on one of `keys` to `StoreError::Unique(key)`.
-pub(crate) fn unique(e: sqlx::Error, keys: &[&'static str]) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.is_unique_violation() {
-            let hay = format!("{} {}", d.constraint().unwrap_or(""), d.message());
-            for k in keys {
-                if hay.contains(k) {
-                    return StoreError::Unique(k);
-                }
+pub(crate) fn unique(e: DieselError, keys: &[&'static str]) -> StoreError {
+    if let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = &e {
+        // PostgreSQL names the constraint; SQLite names the columns in its message.
+        let hay = format!(
+            "{} {}",
+            info.constraint_name().unwrap_or(""),
+            info.message()
+        );
+        for k in keys {
+            if hay.contains(k) {
+                return StoreError::Unique(k);
             }
         }
     }
@@ -169,34 +309,19 @@ pub(crate) fn unique(e: sqlx::Error, keys: &[&'static str]) -> StoreError {
 /// answer is `SERVICE_UNAVAILABLE` well before the request timeout.
 pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Connections of the PostgreSQL pool.
+pub const PG_POOL_SIZE: usize = 16;
+
 impl Db {
     /// Opens (and for SQLite creates) the database and applies the migrations.
     pub async fn connect(url: &str) -> Result<Db> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(PG_ACQUIRE_TIMEOUT)
-                .connect_with(opts)
-                .await?;
-            Db::Pg(pool)
-        } else if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(opts.clone())
-                .await?;
-            let read = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(opts.read_only(false))
-                .await?;
-            Db::Sqlite { write, read }
+            Db::Pg(pg_pool(url, PG_POOL_SIZE)?)
+        } else if let Some(path) = sqlite_path(url) {
+            Db::Sqlite {
+                write: sqlite_pool(&path, 1, Duration::from_secs(30))?,
+                read: sqlite_pool(&path, 8, Duration::from_secs(30))?,
+            }
         } else {
             return Err(StoreError::BadUrl(
                 url.split(':').next().unwrap_or("").to_string(),
@@ -206,12 +331,13 @@ impl Db {
         Ok(db)
     }
 
+    /// Applies the pending migrations (a database made before the store moved to diesel is
+    /// carried over first: see [`migrations`]).
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Db::Pg(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
-            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Db::Pg(pool) => migrations::run_pg(checkout(pool).await?).await,
+            Db::Sqlite { write, .. } => migrations::run_sqlite(checkout(write).await?).await,
         }
-        Ok(())
     }
 
     pub fn backend(&self) -> &'static str {
@@ -223,17 +349,74 @@ impl Db {
 
     /// Readiness: the database answers.
     pub async fn ping(&self) -> Result<()> {
-        on_read!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        on_read!(self, c => c.batch_execute("SELECT 1").await)?;
+        Ok(())
+    }
+
+    /// Runs statements given as text, for tests and tools (no result rows).
+    pub async fn batch_execute(&self, sql: &str) -> Result<()> {
+        on_db!(self, c => c.batch_execute(sql).await)?;
         Ok(())
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Pg(p) => p.close().await,
+            Db::Pg(p) => p.close(),
             Db::Sqlite { write, read } => {
-                write.close().await;
-                read.close().await;
+                write.close();
+                read.close();
             }
         }
     }
+}
+
+/// The file of a `sqlite:` URL (`sqlite://path`, `sqlite:path`, with or without `?options`).
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty()).then(|| path.to_string())
+}
+
+fn pg_pool(url: &str, size: usize) -> Result<PgPool> {
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // A checkout costs no round trip: a connection that went away fails its first query, which
+    // answers `SERVICE_UNAVAILABLE`, and the pool discards it.
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(PG_ACQUIRE_TIMEOUT))
+        .create_timeout(Some(PG_ACQUIRE_TIMEOUT))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::BadUrl(e.to_string()))
+}
+
+/// Each SQLite connection: WAL with `synchronous = NORMAL` (a commit is durable at the next
+/// checkpoint, never corrupt), a busy timeout for the readers beside the one writer, and
+/// foreign keys enforced.
+const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+    PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+fn sqlite_pool(path: &str, size: usize, wait: Duration) -> Result<SqlitePool> {
+    let mut config = ManagerConfig::<SqliteConnection>::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|path| {
+        let path = path.to_string();
+        Box::pin(async move {
+            let mut conn = SqliteConnection::establish(&path).await?;
+            conn.batch_execute(SQLITE_SETUP)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(wait))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::BadUrl(e.to_string()))
 }

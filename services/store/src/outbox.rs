@@ -1,9 +1,11 @@
 //! The transactional outbox: messages are rows written with the change they announce;
 //! a worker claims due rows, delivers them and records the outcome.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 
-use crate::{on_db, Db, Result, TenantId};
+use crate::schema::outbox;
+use crate::{checkout, on_db, Conn, Db, Result, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOutbox {
@@ -14,7 +16,8 @@ pub struct NewOutbox {
     pub payload_json: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -28,36 +31,49 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
-const OUTBOX_COLUMNS: &str =
-    "id, tenant_id, booking_id, channel, recipient, payload_json, status, attempts, next_attempt_at, last_error";
-
-pub(crate) async fn insert_outbox<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+/// Writes `messages` in the transaction of the change they announce (one statement).
+pub(crate) async fn insert_outbox(
+    conn: Conn<'_>,
     tenant: TenantId,
     booking_id: Option<i64>,
-    m: &NewOutbox,
+    messages: &[NewOutbox],
     now: i64,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-{
-    sqlx::query(
-        "INSERT INTO outbox (tenant_id, booking_id, channel, recipient, payload_json, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-    )
-    .bind(tenant.0)
-    .bind(booking_id)
-    .bind(m.channel)
-    .bind(m.recipient.as_str())
-    .bind(m.payload_json.as_str())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = messages
+        .iter()
+        .map(|m| {
+            (
+                outbox::tenant_id.eq(tenant.0),
+                outbox::booking_id.eq(booking_id),
+                outbox::channel.eq(m.channel),
+                outbox::recipient.eq(m.recipient.as_str()),
+                outbox::payload_json.eq(m.payload_json.as_str()),
+                outbox::status.eq("pending"),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(now),
+                outbox::created_at.eq(now),
+            )
+        })
+        .collect();
+    let insert = diesel::insert_into(outbox::table);
+    match conn {
+        // One statement for all of them: one round trip.
+        Conn::Pg(c) => {
+            insert.values(&rows).execute(c).await?;
+        }
+        // diesel writes no multi-row INSERT for SQLite; in-process, a row each costs nothing.
+        Conn::Sqlite(c) => {
+            for row in &rows {
+                diesel::insert_into(outbox::table)
+                    .values(row)
+                    .execute(c)
+                    .await?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -76,85 +92,98 @@ pub async fn claim_due_for(
     lease: i64,
     limit: i64,
 ) -> Result<Vec<OutboxRow>> {
-    const DUE: &str = "status = 'pending' AND next_attempt_at <= $1 \
-                       AND (claimed_until IS NULL OR claimed_until <= $1)";
-    match db {
-        Db::Pg(pool) => Ok(sqlx::query_as::<_, OutboxRow>(&format!(
-            "UPDATE outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN ( \
-               SELECT id FROM outbox WHERE {DUE} \
-               ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING {OUTBOX_COLUMNS}"
-        ))
-        .bind(now)
-        .bind(now + lease)
-        .bind(limit)
-        .bind(worker)
-        .fetch_all(pool)
-        .await?),
-        // One writer at a time: the statement itself is the lock.
-        Db::Sqlite { write, .. } => Ok(sqlx::query_as::<_, OutboxRow>(&format!(
-            "UPDATE outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN ( \
-               SELECT id FROM outbox WHERE {DUE} \
-               ORDER BY next_attempt_at, id LIMIT $3) \
-             RETURNING {OUTBOX_COLUMNS}"
-        ))
-        .bind(now)
-        .bind(now + lease)
-        .bind(limit)
-        .bind(worker)
-        .fetch_all(write)
-        .await?),
+    // Due, and not held by a live claim.
+    // The rows claimed are chosen in a subquery on the same table, so it reads an alias.
+    let due = diesel::alias!(outbox as due);
+    macro_rules! due_ids {
+        () => {
+            due.filter(due.field(outbox::status).eq("pending"))
+                .filter(due.field(outbox::next_attempt_at).le(now))
+                .filter(
+                    due.field(outbox::claimed_until)
+                        .is_null()
+                        .or(due.field(outbox::claimed_until).le(now)),
+                )
+                .order((due.field(outbox::next_attempt_at), due.field(outbox::id)))
+                .limit(limit)
+                .select(due.field(outbox::id))
+        };
     }
+    macro_rules! claim {
+        ($ids:expr, $c:expr) => {
+            diesel::update(outbox::table.filter(outbox::id.eq_any($ids)))
+                .set((
+                    outbox::claimed_until.eq(now + lease),
+                    outbox::claimed_by.eq(worker),
+                ))
+                .returning(OutboxRow::as_returning())
+                .get_results($c)
+                .await
+        };
+    }
+    Ok(match db {
+        // Replicas claim side by side: a row another one is claiming is skipped, not waited for.
+        Db::Pg(pool) => claim!(
+            due_ids!().for_update().skip_locked(),
+            &mut *checkout(pool).await?
+        )?,
+        // One writer at a time: the statement itself is the lock.
+        Db::Sqlite { write, .. } => claim!(due_ids!(), &mut *checkout(write).await?)?,
+    })
 }
 
 /// Extends the claims `worker` still holds to `until`; returns how many.
 pub async fn renew_claims(db: &Db, worker: &str, until: i64) -> Result<u64> {
-    on_db!(db, pool => Ok(sqlx::query(
-        "UPDATE outbox SET claimed_until = $2 \
-         WHERE claimed_by = $1 AND status = 'pending' AND claimed_until IS NOT NULL",
-    )
-    .bind(worker)
-    .bind(until)
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    let held = outbox::claimed_by
+        .eq(worker)
+        .and(outbox::status.eq("pending"))
+        .and(outbox::claimed_until.is_not_null());
+    let n = on_db!(db, c => diesel::update(outbox::table.filter(held))
+        .set(outbox::claimed_until.eq(until))
+        .execute(c)
+        .await)?;
+    Ok(n as u64)
 }
 
 /// Gives back the claims `worker` still holds (rows it claimed but did not get to, as at
 /// shutdown), so another worker takes them at once rather than when the lease lapses.
 pub async fn release_claims_of(db: &Db, worker: &str) -> Result<u64> {
-    on_db!(db, pool => Ok(sqlx::query(
-        "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL \
-         WHERE claimed_by = $1 AND status = 'pending' AND claimed_until IS NOT NULL",
-    )
-    .bind(worker)
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    let held = outbox::claimed_by
+        .eq(worker)
+        .and(outbox::status.eq("pending"))
+        .and(outbox::claimed_until.is_not_null());
+    let n = on_db!(db, c => diesel::update(outbox::table.filter(held))
+        .set((outbox::claimed_until.eq(None::<i64>), outbox::claimed_by.eq(None::<String>)))
+        .execute(c)
+        .await)?;
+    Ok(n as u64)
 }
 
 /// Takes back every claim: for a restart of the only process using the database (SQLite),
 /// whose claims nobody else can be delivering. Returns how many there were.
 pub async fn release_all_claims(db: &Db) -> Result<u64> {
-    on_db!(db, pool => Ok(sqlx::query(
-        "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL \
-         WHERE status = 'pending' AND claimed_until IS NOT NULL",
-    )
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    let held = outbox::status
+        .eq("pending")
+        .and(outbox::claimed_until.is_not_null());
+    let n = on_db!(db, c => diesel::update(outbox::table.filter(held))
+        .set((outbox::claimed_until.eq(None::<i64>), outbox::claimed_by.eq(None::<String>)))
+        .execute(c)
+        .await)?;
+    Ok(n as u64)
 }
 
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<()> {
-    on_db!(db, pool => sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL, \
-         claimed_until = NULL, claimed_by = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|_| ()))?;
+    on_db!(db, c => diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(now),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(None::<String>),
+            outbox::claimed_until.eq(None::<i64>),
+            outbox::claimed_by.eq(None::<String>),
+        ))
+        .execute(c)
+        .await)?;
     Ok(())
 }
 
@@ -165,18 +194,18 @@ pub async fn mark_failed(db: &Db, id: i64, error: &str, retry_at: Option<i64>) -
     } else {
         "failed"
     };
-    on_db!(db, pool => sqlx::query(
-        "UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, \
-         next_attempt_at = COALESCE($4, next_attempt_at), claimed_until = NULL, claimed_by = NULL \
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(error)
-    .bind(retry_at)
-    .execute(pool)
-    .await
-    .map(|_| ()))?;
+    on_db!(db, c => diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(error),
+            // None leaves the column as it is.
+            retry_at.map(|at| outbox::next_attempt_at.eq(at)),
+            outbox::claimed_until.eq(None::<i64>),
+            outbox::claimed_by.eq(None::<String>),
+        ))
+        .execute(c)
+        .await)?;
     Ok(())
 }
 
@@ -186,11 +215,10 @@ pub async fn outbox_for_booking(
     tenant: TenantId,
     booking_id: i64,
 ) -> Result<Vec<OutboxRow>> {
-    on_db!(db, pool => Ok(sqlx::query_as::<_, OutboxRow>(&format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE tenant_id = $1 AND booking_id = $2 ORDER BY id"
-    ))
-    .bind(tenant.0)
-    .bind(booking_id)
-    .fetch_all(pool)
-    .await?))
+    on_db!(db, c => Ok(outbox::table
+        .filter(outbox::tenant_id.eq(tenant.0).and(outbox::booking_id.eq(booking_id)))
+        .order(outbox::id)
+        .select(OutboxRow::as_select())
+        .load(c)
+        .await?))
 }

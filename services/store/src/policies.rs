@@ -1,10 +1,13 @@
 //! Policy script versions per tenant (P-6): all kept, one active.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 
-use crate::{on_db, on_read, Db, Result, TenantId};
+use crate::schema::policies;
+use crate::{in_tx, on_read, Db, Result, TenantId};
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = policies)]
 pub struct PolicyRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -17,9 +20,6 @@ pub struct PolicyRow {
     pub created_at: i64,
 }
 
-const POLICY_COLUMNS: &str =
-    "id, tenant_id, version, hash, source, author, test_report, active, created_at";
-
 /// Stores a new version and makes it the active one, in one transaction; the other servers on
 /// the database are told to reload (`usage_events::config_changed`).
 pub async fn activate_policy(
@@ -31,51 +31,51 @@ pub async fn activate_policy(
     test_report: &str,
     now: i64,
 ) -> Result<PolicyRow> {
-    let row = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM policies WHERE tenant_id = $1")
-            .bind(tenant.0)
-            .fetch_one(&mut *tx)
+    let row = in_tx!(db, c => {
+        let last: Option<i64> = policies::table
+            .filter(policies::tenant_id.eq(tenant.0))
+            .select(diesel::dsl::max(policies::version))
+            .first(c)
             .await?;
-        sqlx::query("UPDATE policies SET active = 0 WHERE tenant_id = $1 AND active = 1")
-            .bind(tenant.0)
-            .execute(&mut *tx)
+        diesel::update(policies::table)
+            .filter(policies::tenant_id.eq(tenant.0).and(policies::active.eq(1)))
+            .set(policies::active.eq(0))
+            .execute(c)
             .await?;
-        let row = sqlx::query_as::<_, PolicyRow>(&format!(
-            "INSERT INTO policies (tenant_id, version, hash, source, author, test_report, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING {POLICY_COLUMNS}"
-        ))
-        .bind(tenant.0)
-        .bind(next)
-        .bind(hash)
-        .bind(source)
-        .bind(author)
-        .bind(test_report)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row
-    });
+        Ok(diesel::insert_into(policies::table)
+            .values((
+                policies::tenant_id.eq(tenant.0),
+                policies::version.eq(last.unwrap_or(0) + 1),
+                policies::hash.eq(hash),
+                policies::source.eq(source),
+                policies::author.eq(author),
+                policies::test_report.eq(test_report),
+                policies::active.eq(1),
+                policies::created_at.eq(now),
+            ))
+            .returning(PolicyRow::as_returning())
+            .get_result(c)
+            .await?)
+    })?;
     crate::usage_events::config_changed(db, Some(tenant)).await;
     Ok(row)
 }
 
 pub async fn active_policy(db: &Db, tenant: TenantId) -> Result<Option<PolicyRow>> {
-    on_read!(db, pool => Ok(sqlx::query_as::<_, PolicyRow>(&format!(
-        "SELECT {POLICY_COLUMNS} FROM policies WHERE tenant_id = $1 AND active = 1"
-    ))
-    .bind(tenant.0)
-    .fetch_optional(pool)
-    .await?))
+    on_read!(db, c => Ok(policies::table
+        .filter(policies::tenant_id.eq(tenant.0).and(policies::active.eq(1)))
+        .select(PolicyRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 /// Every version of a tenant's policy, newest first.
 pub async fn policy_history(db: &Db, tenant: TenantId) -> Result<Vec<PolicyRow>> {
-    on_read!(db, pool => Ok(sqlx::query_as::<_, PolicyRow>(&format!(
-        "SELECT {POLICY_COLUMNS} FROM policies WHERE tenant_id = $1 ORDER BY version DESC"
-    ))
-    .bind(tenant.0)
-    .fetch_all(pool)
-    .await?))
+    on_read!(db, c => Ok(policies::table
+        .filter(policies::tenant_id.eq(tenant.0))
+        .order(policies::version.desc())
+        .select(PolicyRow::as_select())
+        .load(c)
+        .await?))
 }

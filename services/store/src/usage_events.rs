@@ -28,9 +28,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
+use diesel::sql_types::Text;
+use diesel_async::pooled_connection::deadpool::Object;
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection as _};
+use futures_util::StreamExt as _;
 use tokio::sync::Notify;
 
-use crate::{Db, TenantId};
+use crate::{checkout, Db, Result, TenantId};
 
 /// The PostgreSQL channel of usage changes.
 pub const INVALIDATE_CHANNEL: &str = "okienko_invalidate";
@@ -110,21 +114,42 @@ pub fn apply_remote(payload: &str) {
 
 async fn notify(db: &Db, channel: &str, payload: String) {
     if let Db::Pg(pool) = db {
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(channel)
-            .bind(&payload)
-            .execute(pool)
-            .await
-        {
+        let sent = match checkout(pool).await {
+            Ok(mut conn) => notify_on(&mut conn, channel, &payload).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             tracing::warn!(error = %e, channel, payload, "change not sent to other replicas");
         }
     }
 }
 
+/// Sends a notification on `conn`; inside a transaction PostgreSQL delivers it at the commit,
+/// and not at all when the transaction rolls back.
+pub(crate) async fn notify_on(
+    conn: &mut AsyncPgConnection,
+    channel: &str,
+    payload: &str,
+) -> Result<()> {
+    use diesel_async::RunQueryDsl as _;
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<Text, _>(channel)
+        .bind::<Text, _>(payload)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What [`usage_changed`] sends, for a booking's transaction to send it itself.
+pub(crate) fn usage_payload(tenant: TenantId, service: i64) -> (&'static str, String) {
+    (INVALIDATE_CHANNEL, format!("{}:{service}", tenant.0))
+}
+
 /// Called after a commit that changed the usage of a service's slots.
 pub async fn usage_changed(db: &Db, tenant: TenantId, service: i64) {
     invalidate_service(tenant.0, service);
-    notify(db, INVALIDATE_CHANNEL, format!("{}:{service}", tenant.0)).await;
+    let (channel, payload) = usage_payload(tenant, service);
+    notify(db, channel, payload).await;
 }
 
 /// Called after a commit that changed the usage of some of a tenant's services.
@@ -262,9 +287,12 @@ pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>, remote
     remote.stats.served.store(true, Ordering::Relaxed);
     loop {
         remote.stats.connected.store(false, Ordering::Relaxed);
-        match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener
-                .listen_all([INVALIDATE_CHANNEL, RELOAD_CHANNEL, DISPLAY_CHANNEL])
+        // A connection of its own, taken out of the pool: it listens for as long as it lives.
+        match checkout(&pool).await.map(Object::take) {
+            Ok(mut conn) => match conn
+                .batch_execute(&format!(
+                    "LISTEN {INVALIDATE_CHANNEL}; LISTEN {RELOAD_CHANNEL}; LISTEN {DISPLAY_CHANNEL}"
+                ))
                 .await
             {
                 Ok(()) => {
@@ -272,15 +300,16 @@ pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>, remote
                     // Listening from here on: what changed before is read anew.
                     missed_some(&remote);
                     remote.stats.connected.store(true, Ordering::Relaxed);
+                    let mut notifications = std::pin::pin!(conn.notifications_stream());
                     loop {
                         tokio::select! {
-                            n = listener.try_recv() => match n {
-                                Ok(Some(n)) => dispatch(n.channel(), n.payload(), &remote),
-                                Ok(None) => {
+                            n = notifications.next() => match n {
+                                Some(Ok(n)) => dispatch(&n.channel, &n.payload, &remote),
+                                None => {
                                     tracing::warn!("change listener lost its connection; reconnecting");
                                     break;
                                 }
-                                Err(e) => {
+                                Some(Err(e)) => {
                                     tracing::warn!(error = %e, "change listener; reconnecting");
                                     break;
                                 }
