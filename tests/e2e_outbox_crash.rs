@@ -28,19 +28,25 @@ async fn silent_smtp() -> (u16, tokio::task::JoinHandle<()>) {
     (port, task)
 }
 
-async fn scalar(db: &Db, sql: &str) -> i64 {
-    match db {
-        Db::Pg(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-        Db::Sqlite { read, .. } => sqlx::query_scalar(sql).fetch_one(read).await.unwrap(),
-    }
+async fn scalar(db: &Db, query: &str) -> i64 {
+    sql::count(db, &format!("SELECT ({query}) AS n")).await
+}
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    tenant_id: i64,
 }
 
 async fn ids(db: &Db) -> Vec<(i64, i64)> {
-    let sql = "SELECT id, tenant_id FROM outbox WHERE channel = 'email' ORDER BY id";
-    match db {
-        Db::Pg(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
-        Db::Sqlite { read, .. } => sqlx::query_as(sql).fetch_all(read).await.unwrap(),
-    }
+    let query = "SELECT id, tenant_id FROM outbox WHERE channel = 'email' ORDER BY id";
+    sql::rows::<Id>(db, query)
+        .await
+        .into_iter()
+        .map(|r| (r.id, r.tenant_id))
+        .collect()
 }
 
 async fn crash_during_delivery(backend: Backend) {

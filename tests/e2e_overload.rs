@@ -135,7 +135,7 @@ async fn a_413_says_the_connection_closes() {
 /// past `OKIENKO_READY_MAX_WAIT_MS`, `/readyz` says not ready, and ready again after.
 #[tokio::test]
 async fn readyz_reports_saturation_it_cannot_serve_through() {
-    use sqlx::Connection;
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
     let s = Server::with_env(&[
         ("OKIENKO_MAX_IN_FLIGHT", "2"),
         ("OKIENKO_READY_MAX_WAIT_MS", "1"),
@@ -147,12 +147,11 @@ async fn readyz_reports_saturation_it_cannot_serve_through() {
     let (status, _) = s.get("/readyz").await;
     assert_eq!(status, 200);
 
-    let url = format!("sqlite://{}/okienko.db", s.data.display());
-    let mut lock = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut lock)
+    let path = format!("{}/okienko.db", s.data.display());
+    let mut lock = okienko_store::SqliteConnection::establish(&path)
         .await
         .unwrap();
+    lock.batch_execute("BEGIN IMMEDIATE").await.unwrap();
     let url = format!("{}/t/{slug}/graphql", s.base);
     let stuck: Vec<_> = (0..4)
         .map(|i| {
@@ -178,7 +177,7 @@ async fn readyz_reports_saturation_it_cannot_serve_through() {
     }
     let text = saw.expect("/readyz never reported the saturation");
     assert!(text.contains("saturated"), "{text}");
-    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    lock.batch_execute("ROLLBACK").await.unwrap();
     for t in stuck {
         // Booked, or cut off by the request timeout: either way answered.
         let status = t.await.unwrap().unwrap();

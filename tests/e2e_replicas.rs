@@ -227,7 +227,14 @@ async fn a_server_reloads_when_its_listener_reconnects() {
         return;
     };
     let s = Server::builder().database(&db.url).start().await;
-    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    use diesel::sql_types::{Bool, Text};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName, PartialEq, Debug)]
+    struct Cut {
+        #[diesel(sql_type = Bool)]
+        cut: bool,
+    }
+    let mut pg = AsyncPgConnection::establish(&db.url).await.unwrap();
     // The listener listens and the reload that follows is done.
     eventually("the first reload", async || {
         if s.log().contains(RELOADED) {
@@ -239,25 +246,24 @@ async fn a_server_reloads_when_its_listener_reconnects() {
     .await;
 
     // A change nobody is told of, as if its notice had been lost.
-    let n = sqlx::query("UPDATE tenants SET status = 'suspended' WHERE slug = $1")
-        .bind(SLUG)
-        .execute(&pool)
+    let n = diesel::sql_query("UPDATE tenants SET status = 'suspended' WHERE slug = $1")
+        .bind::<Text, _>(SLUG)
+        .execute(&mut pg)
         .await
-        .unwrap()
-        .rows_affected();
+        .unwrap();
     assert_eq!(n, 1);
     let (status, v) = s.tenant_answer(SLUG).await;
     assert_eq!(status, 200, "reloaded without a reason: {v}");
 
     // The listener's connection is cut; the server reconnects and reloads.
-    let cut: Vec<(bool,)> = sqlx::query_as(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+    let cut: Vec<Cut> = diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity \
          WHERE datname = current_database() AND query LIKE 'LISTEN%'",
     )
-    .fetch_all(&pool)
+    .load(&mut pg)
     .await
     .unwrap();
-    assert_eq!(cut, vec![(true,)], "{}", s.log());
+    assert_eq!(cut, vec![Cut { cut: true }], "{}", s.log());
     eventually("the change made while not listening", async || {
         match s.tenant_answer(SLUG).await {
             (404, v) if code_of(&v) == "TENANT_NOT_FOUND" => Ok(()),
@@ -265,5 +271,5 @@ async fn a_server_reloads_when_its_listener_reconnects() {
         }
     })
     .await;
-    pool.close().await;
+    drop(pg);
 }

@@ -139,7 +139,8 @@ async fn session(
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, diesel::QueryableByName)]
+#[diesel(table_name = okienko_store::schema::outbox)]
 struct Row {
     id: i64,
     tenant_id: i64,
@@ -149,12 +150,9 @@ struct Row {
 }
 
 async fn email_rows(db: &Db) -> Vec<Row> {
-    let sql = "SELECT id, tenant_id, status, attempts, claimed_until FROM outbox \
-               WHERE channel = 'email' ORDER BY id";
-    match db {
-        Db::Pg(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
-        Db::Sqlite { read, .. } => sqlx::query_as(sql).fetch_all(read).await.unwrap(),
-    }
+    let query = "SELECT id, tenant_id, status, attempts, claimed_until FROM outbox \
+                 WHERE channel = 'email' ORDER BY id";
+    sql::rows::<Row>(db, query).await
 }
 
 /// The outbox row an e-mail's `Message-ID` (`<okienko.{tenant}.{id}.{digest}@domain>`) names.

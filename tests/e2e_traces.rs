@@ -84,7 +84,10 @@ async fn a_request_is_traced_from_its_traceparent_and_flushed_at_shutdown() {
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
         .env("OTEL_SERVICE_NAME", "okienko-test")
         .env("OKIENKO_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info,sqlx=warn,okienko_web::trace_layer=debug")
+        .env(
+            "RUST_LOG",
+            "info,tokio_postgres=warn,okienko_web::trace_layer=debug",
+        )
         .start()
         .await;
     let (service, start, _) = s.free_slot_of("cieszyn", "meldunek", "2026-12-02").await;
@@ -157,7 +160,10 @@ async fn a_request_is_traced_from_its_traceparent_and_flushed_at_shutdown() {
 async fn without_an_endpoint_nothing_is_exported_and_the_caller_trace_is_logged() {
     let s = Server::builder()
         .env("OKIENKO_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info,sqlx=warn,okienko_web::trace_layer=debug")
+        .env(
+            "RUST_LOG",
+            "info,tokio_postgres=warn,okienko_web::trace_layer=debug",
+        )
         .start()
         .await;
     let r = reqwest::Client::new()

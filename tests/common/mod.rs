@@ -133,7 +133,7 @@ impl Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_okienko"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info,sqlx=warn")
+            .env("RUST_LOG", "info,tokio_postgres=warn")
             .env("OKIENKO_DATA_DIR", &data)
             .env("OKIENKO_POLICIES", &policies)
             .env("OKIENKO_LISTEN", format!("127.0.0.1:{port}"))

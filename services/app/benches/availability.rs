@@ -18,12 +18,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use diesel::sql_types::Text;
+use diesel::QueryableByName;
+use diesel_async::SimpleAsyncConnection as _;
 use okienko_app::booking::{self, DaySlots};
 use okienko_app::{ApiSettings, App, Catalog, TenantCtx};
 use okienko_domain::clock::ManualClock;
 use okienko_domain::config::TenantConfig;
-use okienko_store::{import_tenants, on_db, Db, TenantImport};
-use okienko_test_support::{Backend, TestDb};
+use okienko_store::{import_tenants, in_tx, Db, TenantImport};
+use okienko_test_support::{sql, Backend, TestDb};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
@@ -249,31 +252,25 @@ async fn load(db: &Db, tenant: &TenantCtx, n: u64) -> Duration {
          ORDER BY MIN(created_at), slot_start, service_id, quota"
     ));
     stmts.push("DROP TABLE bench_pairs".to_string());
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await.unwrap();
-        for sql in &stmts {
-            sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
-        }
-        tx.commit().await.unwrap();
-    });
+    let stored: okienko_store::Result<()> = async {
+        in_tx!(db, c => {
+            for sql in &stmts {
+                c.batch_execute(sql).await?;
+            }
+            Ok(())
+        })
+    }
+    .await;
+    stored.unwrap();
     let loaded = started.elapsed();
     // Steady state after a bulk load: PostgreSQL's autovacuum would have analysed the tables;
     // SQLite has no statistics unless someone runs ANALYZE, so it gets none here either,
     // only a checkpoint so that readers do not walk a WAL of the whole load.
-    match db {
-        Db::Pg(pool) => {
-            sqlx::raw_sql("ANALYZE bookings; ANALYZE slot_usage")
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        Db::Sqlite { write, .. } => {
-            sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(write)
-                .await
-                .unwrap();
-        }
-    }
+    let settle = match db {
+        Db::Pg(_) => "ANALYZE bookings; ANALYZE slot_usage",
+        Db::Sqlite { .. } => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    sql::execute(db, settle).await;
     eprintln!(
         "[{}] loaded {n} bookings over {s} (service, slot) pairs in {:.1} s (+{:.1} s analyse/checkpoint)",
         db.backend(),
@@ -283,30 +280,39 @@ async fn load(db: &Db, tenant: &TenantCtx, n: u64) -> Duration {
     loaded
 }
 
+#[derive(QueryableByName)]
+struct PgPlan {
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[derive(QueryableByName)]
+struct SqlitePlan {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
 /// Checks the load against the schema's invariants and prints what the benchmark will see.
 async fn report(app: &App, tenant: &TenantCtx, service_id: i64, days: &[DaySlots]) {
     let t = tenant.id.0;
-    let (bookings, usage_rows, in_range, over): (i64, i64, i64, i64) = on_db!(&app.db, pool => {
-        let q = |sql: String| async move {
-            sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await.unwrap()
-        };
-        (
-            q(format!("SELECT COUNT(*) FROM bookings WHERE tenant_id = {t}")).await,
-            q(format!("SELECT COUNT(*) FROM slot_usage WHERE tenant_id = {t}")).await,
-            q(format!(
-                "SELECT COUNT(*) FROM slot_usage WHERE tenant_id = {t} AND service_id = {service_id} \
-                 AND quota = 'online' AND slot_start >= {} AND slot_start < {}",
-                now().timestamp(),
-                now().timestamp() + 61 * 86_400
-            ))
-            .await,
-            q(format!(
-                "SELECT COUNT(*) FROM slot_usage WHERE tenant_id = {t} AND used > \
-                 CASE WHEN quota = 'online' THEN 2 ELSE 1 END"
-            ))
-            .await,
-        )
-    });
+    let q = |sql: String| async move { sql::count(&app.db, &sql).await };
+    let (bookings, usage_rows, in_range, over) = (
+        q(format!("SELECT COUNT(*) AS n FROM bookings WHERE tenant_id = {t}")).await,
+        q(format!("SELECT COUNT(*) AS n FROM slot_usage WHERE tenant_id = {t}")).await,
+        q(format!(
+            "SELECT COUNT(*) AS n FROM slot_usage WHERE tenant_id = {t} AND service_id = {service_id} \
+             AND quota = 'online' AND slot_start >= {} AND slot_start < {}",
+            now().timestamp(),
+            now().timestamp() + 61 * 86_400
+        ))
+        .await,
+        q(format!(
+            "SELECT COUNT(*) AS n FROM slot_usage WHERE tenant_id = {t} AND used > \
+             CASE WHEN quota = 'online' THEN 2 ELSE 1 END"
+        ))
+        .await,
+    );
     assert_eq!(over, 0, "a slot holds more seats than its capacity");
     let slots: Vec<i64> = days
         .iter()
@@ -330,17 +336,16 @@ async fn report(app: &App, tenant: &TenantCtx, service_id: i64, days: &[DaySlots
         now().timestamp() + 61 * 86_400
     );
     let plan: Vec<String> = match &app.db {
-        Db::Pg(pool) => sqlx::query_scalar(&format!("EXPLAIN {plan_sql}"))
-            .fetch_all(pool)
+        Db::Pg(_) => sql::rows::<PgPlan>(&app.db, &format!("EXPLAIN {plan_sql}"))
             .await
-            .unwrap(),
-        Db::Sqlite { read, .. } => {
-            sqlx::query_as::<_, (i64, i64, i64, String)>(&format!("EXPLAIN QUERY PLAN {plan_sql}"))
-                .fetch_all(read)
+            .into_iter()
+            .map(|r| r.line)
+            .collect(),
+        Db::Sqlite { .. } => {
+            sql::rows::<SqlitePlan>(&app.db, &format!("EXPLAIN QUERY PLAN {plan_sql}"))
                 .await
-                .unwrap()
                 .into_iter()
-                .map(|r| r.3)
+                .map(|r| r.detail)
                 .collect()
         }
     };

@@ -196,12 +196,7 @@ impl UsageCache {
             true => counts.usage_misses.fetch_add(1, Ordering::Relaxed),
             false => counts.usage_hits.fetch_add(1, Ordering::Relaxed),
         };
-        answer.map_err(|e| match &*e {
-            StoreError::SlotFull => StoreError::SlotFull,
-            StoreError::NotFound => StoreError::NotFound,
-            StoreError::Conflict => StoreError::Conflict,
-            other => StoreError::Db(sqlx_error(other)),
-        })
+        answer.map_err(|e| e.copy_of())
     }
 }
 
@@ -261,10 +256,6 @@ impl UsageCache {
         };
         self.answers.insert(key, Arc::new(answer)).await;
     }
-}
-
-fn sqlx_error(e: &StoreError) -> sqlx::Error {
-    sqlx::Error::Protocol(e.to_string())
 }
 
 #[cfg(test)]

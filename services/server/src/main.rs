@@ -160,7 +160,7 @@ fn init_logs(
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn"));
     let otel = traces.map(|t| tracing_opentelemetry::layer().with_tracer(t.tracer()));
     let logs = tracing_subscriber::registry().with(filter).with(otel);
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+    AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
@@ -223,14 +223,73 @@ pub mod __private {
 
 /// A connection from `pool`; when none can be had in time, the database is unavailable.
 #[doc(hidden)]
-pub async fn checkout<M>(pool: &deadpool::managed::Pool<M>) -> Result<deadpool::managed::Object<M>>
+pub async fn checkout<C>(pool: &Pool<C>) -> Result<Checked<C>>
 where
-    M: deadpool::managed::Manager,
-    M::Error: std::fmt::Display,
+    C: PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+    <AsyncDieselConnectionManager<C> as deadpool::managed::Manager>::Error: std::fmt::Display,
 {
-    pool.get()
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
+    match pool.get().await {
+        Ok(conn) => Ok(Checked(Some(conn))),
+        Err(e) => Err(StoreError::Unavailable(e.to_string())),
+    }
+}
+
+/// A pooled connection that is closed, not given back, when it is dropped inside a
+/// transaction (a request cancelled mid-way): the pool would keep it idle with the
+/// transaction open, and its locks held, until its next checkout; closed, the database rolls
+/// the transaction back at once.
+#[doc(hidden)]
+pub struct Checked<C>(Option<deadpool::managed::Object<AsyncDieselConnectionManager<C>>>)
+where
+    C: PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>;
+
+impl<C> std::ops::Deref for Checked<C>
+where
+    C: PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    type Target = C;
+    fn deref(&self) -> &C {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<C> std::ops::DerefMut for Checked<C>
+where
+    C: PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    fn deref_mut(&mut self) -> &mut C {
+        self.0.as_mut().expect("present until dropped")
+    }
+}
+
+impl<C> Checked<C>
+where
+    C: PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    /// The connection, out of the pool for good (a listener's, the migrations').
+    pub fn take(mut self) -> C {
+        let conn = self.0.take().expect("present until dropped");
+        deadpool::managed::Object::take(conn)
+    }
+}
+
+impl<C> Drop for Checked<C>
+where
+    C: PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.0.take() {
+            if conn.is_broken() {
+                drop(deadpool::managed::Object::take(conn));
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +329,23 @@ impl StoreError {
             }
             StoreError::Db(DieselError::BrokenTransactionManager) => true,
             _ => false,
+        }
+    }
+}
+
+impl StoreError {
+    /// The same error for another waiter on one shared answer (database errors are not
+    /// `Clone`): its kind and whether the database is unavailable are kept, its text too.
+    pub fn copy_of(&self) -> StoreError {
+        match self {
+            StoreError::SlotFull => StoreError::SlotFull,
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::Unique(k) => StoreError::Unique(k),
+            StoreError::Conflict => StoreError::Conflict,
+            StoreError::BadUrl(u) => StoreError::BadUrl(u.clone()),
+            StoreError::Migrate(m) => StoreError::Migrate(m.clone()),
+            e if e.is_unavailable() => StoreError::Unavailable(e.to_string()),
+            e => StoreError::Db(DieselError::QueryBuilderError(e.to_string().into())),
         }
     }
 }

@@ -16,7 +16,7 @@ use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use sha2::{Digest, Sha384};
 
-use crate::{Result, SqliteConnection, StoreError};
+use crate::{Checked, Result, SqliteConnection, StoreError};
 
 pub const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -80,10 +80,8 @@ const POSTGRES_TEXTS: &[(i64, &str)] = &include_texts!("postgres");
 const SQLITE_TEXTS: &[(i64, &str)] = &include_texts!("sqlite");
 
 /// Applies PostgreSQL's pending migrations on a connection taken out of the pool.
-pub(crate) async fn run_pg(
-    conn: diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>,
-) -> Result<()> {
-    let conn = diesel_async::pooled_connection::deadpool::Object::take(conn);
+pub(crate) async fn run_pg(conn: Checked<AsyncPgConnection>) -> Result<()> {
+    let conn = conn.take();
     tokio::task::spawn_blocking(move || {
         let mut sync: AsyncConnectionWrapper<AsyncPgConnection> = conn.into();
         // One start at a time: replicas starting together wait for the first one's migrations.
@@ -97,9 +95,7 @@ pub(crate) async fn run_pg(
 }
 
 /// Applies SQLite's pending migrations on the writer.
-pub(crate) async fn run_sqlite(
-    mut conn: diesel_async::pooled_connection::deadpool::Object<SqliteConnection>,
-) -> Result<()> {
+pub(crate) async fn run_sqlite(mut conn: Checked<SqliteConnection>) -> Result<()> {
     let done = conn
         .spawn_blocking(|sync| {
             Ok(apply(sync, SQLITE, SQLITE_TEXTS, Backend::Sqlite).map_err(|e| e.to_string()))

@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use diesel::sql_types::Text;
-use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection as _};
 use futures_util::StreamExt as _;
 use tokio::sync::Notify;
@@ -288,7 +287,7 @@ pub async fn listen(db: Db, mut stop: tokio::sync::watch::Receiver<bool>, remote
     loop {
         remote.stats.connected.store(false, Ordering::Relaxed);
         // A connection of its own, taken out of the pool: it listens for as long as it lives.
-        match checkout(&pool).await.map(Object::take) {
+        match checkout(&pool).await.map(crate::Checked::take) {
             Ok(mut conn) => match conn
                 .batch_execute(&format!(
                     "LISTEN {INVALIDATE_CHANNEL}; LISTEN {RELOAD_CHANNEL}; LISTEN {DISPLAY_CHANNEL}"

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use diesel::sql_types::{BigInt, Text};
+use diesel::QueryableByName;
 use okienko_store::{
     activate_policy, active_by_identity, active_for_identities, active_policy, policy_history,
     recent_no_shows, record_no_show, release_booking_at, release_due_seats, reschedule_booking,
@@ -14,10 +16,9 @@ use okienko_store::{
 use okienko_store::{
     active_services, booking_by_code, booking_by_id, booking_by_manage_hash, claim_due,
     claim_due_for, confirm_booking, count_failed_code, create_booking, due_for_expiry,
-    import_tenants, list_tenants, mark_failed, mark_sent, on_db, outbox_for_booking,
-    release_all_claims, release_booking, release_claims_of, renew_claims, slot_usage,
-    tenant_by_slug, Created, Db, ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId,
-    TenantImport,
+    import_tenants, list_tenants, mark_failed, mark_sent, outbox_for_booking, release_all_claims,
+    release_booking, release_claims_of, renew_claims, slot_usage, tenant_by_slug, Created, Db,
+    ImportOutcome, NewBooking, NewOutbox, StoreError, TenantId, TenantImport,
 };
 use okienko_store::{
     api_key_by_hash, audit_page, create_api_key, create_device, create_tenant, create_user,
@@ -26,7 +27,7 @@ use okienko_store::{
     set_user_status, start_session, tenant_by_id, update_tenant_config, user_by_id, user_by_login,
     NewAudit, NewUser, Scope,
 };
-use okienko_test_support::{both, confirmed_booking, stored_booking, TestDb};
+use okienko_test_support::{both, confirmed_booking, sql, stored_booking, Backend, TestDb};
 
 /// 2026-01-01T00:00:00Z: a fixed "now" in UTC seconds.
 const NOW: i64 = 1_767_225_600;
@@ -161,19 +162,18 @@ async fn used(db: &Db, tenant: TenantId, service: i64, quota: &str, slot: i64) -
 }
 
 async fn count_bookings_in_slot(db: &Db, tenant: TenantId, service: i64, slot: i64) -> i64 {
-    on_db!(db, p => sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM bookings WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3",
+    sql::count(
+        db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM bookings WHERE tenant_id = {} AND service_id = {service} AND slot_start = {slot}",
+            tenant.0
+        ),
     )
-    .bind(tenant.0)
-    .bind(service)
-    .bind(slot)
-    .fetch_one(p)
     .await
-    .unwrap())
 }
 
 async fn count_outbox(db: &Db) -> i64 {
-    on_db!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox").fetch_one(p).await.unwrap())
+    sql::count(db, "SELECT COUNT(*) AS n FROM outbox").await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,39 +183,76 @@ async fn count_outbox(db: &Db) -> i64 {
 /// (table, column, nullable) of the application's tables.
 type Columns = BTreeSet<(String, String, bool)>;
 
+#[derive(QueryableByName)]
+struct PgColumn {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    is_nullable: String,
+}
+
+#[derive(QueryableByName)]
+struct SqliteColumn {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = BigInt)]
+    notnull: i64,
+    #[diesel(sql_type = BigInt)]
+    pk: i64,
+}
+
+/// The migrations' own bookkeeping, which is not the application's.
+const BOOKKEEPING: &str = "('_sqlx_migrations', '__diesel_schema_migrations')";
+
 async fn columns(db: &Db) -> Columns {
-    let rows: Vec<(String, String, bool)> = match db {
-        Db::Pg(p) => sqlx::query_as::<_, (String, String, String)>(
-            "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT), CAST(is_nullable AS TEXT) \
-             FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    match db {
+        Db::Pg(_) => sql::rows::<PgColumn>(
+            db,
+            &format!(
+                "SELECT CAST(table_name AS TEXT) AS table_name, CAST(column_name AS TEXT) AS column_name, \
+                 CAST(is_nullable AS TEXT) AS is_nullable FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name NOT IN {BOOKKEEPING}"
+            ),
         )
-        .fetch_all(p)
         .await
-        .unwrap()
         .into_iter()
-        .map(|(t, c, n)| (t, c, n == "YES"))
+        .map(|r| (r.table_name, r.column_name, r.is_nullable == "YES"))
         .collect(),
-        Db::Sqlite { write, .. } => sqlx::query_as::<_, (String, String, i64, i64)>(
-            "SELECT m.name, p.name, p.\"notnull\", p.pk FROM sqlite_master m, pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> '_sqlx_migrations'",
+        Db::Sqlite { .. } => sql::rows::<SqliteColumn>(
+            db,
+            &format!(
+                "SELECT m.name AS table_name, p.name AS column_name, p.\"notnull\" AS \"notnull\", p.pk AS pk \
+                 FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT IN {BOOKKEEPING}"
+            ),
         )
-        .fetch_all(write)
         .await
-        .unwrap()
         .into_iter()
         // SQLite reports an INTEGER PRIMARY KEY as nullable; it is the rowid and never NULL.
-        .map(|(t, c, notnull, pk)| (t, c, notnull == 0 && pk == 0))
+        .map(|r| (r.table_name, r.column_name, r.notnull == 0 && r.pk == 0))
         .collect(),
-    };
-    rows.into_iter().collect()
+    }
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    version: String,
 }
 
 async fn migration_versions(db: &Db) -> Vec<i64> {
-    on_db!(db, p => sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations ORDER BY version")
-        .fetch_all(p)
-        .await
-        .unwrap())
+    sql::rows::<Version>(
+        db,
+        "SELECT version FROM __diesel_schema_migrations ORDER BY version",
+    )
+    .await
+    .into_iter()
+    .map(|v| v.version.parse().expect("a numbered migration"))
+    .collect()
 }
 
 /// Connects twice to the same database; the second connect (and an explicit migrate) must
@@ -254,6 +291,109 @@ async fn migrate_twice(t: &TestDb) -> (Columns, Vec<i64>) {
     first.close().await;
     second.close().await;
     (cols, versions)
+}
+
+/// A database as the sqlx-based store left it: its migrations table and five demo cities
+/// (`okienko migrate` and `okienko tenants import policies`, then dumped; issue 16).
+fn sqlx_made(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => include_str!("fixtures/sqlx-made.sqlite.sql"),
+        Backend::Postgres => include_str!("fixtures/sqlx-made.postgres.sql"),
+    }
+}
+
+/// Writes `sql` into the empty database of `t` without migrating it.
+async fn load_raw(t: &TestDb, sql: &str) {
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    match t.backend {
+        Backend::Sqlite => {
+            let path = t.url.trim_start_matches("sqlite://");
+            let mut c = okienko_store::SqliteConnection::establish(path)
+                .await
+                .unwrap();
+            c.batch_execute(sql).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = diesel_async::AsyncPgConnection::establish(&t.url)
+                .await
+                .unwrap();
+            c.batch_execute(sql).await.unwrap();
+        }
+    }
+}
+
+async fn carried_over(backend: Backend) {
+    let Some(t) = TestDb::of(backend).await else {
+        return;
+    };
+    load_raw(&t, sqlx_made(backend)).await;
+    let db = t.connect().await;
+    assert_eq!(migration_versions(&db).await, (1..=8).collect::<Vec<i64>>());
+    let slugs: Vec<String> = list_tenants(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
+    assert_eq!(
+        slugs.len(),
+        5,
+        "{}: the cities were kept: {slugs:?}",
+        db.backend()
+    );
+    // The same tables and columns as a database made by diesel's migrations.
+    let fresh = TestDb::of(backend)
+        .await
+        .expect("the backend answered above");
+    let fresh_db = fresh.connect().await;
+    assert_eq!(columns(&db).await, columns(&fresh_db).await);
+    db.close().await;
+    fresh_db.close().await;
+}
+
+/// A sqlx-made database is refused, untouched, when it does not match this build.
+async fn refused_when_foreign(backend: Backend) {
+    for (tamper, says) in [
+        (
+            "UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 3",
+            "differs",
+        ),
+        (
+            "INSERT INTO _sqlx_migrations SELECT 9, 'later', installed_on, success, checksum, 1 \
+             FROM _sqlx_migrations WHERE version = 8",
+            "does not know",
+        ),
+        (
+            "UPDATE _sqlx_migrations SET success = false WHERE version = 8",
+            "failed",
+        ),
+    ] {
+        let Some(t) = TestDb::of(backend).await else {
+            return;
+        };
+        let tamper = match backend {
+            Backend::Postgres => tamper.replace("X'00'", "'\\x00'::bytea"),
+            Backend::Sqlite => tamper.replace("false", "0"),
+        };
+        load_raw(&t, &format!("{}\n{tamper};", sqlx_made(backend))).await;
+        let refused = Db::connect(&t.url).await;
+        let Err(StoreError::Migrate(message)) = refused else {
+            panic!("{tamper}: expected a refusal, got {refused:?}");
+        };
+        assert!(message.contains(says), "{tamper}: {message}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlx_made_databases_are_carried_over_sqlite() {
+    carried_over(Backend::Sqlite).await;
+    refused_when_foreign(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlx_made_databases_are_carried_over_postgres() {
+    carried_over(Backend::Postgres).await;
+    refused_when_foreign(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -388,11 +528,11 @@ async fn scenario_import(db: Db) {
 
     // All or nothing: make the second tenant's import fail (a test-only unique index on new
     // office names); the first tenant of the same call must not be stored either.
-    on_db!(&db, p => sqlx::query("CREATE UNIQUE INDEX test_only_office_name ON offices (name) WHERE name <> 'Ratusz'")
-        .execute(p)
-        .await
-        .map(|_| ())
-        .unwrap());
+    sql::execute(
+        &db,
+        "CREATE UNIQUE INDEX test_only_office_name ON offices (name) WHERE name <> 'Ratusz'",
+    )
+    .await;
     let tenants_before = list_tenants(&db).await.unwrap().len();
     let mut c = tenant_import("c", "hc1", &["dowod"]);
     c.offices = vec![("ratusz".to_string(), "Jedyne biuro".to_string())];

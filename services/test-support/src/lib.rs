@@ -17,6 +17,7 @@
 pub mod answers;
 pub mod container;
 pub mod oidc_provider;
+pub mod sql;
 
 pub use answers::{assert_refused_without_dev, audit_actions, booking_code, status_retry_json};
 
@@ -24,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use diesel_async::{AsyncConnection, AsyncPgConnection as PgConnection, SimpleAsyncConnection};
 use okienko_store::Db;
-use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
 
 /// Generates `$sqlite` and `$postgres` tests that run `$scenario` (an `async fn(Db)`) on a
@@ -154,14 +155,13 @@ impl TestDb {
             }
         };
         let name = format!("okienko_t_{}", rand::random::<u64>());
-        let mut c = PgConnection::connect(&admin)
+        let mut c = PgConnection::establish(&admin)
             .await
             .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create database");
-        let _ = c.close().await;
+        drop(c);
         let url = with_database(&admin, &name);
         Some(TestDb {
             url,
@@ -193,9 +193,8 @@ impl Drop for TestDb {
                     .build()
                     .ok()?;
                 rt.block_on(async {
-                    let mut c = PgConnection::connect(&admin).await.ok()?;
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut c)
+                    let mut c = PgConnection::establish(&admin).await.ok()?;
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .await
                         .ok()
                 })
@@ -248,7 +247,7 @@ pub async fn postgres_admin_url() -> Option<String> {
 
 async fn answers(url: &str) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(url)).await,
+        tokio::time::timeout(Duration::from_secs(3), PgConnection::establish(url)).await,
         Ok(Ok(_))
     )
 }
@@ -407,14 +406,13 @@ impl Cluster {
     /// A fresh database in this cluster.
     pub async fn database(&self) -> String {
         let name = format!("okienko_t_{}", rand::random::<u64>());
-        let mut c = PgConnection::connect(&self.admin_url())
+        let mut c = PgConnection::establish(&self.admin_url())
             .await
             .expect("connect to the cluster");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create database");
-        let _ = c.close().await;
+        drop(c);
         with_database(&self.admin_url(), &name)
     }
 }

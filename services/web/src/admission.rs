@@ -209,7 +209,7 @@ impl Drop for ClientPermit {
 /// `REQUEST_TIMEOUT` with `Retry-After: 1`.
 ///
 /// The handler's future is dropped where it stands at the timeout. A database transaction it
-/// had open is rolled back (sqlx rolls back a transaction dropped without a commit), so a
+/// had open is rolled back (the pool discards a connection dropped inside a transaction, and the database rolls it back), so a
 /// request cut off changes nothing it had not committed yet. What a use case does after its
 /// commit (raising the availability cache's generation and its NOTIFY, a booking's history row,
 /// waking the outbox worker) may be cut off with it: the cache's entries live 30 s at most,
