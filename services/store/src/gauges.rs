@@ -2,6 +2,11 @@
 //! queues' waiting tickets and the pools. Read by a periodic task, never on a scrape (the pools
 //! aside: they are the process's own counts).
 
+use diesel::dsl::{count_star, min};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::schema::{outbox, tickets};
 use crate::{on_read, Db, Result};
 
 /// Due messages of one channel: how many, and the earliest `next_attempt_at`.
@@ -14,13 +19,13 @@ pub struct OutboxDue {
 
 /// Messages pending and due at `now`, per channel (claimed ones included: not sent yet).
 pub async fn outbox_due(db: &Db, now: i64) -> Result<Vec<OutboxDue>> {
-    let rows: Vec<(String, i64, Option<i64>)> = on_read!(db, p => sqlx::query_as(
-        "SELECT channel, COUNT(*), MIN(next_attempt_at) FROM outbox \
-         WHERE status = 'pending' AND next_attempt_at <= $1 GROUP BY channel",
-    )
-    .bind(now)
-    .fetch_all(p)
-    .await)?;
+    let rows: Vec<(String, i64, Option<i64>)> = on_read!(db, c => outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(now))
+        .group_by(outbox::channel)
+        .select((outbox::channel, count_star(), min(outbox::next_attempt_at)))
+        .load(c)
+        .await)?;
     Ok(rows
         .into_iter()
         .map(|(channel, due, oldest_due_at)| OutboxDue {
@@ -43,13 +48,20 @@ pub struct QueueWaiting {
 
 /// Every queue with a ticket waiting on the local `day` (YYYY-MM-DD), across tenants.
 pub async fn queue_waiting(db: &Db, day: &str) -> Result<Vec<QueueWaiting>> {
-    let rows: Vec<(i64, i64, String, i64, i64)> = on_read!(db, p => sqlx::query_as(
-        "SELECT tenant_id, office_id, queue, COUNT(*), MIN(arrived_at) FROM tickets \
-         WHERE day = $1 AND state = 'waiting' GROUP BY tenant_id, office_id, queue",
-    )
-    .bind(day)
-    .fetch_all(p)
-    .await)?;
+    let rows: Vec<(i64, i64, String, i64, i64)> = on_read!(db, c => tickets::table
+        .filter(tickets::day.eq(day))
+        .filter(tickets::state.eq("waiting"))
+        .group_by((tickets::tenant_id, tickets::office_id, tickets::queue))
+        .select((
+            tickets::tenant_id,
+            tickets::office_id,
+            tickets::queue,
+            count_star(),
+            // A group has a row: its earliest arrival is never NULL.
+            min(tickets::arrived_at).assume_not_null(),
+        ))
+        .load(c)
+        .await)?;
     Ok(rows
         .into_iter()
         .map(
@@ -74,14 +86,20 @@ pub struct PoolUse {
     pub max: u32,
 }
 
-fn use_of<DB: sqlx::Database>(pool: &'static str, p: &sqlx::Pool<DB>) -> PoolUse {
-    let size = p.size();
-    let idle = u32::try_from(p.num_idle()).unwrap_or(u32::MAX).min(size);
+fn use_of<M: deadpool::managed::Manager>(
+    pool: &'static str,
+    p: &deadpool::managed::Pool<M>,
+) -> PoolUse {
+    let status = p.status();
+    let size = u32::try_from(status.size).unwrap_or(u32::MAX);
+    let idle = u32::try_from(status.available)
+        .unwrap_or(u32::MAX)
+        .min(size);
     PoolUse {
         pool,
         idle,
         in_use: size - idle,
-        max: p.options().get_max_connections(),
+        max: u32::try_from(status.max_size).unwrap_or(u32::MAX),
     }
 }
 

@@ -26,7 +26,6 @@ pub mod outbox;
 #[cfg(any())]
 pub mod pairing;
 pub mod policies;
-#[cfg(any())]
 pub mod queue;
 #[cfg(any())]
 pub mod staff;
@@ -41,7 +40,6 @@ pub use outbox::*;
 #[cfg(any())]
 pub use pairing::*;
 pub use policies::*;
-#[cfg(any())]
 pub use queue::*;
 #[cfg(any())]
 pub use staff::*;
@@ -52,7 +50,6 @@ pub use tenants::*;
 #[cfg(any())]
 pub mod complaints;
 pub mod events;
-#[cfg(any())]
 pub mod gauges;
 #[cfg(any())]
 pub mod personal_data;

@@ -7,18 +7,25 @@
 //! queue behind one another's locks) and tries the next candidate when another desk was faster.
 //! Statistics facts are written in the transaction of the change they describe.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, SingleValue, Text};
+use diesel_async::RunQueryDsl;
 
 use okienko_domain::queue::ticket_label;
 
-use crate::bookings::seat_back;
-use crate::{on_db, on_read, unique, Db, Result, StoreError, TenantId};
+use crate::schema::{booking_identities, bookings, no_shows, queue_counters, queue_facts, tickets};
+use crate::seats::seat_back;
+use crate::{
+    in_tx, on_conn, on_db, on_read, unique, AnyConn as _, Conn, Db, Result, StoreError, TenantId,
+};
 
-pub const TICKET_COLUMNS: &str = "id, tenant_id, office_id, day, queue, number, label, kind, booking_id, \
-    service_id, booked_at, state, issued_at, arrived_at, call_count, first_called_at, last_called_at, desk, clerk_id, \
-    service_started_at, finished_at, transferred_from, refusal_reason, updated_at";
+diesel::define_sql_function! {
+    /// `COALESCE(x, y)`: `x` unless it is NULL.
+    fn coalesce<ST: SingleValue>(x: Nullable<ST>, y: ST) -> ST;
+}
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = tickets)]
 pub struct TicketRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -80,7 +87,8 @@ pub struct BookedVisit {
 }
 
 /// The part of a booking the queue reads: its time, state and check-in.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = bookings)]
 pub struct VisitRow {
     pub id: i64,
     pub service_id: i64,
@@ -91,9 +99,6 @@ pub struct VisitRow {
     pub checked_in_at: Option<i64>,
     pub cancel_reason: Option<String>,
 }
-
-const VISIT_COLUMNS: &str =
-    "id, service_id, code, status, slot_start, slot_end, checked_in_at, cancel_reason";
 
 /// Why a booking was cancelled by the queue: not checked in by its time plus the tenant's
 /// lateness (CI-17, GD-11, DG-8).
@@ -119,62 +124,56 @@ impl FactPlace {
     }
 }
 
-async fn insert_fact<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+/// Writes a statistics fact inside the transaction of the change it describes.
+async fn insert_fact(
+    conn: Conn<'_>,
     tenant: TenantId,
     at: &FactPlace,
     kind: &'static str,
     seconds: Option<i64>,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-{
-    sqlx::query(
-        "INSERT INTO queue_facts (tenant_id, office_id, day, queue, kind, booked, seconds) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(tenant.0)
-    .bind(at.office_id)
-    .bind(at.day.as_str())
-    .bind(at.queue.as_str())
-    .bind(kind)
-    .bind(i64::from(at.booked))
-    .bind(seconds.map(|s| s.max(0)))
-    .execute(&mut **tx)
-    .await?;
+) -> Result<()> {
+    let insert = diesel::insert_into(queue_facts::table).values((
+        queue_facts::tenant_id.eq(tenant.0),
+        queue_facts::office_id.eq(at.office_id),
+        queue_facts::day.eq(at.day.as_str()),
+        queue_facts::queue.eq(at.queue.as_str()),
+        queue_facts::kind.eq(kind),
+        queue_facts::booked.eq(i64::from(at.booked)),
+        queue_facts::seconds.eq(seconds.map(|s| s.max(0))),
+    ));
+    on_conn!(conn, c => insert.execute(c).await)?;
     Ok(())
 }
 
 /// A no-show for each identity of a booking (OP-14), as `record_no_show` writes it.
-async fn insert_no_shows<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+async fn insert_no_shows(
+    conn: Conn<'_>,
     tenant: TenantId,
     booking_id: i64,
     department: Option<&str>,
     at: i64,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-{
-    sqlx::query(
-        "INSERT INTO no_shows (tenant_id, booking_id, value_hash, department, at) \
-         SELECT tenant_id, booking_id, value_hash, $3, $4 FROM booking_identities WHERE tenant_id = $1 AND booking_id = $2",
-    )
-    .bind(tenant.0)
-    .bind(booking_id)
-    .bind(department)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
+) -> Result<()> {
+    // INSERT … SELECT: one row per identity of the tenant's booking.
+    let identities = booking_identities::table
+        .filter(booking_identities::tenant_id.eq(tenant.0))
+        .filter(booking_identities::booking_id.eq(booking_id))
+        .select((
+            booking_identities::tenant_id,
+            booking_identities::booking_id.nullable(),
+            booking_identities::value_hash,
+            department.into_sql::<Nullable<Text>>(),
+            at.into_sql::<BigInt>(),
+        ));
+    let insert = diesel::insert_into(no_shows::table)
+        .values(identities)
+        .into_columns((
+            no_shows::tenant_id,
+            no_shows::booking_id,
+            no_shows::value_hash,
+            no_shows::department,
+            no_shows::at,
+        ));
+    on_conn!(conn, c => insert.execute(c).await)?;
     Ok(())
 }
 
@@ -199,62 +198,76 @@ pub async fn issue_ticket(db: &Db, t: &NewTicket) -> Result<TicketRow> {
         Some(b) => ("booked", Some(b.id), Some(b.service_id), Some(b.at)),
         None => ("walk_in", None, None, None),
     };
-    on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
+    in_tx!(db, c => {
         if let Some(id) = booking_id {
-            let n = sqlx::query(
-                "UPDATE bookings SET checked_in_at = $3, updated_at = $3 \
-                 WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed' AND checked_in_at IS NULL",
-            )
-            .bind(t.tenant.0)
-            .bind(id)
-            .bind(t.now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = diesel::update(bookings::table)
+                .filter(bookings::tenant_id.eq(t.tenant.0))
+                .filter(bookings::id.eq(id))
+                .filter(bookings::status.eq("confirmed"))
+                .filter(bookings::checked_in_at.is_null())
+                .set((
+                    bookings::checked_in_at.eq(t.now),
+                    bookings::updated_at.eq(t.now),
+                ))
+                .execute(c)
+                .await?;
             if n != 1 {
                 return Err(StoreError::Conflict);
             }
         }
-        let number: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO queue_counters (tenant_id, office_id, day, queue, last_number, walk_ins) \
-             VALUES ($1, $2, $3, $4, 1, $5) \
-             ON CONFLICT (tenant_id, office_id, day, queue) DO UPDATE \
-             SET last_number = queue_counters.last_number + 1, walk_ins = queue_counters.walk_ins + $5 \
-             WHERE queue_counters.walk_ins + $5 <= $6 \
-             RETURNING last_number",
-        )
-        .bind(t.tenant.0)
-        .bind(t.office_id)
-        .bind(&t.day)
-        .bind(&t.queue)
-        .bind(walk_in)
-        .bind(cap)
-        .fetch_optional(&mut *tx)
-        .await?;
+        // The number is taken by one upsert of the counter row, in this transaction: a
+        // walk-in one only while the day's walk-ins stay within the capacity.
+        let upsert = diesel::insert_into(queue_counters::table)
+            .values((
+                queue_counters::tenant_id.eq(t.tenant.0),
+                queue_counters::office_id.eq(t.office_id),
+                queue_counters::day.eq(&t.day),
+                queue_counters::queue.eq(&t.queue),
+                queue_counters::last_number.eq(1),
+                queue_counters::walk_ins.eq(walk_in),
+            ))
+            .on_conflict((
+                queue_counters::tenant_id,
+                queue_counters::office_id,
+                queue_counters::day,
+                queue_counters::queue,
+            ))
+            .do_update()
+            .set((
+                queue_counters::last_number.eq(queue_counters::last_number + 1),
+                queue_counters::walk_ins.eq(queue_counters::walk_ins + walk_in),
+            ));
+        // The upsert's WHERE (`QueryDsl::filter` is for queries only).
+        let number: Option<i64> = diesel::query_dsl::methods::FilterDsl::filter(upsert, (queue_counters::walk_ins + walk_in).le(cap))
+            .returning(queue_counters::last_number)
+            .get_result(c)
+            .await
+            .optional()?;
         let number = number.ok_or(StoreError::SlotFull)?;
-        let row = sqlx::query_as::<_, TicketRow>(&format!(
-            "INSERT INTO tickets (tenant_id, office_id, day, queue, number, label, kind, booking_id, service_id, \
-             booked_at, state, issued_at, arrived_at, call_count, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, 0, $11) RETURNING {TICKET_COLUMNS}"
-        ))
-        .bind(t.tenant.0)
-        .bind(t.office_id)
-        .bind(&t.day)
-        .bind(&t.queue)
-        .bind(number)
-        .bind(ticket_label(&t.queue, number))
-        .bind(kind)
-        .bind(booking_id)
-        .bind(service_id)
-        .bind(booked_at)
-        .bind(t.now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique(e, &["booking"]))?;
-        tx.commit().await?;
+        let row = diesel::insert_into(tickets::table)
+            .values((
+                tickets::tenant_id.eq(t.tenant.0),
+                tickets::office_id.eq(t.office_id),
+                tickets::day.eq(&t.day),
+                tickets::queue.eq(&t.queue),
+                tickets::number.eq(number),
+                tickets::label.eq(ticket_label(&t.queue, number)),
+                tickets::kind.eq(kind),
+                tickets::booking_id.eq(booking_id),
+                tickets::service_id.eq(service_id),
+                tickets::booked_at.eq(booked_at),
+                tickets::state.eq("waiting"),
+                tickets::issued_at.eq(t.now),
+                tickets::arrived_at.eq(t.now),
+                tickets::call_count.eq(0),
+                tickets::updated_at.eq(t.now),
+            ))
+            .returning(TicketRow::as_returning())
+            .get_result(c)
+            .await
+            .map_err(|e| unique(e, &["booking"]))?;
         Ok(row)
-    }.await)
+    })
 }
 
 /// Walk-in tickets issued and the last number per queue of an office on a day:
@@ -265,27 +278,31 @@ pub async fn queue_counters(
     office_id: i64,
     day: &str,
 ) -> Result<Vec<(String, i64, i64)>> {
-    on_read!(db, pool => Ok(sqlx::query_as(
-        "SELECT queue, last_number, walk_ins FROM queue_counters \
-         WHERE tenant_id = $1 AND office_id = $2 AND day = $3 ORDER BY queue",
-    )
-    .bind(tenant.0)
-    .bind(office_id)
-    .bind(day)
-    .fetch_all(pool)
-    .await?))
+    on_read!(db, c => Ok(queue_counters::table
+        .filter(queue_counters::tenant_id.eq(tenant.0))
+        .filter(queue_counters::office_id.eq(office_id))
+        .filter(queue_counters::day.eq(day))
+        .order(queue_counters::queue)
+        .select((
+            queue_counters::queue,
+            queue_counters::last_number,
+            queue_counters::walk_ins,
+        ))
+        .load(c)
+        .await?))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading
 
 pub async fn ticket_by_id(db: &Db, tenant: TenantId, id: i64) -> Result<Option<TicketRow>> {
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND id = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, TicketRow>(&sql)
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    on_db!(db, c => Ok(tickets::table
+        .filter(tickets::tenant_id.eq(tenant.0))
+        .filter(tickets::id.eq(id))
+        .select(TicketRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 /// Tickets of an office on a day in these states (all states when empty), in issue order.
@@ -296,14 +313,13 @@ pub async fn tickets_of_day(
     day: &str,
     states: &[&str],
 ) -> Result<Vec<TicketRow>> {
-    let sql = format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND office_id = $2 AND day = $3 ORDER BY id"
-    );
-    let rows: Vec<TicketRow> = on_read!(db, pool => sqlx::query_as::<_, TicketRow>(&sql)
-        .bind(tenant.0)
-        .bind(office_id)
-        .bind(day)
-        .fetch_all(pool)
+    let rows: Vec<TicketRow> = on_read!(db, c => tickets::table
+        .filter(tickets::tenant_id.eq(tenant.0))
+        .filter(tickets::office_id.eq(office_id))
+        .filter(tickets::day.eq(day))
+        .order(tickets::id)
+        .select(TicketRow::as_select())
+        .load(c)
         .await?);
     Ok(rows
         .into_iter()
@@ -319,15 +335,14 @@ pub async fn waiting_tickets(
     day: &str,
     queues: &[String],
 ) -> Result<Vec<TicketRow>> {
-    let sql = format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets \
-         WHERE tenant_id = $1 AND office_id = $2 AND day = $3 AND state = 'waiting' ORDER BY id"
-    );
-    let rows: Vec<TicketRow> = on_db!(db, pool => sqlx::query_as::<_, TicketRow>(&sql)
-        .bind(tenant.0)
-        .bind(office_id)
-        .bind(day)
-        .fetch_all(pool)
+    let rows: Vec<TicketRow> = on_db!(db, c => tickets::table
+        .filter(tickets::tenant_id.eq(tenant.0))
+        .filter(tickets::office_id.eq(office_id))
+        .filter(tickets::day.eq(day))
+        .filter(tickets::state.eq("waiting"))
+        .order(tickets::id)
+        .select(TicketRow::as_select())
+        .load(c)
         .await?);
     Ok(rows
         .into_iter()
@@ -343,17 +358,15 @@ pub async fn board_tickets(
     day: &str,
     limit: i64,
 ) -> Result<Vec<TicketRow>> {
-    let sql = format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets \
-         WHERE tenant_id = $1 AND office_id = $2 AND day = $3 AND state IN ('called', 'serving') \
-         ORDER BY last_called_at DESC, id DESC LIMIT $4"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, TicketRow>(&sql)
-        .bind(tenant.0)
-        .bind(office_id)
-        .bind(day)
-        .bind(limit)
-        .fetch_all(pool)
+    on_read!(db, c => Ok(tickets::table
+        .filter(tickets::tenant_id.eq(tenant.0))
+        .filter(tickets::office_id.eq(office_id))
+        .filter(tickets::day.eq(day))
+        .filter(tickets::state.eq_any(["called", "serving"]))
+        .order((tickets::last_called_at.desc(), tickets::id.desc()))
+        .limit(limit)
+        .select(TicketRow::as_select())
+        .load(c)
         .await?))
 }
 
@@ -369,17 +382,16 @@ pub async fn desk_ticket(
     day: &str,
     desk: i64,
 ) -> Result<Option<TicketRow>> {
-    let sql = format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND office_id = $2 AND day = $3 \
-         AND desk = $4 AND state IN ('called', 'serving')"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, TicketRow>(&sql)
-        .bind(tenant.0)
-        .bind(office)
-        .bind(day)
-        .bind(desk)
-        .fetch_optional(pool)
-        .await?))
+    on_read!(db, c => Ok(tickets::table
+        .filter(tickets::tenant_id.eq(tenant.0))
+        .filter(tickets::office_id.eq(office))
+        .filter(tickets::day.eq(day))
+        .filter(tickets::desk.eq(desk))
+        .filter(tickets::state.eq_any(["called", "serving"]))
+        .select(TicketRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 /// Claims the first of `candidates` (ticket ids, in calling order) that is still waiting, for
@@ -397,50 +409,61 @@ pub async fn claim_ticket(
     clerk: Option<i64>,
     now: i64,
 ) -> Result<Option<TicketRow>> {
-    const SET: &str = "state = 'called', call_count = call_count + 1, \
-        first_called_at = COALESCE(first_called_at, $3), last_called_at = $3, desk = $4, clerk_id = $5, updated_at = $3";
-    let sql = match db {
-        Db::Pg(_) => format!(
-            "UPDATE tickets SET {SET} WHERE tenant_id = $1 AND state = 'waiting' AND id = \
-             (SELECT id FROM tickets WHERE tenant_id = $1 AND id = $2 AND state = 'waiting' FOR UPDATE SKIP LOCKED) \
-             RETURNING {TICKET_COLUMNS}"
-        ),
-        Db::Sqlite { .. } => format!(
-            "UPDATE tickets SET {SET} WHERE tenant_id = $1 AND id = $2 AND state = 'waiting' \
-             RETURNING {TICKET_COLUMNS}"
-        ),
-    };
     for &id in candidates {
-        let claimed: Option<TicketRow> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            let row = sqlx::query_as::<_, TicketRow>(&sql)
-                .bind(tenant.0)
-                .bind(id)
-                .bind(now)
-                .bind(desk)
-                .bind(clerk)
-                .fetch_optional(&mut *tx)
-                .await;
-            let row = match row {
-                Ok(row) => row,
-                Err(e) => {
-                    // A busy desk is an expected refusal, and on PostgreSQL the failed
-                    // statement's transaction still holds the candidate's row lock. A dropped
-                    // sqlx transaction only queues its ROLLBACK for the connection's next use,
-                    // so without this the next claim (on another pooled connection) would skip
-                    // the still-locked ticket and find nothing to call.
-                    tx.rollback().await?;
-                    return Err(unique(e, &["desk"]));
+        // One transaction per candidate. Returning Err from it rolls it back before the claim
+        // answers: on PostgreSQL the failed statement's transaction still holds the candidate's
+        // row lock, and a claim that answered with the lock still held would make the next
+        // claim (on another pooled connection) skip that ticket and find nothing to call.
+        let claimed: Option<TicketRow> = in_tx!(db, c => {
+            let called = (
+                tickets::state.eq("called"),
+                tickets::call_count.eq(tickets::call_count + 1),
+                tickets::first_called_at.eq(coalesce(tickets::first_called_at, now).nullable()),
+                tickets::last_called_at.eq(now),
+                tickets::desk.eq(desk),
+                tickets::clerk_id.eq(clerk),
+                tickets::updated_at.eq(now),
+            );
+            let waiting = tickets::table
+                .filter(tickets::tenant_id.eq(tenant.0))
+                .filter(tickets::state.eq("waiting"));
+            let row = match c.conn() {
+                // Desks claim side by side: a candidate another desk is claiming is skipped,
+                // not waited for. The candidate is locked in a subquery on the same table, so
+                // it reads an alias.
+                Conn::Pg(c) => {
+                    let cand = diesel::alias!(tickets as cand);
+                    let locked = cand
+                        .filter(cand.field(tickets::tenant_id).eq(tenant.0))
+                        .filter(cand.field(tickets::id).eq(id))
+                        .filter(cand.field(tickets::state).eq("waiting"))
+                        .select(cand.field(tickets::id))
+                        .for_update()
+                        .skip_locked();
+                    diesel::update(waiting.filter(tickets::id.eq_any(locked)))
+                        .set(called)
+                        .returning(TicketRow::as_returning())
+                        .get_result(c)
+                        .await
+                }
+                // One writer at a time: the statement itself is the lock.
+                Conn::Sqlite(c) => {
+                    diesel::update(waiting.filter(tickets::id.eq(id)))
+                        .set(called)
+                        .returning(TicketRow::as_returning())
+                        .get_result(c)
+                        .await
                 }
             };
+            // A busy desk (`tickets_one_per_desk`) is an expected refusal.
+            let row = row.optional().map_err(|e| unique(e, &["desk"]))?;
             if let Some(t) = &row {
                 if t.call_count == 1 && t.transferred_from.is_none() {
-                    insert_fact(&mut tx, tenant, &FactPlace::of(t), "wait", Some(now - t.arrived_at)).await?;
+                    insert_fact(c.conn(), tenant, &FactPlace::of(t), "wait", Some(now - t.arrived_at)).await?;
                 }
             }
-            tx.commit().await?;
-            Ok::<_, StoreError>(row)
-        }.await)?;
+            Ok(row)
+        })?;
         if claimed.is_some() {
             return Ok(claimed);
         }
@@ -457,64 +480,73 @@ pub async fn recall_ticket(
     calls: i64,
     now: i64,
 ) -> Result<TicketRow> {
-    let sql = format!(
-        "UPDATE tickets SET call_count = call_count + 1, last_called_at = $3, updated_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 AND state = 'called' AND call_count = $4 RETURNING {TICKET_COLUMNS}"
-    );
-    on_db!(db, pool => sqlx::query_as::<_, TicketRow>(&sql)
-        .bind(tenant.0)
-        .bind(id)
-        .bind(now)
-        .bind(calls)
-        .fetch_optional(pool)
-        .await?
+    on_db!(db, c => diesel::update(tickets::table)
+        .filter(tickets::tenant_id.eq(tenant.0))
+        .filter(tickets::id.eq(id))
+        .filter(tickets::state.eq("called"))
+        .filter(tickets::call_count.eq(calls))
+        .set((
+            tickets::call_count.eq(tickets::call_count + 1),
+            tickets::last_called_at.eq(now),
+            tickets::updated_at.eq(now),
+        ))
+        .returning(TicketRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()?
         .ok_or(StoreError::Conflict))
 }
 
-/// Moves a ticket from one of `from` to `to`, setting `extra` (SQL assignments that may use
-/// `$3` = now), and writes a fact in the same transaction. `Conflict` when the ticket is in
-/// none of `from`.
+/// The instant a transition stamps besides `updated_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stamp {
+    ServiceStarted,
+    Finished,
+}
+
+/// Moves a ticket from one of `from` to `to`, stamping `stamp` with now, and writes a fact in
+/// the same transaction. `Conflict` when the ticket is in none of `from`.
 #[allow(clippy::too_many_arguments)]
 async fn transition(
     db: &Db,
     tenant: TenantId,
     id: i64,
-    from: &[&str],
-    to: &str,
-    extra: &str,
+    from: &[&'static str],
+    to: &'static str,
+    stamp: Stamp,
     now: i64,
-    fact: impl Fn(&TicketRow) -> Option<(&'static str, Option<i64>)>,
+    fact: impl Fn(&TicketRow) -> Option<(&'static str, Option<i64>)> + Sync,
 ) -> Result<TicketRow> {
-    // `from`, `to` and `extra` are this module's constants, never input.
-    let states: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
-    let sql = format!(
-        "UPDATE tickets SET state = '{to}', updated_at = $3{extra} \
-         WHERE tenant_id = $1 AND id = $2 AND state IN ({}) RETURNING {TICKET_COLUMNS}",
-        states.join(", ")
-    );
-    let before_sql =
-        format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND id = $2");
-    on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let before = sqlx::query_as::<_, TicketRow>(&before_sql)
-            .bind(tenant.0)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
+    in_tx!(db, c => {
+        let before = tickets::table
+            .filter(tickets::tenant_id.eq(tenant.0))
+            .filter(tickets::id.eq(id))
+            .select(TicketRow::as_select())
+            .first(c)
+            .await
+            .optional()?
             .ok_or(StoreError::NotFound)?;
-        let row = sqlx::query_as::<_, TicketRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
+        let row = diesel::update(tickets::table)
+            .filter(tickets::tenant_id.eq(tenant.0))
+            .filter(tickets::id.eq(id))
+            .filter(tickets::state.eq_any(from))
+            .set((
+                tickets::state.eq(to),
+                tickets::updated_at.eq(now),
+                // None leaves the column as it is.
+                (stamp == Stamp::ServiceStarted).then_some(tickets::service_started_at.eq(now)),
+                (stamp == Stamp::Finished).then_some(tickets::finished_at.eq(now)),
+            ))
+            .returning(TicketRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
             .ok_or(StoreError::Conflict)?;
         if let Some((kind, seconds)) = fact(&before) {
-            insert_fact(&mut tx, tenant, &FactPlace::of(&row), kind, seconds).await?;
+            insert_fact(c.conn(), tenant, &FactPlace::of(&row), kind, seconds).await?;
         }
-        tx.commit().await?;
         Ok(row)
-    }.await)
+    })
 }
 
 /// The client came to the desk: called → serving.
@@ -525,7 +557,7 @@ pub async fn start_service(db: &Db, tenant: TenantId, id: i64, now: i64) -> Resu
         id,
         &["called"],
         "serving",
-        ", service_started_at = $3",
+        Stamp::ServiceStarted,
         now,
         |_| None,
     )
@@ -540,7 +572,7 @@ pub async fn finish_service(db: &Db, tenant: TenantId, id: i64, now: i64) -> Res
         id,
         &["serving"],
         "done",
-        ", finished_at = $3",
+        Stamp::Finished,
         now,
         |t| Some(("service", t.service_started_at.map(|s| now - s))),
     )
@@ -556,7 +588,7 @@ pub async fn void_ticket(db: &Db, tenant: TenantId, id: i64, now: i64) -> Result
         id,
         &["called"],
         "void",
-        ", finished_at = $3",
+        Stamp::Finished,
         now,
         |_| Some(("no_show", None)),
     )
@@ -573,49 +605,54 @@ pub async fn refuse_service(
     reason: &str,
     now: i64,
 ) -> Result<TicketRow> {
-    let sql = format!(
-        "UPDATE tickets SET state = 'refused', refusal_reason = $4, finished_at = $3, updated_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 AND state IN ('called', 'serving') RETURNING {TICKET_COLUMNS}"
-    );
-    let before_sql =
-        format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND id = $2");
-    let row = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let before = sqlx::query_as::<_, TicketRow>(&before_sql)
-            .bind(tenant.0)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
+    let row = in_tx!(db, c => {
+        let before = tickets::table
+            .filter(tickets::tenant_id.eq(tenant.0))
+            .filter(tickets::id.eq(id))
+            .select(TicketRow::as_select())
+            .first(c)
+            .await
+            .optional()?
             .ok_or(StoreError::NotFound)?;
-        let row = sqlx::query_as::<_, TicketRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .bind(reason)
-            .fetch_optional(&mut *tx)
-            .await?
+        let row = diesel::update(tickets::table)
+            .filter(tickets::tenant_id.eq(tenant.0))
+            .filter(tickets::id.eq(id))
+            .filter(tickets::state.eq_any(["called", "serving"]))
+            .set((
+                tickets::state.eq("refused"),
+                tickets::refusal_reason.eq(reason),
+                tickets::finished_at.eq(now),
+                tickets::updated_at.eq(now),
+            ))
+            .returning(TicketRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
             .ok_or(StoreError::Conflict)?;
         if let Some(started) = before.service_started_at {
-            insert_fact(&mut tx, tenant, &FactPlace::of(&row), "service", Some(now - started)).await?;
+            insert_fact(c.conn(), tenant, &FactPlace::of(&row), "service", Some(now - started)).await?;
         }
         if let Some(booking) = row.booking_id {
-            let rejected: Option<(i64, i64, String)> = sqlx::query_as(
-                "UPDATE bookings SET status = 'rejected', cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
-                 WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed' RETURNING service_id, slot_start, quota",
-            )
-            .bind(tenant.0)
-            .bind(booking)
-            .bind(now)
-            .bind(reason)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let rejected: Option<(i64, i64, String)> = diesel::update(bookings::table)
+                .filter(bookings::tenant_id.eq(tenant.0))
+                .filter(bookings::id.eq(booking))
+                .filter(bookings::status.eq("confirmed"))
+                .set((
+                    bookings::status.eq("rejected"),
+                    bookings::cancelled_at.eq(now),
+                    bookings::cancel_reason.eq(reason),
+                    bookings::updated_at.eq(now),
+                ))
+                .returning((bookings::service_id, bookings::slot_start, bookings::quota))
+                .get_result(c)
+                .await
+                .optional()?;
             if let Some((service, start, quota)) = rejected {
-                seat_back(&mut tx, tenant, service, start, &quota).await?;
+                seat_back(c.conn(), tenant, service, start, &quota).await?;
             }
         }
-        tx.commit().await?;
-        Ok::<_, StoreError>(row)
-    }.await)?;
+        Ok(row)
+    })?;
     crate::usage_events::tenant_usage_changed(db, tenant).await;
     Ok(row)
 }
@@ -630,60 +667,94 @@ pub async fn transfer_ticket(
     queue: &str,
     now: i64,
 ) -> Result<(TicketRow, TicketRow)> {
-    let sql = format!(
-        "UPDATE tickets SET state = 'transferred', finished_at = $3, updated_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 AND state IN ('called', 'serving') RETURNING {TICKET_COLUMNS}"
-    );
-    let insert = format!(
-        "INSERT INTO tickets (tenant_id, office_id, day, queue, number, label, kind, booking_id, service_id, \
-         booked_at, state, issued_at, arrived_at, call_count, transferred_from, updated_at) \
-         SELECT tenant_id, office_id, day, $3, number, label, kind, booking_id, service_id, booked_at, \
-         'waiting', $4, arrived_at, 0, id, $4 FROM tickets WHERE tenant_id = $1 AND id = $2 \
-         RETURNING {TICKET_COLUMNS}"
-    );
-    on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let old = sqlx::query_as::<_, TicketRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
+    in_tx!(db, c => {
+        let old = diesel::update(tickets::table)
+            .filter(tickets::tenant_id.eq(tenant.0))
+            .filter(tickets::id.eq(id))
+            .filter(tickets::state.eq_any(["called", "serving"]))
+            .set((
+                tickets::state.eq("transferred"),
+                tickets::finished_at.eq(now),
+                tickets::updated_at.eq(now),
+            ))
+            .returning(TicketRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
             .ok_or(StoreError::Conflict)?;
         if let Some(started) = old.service_started_at {
-            insert_fact(&mut tx, tenant, &FactPlace::of(&old), "service", Some(now - started)).await?;
+            insert_fact(c.conn(), tenant, &FactPlace::of(&old), "service", Some(now - started)).await?;
         }
-        let new = sqlx::query_as::<_, TicketRow>(&insert)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(queue)
-            .bind(now)
-            .fetch_one(&mut *tx)
+        // INSERT … SELECT: the new ticket continues the old one's visit in `queue`.
+        let continued = tickets::table
+            .filter(tickets::tenant_id.eq(tenant.0))
+            .filter(tickets::id.eq(id))
+            .select((
+                tickets::tenant_id,
+                tickets::office_id,
+                tickets::day,
+                queue.into_sql::<Text>(),
+                tickets::number,
+                tickets::label,
+                tickets::kind,
+                tickets::booking_id,
+                tickets::service_id,
+                tickets::booked_at,
+                "waiting".into_sql::<Text>(),
+                now.into_sql::<BigInt>(),
+                tickets::arrived_at,
+                0_i64.into_sql::<BigInt>(),
+                tickets::id.nullable(),
+                now.into_sql::<BigInt>(),
+            ));
+        let new = diesel::insert_into(tickets::table)
+            .values(continued)
+            .into_columns((
+                tickets::tenant_id,
+                tickets::office_id,
+                tickets::day,
+                tickets::queue,
+                tickets::number,
+                tickets::label,
+                tickets::kind,
+                tickets::booking_id,
+                tickets::service_id,
+                tickets::booked_at,
+                tickets::state,
+                tickets::issued_at,
+                tickets::arrived_at,
+                tickets::call_count,
+                tickets::transferred_from,
+                tickets::updated_at,
+            ))
+            .returning(TicketRow::as_returning())
+            .get_result(c)
             .await?;
-        tx.commit().await?;
         Ok((old, new))
-    }.await)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Booked visits: check-in, lateness, the admission list
 
 pub async fn visit_by_id(db: &Db, tenant: TenantId, id: i64) -> Result<Option<VisitRow>> {
-    let sql = format!("SELECT {VISIT_COLUMNS} FROM bookings WHERE tenant_id = $1 AND id = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, VisitRow>(&sql)
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    on_db!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(bookings::id.eq(id))
+        .select(VisitRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 pub async fn visit_by_code(db: &Db, tenant: TenantId, code: &str) -> Result<Option<VisitRow>> {
-    let sql = format!("SELECT {VISIT_COLUMNS} FROM bookings WHERE tenant_id = $1 AND code = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, VisitRow>(&sql)
-        .bind(tenant.0)
-        .bind(code)
-        .fetch_optional(pool)
-        .await?))
+    on_db!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(bookings::code.eq(code))
+        .select(VisitRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 /// The tenant's bookings starting in `[from, to)` whose phone is one of `phones` (the ways one
@@ -695,18 +766,16 @@ pub async fn visits_by_phone(
     from: i64,
     to: i64,
 ) -> Result<Vec<VisitRow>> {
-    let sql = format!(
-        "SELECT {VISIT_COLUMNS} FROM bookings WHERE tenant_id = $1 AND slot_start >= $2 AND slot_start < $3 \
-         AND client_phone = $4 ORDER BY slot_start, id"
-    );
     let mut out: Vec<VisitRow> = Vec::new();
     for p in phones {
-        let rows: Vec<VisitRow> = on_db!(db, pool => sqlx::query_as::<_, VisitRow>(&sql)
-            .bind(tenant.0)
-            .bind(from)
-            .bind(to)
-            .bind(p)
-            .fetch_all(pool)
+        let rows: Vec<VisitRow> = on_db!(db, c => bookings::table
+            .filter(bookings::tenant_id.eq(tenant.0))
+            .filter(bookings::slot_start.ge(from))
+            .filter(bookings::slot_start.lt(to))
+            .filter(bookings::client_phone.eq(p))
+            .order((bookings::slot_start, bookings::id))
+            .select(VisitRow::as_select())
+            .load(c)
             .await?);
         out.extend(rows);
     }
@@ -723,15 +792,14 @@ pub async fn visits_between(
     from: i64,
     to: i64,
 ) -> Result<Vec<VisitRow>> {
-    let sql = format!(
-        "SELECT {VISIT_COLUMNS} FROM bookings WHERE tenant_id = $1 AND slot_start >= $2 AND slot_start < $3 \
-         AND status = 'confirmed' ORDER BY slot_start, code"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, VisitRow>(&sql)
-        .bind(tenant.0)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
+    on_read!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(bookings::slot_start.ge(from))
+        .filter(bookings::slot_start.lt(to))
+        .filter(bookings::status.eq("confirmed"))
+        .order((bookings::slot_start, bookings::code))
+        .select(VisitRow::as_select())
+        .load(c)
         .await?))
 }
 
@@ -744,16 +812,16 @@ pub async fn unchecked_between(
     to: i64,
     limit: i64,
 ) -> Result<Vec<VisitRow>> {
-    let sql = format!(
-        "SELECT {VISIT_COLUMNS} FROM bookings WHERE tenant_id = $1 AND slot_start >= $2 AND slot_start < $3 \
-         AND status = 'confirmed' AND checked_in_at IS NULL ORDER BY slot_start, id LIMIT $4"
-    );
-    on_db!(db, pool => Ok(sqlx::query_as::<_, VisitRow>(&sql)
-        .bind(tenant.0)
-        .bind(from)
-        .bind(to)
-        .bind(limit)
-        .fetch_all(pool)
+    on_db!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(bookings::slot_start.ge(from))
+        .filter(bookings::slot_start.lt(to))
+        .filter(bookings::status.eq("confirmed"))
+        .filter(bookings::checked_in_at.is_null())
+        .order((bookings::slot_start, bookings::id))
+        .limit(limit)
+        .select(VisitRow::as_select())
+        .load(c)
         .await?))
 }
 
@@ -769,34 +837,36 @@ pub async fn cancel_unchecked(
     fact: Option<&FactPlace>,
     now: i64,
 ) -> Result<VisitRow> {
-    let sql = format!(
-        "UPDATE bookings SET status = 'cancelled', cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed' AND checked_in_at IS NULL \
-         RETURNING {VISIT_COLUMNS}"
-    );
-    let row = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, VisitRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .bind(LATE_REASON)
-            .fetch_optional(&mut *tx)
-            .await?
+    let row = in_tx!(db, c => {
+        let row = diesel::update(bookings::table)
+            .filter(bookings::tenant_id.eq(tenant.0))
+            .filter(bookings::id.eq(id))
+            .filter(bookings::status.eq("confirmed"))
+            .filter(bookings::checked_in_at.is_null())
+            .set((
+                bookings::status.eq("cancelled"),
+                bookings::cancelled_at.eq(now),
+                bookings::cancel_reason.eq(LATE_REASON),
+                bookings::updated_at.eq(now),
+            ))
+            .returning(VisitRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
             .ok_or(StoreError::Conflict)?;
-        let quota: String = sqlx::query_scalar("SELECT quota FROM bookings WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(id)
-            .fetch_one(&mut *tx)
+        let quota: String = bookings::table
+            .filter(bookings::tenant_id.eq(tenant.0))
+            .filter(bookings::id.eq(id))
+            .select(bookings::quota)
+            .first(c)
             .await?;
-        seat_back(&mut tx, tenant, row.service_id, row.slot_start, &quota).await?;
-        insert_no_shows(&mut tx, tenant, id, department, now).await?;
+        seat_back(c.conn(), tenant, row.service_id, row.slot_start, &quota).await?;
+        insert_no_shows(c.conn(), tenant, id, department, now).await?;
         if let Some(at) = fact {
-            insert_fact(&mut tx, tenant, at, "no_show", None).await?;
+            insert_fact(c.conn(), tenant, at, "no_show", None).await?;
         }
-        tx.commit().await?;
-        Ok::<_, StoreError>(row)
-    }.await)?;
+        Ok(row)
+    })?;
     crate::usage_events::usage_changed(db, tenant, row.service_id).await;
     Ok(row)
 }
@@ -805,7 +875,7 @@ pub async fn cancel_unchecked(
 // Statistics
 
 /// One group of statistics facts.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct FactGroup {
     pub office_id: i64,
     pub day: String,
@@ -827,17 +897,39 @@ pub async fn queue_facts(
     from_day: &str,
     to_day: &str,
 ) -> Result<Vec<FactGroup>> {
-    on_read!(db, pool => Ok(sqlx::query_as::<_, FactGroup>(
-        "SELECT office_id, day, queue, kind, booked, COUNT(*) AS count, \
-         CAST(COALESCE(SUM(seconds), 0) AS BIGINT) AS total_seconds, MAX(seconds) AS max_seconds \
-         FROM queue_facts WHERE tenant_id = $1 AND day >= $2 AND day <= $3 \
-         GROUP BY office_id, day, queue, kind, booked ORDER BY day, office_id, queue, kind, booked",
-    )
-    .bind(tenant.0)
-    .bind(from_day)
-    .bind(to_day)
-    .fetch_all(pool)
-    .await?))
+    use diesel::dsl::{count_star, max, sql};
+    on_read!(db, c => Ok(queue_facts::table
+        .filter(queue_facts::tenant_id.eq(tenant.0))
+        .filter(queue_facts::day.ge(from_day))
+        .filter(queue_facts::day.le(to_day))
+        .group_by((
+            queue_facts::office_id,
+            queue_facts::day,
+            queue_facts::queue,
+            queue_facts::kind,
+            queue_facts::booked,
+        ))
+        .order((
+            queue_facts::day,
+            queue_facts::office_id,
+            queue_facts::queue,
+            queue_facts::kind,
+            queue_facts::booked,
+        ))
+        .select((
+            queue_facts::office_id,
+            queue_facts::day,
+            queue_facts::queue,
+            queue_facts::kind,
+            queue_facts::booked,
+            count_star(),
+            // diesel types SUM of a BIGINT as NUMERIC, and casts NUMERIC to nothing: the
+            // sum is cast back to BIGINT in SQL, as before (a fragment without values).
+            sql::<BigInt>("CAST(COALESCE(SUM(queue_facts.seconds), 0) AS BIGINT)"),
+            max(queue_facts::seconds),
+        ))
+        .load(c)
+        .await?))
 }
 
 /// Tickets issued per office, day and queue in `from..=to`: (office, day, queue, last number,
@@ -848,13 +940,22 @@ pub async fn counters_between(
     from_day: &str,
     to_day: &str,
 ) -> Result<Vec<(i64, String, String, i64, i64)>> {
-    on_read!(db, pool => Ok(sqlx::query_as(
-        "SELECT office_id, day, queue, last_number, walk_ins FROM queue_counters \
-         WHERE tenant_id = $1 AND day >= $2 AND day <= $3 ORDER BY day, office_id, queue",
-    )
-    .bind(tenant.0)
-    .bind(from_day)
-    .bind(to_day)
-    .fetch_all(pool)
-    .await?))
+    on_read!(db, c => Ok(queue_counters::table
+        .filter(queue_counters::tenant_id.eq(tenant.0))
+        .filter(queue_counters::day.ge(from_day))
+        .filter(queue_counters::day.le(to_day))
+        .order((
+            queue_counters::day,
+            queue_counters::office_id,
+            queue_counters::queue,
+        ))
+        .select((
+            queue_counters::office_id,
+            queue_counters::day,
+            queue_counters::queue,
+            queue_counters::last_number,
+            queue_counters::walk_ins,
+        ))
+        .load(c)
+        .await?))
 }

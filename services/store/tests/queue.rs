@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use diesel_async::RunQueryDsl;
+
 use okienko_store::{
     active_offices, active_services, board_tickets, cancel_unchecked, claim_ticket,
     counters_between, create_booking, finish_service, import_tenants, issue_ticket, list_tenants,
@@ -739,21 +741,7 @@ async fn scenario_facts(db: Db) {
         .is_empty());
 
     // The facts table holds nothing that points at a person, a booking or a ticket.
-    let columns: Vec<String> = match &db {
-        Db::Pg(p) => sqlx::query_scalar(
-            "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = 'queue_facts' ORDER BY column_name",
-        )
-        .fetch_all(p)
-        .await
-        .unwrap(),
-        Db::Sqlite { write, .. } => {
-            sqlx::query_scalar("SELECT name FROM pragma_table_info('queue_facts') ORDER BY name")
-                .fetch_all(write)
-                .await
-                .unwrap()
-        }
-    };
+    let columns = facts_columns(&db).await.unwrap();
     assert_eq!(
         columns,
         [
@@ -768,9 +756,26 @@ async fn scenario_facts(db: Db) {
         ]
     );
     // Facts outlive the tickets and bookings they came from (personal data purged).
-    on_db!(&db, p => {
-        sqlx::query("DELETE FROM tickets").execute(p).await.unwrap();
-    });
+    db.batch_execute("DELETE FROM tickets").await.unwrap();
     assert_eq!(queue_facts(&db, fx.a, DAY, DAY).await.unwrap().len(), 3);
     let _: Option<TicketRow> = None;
+}
+
+/// The columns of `queue_facts` by name, as the database itself lists them.
+async fn facts_columns(db: &Db) -> Result<Vec<String>, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    // The catalogues differ per backend: no DSL names them.
+    let sql = match db {
+        Db::Pg(_) => {
+            "SELECT CAST(column_name AS TEXT) AS name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'queue_facts' ORDER BY column_name"
+        }
+        Db::Sqlite { .. } => "SELECT name FROM pragma_table_info('queue_facts') ORDER BY name",
+    };
+    let rows: Vec<Column> = on_db!(db, c => diesel::sql_query(sql).load(c).await)?;
+    Ok(rows.into_iter().map(|c| c.name).collect())
 }
