@@ -23,12 +23,10 @@ pub mod audit;
 #[cfg(any())]
 pub mod bookings;
 pub mod outbox;
-#[cfg(any())]
 pub mod pairing;
 pub mod policies;
 #[cfg(any())]
 pub mod queue;
-#[cfg(any())]
 pub mod staff;
 #[cfg(any())]
 pub mod tenants;
@@ -38,12 +36,10 @@ pub use audit::*;
 #[cfg(any())]
 pub use bookings::*;
 pub use outbox::*;
-#[cfg(any())]
 pub use pairing::*;
 pub use policies::*;
 #[cfg(any())]
 pub use queue::*;
-#[cfg(any())]
 pub use staff::*;
 #[cfg(any())]
 pub use tenants::*;
