@@ -23,11 +23,9 @@ pub mod audit;
 #[cfg(any())]
 pub mod bookings;
 pub mod outbox;
-#[cfg(any())]
 pub mod pairing;
 pub mod policies;
 pub mod queue;
-#[cfg(any())]
 pub mod staff;
 #[cfg(any())]
 pub mod tenants;
@@ -37,11 +35,9 @@ pub use audit::*;
 #[cfg(any())]
 pub use bookings::*;
 pub use outbox::*;
-#[cfg(any())]
 pub use pairing::*;
 pub use policies::*;
 pub use queue::*;
-#[cfg(any())]
 pub use staff::*;
 #[cfg(any())]
 pub use tenants::*;

@@ -5,11 +5,14 @@
 //! (`used_at IS NULL AND expires_at > now`) in the transaction that creates the device, so of
 //! two redemptions of one code at the same moment exactly one gets a device.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
 
 use crate::audit::{insert_audit, NewAudit};
-use crate::staff::{insert_device_sql, DeviceRow};
-use crate::{on_db, on_read, unique, Db, Result, Scope, StoreError, TenantId};
+use crate::schema::{offices, pairing_codes};
+use crate::staff::{insert_device, DeviceRow};
+use crate::{in_tx, on_read, unique, AnyConn as _, Db, Result, Scope, StoreError, TenantId};
 
 /// What a code will make.
 #[derive(Debug, Clone)]
@@ -24,7 +27,8 @@ pub struct NewPairing {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pairing_codes)]
 struct Claimed {
     office_id: i64,
     kind: String,
@@ -59,37 +63,52 @@ pub async fn create_pairing_code(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<()> {
-    let insert = "INSERT INTO pairing_codes (tenant_id, code_hash, office_id, kind, desk, name, created_by, created_at, expires_at) \
-         SELECT $1, $2, o.id, $4, $5, $6, $7, $8, $9 FROM offices o WHERE o.tenant_id = $1 AND o.id = $3 AND o.active = 1";
-    let sweep = "DELETE FROM pairing_codes WHERE tenant_id = $1 AND expires_at < $2";
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(sweep)
-            .bind(tenant.0)
-            .bind(now - KEEP_SECONDS)
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query(insert)
-            .bind(tenant.0)
-            .bind(code_hash)
-            .bind(p.office_id)
-            .bind(p.kind)
-            .bind(p.desk)
-            .bind(&p.name)
-            .bind(&p.created_by)
-            .bind(now)
-            .bind(p.expires_at)
-            .execute(&mut *tx)
+    in_tx!(db, c => {
+        diesel::delete(
+            pairing_codes::table
+                .filter(pairing_codes::tenant_id.eq(tenant.0))
+                .filter(pairing_codes::expires_at.lt(now - KEEP_SECONDS)),
+        )
+        .execute(c)
+        .await?;
+        // INSERT … SELECT: the code is stored only when the office is the tenant's and active.
+        let of_the_tenant = offices::table
+            .filter(offices::tenant_id.eq(tenant.0))
+            .filter(offices::id.eq(p.office_id))
+            .filter(offices::active.eq(1))
+            .select((
+                offices::tenant_id,
+                code_hash.into_sql::<Text>(),
+                offices::id,
+                p.kind.into_sql::<Text>(),
+                p.desk.into_sql::<Nullable<BigInt>>(),
+                p.name.as_str().into_sql::<Text>(),
+                p.created_by.as_str().into_sql::<Text>(),
+                now.into_sql::<BigInt>(),
+                p.expires_at.into_sql::<BigInt>(),
+            ));
+        let n = diesel::insert_into(pairing_codes::table)
+            .values(of_the_tenant)
+            .into_columns((
+                pairing_codes::tenant_id,
+                pairing_codes::code_hash,
+                pairing_codes::office_id,
+                pairing_codes::kind,
+                pairing_codes::desk,
+                pairing_codes::name,
+                pairing_codes::created_by,
+                pairing_codes::created_at,
+                pairing_codes::expires_at,
+            ))
+            .execute(c)
             .await
-            .map_err(|e| unique(e, &["code_hash", "pairing_codes"]))?
-            .rows_affected();
+            .map_err(|e| unique(e, &["code_hash", "pairing_codes"]))?;
         if n != 1 {
             return Err(StoreError::NotFound);
         }
         if let Some(a) = audit {
-            insert_audit(&mut tx, Scope::Tenant(tenant), a, now).await?;
+            insert_audit(c.conn(), Scope::Tenant(tenant), a, now).await?;
         }
-        tx.commit().await?;
         Ok(())
     })
 }
@@ -104,61 +123,59 @@ pub async fn redeem_pairing_code(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<Redeemed> {
-    let claim = "UPDATE pairing_codes SET used_at = $3 \
-         WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3 \
-         RETURNING office_id, kind, desk, name";
-    let link = "UPDATE pairing_codes SET device_id = $3 WHERE tenant_id = $1 AND code_hash = $2";
-    let device = insert_device_sql();
-    let done: Option<DeviceRow> = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let claimed = sqlx::query_as::<_, Claimed>(claim)
-            .bind(tenant.0)
-            .bind(code_hash)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-        match claimed {
-            None => {
-                tx.rollback().await?;
-                None
-            }
-            Some(c) => {
-                let row = sqlx::query_as::<_, DeviceRow>(&device)
-                    .bind(tenant.0)
-                    .bind(c.office_id)
-                    .bind(&c.kind)
-                    .bind(&c.name)
-                    .bind(token_hash)
-                    .bind(now)
-                    .bind(c.desk)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| unique(e, &["token_hash"]))?
-                    .ok_or(StoreError::NotFound)?;
-                sqlx::query(link)
-                    .bind(tenant.0)
-                    .bind(code_hash)
-                    .bind(row.id)
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(a) = audit {
-                    let a = NewAudit { target: format!("device:{}", row.id), ..a.clone() };
-                    insert_audit(&mut tx, Scope::Tenant(tenant), &a, now).await?;
-                }
-                tx.commit().await?;
-                Some(row)
-            }
+    let done: Option<DeviceRow> = in_tx!(db, c => {
+        let claimed: Option<Claimed> = diesel::update(
+            pairing_codes::table
+                .filter(pairing_codes::tenant_id.eq(tenant.0))
+                .filter(pairing_codes::code_hash.eq(code_hash))
+                .filter(pairing_codes::used_at.is_null())
+                .filter(pairing_codes::expires_at.gt(now)),
+        )
+        .set(pairing_codes::used_at.eq(now))
+        .returning(Claimed::as_returning())
+        .get_result(c)
+        .await
+        .optional()?;
+        // Not claimed: nothing was written.
+        let Some(p) = claimed else {
+            return Ok(None);
+        };
+        let row = insert_device(
+            c.conn(),
+            tenant,
+            p.office_id,
+            &p.kind,
+            &p.name,
+            token_hash,
+            now,
+            p.desk,
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        diesel::update(
+            pairing_codes::table
+                .filter(pairing_codes::tenant_id.eq(tenant.0))
+                .filter(pairing_codes::code_hash.eq(code_hash)),
+        )
+        .set(pairing_codes::device_id.eq(row.id))
+        .execute(c)
+        .await?;
+        if let Some(a) = audit {
+            let a = NewAudit { target: format!("device:{}", row.id), ..a.clone() };
+            insert_audit(c.conn(), Scope::Tenant(tenant), &a, now).await?;
         }
-    });
+        Ok(Some(row))
+    })?;
     if let Some(d) = done {
         return Ok(Redeemed::Device(d));
     }
-    let state = "SELECT used_at FROM pairing_codes WHERE tenant_id = $1 AND code_hash = $2";
-    let found: Option<Option<i64>> = on_read!(db, pool => sqlx::query_scalar(state)
-        .bind(tenant.0)
-        .bind(code_hash)
-        .fetch_optional(pool)
-        .await?);
+    let found: Option<Option<i64>> = on_read!(db, c => pairing_codes::table
+        .filter(pairing_codes::tenant_id.eq(tenant.0))
+        .filter(pairing_codes::code_hash.eq(code_hash))
+        .select(pairing_codes::used_at)
+        .first(c)
+        .await
+        .optional()?);
     Ok(match found {
         Some(Some(_)) => Redeemed::Used,
         Some(None) => Redeemed::Expired,

@@ -5,17 +5,38 @@
 //! read or changed through another's. Sessions, device tokens and API keys are stored only as
 //! SHA-256 hashes and found within their scope: a token of tenant A is unknown on tenant B.
 
-use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
-use sqlx::FromRow;
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
 
 use crate::audit::{insert_audit, NewAudit};
-use crate::{on_db, on_read, unique, Db, Result, Scope, StoreError, TenantId};
+use crate::schema::{api_keys, devices, offices, sessions, users};
+use crate::{
+    in_tx, on_conn, on_db, on_read, unique, AnyConn as _, Conn, Db, Result, Scope, StoreError,
+    TenantId,
+};
 
-const USER_COLUMNS: &str = "id, tenant_id, login, display_name, password_hash, role, status, \
-    failed_logins, locked_until, created_at, updated_at";
+/// Expands `$body` once per variant of `$scope` with `$cond` bound to the condition on the
+/// column `$col` that keeps a query inside the scope: `IS NULL` for the platform, `= tenant`
+/// for a tenant (two expressions of different types, hence two arms).
+macro_rules! in_scope {
+    ($scope:expr, $col:expr, $cond:ident => $body:expr) => {
+        match $scope {
+            Scope::Platform => {
+                let $cond = $col.is_null();
+                $body
+            }
+            Scope::Tenant(t) => {
+                let $cond = $col.eq(t.0);
+                $body
+            }
+        }
+    };
+}
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = users)]
 pub struct UserRow {
     pub id: i64,
     pub tenant_id: Option<i64>,
@@ -41,7 +62,8 @@ pub struct NewUser {
     pub role: &'static str,
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id: i64,
     pub user_id: i64,
@@ -50,7 +72,8 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = devices)]
 pub struct DeviceRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -64,20 +87,56 @@ pub struct DeviceRow {
     pub desk: Option<i64>,
 }
 
-pub(crate) const DEVICE_COLUMNS: &str =
-    "id, tenant_id, office_id, kind, name, created_at, revoked_at, desk";
-
-/// Inserts a device of an active office of the tenant (`$1` tenant, `$2` office, `$3` kind,
-/// `$4` name, `$5` token hash, `$6` now, `$7` desk); no row when the office is not the tenant's.
-pub(crate) fn insert_device_sql() -> String {
-    format!(
-        "INSERT INTO devices (tenant_id, office_id, kind, name, token_hash, created_at, desk) \
-         SELECT $1, o.id, $3, $4, $5, $6, $7 FROM offices o WHERE o.tenant_id = $1 AND o.id = $2 AND o.active = 1 \
-         RETURNING {DEVICE_COLUMNS}"
-    )
+/// Inserts a device of an active office of the tenant inside the caller's transaction; no row
+/// when the office is not the tenant's (or inactive). `Unique("token_hash")` when the token is
+/// taken.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_device(
+    conn: Conn<'_>,
+    tenant: TenantId,
+    office_id: i64,
+    kind: &str,
+    name: &str,
+    token_hash: &str,
+    now: i64,
+    desk: Option<i64>,
+) -> Result<Option<DeviceRow>> {
+    // INSERT … SELECT: the row is written only when the office is the tenant's and active.
+    let of_the_tenant = offices::table
+        .filter(offices::tenant_id.eq(tenant.0))
+        .filter(offices::id.eq(office_id))
+        .filter(offices::active.eq(1))
+        .select((
+            offices::tenant_id,
+            offices::id,
+            kind.into_sql::<Text>(),
+            name.into_sql::<Text>(),
+            token_hash.into_sql::<Text>(),
+            now.into_sql::<BigInt>(),
+            desk.into_sql::<Nullable<BigInt>>(),
+        ));
+    let insert = diesel::insert_into(devices::table)
+        .values(of_the_tenant)
+        .into_columns((
+            devices::tenant_id,
+            devices::office_id,
+            devices::kind,
+            devices::name,
+            devices::token_hash,
+            devices::created_at,
+            devices::desk,
+        ));
+    // `as_returning` names the backend: one per arm.
+    on_conn!(conn, c => insert
+        .returning(DeviceRow::as_returning())
+        .get_result(c)
+        .await
+        .optional())
+    .map_err(|e| unique(e, &["token_hash"]))
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
 pub struct ApiKeyRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -87,8 +146,6 @@ pub struct ApiKeyRow {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
-
-const API_KEY_COLUMNS: &str = "id, tenant_id, name, scopes, created_at, revoked_at";
 
 // ---------------------------------------------------------------------------------------------
 // Users
@@ -102,64 +159,58 @@ pub async fn create_user(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<UserRow> {
-    let sql = format!(
-        "INSERT INTO users (tenant_id, login, display_name, password_hash, role, status, failed_logins, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'active', 0, $6, $6) RETURNING {USER_COLUMNS}"
-    );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, UserRow>(&sql)
-            .bind(scope.tenant_id())
-            .bind(&u.login)
-            .bind(&u.display_name)
-            .bind(&u.password_hash)
-            .bind(u.role)
-            .bind(now)
-            .fetch_one(&mut *tx)
+    in_tx!(db, c => {
+        let row = diesel::insert_into(users::table)
+            .values((
+                users::tenant_id.eq(scope.tenant_id()),
+                users::login.eq(u.login.as_str()),
+                users::display_name.eq(u.display_name.as_str()),
+                users::password_hash.eq(u.password_hash.as_str()),
+                users::role.eq(u.role),
+                users::status.eq("active"),
+                users::failed_logins.eq(0),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .returning(UserRow::as_returning())
+            .get_result(c)
             .await
             .map_err(|e| unique(e, &["login"]))?;
         if let Some(a) = audit {
             let a = NewAudit { target: format!("user:{}", row.id), ..a.clone() };
-            insert_audit(&mut tx, scope, &a, now).await?;
+            insert_audit(c.conn(), scope, &a, now).await?;
         }
-        tx.commit().await?;
         Ok(row)
     })
 }
 
 pub async fn user_by_login(db: &Db, scope: Scope, login: &str) -> Result<Option<UserRow>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {} AND login = $2",
-        scope.cond("tenant_id")
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, UserRow>(&sql)
-        .bind(scope.tenant_id())
-        .bind(login)
-        .fetch_optional(pool)
-        .await?))
+    on_read!(db, c => in_scope!(scope, users::tenant_id, of_scope => Ok(users::table
+        .filter(of_scope)
+        .filter(users::login.eq(login))
+        .select(UserRow::as_select())
+        .first(c)
+        .await
+        .optional()?)))
 }
 
 pub async fn user_by_id(db: &Db, scope: Scope, id: i64) -> Result<Option<UserRow>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {} AND id = $2",
-        scope.cond("tenant_id")
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, UserRow>(&sql)
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    on_read!(db, c => in_scope!(scope, users::tenant_id, of_scope => Ok(users::table
+        .filter(of_scope)
+        .filter(users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(c)
+        .await
+        .optional()?)))
 }
 
 pub async fn list_users(db: &Db, scope: Scope) -> Result<Vec<UserRow>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {} ORDER BY id",
-        scope.cond("tenant_id")
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, UserRow>(&sql)
-        .bind(scope.tenant_id())
-        .fetch_all(pool)
-        .await?))
+    on_read!(db, c => in_scope!(scope, users::tenant_id, of_scope => Ok(users::table
+        .filter(of_scope)
+        .order(users::id)
+        .select(UserRow::as_select())
+        .load(c)
+        .await?)))
 }
 
 /// Sets a user's status (`active` or `suspended`); suspending also ends the user's sessions.
@@ -172,36 +223,30 @@ pub async fn set_user_status(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<UserRow> {
-    let sql = format!(
-        "UPDATE users SET status = $3, updated_at = $4 WHERE {} AND id = $2 RETURNING {USER_COLUMNS}",
-        scope.cond("tenant_id")
-    );
-    let end_sessions = format!(
-        "UPDATE sessions SET revoked_at = $3 WHERE {} AND user_id = $2 AND revoked_at IS NULL",
-        scope.cond("tenant_id")
-    );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, UserRow>(&sql)
-            .bind(scope.tenant_id())
-            .bind(id)
-            .bind(status)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+    in_tx!(db, c => {
+        let row = in_scope!(scope, users::tenant_id, of_scope => diesel::update(
+            users::table.filter(of_scope).filter(users::id.eq(id)),
+        )
+        .set((users::status.eq(status), users::updated_at.eq(now)))
+        .returning(UserRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()?)
+        .ok_or(StoreError::NotFound)?;
         if status != "active" {
-            sqlx::query(&end_sessions)
-                .bind(scope.tenant_id())
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            in_scope!(scope, sessions::tenant_id, of_scope => diesel::update(
+                sessions::table
+                    .filter(of_scope)
+                    .filter(sessions::user_id.eq(id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?);
         }
         if let Some(a) = audit {
-            insert_audit(&mut tx, scope, a, now).await?;
+            insert_audit(c.conn(), scope, a, now).await?;
         }
-        tx.commit().await?;
         Ok(row)
     })
 }
@@ -216,22 +261,23 @@ pub async fn record_failed_login(
     lock_until: i64,
     now: i64,
 ) -> Result<Option<i64>> {
-    let sql = format!(
-        "UPDATE users SET \
-         failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END, \
-         locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE locked_until END, \
-         updated_at = $5 \
-         WHERE {} AND id = $2 RETURNING locked_until",
-        scope.cond("tenant_id")
+    // Both CASEs read the row as it was before the update.
+    let locks = (users::failed_logins + 1).ge(max);
+    let changes = (
+        users::failed_logins
+            .eq(case_when::<_, _, BigInt>(locks, 0).otherwise(users::failed_logins + 1)),
+        users::locked_until
+            .eq(case_when::<_, _, Nullable<BigInt>>(locks, lock_until)
+                .otherwise(users::locked_until)),
+        users::updated_at.eq(now),
     );
-    let locked: Option<Option<i64>> = on_db!(db, pool => sqlx::query_scalar(&sql)
-        .bind(scope.tenant_id())
-        .bind(user_id)
-        .bind(max)
-        .bind(lock_until)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?);
+    let locked: Option<Option<i64>> = on_db!(db, c => in_scope!(scope, users::tenant_id, of_scope =>
+        diesel::update(users::table.filter(of_scope).filter(users::id.eq(user_id)))
+            .set(changes)
+            .returning(users::locked_until)
+            .get_result(c)
+            .await
+            .optional()?));
     let locked = locked.ok_or(StoreError::NotFound)?;
     Ok(locked.filter(|&t| t == lock_until))
 }
@@ -245,95 +291,85 @@ pub async fn start_session(
     now: i64,
     expires_at: i64,
 ) -> Result<SessionRow> {
-    let clear = format!(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE {} AND id = $2",
-        scope.cond("tenant_id")
-    );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query(&clear)
-            .bind(scope.tenant_id())
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    in_tx!(db, c => {
+        let n = in_scope!(scope, users::tenant_id, of_scope => diesel::update(
+            users::table.filter(of_scope).filter(users::id.eq(user_id)),
+        )
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<i64>),
+            users::updated_at.eq(now),
+        ))
+        .execute(c)
+        .await?);
         if n != 1 {
             return Err(StoreError::NotFound);
         }
-        let row = sqlx::query_as::<_, SessionRow>(
-            "INSERT INTO sessions (user_id, tenant_id, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id, user_id, tenant_id, created_at, expires_at",
-        )
-        .bind(user_id)
-        .bind(scope.tenant_id())
-        .bind(token_hash)
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique(e, &["token_hash"]))?;
-        tx.commit().await?;
+        let row = diesel::insert_into(sessions::table)
+            .values((
+                sessions::user_id.eq(user_id),
+                sessions::tenant_id.eq(scope.tenant_id()),
+                sessions::token_hash.eq(token_hash),
+                sessions::created_at.eq(now),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .returning(SessionRow::as_returning())
+            .get_result(c)
+            .await
+            .map_err(|e| unique(e, &["token_hash"]))?;
         Ok(row)
     })
 }
 
 /// The live session with this token hash in `scope` and its user, if the session is neither
-/// expired nor revoked and the user is active.
+/// expired nor revoked and the user is active (one statement: the session joined to its user,
+/// both in `scope`).
 pub async fn session_user(
     db: &Db,
     scope: Scope,
     token_hash: &str,
     now: i64,
 ) -> Result<Option<(SessionRow, UserRow)>> {
-    let sql = format!(
-        "SELECT id, user_id, tenant_id, created_at, expires_at FROM sessions \
-         WHERE {} AND token_hash = $2 AND revoked_at IS NULL AND expires_at > $3",
-        scope.cond("tenant_id")
-    );
-    let session: Option<SessionRow> = on_read!(db, pool => sqlx::query_as::<_, SessionRow>(&sql)
-        .bind(scope.tenant_id())
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?);
-    let Some(session) = session else {
-        return Ok(None);
-    };
-    let user = user_by_id(db, scope, session.user_id).await?;
-    Ok(user.filter(|u| u.status == "active").map(|u| (session, u)))
+    on_read!(db, c => in_scope!(scope, sessions::tenant_id, session_in_scope =>
+        in_scope!(scope, users::tenant_id, user_in_scope => Ok(sessions::table
+            .inner_join(users::table.on(users::id.eq(sessions::user_id)))
+            .filter(session_in_scope)
+            .filter(sessions::token_hash.eq(token_hash))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .filter(user_in_scope)
+            .filter(users::status.eq("active"))
+            .select((SessionRow::as_select(), UserRow::as_select()))
+            .first(c)
+            .await
+            .optional()?))))
 }
 
 /// Whether the token hash in `scope` is of a session that ran out (not revoked, past its
 /// expiry): such a caller is told the session expired, not that the token is unknown.
 pub async fn session_expired(db: &Db, scope: Scope, token_hash: &str, now: i64) -> Result<bool> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM sessions \
-         WHERE {} AND token_hash = $2 AND revoked_at IS NULL AND expires_at <= $3",
-        scope.cond("tenant_id")
-    );
-    let n: i64 = on_read!(db, pool => sqlx::query_scalar(&sql)
-        .bind(scope.tenant_id())
-        .bind(token_hash)
-        .bind(now)
-        .fetch_one(pool)
-        .await?);
+    let n: i64 = on_read!(db, c => in_scope!(scope, sessions::tenant_id, of_scope => sessions::table
+        .filter(of_scope)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.le(now))
+        .count()
+        .get_result(c)
+        .await?));
     Ok(n > 0)
 }
 
 /// Ends a session (logout). Returns whether a live session was ended.
 pub async fn revoke_session(db: &Db, scope: Scope, token_hash: &str, now: i64) -> Result<bool> {
-    let sql = format!(
-        "UPDATE sessions SET revoked_at = $3 WHERE {} AND token_hash = $2 AND revoked_at IS NULL",
-        scope.cond("tenant_id")
-    );
-    let n = on_db!(db, pool => sqlx::query(&sql)
-        .bind(scope.tenant_id())
-        .bind(token_hash)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    let n = on_db!(db, c => in_scope!(scope, sessions::tenant_id, of_scope => diesel::update(
+        sessions::table
+            .filter(of_scope)
+            .filter(sessions::token_hash.eq(token_hash))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(c)
+    .await?));
     Ok(n == 1)
 }
 
@@ -353,26 +389,14 @@ pub async fn create_device(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<DeviceRow> {
-    let sql = insert_device_sql();
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, DeviceRow>(&sql)
-            .bind(tenant.0)
-            .bind(office_id)
-            .bind(kind)
-            .bind(name)
-            .bind(token_hash)
-            .bind(now)
-            .bind(None::<i64>)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| unique(e, &["token_hash"]))?
+    in_tx!(db, c => {
+        let row = insert_device(c.conn(), tenant, office_id, kind, name, token_hash, now, None)
+            .await?
             .ok_or(StoreError::NotFound)?;
         if let Some(a) = audit {
             let a = NewAudit { target: format!("device:{}", row.id), ..a.clone() };
-            insert_audit(&mut tx, Scope::Tenant(tenant), &a, now).await?;
+            insert_audit(c.conn(), Scope::Tenant(tenant), &a, now).await?;
         }
-        tx.commit().await?;
         Ok(row)
     })
 }
@@ -383,11 +407,23 @@ pub async fn device_by_token(
     tenant: TenantId,
     token_hash: &str,
 ) -> Result<Option<DeviceRow>> {
-    credential_by_hash(db, tenant, token_hash).await
+    on_read!(db, c => Ok(devices::table
+        .filter(devices::tenant_id.eq(tenant.0))
+        .filter(devices::token_hash.eq(token_hash))
+        .filter(devices::revoked_at.is_null())
+        .select(DeviceRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 pub async fn list_devices(db: &Db, tenant: TenantId) -> Result<Vec<DeviceRow>> {
-    list_credentials(db, tenant).await
+    on_read!(db, c => Ok(devices::table
+        .filter(devices::tenant_id.eq(tenant.0))
+        .order(devices::id)
+        .select(DeviceRow::as_select())
+        .load(c)
+        .await?))
 }
 
 /// Revokes a device's token (again: no change). `NotFound` when it is not the tenant's.
@@ -398,7 +434,27 @@ pub async fn revoke_device(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<DeviceRow> {
-    revoke_credential(db, tenant, id, audit, now).await
+    in_tx!(db, c => {
+        let row = diesel::update(
+            devices::table
+                .filter(devices::tenant_id.eq(tenant.0))
+                .filter(devices::id.eq(id)),
+        )
+        // COALESCE(revoked_at, now): a revoked token keeps its first revocation.
+        .set(devices::revoked_at.eq(
+            case_when::<_, _, Nullable<BigInt>>(devices::revoked_at.is_null(), now)
+                .otherwise(devices::revoked_at),
+        ))
+        .returning(DeviceRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+        if let Some(a) = audit {
+            insert_audit(c.conn(), Scope::Tenant(tenant), a, now).await?;
+        }
+        Ok(row)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,26 +469,23 @@ pub async fn create_api_key(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<ApiKeyRow> {
-    let sql = format!(
-        "INSERT INTO api_keys (tenant_id, name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5) \
-         RETURNING {API_KEY_COLUMNS}"
-    );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, ApiKeyRow>(&sql)
-            .bind(tenant.0)
-            .bind(name)
-            .bind(key_hash)
-            .bind(scopes_json)
-            .bind(now)
-            .fetch_one(&mut *tx)
+    in_tx!(db, c => {
+        let row = diesel::insert_into(api_keys::table)
+            .values((
+                api_keys::tenant_id.eq(tenant.0),
+                api_keys::name.eq(name),
+                api_keys::key_hash.eq(key_hash),
+                api_keys::scopes.eq(scopes_json),
+                api_keys::created_at.eq(now),
+            ))
+            .returning(ApiKeyRow::as_returning())
+            .get_result(c)
             .await
             .map_err(|e| unique(e, &["key_hash"]))?;
         if let Some(a) = audit {
             let a = NewAudit { target: format!("api_key:{}", row.id), ..a.clone() };
-            insert_audit(&mut tx, Scope::Tenant(tenant), &a, now).await?;
+            insert_audit(c.conn(), Scope::Tenant(tenant), &a, now).await?;
         }
-        tx.commit().await?;
         Ok(row)
     })
 }
@@ -443,11 +496,23 @@ pub async fn api_key_by_hash(
     tenant: TenantId,
     key_hash: &str,
 ) -> Result<Option<ApiKeyRow>> {
-    credential_by_hash(db, tenant, key_hash).await
+    on_read!(db, c => Ok(api_keys::table
+        .filter(api_keys::tenant_id.eq(tenant.0))
+        .filter(api_keys::key_hash.eq(key_hash))
+        .filter(api_keys::revoked_at.is_null())
+        .select(ApiKeyRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 pub async fn list_api_keys(db: &Db, tenant: TenantId) -> Result<Vec<ApiKeyRow>> {
-    list_credentials(db, tenant).await
+    on_read!(db, c => Ok(api_keys::table
+        .filter(api_keys::tenant_id.eq(tenant.0))
+        .order(api_keys::id)
+        .select(ApiKeyRow::as_select())
+        .load(c)
+        .await?))
 }
 
 /// Revokes an API key (again: no change). `NotFound` when it is not the tenant's.
@@ -458,86 +523,25 @@ pub async fn revoke_api_key(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<ApiKeyRow> {
-    revoke_credential(db, tenant, id, audit, now).await
-}
-
-// ---------------------------------------------------------------------------------------------
-// What devices and API keys share: a tenant's row found by its hash, listed, revoked once.
-
-trait Credential: Send + Unpin + for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> {
-    const TABLE: &'static str;
-    const COLUMNS: &'static str;
-    const HASH: &'static str;
-}
-
-impl Credential for DeviceRow {
-    const TABLE: &'static str = "devices";
-    const COLUMNS: &'static str = DEVICE_COLUMNS;
-    const HASH: &'static str = "token_hash";
-}
-
-impl Credential for ApiKeyRow {
-    const TABLE: &'static str = "api_keys";
-    const COLUMNS: &'static str = API_KEY_COLUMNS;
-    const HASH: &'static str = "key_hash";
-}
-
-async fn credential_by_hash<T: Credential>(
-    db: &Db,
-    tenant: TenantId,
-    hash: &str,
-) -> Result<Option<T>> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE tenant_id = $1 AND {} = $2 AND revoked_at IS NULL",
-        T::COLUMNS,
-        T::TABLE,
-        T::HASH
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, T>(&sql)
-        .bind(tenant.0)
-        .bind(hash)
-        .fetch_optional(pool)
-        .await?))
-}
-
-async fn list_credentials<T: Credential>(db: &Db, tenant: TenantId) -> Result<Vec<T>> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE tenant_id = $1 ORDER BY id",
-        T::COLUMNS,
-        T::TABLE
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, T>(&sql)
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?))
-}
-
-async fn revoke_credential<T: Credential>(
-    db: &Db,
-    tenant: TenantId,
-    id: i64,
-    audit: Option<&NewAudit>,
-    now: i64,
-) -> Result<T> {
-    let sql = format!(
-        "UPDATE {} SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2 \
-         RETURNING {}",
-        T::TABLE,
-        T::COLUMNS
-    );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, T>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+    in_tx!(db, c => {
+        let row = diesel::update(
+            api_keys::table
+                .filter(api_keys::tenant_id.eq(tenant.0))
+                .filter(api_keys::id.eq(id)),
+        )
+        // COALESCE(revoked_at, now): a revoked key keeps its first revocation.
+        .set(api_keys::revoked_at.eq(
+            case_when::<_, _, Nullable<BigInt>>(api_keys::revoked_at.is_null(), now)
+                .otherwise(api_keys::revoked_at),
+        ))
+        .returning(ApiKeyRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
         if let Some(a) = audit {
-            insert_audit(&mut tx, Scope::Tenant(tenant), a, now).await?;
+            insert_audit(c.conn(), Scope::Tenant(tenant), a, now).await?;
         }
-        tx.commit().await?;
         Ok(row)
     })
 }

@@ -7,6 +7,10 @@
 
 use std::collections::BTreeSet;
 
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use okienko_store::schema;
 use okienko_store::{
     active_services, answer_complaint, audit_page, booking_events, bookings_of_client,
     bookings_page, claim_due, close_complaint, complaint_by_id, complaints_of_client,
@@ -161,8 +165,25 @@ async fn book(db: &Db, b: NewBooking) -> BookingRow {
         .booking
 }
 
+/// The `n` of a `SELECT COUNT(*) AS n` query.
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The count of `sql` (`SELECT COUNT(*) AS n …` with `$1` tenant, `$2` id): as text, since
+/// the callers count rows of several tables.
 async fn count(db: &Db, sql: &str, tenant: TenantId, id: i64) -> i64 {
-    on_db!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(tenant.0).bind(id).fetch_one(p).await.unwrap())
+    let counted = async {
+        let row: Count = on_db!(db, c => diesel::sql_query(sql)
+            .bind::<BigInt, _>(tenant.0)
+            .bind::<BigInt, _>(id)
+            .get_result(c)
+            .await?);
+        Ok::<_, StoreError>(row.n)
+    };
+    counted.await.unwrap()
 }
 
 fn audit(action: &str) -> NewAudit {
@@ -271,8 +292,16 @@ async fn scenario_staff_list(db: Db) {
         .unwrap();
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.booking.service_id == fx.sa[1]));
-    let offices = on_db!(&db, p => sqlx::query_as::<_, (i64, i64)>("SELECT id, office_id FROM services WHERE tenant_id = $1 ORDER BY id")
-        .bind(fx.a.0).fetch_all(p).await.unwrap());
+    let offices = async {
+        let rows: Vec<(i64, i64)> = on_db!(&db, c => schema::services::table
+            .filter(schema::services::tenant_id.eq(fx.a.0))
+            .order(schema::services::id)
+            .select((schema::services::id, schema::services::office_id))
+            .load(c)
+            .await?);
+        Ok::<_, StoreError>(rows)
+    };
+    let offices = offices.await.unwrap();
     let office = BookingFilter {
         office_id: Some(offices[0].1),
         ..Default::default()
@@ -363,7 +392,7 @@ async fn scenario_mark_and_outcome(db: Db) {
     okienko_store::record_no_show(&db, fx.a, b.id, Some("dowody"), NOW)
         .await
         .unwrap();
-    let no_shows = "SELECT COUNT(*) FROM no_shows WHERE tenant_id = $1 AND booking_id = $2";
+    let no_shows = "SELECT COUNT(*) AS n FROM no_shows WHERE tenant_id = $1 AND booking_id = $2";
     assert_eq!(count(&db, no_shows, fx.a, b.id).await, 1);
     let (_, changed) = outcome_by_clerk(
         &db,
@@ -586,7 +615,7 @@ async fn scenario_personal_data(db: Db) {
         .iter()
         .all(|m| m.booking_id != Some(b1.id) && m.booking_id != Some(b2.id)));
     let identities =
-        "SELECT COUNT(*) FROM booking_identities WHERE tenant_id = $1 AND booking_id = $2";
+        "SELECT COUNT(*) AS n FROM booking_identities WHERE tenant_id = $1 AND booking_id = $2";
     assert_eq!(count(&db, identities, fx.a, b1.id).await, 0);
     assert_eq!(count(&db, identities, fx.a, other.id).await, 1);
     assert_eq!(count(&db, identities, fx.b, in_b.id).await, 1);
@@ -642,8 +671,15 @@ async fn scenario_personal_data(db: Db) {
             .unwrap(),
         2
     );
-    let left: i64 = on_db!(&db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE recipient = 'ktos@example.pl'")
-        .fetch_one(p).await.unwrap());
+    let left = async {
+        let n: i64 = on_db!(&db, c => schema::outbox::table
+            .filter(schema::outbox::recipient.eq("ktos@example.pl"))
+            .count()
+            .get_result(c)
+            .await?);
+        Ok::<_, StoreError>(n)
+    };
+    let left: i64 = left.await.unwrap();
     assert_eq!(left, 1, "tenant b's message stays");
 }
 
