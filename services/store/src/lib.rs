@@ -30,7 +30,6 @@ pub mod policies;
 pub mod queue;
 #[cfg(any())]
 pub mod staff;
-#[cfg(any())]
 pub mod tenants;
 pub mod usage_events;
 
@@ -45,7 +44,6 @@ pub use policies::*;
 pub use queue::*;
 #[cfg(any())]
 pub use staff::*;
-#[cfg(any())]
 pub use tenants::*;
 
 // Staff operations on bookings, personal-data rights and complaints (issue 5, phase B).
@@ -56,7 +54,6 @@ pub mod events;
 pub mod gauges;
 #[cfg(any())]
 pub mod personal_data;
-#[cfg(any())]
 pub mod staff_bookings;
 
 #[cfg(any())]
@@ -64,7 +61,6 @@ pub use complaints::*;
 pub use events::*;
 #[cfg(any())]
 pub use personal_data::*;
-#[cfg(any())]
 pub use staff_bookings::*;
 
 /// A tenant's database id. Every store function that touches tenant data takes one.
