@@ -47,19 +47,15 @@ pub use staff::*;
 pub use tenants::*;
 
 // Staff operations on bookings, personal-data rights and complaints (issue 5, phase B).
-#[cfg(any())]
 pub mod complaints;
 pub mod events;
 #[cfg(any())]
 pub mod gauges;
-#[cfg(any())]
 pub mod personal_data;
 pub mod staff_bookings;
 
-#[cfg(any())]
 pub use complaints::*;
 pub use events::*;
-#[cfg(any())]
 pub use personal_data::*;
 pub use staff_bookings::*;
 
