@@ -1,16 +1,17 @@
 //! Complaints (reklamacje, CI-23): filed online or registered by staff, numbered per tenant,
 //! answered within 14 calendar days (the deadline is computed by the caller and stored).
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 
 use crate::audit::{insert_audit, NewAudit};
 use crate::outbox::{insert_outbox, NewOutbox};
-use crate::{on_db, on_read, unique, Db, Result, Scope, StoreError, TenantId};
+use crate::personal_data::lower;
+use crate::schema::{bookings, complaints};
+use crate::{in_tx, on_db, on_read, unique, AnyConn as _, Db, Result, Scope, StoreError, TenantId};
 
-const COMPLAINT_COLUMNS: &str = "id, tenant_id, number, channel, body, contact_email, booking_id, booking_code, \
-    status, filed_by, filed_at, deadline_at, answer, answered_by, answered_at, closed_at, erased_at";
-
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = complaints)]
 pub struct ComplaintRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -61,41 +62,54 @@ pub async fn file_complaint<F>(
     now: i64,
 ) -> Result<ComplaintRow>
 where
-    F: Fn(&ComplaintRow) -> Vec<NewOutbox>,
+    // Sync: the transaction's body, which calls it, may move between threads.
+    F: Fn(&ComplaintRow) -> Vec<NewOutbox> + Sync,
 {
-    let sql = format!(
-        "INSERT INTO complaints (tenant_id, number, channel, body, contact_email, booking_id, booking_code, status, \
-         filed_by, filed_at, deadline_at) \
-         VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM complaints WHERE tenant_id = $1), $2, $3, $4, \
-         (SELECT b.id FROM bookings b WHERE b.tenant_id = $1 AND b.code = $5), $5, 'open', $6, $7, $8) \
-         RETURNING {COMPLAINT_COLUMNS}"
-    );
+    let new = c;
     // Two complaints filed at once may take the same number; the loser tries again.
     for _ in 0..5 {
-        let result: Result<ComplaintRow> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            let row = sqlx::query_as::<_, ComplaintRow>(&sql)
-                .bind(tenant.0)
-                .bind(c.channel)
-                .bind(&c.body)
-                .bind(&c.contact_email)
-                .bind(&c.booking_code)
-                .bind(&c.filed_by)
-                .bind(now)
-                .bind(c.deadline_at)
-                .fetch_one(&mut *tx)
+        let result: Result<ComplaintRow> = in_tx!(db, c => {
+            // The number is taken in the transaction that files the complaint; the unique
+            // (tenant, number) refuses a second filing that read the same last number.
+            let last: Option<i64> = complaints::table
+                .filter(complaints::tenant_id.eq(tenant.0))
+                .select(diesel::dsl::max(complaints::number))
+                .first(c)
+                .await?;
+            let booking_id: Option<i64> = match new.booking_code.as_deref() {
+                Some(code) => bookings::table
+                    .filter(bookings::tenant_id.eq(tenant.0).and(bookings::code.eq(code)))
+                    .select(bookings::id)
+                    .first(c)
+                    .await
+                    .optional()?,
+                None => None,
+            };
+            let row = diesel::insert_into(complaints::table)
+                .values((
+                    complaints::tenant_id.eq(tenant.0),
+                    complaints::number.eq(last.unwrap_or(0) + 1),
+                    complaints::channel.eq(new.channel),
+                    complaints::body.eq(&new.body),
+                    complaints::contact_email.eq(&new.contact_email),
+                    complaints::booking_id.eq(booking_id),
+                    complaints::booking_code.eq(&new.booking_code),
+                    complaints::status.eq("open"),
+                    complaints::filed_by.eq(&new.filed_by),
+                    complaints::filed_at.eq(now),
+                    complaints::deadline_at.eq(new.deadline_at),
+                ))
+                .returning(ComplaintRow::as_returning())
+                .get_result(c)
                 .await
                 .map_err(|e| unique(e, &["number"]))?;
-            for m in render(&row) {
-                insert_outbox(&mut tx, tenant, row.booking_id, &m, now).await?;
-            }
+            insert_outbox(c.conn(), tenant, row.booking_id, &render(&row), now).await?;
             if let Some(a) = audit {
                 let a = NewAudit { target: format!("complaint:{}", row.id), ..a.clone() };
-                insert_audit(&mut tx, Scope::Tenant(tenant), &a, now).await?;
+                insert_audit(c.conn(), Scope::Tenant(tenant), &a, now).await?;
             }
-            tx.commit().await?;
             Ok(row)
-        }.await);
+        });
         match result {
             Err(StoreError::Unique("number")) => continue,
             other => return other,
@@ -105,13 +119,12 @@ where
 }
 
 pub async fn complaint_by_id(db: &Db, tenant: TenantId, id: i64) -> Result<Option<ComplaintRow>> {
-    let sql =
-        format!("SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE tenant_id = $1 AND id = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, ComplaintRow>(&sql)
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    on_db!(db, c => Ok(complaints::table
+        .filter(complaints::tenant_id.eq(tenant.0).and(complaints::id.eq(id)))
+        .select(ComplaintRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 /// One page of the tenant's complaints, newest first: ids below `before_id` (all when `None`),
@@ -123,29 +136,29 @@ pub async fn complaints_page(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ComplaintRow>> {
-    let sql = format!(
-        "SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE tenant_id = $1 \
-         AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND id < $3 ORDER BY id DESC LIMIT $4"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, ComplaintRow>(&sql)
-        .bind(tenant.0)
-        .bind(status)
-        .bind(before_id.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?))
+    on_read!(db, c => {
+        let mut q = complaints::table
+            .filter(complaints::tenant_id.eq(tenant.0))
+            .filter(complaints::id.lt(before_id.unwrap_or(i64::MAX)))
+            .select(ComplaintRow::as_select())
+            .into_boxed();
+        if let Some(status) = status {
+            q = q.filter(complaints::status.eq(status));
+        }
+        Ok(q.order(complaints::id.desc()).limit(limit).load(c).await?)
+    })
 }
 
 /// The tenant's open complaints whose deadline has passed at `now`, the most overdue first.
 pub async fn overdue_complaints(db: &Db, tenant: TenantId, now: i64) -> Result<Vec<ComplaintRow>> {
-    let sql = format!(
-        "SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE tenant_id = $1 AND status = 'open' AND deadline_at <= $2 \
-         ORDER BY deadline_at, id LIMIT 1000"
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, ComplaintRow>(&sql)
-        .bind(tenant.0)
-        .bind(now)
-        .fetch_all(pool)
+    on_read!(db, c => Ok(complaints::table
+        .filter(complaints::tenant_id.eq(tenant.0))
+        .filter(complaints::status.eq("open"))
+        .filter(complaints::deadline_at.le(now))
+        .order((complaints::deadline_at, complaints::id))
+        .limit(1000)
+        .select(ComplaintRow::as_select())
+        .load(c)
         .await?))
 }
 
@@ -162,16 +175,11 @@ pub async fn answer_complaint(
     audit: &NewAudit,
     now: i64,
 ) -> Result<ComplaintRow> {
-    let sql = format!(
-        "UPDATE complaints SET status = 'answered', answered_at = $3, answer = $4, answered_by = $5 \
-         WHERE tenant_id = $1 AND id = $2 AND status = 'open' AND erased_at IS NULL RETURNING {COMPLAINT_COLUMNS}"
-    );
     change(
         db,
         tenant,
         id,
-        &sql,
-        Some((answer, by)),
+        Change::Answer { answer, by },
         messages,
         audit,
         now,
@@ -188,53 +196,80 @@ pub async fn close_complaint(
     audit: &NewAudit,
     now: i64,
 ) -> Result<ComplaintRow> {
-    let sql = format!(
-        "UPDATE complaints SET status = 'closed', closed_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 AND status IN ('open', 'answered') RETURNING {COMPLAINT_COLUMNS}"
-    );
-    change(db, tenant, id, &sql, None, &[], audit, now).await
+    change(db, tenant, id, Change::Close, &[], audit, now).await
 }
 
-/// Runs one conditional update of a complaint (`$1` tenant, `$2` id, `$3` now, `$4`/`$5` the
-/// texts when given) with its messages and audit row.
-#[allow(clippy::too_many_arguments)]
+/// What [`change`] does to a complaint.
+#[derive(Clone, Copy)]
+enum Change<'a> {
+    /// An open, not erased one is answered.
+    Answer { answer: &'a str, by: &'a str },
+    /// An open or answered one is closed.
+    Close,
+}
+
+/// Runs one conditional update of the tenant's complaint with its messages and audit row, in
+/// one transaction.
 async fn change(
     db: &Db,
     tenant: TenantId,
     id: i64,
-    sql: &str,
-    texts: Option<(&str, &str)>,
+    what: Change<'_>,
     messages: &[NewOutbox],
     audit: &NewAudit,
     now: i64,
 ) -> Result<ComplaintRow> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM complaints WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let this = complaints::tenant_id
+        .eq(tenant.0)
+        .and(complaints::id.eq(id));
+    in_tx!(db, c => {
+        let exists: Option<i64> = complaints::table
+            .filter(this)
+            .select(complaints::id)
+            .first(c)
+            .await
+            .optional()?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        let q = sqlx::query_as::<_, ComplaintRow>(sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now);
-        let q = match texts {
-            Some((a, b)) => q.bind(a).bind(b),
-            None => q,
+        let row: Option<ComplaintRow> = match what {
+            Change::Answer { answer, by } => {
+                diesel::update(
+                    complaints::table
+                        .filter(this)
+                        .filter(complaints::status.eq("open"))
+                        .filter(complaints::erased_at.is_null()),
+                )
+                .set((
+                    complaints::status.eq("answered"),
+                    complaints::answered_at.eq(now),
+                    complaints::answer.eq(answer),
+                    complaints::answered_by.eq(by),
+                ))
+                .returning(ComplaintRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?
+            }
+            Change::Close => {
+                diesel::update(
+                    complaints::table
+                        .filter(this)
+                        .filter(complaints::status.eq_any(["open", "answered"])),
+                )
+                .set((
+                    complaints::status.eq("closed"),
+                    complaints::closed_at.eq(now),
+                ))
+                .returning(ComplaintRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?
+            }
         };
-        let row = q
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::Conflict)?;
-        for m in messages {
-            insert_outbox(&mut tx, tenant, row.booking_id, m, now).await?;
-        }
-        insert_audit(&mut tx, Scope::Tenant(tenant), audit, now).await?;
-        tx.commit().await?;
+        let row = row.ok_or(StoreError::Conflict)?;
+        insert_outbox(c.conn(), tenant, row.booking_id, messages, now).await?;
+        insert_audit(c.conn(), Scope::Tenant(tenant), audit, now).await?;
         Ok(row)
     })
 }
@@ -246,26 +281,29 @@ pub async fn complaints_of_client(
     email: Option<&str>,
     booking_ids: &[i64],
 ) -> Result<Vec<ComplaintRow>> {
-    let by_email = format!(
-        "SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE tenant_id = $1 \
-         AND CAST($2 AS TEXT) IS NOT NULL AND LOWER(contact_email) = LOWER($2) ORDER BY id"
-    );
-    let by_booking = format!(
-        "SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE tenant_id = $1 AND booking_id = $2 ORDER BY id"
-    );
-    let mut out: Vec<ComplaintRow> = on_read!(db, pool => sqlx::query_as::<_, ComplaintRow>(&by_email)
-        .bind(tenant.0)
-        .bind(email)
-        .fetch_all(pool)
-        .await?);
-    for id in booking_ids {
-        let rows: Vec<ComplaintRow> = on_read!(db, pool => sqlx::query_as::<_, ComplaintRow>(&by_booking)
-            .bind(tenant.0)
-            .bind(id)
-            .fetch_all(pool)
-            .await?);
-        out.extend(rows);
-    }
+    let mut out: Vec<ComplaintRow> = on_read!(db, c => {
+        let mut out: Vec<ComplaintRow> = match email {
+            Some(email) => complaints::table
+                .filter(complaints::tenant_id.eq(tenant.0))
+                .filter(lower(complaints::contact_email).eq(lower(Some(email))))
+                .order(complaints::id)
+                .select(ComplaintRow::as_select())
+                .load(c)
+                .await?,
+            None => Vec::new(),
+        };
+        for id in booking_ids {
+            let rows: Vec<ComplaintRow> = complaints::table
+                .filter(complaints::tenant_id.eq(tenant.0))
+                .filter(complaints::booking_id.eq(id))
+                .order(complaints::id)
+                .select(ComplaintRow::as_select())
+                .load(c)
+                .await?;
+            out.extend(rows);
+        }
+        out
+    });
     out.sort_by_key(|c| c.id);
     out.dedup_by_key(|c| c.id);
     Ok(out)
@@ -274,22 +312,24 @@ pub async fn complaints_of_client(
 /// Erases the personal data of the tenant's complaints `ids`: text, contact address and
 /// answer are nulled; number, channel, status and dates stay. Returns how many were erased.
 pub async fn erase_complaints(db: &Db, tenant: TenantId, ids: &[i64], now: i64) -> Result<usize> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    in_tx!(db, c => {
         let mut n = 0;
         for id in ids {
-            n += sqlx::query(
-                "UPDATE complaints SET body = NULL, contact_email = NULL, answer = NULL, erased_at = $3 \
-                 WHERE tenant_id = $1 AND id = $2 AND erased_at IS NULL",
+            n += diesel::update(
+                complaints::table
+                    .filter(complaints::tenant_id.eq(tenant.0))
+                    .filter(complaints::id.eq(id))
+                    .filter(complaints::erased_at.is_null()),
             )
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as usize;
+            .set((
+                complaints::body.eq(None::<String>),
+                complaints::contact_email.eq(None::<String>),
+                complaints::answer.eq(None::<String>),
+                complaints::erased_at.eq(now),
+            ))
+            .execute(c)
+            .await?;
         }
-        tx.commit().await?;
         Ok(n)
     })
 }

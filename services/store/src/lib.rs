@@ -27,7 +27,6 @@ pub mod pairing;
 pub mod policies;
 pub mod queue;
 pub mod staff;
-#[cfg(any())]
 pub mod tenants;
 pub mod usage_events;
 
@@ -39,25 +38,18 @@ pub use pairing::*;
 pub use policies::*;
 pub use queue::*;
 pub use staff::*;
-#[cfg(any())]
 pub use tenants::*;
 
 // Staff operations on bookings, personal-data rights and complaints (issue 5, phase B).
-#[cfg(any())]
 pub mod complaints;
 pub mod events;
 pub mod gauges;
-#[cfg(any())]
 pub mod personal_data;
-#[cfg(any())]
 pub mod staff_bookings;
 
-#[cfg(any())]
 pub use complaints::*;
 pub use events::*;
-#[cfg(any())]
 pub use personal_data::*;
-#[cfg(any())]
 pub use staff_bookings::*;
 
 /// A tenant's database id. Every store function that touches tenant data takes one.

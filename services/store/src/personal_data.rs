@@ -7,12 +7,31 @@
 //! booking row keeps its status, service and slot, so anonymous counts per day and service
 //! survive; its history gains an `erased` event with the reason.
 
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+use diesel_async::RunQueryDsl;
+
 use crate::audit::{insert_audit, NewAudit};
-use crate::bookings::{BookingRow, BOOKING_COLUMNS};
 use crate::events::{insert_event, NewEvent};
 use crate::outbox::OutboxRow;
-use crate::staff_bookings::{staff_select, StaffBookingRow};
-use crate::{on_db, on_read, Db, Result, Scope, TenantId};
+use crate::schema::{booking_identities, bookings, outbox};
+// PORT: at merge `use crate::bookings::BookingRow;` (a stand-in while bookings.rs is off here).
+use crate::staff_bookings::BookingRow;
+use crate::staff_bookings::StaffBookingRow;
+use crate::{in_tx, on_db, on_read, AnyConn as _, Db, Result, Scope, TenantId};
+
+/// SQL functions the DSL does not name.
+mod sql {
+    use diesel::sql_types::{Nullable, Text};
+
+    #[diesel::declare_sql_function]
+    extern "SQL" {
+        /// SQL's `LOWER` (both backends): e-mail addresses are compared without case.
+        fn lower(x: Nullable<Text>) -> Nullable<Text>;
+    }
+}
+pub(crate) use sql::lower;
 
 /// The most bookings one client request reaches.
 pub const MAX_CLIENT_BOOKINGS: i64 = 1000;
@@ -41,20 +60,40 @@ pub async fn bookings_of_client(
     if m.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = staff_select(
-        "((CAST($2 AS TEXT) IS NOT NULL AND LOWER(client_email) = LOWER($2)) \
-          OR (CAST($3 AS TEXT) IS NOT NULL AND client_phone = $3) \
-          OR (CAST($4 AS BIGINT) IS NOT NULL AND id = $4)) \
-         ORDER BY slot_start, id LIMIT $5",
-    );
-    on_read!(db, pool => Ok(sqlx::query_as::<_, StaffBookingRow>(&sql)
-        .bind(tenant.0)
-        .bind(m.email.as_deref())
-        .bind(m.phone.as_deref())
-        .bind(m.booking_id)
-        .bind(MAX_CLIENT_BOOKINGS)
-        .fetch_all(pool)
+    let email = m.email.as_deref().into_sql::<Nullable<Text>>();
+    let phone = m.phone.as_deref().into_sql::<Nullable<Text>>();
+    let booking = m
+        .booking_id
+        .into_sql::<Nullable<diesel::sql_types::BigInt>>();
+    let of_the_client = email
+        .is_not_null()
+        .and(lower(bookings::client_email).eq(lower(email)))
+        .or(phone.is_not_null().and(bookings::client_phone.eq(phone)))
+        .or(booking
+            .is_not_null()
+            .and(bookings::id.nullable().eq(booking)));
+    on_read!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(of_the_client)
+        .order((bookings::slot_start, bookings::id))
+        .limit(MAX_CLIENT_BOOKINGS)
+        .select(StaffBookingRow::as_select())
+        .load(c)
         .await?))
+}
+
+/// The condition of an outbox row addressed to this e-mail (without case) or phone.
+macro_rules! addressed_to {
+    ($email:expr, $phone:expr) => {{
+        let email = $email.into_sql::<Nullable<Text>>();
+        let phone = $phone.into_sql::<Nullable<Text>>();
+        email
+            .is_not_null()
+            .and(lower(outbox::recipient.nullable()).eq(lower(email)))
+            .or(phone
+                .is_not_null()
+                .and(outbox::recipient.nullable().eq(phone)))
+    }};
 }
 
 /// The tenant's messages about these bookings or addressed to this e-mail or phone, oldest
@@ -66,31 +105,45 @@ pub async fn outbox_of_client(
     email: Option<&str>,
     phone: Option<&str>,
 ) -> Result<Vec<OutboxRow>> {
-    let cols = "id, tenant_id, booking_id, channel, recipient, payload_json, status, attempts, next_attempt_at, last_error";
-    let by_recipient = format!(
-        "SELECT {cols} FROM outbox WHERE tenant_id = $1 AND \
-         ((CAST($2 AS TEXT) IS NOT NULL AND LOWER(recipient) = LOWER($2)) OR (CAST($3 AS TEXT) IS NOT NULL AND recipient = $3)) \
-         ORDER BY id"
-    );
-    let by_booking =
-        format!("SELECT {cols} FROM outbox WHERE tenant_id = $1 AND booking_id = $2 ORDER BY id");
-    let mut out: Vec<OutboxRow> = on_read!(db, pool => sqlx::query_as::<_, OutboxRow>(&by_recipient)
-        .bind(tenant.0)
-        .bind(email)
-        .bind(phone)
-        .fetch_all(pool)
-        .await?);
-    for id in booking_ids {
-        let rows: Vec<OutboxRow> = on_read!(db, pool => sqlx::query_as::<_, OutboxRow>(&by_booking)
-            .bind(tenant.0)
-            .bind(id)
-            .fetch_all(pool)
-            .await?);
-        out.extend(rows);
-    }
+    let mut out: Vec<OutboxRow> = on_read!(db, c => {
+        let mut out: Vec<OutboxRow> = outbox::table
+            .filter(outbox::tenant_id.eq(tenant.0))
+            .filter(addressed_to!(email, phone))
+            .order(outbox::id)
+            .select(OutboxRow::as_select())
+            .load(c)
+            .await?;
+        for id in booking_ids {
+            let rows: Vec<OutboxRow> = outbox::table
+                .filter(outbox::tenant_id.eq(tenant.0))
+                .filter(outbox::booking_id.eq(id))
+                .order(outbox::id)
+                .select(OutboxRow::as_select())
+                .load(c)
+                .await?;
+            out.extend(rows);
+        }
+        out
+    });
     out.sort_by_key(|r| r.id);
     out.dedup_by_key(|r| r.id);
     Ok(out)
+}
+
+/// The changes that scrub an outbox row: no recipient, no content, no error; a pending one
+/// becomes `erased` (never sent), a sent or failed one keeps its status.
+macro_rules! scrubbed {
+    () => {
+        (
+            outbox::recipient.eq(""),
+            outbox::payload_json.eq("{}"),
+            outbox::last_error.eq(None::<String>),
+            outbox::status.eq(
+                case_when(outbox::status.eq("pending"), "erased".into_sql::<Text>())
+                    .otherwise(outbox::status),
+            ),
+        )
+    };
 }
 
 /// Corrects the client data of the tenant's bookings `ids` (not erased ones): each given value
@@ -108,31 +161,33 @@ pub async fn correct_client(
     audit: &NewAudit,
     now: i64,
 ) -> Result<Vec<BookingRow>> {
-    let sql = format!(
-        "UPDATE bookings SET client_name = COALESCE($3, client_name), client_email = COALESCE($4, client_email), \
-         client_phone = COALESCE($5, client_phone), updated_at = $6 \
-         WHERE tenant_id = $1 AND id = $2 AND erased_at IS NULL RETURNING {BOOKING_COLUMNS}"
+    // A value not given (None) leaves its column as it is.
+    let values = (
+        name.map(|v| bookings::client_name.eq(v)),
+        email.map(|v| bookings::client_email.eq(v)),
+        phone.map(|v| bookings::client_phone.eq(v)),
+        bookings::updated_at.eq(now),
     );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    in_tx!(db, c => {
         let mut out = Vec::new();
         for id in ids {
-            let row = sqlx::query_as::<_, BookingRow>(&sql)
-                .bind(tenant.0)
-                .bind(id)
-                .bind(name)
-                .bind(email)
-                .bind(phone)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let row: Option<BookingRow> = diesel::update(
+                bookings::table
+                    .filter(bookings::tenant_id.eq(tenant.0))
+                    .filter(bookings::id.eq(id))
+                    .filter(bookings::erased_at.is_null()),
+            )
+            .set(values)
+            .returning(BookingRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?;
             if let Some(row) = row {
-                insert_event(&mut tx, tenant, row.id, event, now).await?;
+                insert_event(c.conn(), tenant, row.id, event, now).await?;
                 out.push(row);
             }
         }
-        insert_audit(&mut tx, Scope::Tenant(tenant), audit, now).await?;
-        tx.commit().await?;
+        insert_audit(c.conn(), Scope::Tenant(tenant), audit, now).await?;
         Ok(out)
     })
 }
@@ -148,45 +203,52 @@ pub async fn erase_bookings(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<Vec<i64>> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    in_tx!(db, c => {
         let mut erased = Vec::new();
         for id in ids {
-            let n = sqlx::query(
-                "UPDATE bookings SET client_name = NULL, client_email = NULL, client_phone = NULL, fields_json = '{}', \
-                 outcome_note = NULL, idempotency_key = NULL, request_hash = NULL, erased_at = $3, updated_at = $3 \
-                 WHERE tenant_id = $1 AND id = $2 AND erased_at IS NULL",
+            let n = diesel::update(
+                bookings::table
+                    .filter(bookings::tenant_id.eq(tenant.0))
+                    .filter(bookings::id.eq(id))
+                    .filter(bookings::erased_at.is_null()),
             )
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .set((
+                bookings::client_name.eq(None::<String>),
+                bookings::client_email.eq(None::<String>),
+                bookings::client_phone.eq(None::<String>),
+                bookings::fields_json.eq("{}"),
+                bookings::outcome_note.eq(None::<String>),
+                bookings::idempotency_key.eq(None::<String>),
+                bookings::request_hash.eq(None::<String>),
+                bookings::erased_at.eq(now),
+                bookings::updated_at.eq(now),
+            ))
+            .execute(c)
+            .await?;
             if n != 1 {
                 continue;
             }
-            sqlx::query(
-                "UPDATE outbox SET recipient = '', payload_json = '{}', last_error = NULL, \
-                 status = CASE WHEN status = 'pending' THEN 'erased' ELSE status END \
-                 WHERE tenant_id = $1 AND booking_id = $2",
+            diesel::update(
+                outbox::table
+                    .filter(outbox::tenant_id.eq(tenant.0))
+                    .filter(outbox::booking_id.eq(id)),
             )
-            .bind(tenant.0)
-            .bind(id)
-            .execute(&mut *tx)
+            .set(scrubbed!())
+            .execute(c)
             .await?;
-            sqlx::query("DELETE FROM booking_identities WHERE tenant_id = $1 AND booking_id = $2")
-                .bind(tenant.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            insert_event(&mut tx, tenant, *id, event, now).await?;
+            diesel::delete(
+                booking_identities::table
+                    .filter(booking_identities::tenant_id.eq(tenant.0))
+                    .filter(booking_identities::booking_id.eq(id)),
+            )
+            .execute(c)
+            .await?;
+            insert_event(c.conn(), tenant, *id, event, now).await?;
             erased.push(*id);
         }
         if let Some(a) = audit {
-            insert_audit(&mut tx, Scope::Tenant(tenant), a, now).await?;
+            insert_audit(c.conn(), Scope::Tenant(tenant), a, now).await?;
         }
-        tx.commit().await?;
         Ok(erased)
     })
 }
@@ -199,18 +261,16 @@ pub async fn erase_messages_to(
     email: Option<&str>,
     phone: Option<&str>,
 ) -> Result<u64> {
-    on_db!(db, pool => Ok(sqlx::query(
-        "UPDATE outbox SET recipient = '', payload_json = '{}', last_error = NULL, \
-         status = CASE WHEN status = 'pending' THEN 'erased' ELSE status END \
-         WHERE tenant_id = $1 AND recipient <> '' AND \
-         ((CAST($2 AS TEXT) IS NOT NULL AND LOWER(recipient) = LOWER($2)) OR (CAST($3 AS TEXT) IS NOT NULL AND recipient = $3))",
+    let n = on_db!(db, c => diesel::update(
+        outbox::table
+            .filter(outbox::tenant_id.eq(tenant.0))
+            .filter(outbox::recipient.ne(""))
+            .filter(addressed_to!(email, phone)),
     )
-    .bind(tenant.0)
-    .bind(email)
-    .bind(phone)
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    .set(scrubbed!())
+    .execute(c)
+    .await)?;
+    Ok(n as u64)
 }
 
 /// The tenant's bookings whose personal data are due for erasure: a visit before `cutoff`, a
@@ -224,16 +284,21 @@ pub async fn due_for_erasure(
     now: i64,
     limit: i64,
 ) -> Result<Vec<i64>> {
-    on_read!(db, pool => Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM bookings WHERE tenant_id = $1 AND erased_at IS NULL \
-         AND (slot_start < $2 OR (source = 'phone' AND slot_start < $3) OR personal_data_expires_at <= $4) \
-         ORDER BY slot_start, id LIMIT $5",
-    )
-    .bind(tenant.0)
-    .bind(cutoff)
-    .bind(phone_cutoff)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?))
+    let due = bookings::slot_start
+        .lt(cutoff)
+        .nullable()
+        .or(bookings::source
+            .eq("phone")
+            .and(bookings::slot_start.lt(phone_cutoff))
+            .nullable())
+        .or(bookings::personal_data_expires_at.le(now));
+    on_read!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(bookings::erased_at.is_null())
+        .filter(due)
+        .order((bookings::slot_start, bookings::id))
+        .limit(limit)
+        .select(bookings::id)
+        .load(c)
+        .await?))
 }

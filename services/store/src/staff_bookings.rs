@@ -3,20 +3,64 @@
 //! outcome — in keyset pages by slot start, and the staff changes with their history event and
 //! audit row in one transaction.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 
 use crate::audit::{insert_audit, NewAudit};
-use crate::bookings::{BookingRow, BOOKING_COLUMNS};
 use crate::events::{insert_event, NewEvent};
-use crate::{on_db, on_read, Db, Result, Scope, StoreError, TenantId};
+use crate::schema::{bookings, no_shows, services};
+use crate::{in_tx, on_db, on_read, AnyConn as _, Db, Result, Scope, StoreError, TenantId};
 
-/// The staff columns of a booking, after [`BOOKING_COLUMNS`].
-pub const STAFF_COLUMNS: &str =
-    "personal_data_expires_at, erased_at, created_by, outcome, outcome_note, outcome_at, outcome_by";
+// PORT: bookings.rs is switched off in this worktree, so this copy of its `BookingRow` (the same
+// fields, derived as port-a derives it: Queryable + Selectable over `bookings`) stands in for it.
+// At merge: delete this module and `use crate::bookings::BookingRow;` here and in personal_data.rs.
+mod port_stand_in {
+    use diesel::prelude::*;
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+    use crate::schema::bookings;
+
+    #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+    #[diesel(table_name = bookings)]
+    pub struct BookingRow {
+        pub id: i64,
+        pub tenant_id: i64,
+        pub service_id: i64,
+        pub code: String,
+        pub status: String,
+        pub quota: String,
+        pub source: String,
+        pub slot_start: i64,
+        pub slot_end: i64,
+        pub client_name: Option<String>,
+        pub client_email: Option<String>,
+        pub client_phone: Option<String>,
+        pub fields_json: String,
+        pub terms_version: String,
+        pub consents_json: String,
+        pub accepted_at: i64,
+        pub confirmation_mode: String,
+        pub confirm_channel: Option<String>,
+        pub confirm_secret_hash: Option<String>,
+        pub confirm_attempts: i64,
+        pub confirm_expires_at: Option<i64>,
+        pub confirmed_at: Option<i64>,
+        pub manage_token_hash: String,
+        pub idempotency_key: Option<String>,
+        pub request_hash: Option<String>,
+        pub cancelled_at: Option<i64>,
+        pub cancel_reason: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub manage_nonce: Option<String>,
+    }
+}
+pub(crate) use port_stand_in::BookingRow;
+
+/// A booking with its staff columns: the booking row's columns, then these.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = bookings)]
 pub struct StaffBookingRow {
-    #[sqlx(flatten)]
+    #[diesel(embed)]
     pub booking: BookingRow,
     /// When the personal data are erased at the latest (GD-14).
     pub personal_data_expires_at: Option<i64>,
@@ -31,17 +75,13 @@ pub struct StaffBookingRow {
     pub outcome_by: Option<String>,
 }
 
-pub(crate) fn staff_select(condition: &str) -> String {
-    format!("SELECT {BOOKING_COLUMNS}, {STAFF_COLUMNS} FROM bookings WHERE tenant_id = $1 AND {condition}")
-}
-
 pub async fn staff_booking(db: &Db, tenant: TenantId, id: i64) -> Result<Option<StaffBookingRow>> {
-    let sql = staff_select("id = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, StaffBookingRow>(&sql)
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    on_db!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0).and(bookings::id.eq(id)))
+        .select(StaffBookingRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 pub async fn staff_booking_by_code(
@@ -49,12 +89,12 @@ pub async fn staff_booking_by_code(
     tenant: TenantId,
     code: &str,
 ) -> Result<Option<StaffBookingRow>> {
-    let sql = staff_select("code = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, StaffBookingRow>(&sql)
-        .bind(tenant.0)
-        .bind(code)
-        .fetch_optional(pool)
-        .await?))
+    on_db!(db, c => Ok(bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0).and(bookings::code.eq(code)))
+        .select(StaffBookingRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 /// Which bookings a staff list shows; `None` means any.
@@ -72,11 +112,39 @@ pub struct BookingFilter {
 /// A position in the list: (slot start, id).
 pub type BookingKey = (i64, i64);
 
-const FILTER: &str = "(CAST($2 AS BIGINT) IS NULL OR slot_start >= $2) \
-     AND (CAST($3 AS BIGINT) IS NULL OR slot_start < $3) \
-     AND (CAST($4 AS BIGINT) IS NULL OR service_id IN (SELECT s.id FROM services s WHERE s.tenant_id = $1 AND s.office_id = $4)) \
-     AND (CAST($5 AS BIGINT) IS NULL OR service_id = $5) \
-     AND (CAST($6 AS TEXT) IS NULL OR status = $6)";
+/// `$base` (a select on `bookings`) boxed, of the tenant `$tenant` and narrowed by the filter
+/// `$f`'s conditions that are given. Expanded inside a per-backend body (the boxed query's type
+/// names the backend).
+macro_rules! filtered {
+    ($base:expr, $tenant:expr, $f:expr) => {{
+        let f: &BookingFilter = $f;
+        let tenant: TenantId = $tenant;
+        let mut q = $base.filter(bookings::tenant_id.eq(tenant.0)).into_boxed();
+        if let Some(from) = f.from {
+            q = q.filter(bookings::slot_start.ge(from));
+        }
+        if let Some(to) = f.to {
+            q = q.filter(bookings::slot_start.lt(to));
+        }
+        if let Some(office) = f.office_id {
+            q = q.filter(
+                bookings::service_id.eq_any(
+                    services::table
+                        .filter(services::tenant_id.eq(tenant.0))
+                        .filter(services::office_id.eq(office))
+                        .select(services::id),
+                ),
+            );
+        }
+        if let Some(service) = f.service_id {
+            q = q.filter(bookings::service_id.eq(service));
+        }
+        if let Some(status) = f.status.as_deref() {
+            q = q.filter(bookings::status.eq(status));
+        }
+        q
+    }};
+}
 
 /// One page of the tenant's bookings in slot order (then id): those after `after` and before
 /// `before`, at most `limit`. With `from_end` the page is taken from the end of that range
@@ -90,27 +158,33 @@ pub async fn bookings_page(
     limit: i64,
     from_end: bool,
 ) -> Result<Vec<StaffBookingRow>> {
-    let dir = if from_end { "DESC" } else { "ASC" };
-    let sql = staff_select(&format!(
-        "{FILTER} \
-         AND (CAST($7 AS BIGINT) IS NULL OR slot_start > $7 OR (slot_start = $7 AND id > $8)) \
-         AND (CAST($9 AS BIGINT) IS NULL OR slot_start < $9 OR (slot_start = $9 AND id < $10)) \
-         ORDER BY slot_start {dir}, id {dir} LIMIT $11"
-    ));
-    let mut rows: Vec<StaffBookingRow> = on_read!(db, pool => sqlx::query_as::<_, StaffBookingRow>(&sql)
-        .bind(tenant.0)
-        .bind(f.from)
-        .bind(f.to)
-        .bind(f.office_id)
-        .bind(f.service_id)
-        .bind(f.status.as_deref())
-        .bind(after.map(|k| k.0))
-        .bind(after.map(|k| k.1))
-        .bind(before.map(|k| k.0))
-        .bind(before.map(|k| k.1))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?);
+    let mut rows: Vec<StaffBookingRow> = on_read!(db, c => {
+        let mut q = filtered!(
+            bookings::table.select(StaffBookingRow::as_select()),
+            tenant,
+            f
+        );
+        if let Some((start, id)) = after {
+            q = q.filter(
+                bookings::slot_start
+                    .gt(start)
+                    .or(bookings::slot_start.eq(start).and(bookings::id.gt(id))),
+            );
+        }
+        if let Some((start, id)) = before {
+            q = q.filter(
+                bookings::slot_start
+                    .lt(start)
+                    .or(bookings::slot_start.eq(start).and(bookings::id.lt(id))),
+            );
+        }
+        q = if from_end {
+            q.order((bookings::slot_start.desc(), bookings::id.desc()))
+        } else {
+            q.order((bookings::slot_start.asc(), bookings::id.asc()))
+        };
+        q.limit(limit).load(c).await?
+    });
     if from_end {
         rows.reverse();
     }
@@ -119,16 +193,13 @@ pub async fn bookings_page(
 
 /// How many of the tenant's bookings match the filter.
 pub async fn count_bookings(db: &Db, tenant: TenantId, f: &BookingFilter) -> Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM bookings WHERE tenant_id = $1 AND {FILTER}");
-    on_read!(db, pool => Ok(sqlx::query_scalar::<_, i64>(&sql)
-        .bind(tenant.0)
-        .bind(f.from)
-        .bind(f.to)
-        .bind(f.office_id)
-        .bind(f.service_id)
-        .bind(f.status.as_deref())
-        .fetch_one(pool)
-        .await?))
+    on_read!(db, c => Ok(filtered!(
+        bookings::table.select(diesel::dsl::count_star()),
+        tenant,
+        f
+    )
+    .get_result(c)
+    .await?))
 }
 
 /// Marks a booking just made by staff: who made it and until when its personal data are kept
@@ -145,24 +216,21 @@ pub async fn mark_staff_booking(
     audit: &NewAudit,
     now: i64,
 ) -> Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query(
-            "UPDATE bookings SET created_by = $3, personal_data_expires_at = $4 WHERE tenant_id = $1 AND id = $2",
+    in_tx!(db, c => {
+        let n = diesel::update(
+            bookings::table.filter(bookings::tenant_id.eq(tenant.0).and(bookings::id.eq(id))),
         )
-        .bind(tenant.0)
-        .bind(id)
-        .bind(created_by)
-        .bind(personal_data_expires_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .set((
+            bookings::created_by.eq(created_by),
+            bookings::personal_data_expires_at.eq(personal_data_expires_at),
+        ))
+        .execute(c)
+        .await?;
         if n != 1 {
             return Err(StoreError::NotFound);
         }
-        insert_event(&mut tx, tenant, id, event, now).await?;
-        insert_audit(&mut tx, Scope::Tenant(tenant), audit, now).await?;
-        tx.commit().await?;
+        insert_event(c.conn(), tenant, id, event, now).await?;
+        insert_audit(c.conn(), Scope::Tenant(tenant), audit, now).await?;
         Ok(())
     })
 }
@@ -177,13 +245,11 @@ pub async fn record_staff_change(
     audit: &NewAudit,
     now: i64,
 ) -> Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        if !insert_event(&mut tx, tenant, id, event, now).await? {
+    in_tx!(db, c => {
+        if !insert_event(c.conn(), tenant, id, event, now).await? {
             return Err(StoreError::NotFound);
         }
-        insert_audit(&mut tx, Scope::Tenant(tenant), audit, now).await?;
-        tx.commit().await?;
+        insert_audit(c.conn(), Scope::Tenant(tenant), audit, now).await?;
         Ok(())
     })
 }
@@ -205,58 +271,60 @@ pub async fn record_outcome(
     audit: &NewAudit,
     now: i64,
 ) -> Result<(StaffBookingRow, bool)> {
-    let update = |extra: &str| {
-        format!(
-            "UPDATE bookings SET outcome = $3, outcome_note = $4, outcome_at = $5, outcome_by = $6, updated_at = $5 \
-             WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed' AND erased_at IS NULL {extra} \
-             RETURNING {BOOKING_COLUMNS}, {STAFF_COLUMNS}"
-        )
-    };
-    let changing = update("AND (outcome IS NULL OR outcome <> $3)");
-    let same = update("");
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM bookings WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let recordable = bookings::tenant_id
+        .eq(tenant.0)
+        .and(bookings::id.eq(id))
+        .and(bookings::status.eq("confirmed"))
+        .and(bookings::erased_at.is_null());
+    let values = (
+        bookings::outcome.eq(outcome),
+        bookings::outcome_note.eq(note),
+        bookings::outcome_at.eq(now),
+        bookings::outcome_by.eq(by),
+        bookings::updated_at.eq(now),
+    );
+    in_tx!(db, c => {
+        let exists: Option<i64> = bookings::table
+            .filter(bookings::tenant_id.eq(tenant.0).and(bookings::id.eq(id)))
+            .select(bookings::id)
+            .first(c)
+            .await
+            .optional()?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
+        // First as a change of outcome; when the booking has this outcome already, the same
+        // update without that condition tells it apart from a booking that cannot take one.
         let mut changed = true;
-        let mut row = sqlx::query_as::<_, StaffBookingRow>(&changing)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(outcome)
-            .bind(note)
-            .bind(now)
-            .bind(by)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let mut row = diesel::update(bookings::table.filter(recordable).filter(
+            bookings::outcome.is_null().or(bookings::outcome.ne(outcome)),
+        ))
+        .set(values)
+        .returning(StaffBookingRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()?;
         if row.is_none() {
             changed = false;
-            row = sqlx::query_as::<_, StaffBookingRow>(&same)
-                .bind(tenant.0)
-                .bind(id)
-                .bind(outcome)
-                .bind(note)
-                .bind(now)
-                .bind(by)
-                .fetch_optional(&mut *tx)
-                .await?;
+            row = diesel::update(bookings::table.filter(recordable))
+                .set(values)
+                .returning(StaffBookingRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?;
         }
         let row = row.ok_or(StoreError::Conflict)?;
         if outcome != "no_show" {
-            sqlx::query("DELETE FROM no_shows WHERE tenant_id = $1 AND booking_id = $2")
-                .bind(tenant.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            diesel::delete(
+                no_shows::table
+                    .filter(no_shows::tenant_id.eq(tenant.0))
+                    .filter(no_shows::booking_id.eq(id)),
+            )
+            .execute(c)
+            .await?;
         }
-        insert_event(&mut tx, tenant, id, event, now).await?;
-        insert_audit(&mut tx, Scope::Tenant(tenant), audit, now).await?;
-        tx.commit().await?;
+        insert_event(c.conn(), tenant, id, event, now).await?;
+        insert_audit(c.conn(), Scope::Tenant(tenant), audit, now).await?;
         Ok((row, changed))
     })
 }

@@ -2,12 +2,20 @@
 //! (the source of truth after import); offices and services get rows of their own so that
 //! bookings reference stable ids.
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
 
 use crate::audit::{insert_audit, NewAudit};
-use crate::{on_db, on_read, unique, Db, Result, Scope, StoreError, TenantId};
+use crate::schema::{offices, services, tenants};
+use crate::{
+    in_tx, on_conn, on_db, on_read, unique, AnyConn as _, Conn, Db, Result, Scope, StoreError,
+    TenantId,
+};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
 pub struct TenantRow {
     pub id: i64,
     pub slug: String,
@@ -17,14 +25,16 @@ pub struct TenantRow {
     pub status: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = offices)]
 pub struct OfficeRow {
     pub id: i64,
     pub key: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = services)]
 pub struct ServiceRow {
     pub id: i64,
     pub office_id: i64,
@@ -63,15 +73,15 @@ pub async fn import_tenants(
     now: i64,
     force: bool,
 ) -> Result<Vec<ImportOutcome>> {
-    let outcomes: Vec<ImportOutcome> = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    let outcomes: Vec<ImportOutcome> = in_tx!(db, c => {
         let mut outcomes = Vec::with_capacity(items.len());
         for t in items {
-            let existing: Option<(i64, String)> =
-                sqlx::query_as("SELECT id, config_hash FROM tenants WHERE slug = $1")
-                    .bind(&t.slug)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let existing: Option<(i64, String)> = tenants::table
+                .filter(tenants::slug.eq(&t.slug))
+                .select((tenants::id, tenants::config_hash))
+                .first(c)
+                .await
+                .optional()?;
             let (tenant_id, outcome) = match existing {
                 Some((_, hash)) if hash == t.config_hash => {
                     outcomes.push(ImportOutcome::Unchanged);
@@ -82,39 +92,31 @@ pub async fn import_tenants(
                     continue;
                 }
                 Some((id, _)) => {
-                    sqlx::query(
-                        "UPDATE tenants SET name = $2, config_json = $3, config_hash = $4, updated_at = $5 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(&t.name)
-                    .bind(&t.config_json)
-                    .bind(&t.config_hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    diesel::update(tenants::table.find(id))
+                        .set((
+                            tenants::name.eq(&t.name),
+                            tenants::config_json.eq(&t.config_json),
+                            tenants::config_hash.eq(&t.config_hash),
+                            tenants::updated_at.eq(now),
+                        ))
+                        .execute(c)
+                        .await?;
                     (id, ImportOutcome::Updated)
                 }
                 None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO tenants (slug, name, config_json, config_hash, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-                    )
-                    .bind(&t.slug)
-                    .bind(&t.name)
-                    .bind(&t.config_json)
-                    .bind(&t.config_hash)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    let id: i64 = diesel::insert_into(tenants::table)
+                        .values(new_tenant(t, now))
+                        .returning(tenants::id)
+                        .get_result(c)
+                        .await?;
                     (id, ImportOutcome::Created)
                 }
             };
-            sync_rows(&mut tx, TenantId(tenant_id), &t.offices, &t.services).await?;
+            sync_rows(c.conn(), TenantId(tenant_id), &t.offices, &t.services).await?;
             outcomes.push(outcome);
         }
-        tx.commit().await?;
-        outcomes
-    });
+        Ok(outcomes)
+    })?;
     if outcomes
         .iter()
         .any(|o| matches!(o, ImportOutcome::Created | ImportOutcome::Updated))
@@ -124,98 +126,138 @@ pub async fn import_tenants(
     Ok(outcomes)
 }
 
-pub async fn list_tenants(db: &Db) -> Result<Vec<TenantRow>> {
-    on_read!(db, pool => Ok(sqlx::query_as::<_, TenantRow>(
-        "SELECT id, slug, name, config_json, config_hash, status FROM tenants ORDER BY slug",
+/// The values of a new tenant's row.
+#[allow(clippy::type_complexity)]
+fn new_tenant(
+    t: &TenantImport,
+    now: i64,
+) -> (
+    diesel::dsl::Eq<tenants::slug, &str>,
+    diesel::dsl::Eq<tenants::name, &str>,
+    diesel::dsl::Eq<tenants::config_json, &str>,
+    diesel::dsl::Eq<tenants::config_hash, &str>,
+    diesel::dsl::Eq<tenants::created_at, i64>,
+    diesel::dsl::Eq<tenants::updated_at, i64>,
+) {
+    (
+        tenants::slug.eq(t.slug.as_str()),
+        tenants::name.eq(t.name.as_str()),
+        tenants::config_json.eq(t.config_json.as_str()),
+        tenants::config_hash.eq(t.config_hash.as_str()),
+        tenants::created_at.eq(now),
+        tenants::updated_at.eq(now),
     )
-    .fetch_all(pool)
-    .await?))
+}
+
+pub async fn list_tenants(db: &Db) -> Result<Vec<TenantRow>> {
+    on_read!(db, c => Ok(tenants::table
+        .order(tenants::slug)
+        .select(TenantRow::as_select())
+        .load(c)
+        .await?))
 }
 
 pub async fn tenant_by_slug(db: &Db, slug: &str) -> Result<Option<TenantRow>> {
-    on_read!(db, pool => Ok(sqlx::query_as::<_, TenantRow>(
-        "SELECT id, slug, name, config_json, config_hash, status FROM tenants WHERE slug = $1",
-    )
-    .bind(slug)
-    .fetch_optional(pool)
-    .await?))
+    on_read!(db, c => Ok(tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(TenantRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 pub async fn active_offices(db: &Db, tenant: TenantId) -> Result<Vec<OfficeRow>> {
-    on_read!(db, pool => Ok(sqlx::query_as::<_, OfficeRow>(
-        "SELECT id, key, name FROM offices WHERE tenant_id = $1 AND active = 1 ORDER BY id",
-    )
-    .bind(tenant.0)
-    .fetch_all(pool)
-    .await?))
+    on_read!(db, c => Ok(offices::table
+        .filter(offices::tenant_id.eq(tenant.0).and(offices::active.eq(1)))
+        .order(offices::id)
+        .select(OfficeRow::as_select())
+        .load(c)
+        .await?))
 }
 
 pub async fn active_services(db: &Db, tenant: TenantId) -> Result<Vec<ServiceRow>> {
-    on_read!(db, pool => Ok(sqlx::query_as::<_, ServiceRow>(
-        "SELECT id, office_id, key, name FROM services WHERE tenant_id = $1 AND active = 1 ORDER BY id",
-    )
-    .bind(tenant.0)
-    .fetch_all(pool)
-    .await?))
+    on_read!(db, c => Ok(services::table
+        .filter(services::tenant_id.eq(tenant.0).and(services::active.eq(1)))
+        .order(services::id)
+        .select(ServiceRow::as_select())
+        .load(c)
+        .await?))
 }
 
 /// Keeps the office and service rows in step with a configuration: new keys get rows, keys
 /// no longer configured become inactive, existing keys keep their ids (bookings point at them).
-async fn sync_rows<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+/// Runs inside the caller's transaction.
+async fn sync_rows(
+    conn: Conn<'_>,
     tenant: TenantId,
-    offices: &[(String, String)],
-    services: &[(String, String, String)],
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-{
-    sqlx::query("UPDATE offices SET active = 0 WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .execute(&mut **tx)
-        .await?;
-    for (key, name) in offices {
-        sqlx::query(
-            "INSERT INTO offices (tenant_id, key, name, active) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (tenant_id, key) DO UPDATE SET name = excluded.name, active = 1",
-        )
-        .bind(tenant.0)
-        .bind(key.as_str())
-        .bind(name.as_str())
-        .execute(&mut **tx)
-        .await?;
-    }
-    sqlx::query("UPDATE services SET active = 0 WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .execute(&mut **tx)
-        .await?;
-    for (key, office, name) in services {
-        sqlx::query(
-            "INSERT INTO services (tenant_id, office_id, key, name, active) \
-             SELECT $1, o.id, $3, $4, 1 FROM offices o WHERE o.tenant_id = $1 AND o.key = $2 \
-             ON CONFLICT (tenant_id, key) DO UPDATE SET office_id = excluded.office_id, name = excluded.name, active = 1",
-        )
-        .bind(tenant.0)
-        .bind(office.as_str())
-        .bind(key.as_str())
-        .bind(name.as_str())
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    office_rows: &[(String, String)],
+    service_rows: &[(String, String, String)],
+) -> Result<()> {
+    on_conn!(conn, c => {
+        diesel::update(offices::table.filter(offices::tenant_id.eq(tenant.0)))
+            .set(offices::active.eq(0))
+            .execute(c)
+            .await?;
+        for (key, name) in office_rows {
+            diesel::insert_into(offices::table)
+                .values((
+                    offices::tenant_id.eq(tenant.0),
+                    offices::key.eq(key.as_str()),
+                    offices::name.eq(name.as_str()),
+                    offices::active.eq(1),
+                ))
+                .on_conflict((offices::tenant_id, offices::key))
+                .do_update()
+                .set((offices::name.eq(excluded(offices::name)), offices::active.eq(1)))
+                .execute(c)
+                .await?;
+        }
+        diesel::update(services::table.filter(services::tenant_id.eq(tenant.0)))
+            .set(services::active.eq(0))
+            .execute(c)
+            .await?;
+        for (key, office, name) in service_rows {
+            // INSERT … SELECT: the service gets the id of the tenant's office with that key
+            // (no row when the tenant has no such office).
+            let of_the_office = offices::table
+                .filter(offices::tenant_id.eq(tenant.0).and(offices::key.eq(office.as_str())))
+                .select((
+                    tenant.0.into_sql::<BigInt>(),
+                    offices::id,
+                    key.as_str().into_sql::<Text>(),
+                    name.as_str().into_sql::<Text>(),
+                    1i64.into_sql::<BigInt>(),
+                ));
+            diesel::insert_into(services::table)
+                .values(of_the_office)
+                .into_columns((
+                    services::tenant_id,
+                    services::office_id,
+                    services::key,
+                    services::name,
+                    services::active,
+                ))
+                .on_conflict((services::tenant_id, services::key))
+                .do_update()
+                .set((
+                    services::office_id.eq(excluded(services::office_id)),
+                    services::name.eq(excluded(services::name)),
+                    services::active.eq(1),
+                ))
+                .execute(c)
+                .await?;
+        }
+        Ok(())
+    })
 }
 
 pub async fn tenant_by_id(db: &Db, tenant: TenantId) -> Result<Option<TenantRow>> {
-    on_db!(db, pool => Ok(sqlx::query_as::<_, TenantRow>(
-        "SELECT id, slug, name, config_json, config_hash, status FROM tenants WHERE id = $1",
-    )
-    .bind(tenant.0)
-    .fetch_optional(pool)
-    .await?))
+    on_db!(db, c => Ok(tenants::table
+        .find(tenant.0)
+        .select(TenantRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }
 
 /// Creates a new tenant with its office and service rows, and a platform audit row.
@@ -226,27 +268,19 @@ pub async fn create_tenant(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<TenantId> {
-    let id = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tenants (slug, name, config_json, config_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-        )
-        .bind(&t.slug)
-        .bind(&t.name)
-        .bind(&t.config_json)
-        .bind(&t.config_hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique(e, &["slug"]))?;
-        sync_rows(&mut tx, TenantId(id), &t.offices, &t.services).await?;
+    let id = in_tx!(db, c => {
+        let id: i64 = diesel::insert_into(tenants::table)
+            .values(new_tenant(t, now))
+            .returning(tenants::id)
+            .get_result(c)
+            .await
+            .map_err(|e| unique(e, &["slug"]))?;
+        sync_rows(c.conn(), TenantId(id), &t.offices, &t.services).await?;
         if let Some(a) = audit {
-            insert_audit(&mut tx, Scope::Platform, a, now).await?;
+            insert_audit(c.conn(), Scope::Platform, a, now).await?;
         }
-        tx.commit().await?;
-        TenantId(id)
-    });
+        Ok(TenantId(id))
+    })?;
     crate::usage_events::config_changed(db, Some(id)).await;
     Ok(id)
 }
@@ -263,30 +297,31 @@ pub async fn update_tenant_config(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query(
-            "UPDATE tenants SET name = $2, config_json = $3, config_hash = $4, updated_at = $5 \
-             WHERE id = $1 AND config_hash = $6",
+    in_tx!(db, c => {
+        let n = diesel::update(
+            tenants::table.filter(
+                tenants::id
+                    .eq(tenant.0)
+                    .and(tenants::config_hash.eq(previous_hash)),
+            ),
         )
-        .bind(tenant.0)
-        .bind(&change.name)
-        .bind(&change.config_json)
-        .bind(&change.config_hash)
-        .bind(now)
-        .bind(previous_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .set((
+            tenants::name.eq(&change.name),
+            tenants::config_json.eq(&change.config_json),
+            tenants::config_hash.eq(&change.config_hash),
+            tenants::updated_at.eq(now),
+        ))
+        .execute(c)
+        .await?;
         if n != 1 {
             return Err(StoreError::Conflict);
         }
-        sync_rows(&mut tx, tenant, &change.offices, &change.services).await?;
+        sync_rows(c.conn(), tenant, &change.offices, &change.services).await?;
         if let Some(a) = audit {
-            insert_audit(&mut tx, Scope::Tenant(tenant), a, now).await?;
+            insert_audit(c.conn(), Scope::Tenant(tenant), a, now).await?;
         }
-        tx.commit().await?;
-    });
+        Ok(())
+    })?;
     crate::usage_events::config_changed(db, Some(tenant)).await;
     Ok(())
 }
@@ -301,24 +336,19 @@ pub async fn set_tenant_status(
     audit: Option<&NewAudit>,
     now: i64,
 ) -> Result<TenantRow> {
-    let row = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, TenantRow>(
-            "UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1 \
-             RETURNING id, slug, name, config_json, config_hash, status",
-        )
-        .bind(tenant.0)
-        .bind(status)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let row = in_tx!(db, c => {
+        let row = diesel::update(tenants::table.find(tenant.0))
+            .set((tenants::status.eq(status), tenants::updated_at.eq(now)))
+            .returning(TenantRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
         if let Some(a) = audit {
-            insert_audit(&mut tx, Scope::Platform, a, now).await?;
+            insert_audit(c.conn(), Scope::Platform, a, now).await?;
         }
-        tx.commit().await?;
-        row
-    });
+        Ok(row)
+    })?;
     crate::usage_events::config_changed(db, Some(tenant)).await;
     Ok(row)
 }
