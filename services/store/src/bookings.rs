@@ -2,14 +2,16 @@
 //! together with the messages that tell the client (the outbox).
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 
 use crate::outbox::{insert_outbox, NewOutbox};
 use crate::schema::{booking_identities, bookings, no_shows, seat_releases, slot_usage};
 use crate::seats::seat_back;
 use crate::AnyConn as _;
-use crate::{in_tx, on_conn, on_db, on_read, unique, Conn, Db, Result, StoreError, TenantId};
+use crate::{
+    checkout, in_tx, on_conn, on_db, on_read, unique, Conn, Db, Result, StoreError, TenantId,
+};
 
 /// The columns of [`BookingRow`], for the modules that still name them in SQL text
 /// (staff_bookings, personal_data); in the DSL, `BookingRow::as_select()`.
@@ -574,10 +576,8 @@ pub async fn release_due_seats(db: &Db, now: i64) -> Result<usize> {
     Ok(freed)
 }
 
-/// The identities of one tenant with these hashes, each joined to its booking by the
-/// booking's primary key, when the booking holds a seat and has not started. Driven from
-/// `booking_identities_lookup` (tenant_id, value_hash), so the plan does not depend on
-/// statistics: a client has few bookings, the tenant many.
+/// The identities of one tenant with these hashes, joined to their bookings, when the booking
+/// holds a seat and has not started (SQLite; PostgreSQL uses the statements below).
 macro_rules! active_identities {
     ($tenant:expr, $now:expr) => {
         booking_identities::table
@@ -592,6 +592,49 @@ macro_rules! active_identities {
     };
 }
 
+// On PostgreSQL the identity queries are written so that their plan does not depend on
+// statistics: a plan made while the tables were empty (and kept by the prepared statement)
+// drove the join from `bookings_tenant_slot` and read every future booking of the tenant. Here
+// the rows come from `booking_identities_lookup` (tenant_id, value_hash) and each booking is
+// read by its primary key alone, in a subquery the planner cannot flatten (a scalar subquery;
+// a LATERAL with OFFSET 0); the tenant is compared outside it, so `bookings_tenant_slot` is no
+// candidate. diesel's DSL has neither correlated subqueries nor LATERAL: raw SQL, all bound.
+
+/// Per hash, the identity rows whose booking holds a seat and has not started.
+const PG_ACTIVE_BY_IDENTITY: &str = "SELECT i.value_hash, COUNT(*) AS n FROM booking_identities i \
+    WHERE i.tenant_id = $1 AND i.value_hash = ANY($2) \
+    AND (SELECT b.tenant_id FROM bookings b WHERE b.id = i.booking_id \
+         AND b.status IN ('pending', 'confirmed') AND b.slot_start > $3) = i.tenant_id \
+    GROUP BY i.value_hash";
+
+/// One hash's active bookings, first starts first.
+const PG_ACTIVE_FOR_IDENTITY: &str = "SELECT b.id, b.service_id, b.slot_start, i.value_hash \
+    FROM booking_identities i CROSS JOIN LATERAL (SELECT b.id, b.tenant_id, b.service_id, b.slot_start \
+         FROM bookings b WHERE b.id = i.booking_id AND b.status IN ('pending', 'confirmed') \
+         AND b.slot_start > $3 OFFSET 0) b \
+    WHERE i.tenant_id = $1 AND i.value_hash = $2 AND b.tenant_id = i.tenant_id \
+    ORDER BY b.slot_start LIMIT 200";
+
+#[derive(QueryableByName)]
+struct HashCount {
+    #[diesel(sql_type = Text)]
+    value_hash: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct ActiveRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    service_id: i64,
+    #[diesel(sql_type = BigInt)]
+    slot_start: i64,
+    #[diesel(sql_type = Text)]
+    value_hash: String,
+}
+
 /// Active bookings (holding a seat, not yet started) per identity hash, in one tenant.
 pub async fn active_by_identity(
     db: &Db,
@@ -603,11 +646,25 @@ pub async fn active_by_identity(
         return Ok(Vec::new());
     }
     // One statement for all the hashes, counted per hash.
-    let q = active_identities!(tenant, now)
-        .filter(booking_identities::value_hash.eq_any(hashes))
-        .group_by(booking_identities::value_hash)
-        .select((booking_identities::value_hash, diesel::dsl::count_star()));
-    let counts: Vec<(String, i64)> = on_read!(db, c => q.load(c).await)?;
+    let counts: Vec<(String, i64)> = match db {
+        Db::Pg(pool) => {
+            let rows: Vec<HashCount> = diesel::sql_query(PG_ACTIVE_BY_IDENTITY)
+                .bind::<BigInt, _>(tenant.0)
+                .bind::<Array<Text>, _>(hashes)
+                .bind::<BigInt, _>(now)
+                .load(&mut *checkout(pool).await?)
+                .await?;
+            rows.into_iter().map(|r| (r.value_hash, r.n)).collect()
+        }
+        Db::Sqlite { read, .. } => {
+            active_identities!(tenant, now)
+                .filter(booking_identities::value_hash.eq_any(hashes))
+                .group_by(booking_identities::value_hash)
+                .select((booking_identities::value_hash, diesel::dsl::count_star()))
+                .load(&mut *checkout(read).await?)
+                .await?
+        }
+    };
     Ok(hashes
         .iter()
         .map(|h| {
@@ -633,23 +690,41 @@ pub async fn active_for_identities(
         return Ok(out);
     }
     // A statement per hash (each has its own limit of 200), on one connection.
-    on_read!(db, c => {
-        for h in hashes {
-            let rows: Vec<(i64, i64, i64, String)> = active_identities!(tenant, now)
-                .filter(booking_identities::value_hash.eq(h))
-                .order(bookings::slot_start)
-                .limit(200)
-                .select((
-                    bookings::id,
-                    bookings::service_id,
-                    bookings::slot_start,
-                    booking_identities::value_hash,
-                ))
-                .load(c)
-                .await?;
-            out.extend(rows);
+    match db {
+        Db::Pg(pool) => {
+            let mut c = checkout(pool).await?;
+            for h in hashes {
+                let rows: Vec<ActiveRow> = diesel::sql_query(PG_ACTIVE_FOR_IDENTITY)
+                    .bind::<BigInt, _>(tenant.0)
+                    .bind::<Text, _>(h)
+                    .bind::<BigInt, _>(now)
+                    .load(&mut *c)
+                    .await?;
+                out.extend(
+                    rows.into_iter()
+                        .map(|r| (r.id, r.service_id, r.slot_start, r.value_hash)),
+                );
+            }
         }
-    });
+        Db::Sqlite { read, .. } => {
+            let mut c = checkout(read).await?;
+            for h in hashes {
+                let rows: Vec<(i64, i64, i64, String)> = active_identities!(tenant, now)
+                    .filter(booking_identities::value_hash.eq(h))
+                    .order(bookings::slot_start)
+                    .limit(200)
+                    .select((
+                        bookings::id,
+                        bookings::service_id,
+                        bookings::slot_start,
+                        booking_identities::value_hash,
+                    ))
+                    .load(&mut *c)
+                    .await?;
+                out.extend(rows);
+            }
+        }
+    }
     out.sort_unstable();
     out.dedup();
     Ok(out)
