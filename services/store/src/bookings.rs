@@ -1,18 +1,28 @@
 //! Bookings and seats. A booking and its seat are taken, and given back, in one transaction,
 //! together with the messages that tell the client (the outbox).
 
-use sqlx::FromRow;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
 
 use crate::outbox::{insert_outbox, NewOutbox};
-use crate::{on_db, on_read, unique, Db, Result, StoreError, TenantId};
+use crate::schema::{booking_identities, bookings, no_shows, seat_releases, slot_usage};
+use crate::seats::seat_back;
+use crate::AnyConn as _;
+use crate::{
+    checkout, in_tx, on_conn, on_db, on_read, unique, Conn, Db, Result, StoreError, TenantId,
+};
 
+/// The columns of [`BookingRow`], for the modules that still name them in SQL text
+/// (staff_bookings, personal_data); in the DSL, `BookingRow::as_select()`.
 pub const BOOKING_COLUMNS: &str = "id, tenant_id, service_id, code, status, quota, source, slot_start, slot_end, \
     client_name, client_email, client_phone, fields_json, terms_version, consents_json, accepted_at, \
     confirmation_mode, confirm_channel, confirm_secret_hash, confirm_attempts, confirm_expires_at, \
     confirmed_at, manage_token_hash, idempotency_key, request_hash, cancelled_at, cancel_reason, \
     created_at, updated_at, manage_nonce";
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = bookings)]
 pub struct BookingRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -87,11 +97,172 @@ pub struct Created {
     pub replayed: bool,
 }
 
+/// The row [`create_booking`] inserts (`None` is stored as NULL).
+#[derive(Insertable)]
+#[diesel(table_name = bookings, treat_none_as_null = true)]
+struct BookingInsert<'a> {
+    tenant_id: i64,
+    service_id: i64,
+    code: &'a str,
+    status: &'a str,
+    quota: &'a str,
+    source: &'a str,
+    slot_start: i64,
+    slot_end: i64,
+    client_name: Option<&'a str>,
+    client_email: Option<&'a str>,
+    client_phone: Option<&'a str>,
+    fields_json: &'a str,
+    terms_version: &'a str,
+    consents_json: &'a str,
+    accepted_at: i64,
+    confirmation_mode: &'a str,
+    confirm_channel: Option<&'a str>,
+    confirm_secret_hash: Option<&'a str>,
+    confirm_attempts: i64,
+    confirm_expires_at: Option<i64>,
+    confirmed_at: Option<i64>,
+    manage_token_hash: &'a str,
+    idempotency_key: Option<&'a str>,
+    request_hash: Option<&'a str>,
+    created_at: i64,
+    updated_at: i64,
+    manage_nonce: Option<&'a str>,
+}
+
+impl<'a> BookingInsert<'a> {
+    fn of(b: &'a NewBooking) -> Self {
+        BookingInsert {
+            tenant_id: b.tenant.0,
+            service_id: b.service_id,
+            code: &b.code,
+            status: b.status,
+            quota: b.quota,
+            source: b.source,
+            slot_start: b.slot_start,
+            slot_end: b.slot_end,
+            client_name: b.client_name.as_deref(),
+            client_email: b.client_email.as_deref(),
+            client_phone: b.client_phone.as_deref(),
+            fields_json: &b.fields_json,
+            terms_version: &b.terms_version,
+            consents_json: &b.consents_json,
+            accepted_at: b.now,
+            confirmation_mode: b.confirmation_mode,
+            confirm_channel: b.confirm_channel,
+            confirm_secret_hash: b.confirm_secret_hash.as_deref(),
+            confirm_attempts: 0,
+            confirm_expires_at: b.confirm_expires_at,
+            confirmed_at: b.confirmed_at,
+            manage_token_hash: &b.manage_token_hash,
+            idempotency_key: b.idempotency_key.as_deref(),
+            request_hash: b.request_hash.as_deref(),
+            created_at: b.now,
+            updated_at: b.now,
+            manage_nonce: b.manage_nonce.as_deref(),
+        }
+    }
+}
+
+/// Takes one seat of a slot inside the caller's transaction: one conditional upsert that
+/// raises `used` below `capacity` or changes no row, whatever the concurrency (P-3).
+/// Returns the rows it changed (1 when the seat was taken).
+async fn take_seat(
+    conn: Conn<'_>,
+    tenant: TenantId,
+    service_id: i64,
+    slot_start: i64,
+    quota: &str,
+    capacity: i64,
+) -> Result<usize> {
+    let upsert = diesel::insert_into(slot_usage::table)
+        .values((
+            slot_usage::tenant_id.eq(tenant.0),
+            slot_usage::service_id.eq(service_id),
+            slot_usage::slot_start.eq(slot_start),
+            slot_usage::quota.eq(quota),
+            slot_usage::used.eq(1),
+        ))
+        .on_conflict((
+            slot_usage::tenant_id,
+            slot_usage::service_id,
+            slot_usage::quota,
+            slot_usage::slot_start,
+        ))
+        .do_update()
+        .set(slot_usage::used.eq(slot_usage::used + 1));
+    // `DO UPDATE ... WHERE`: the upsert's own filter (not `QueryDsl::filter`).
+    let upsert =
+        diesel::query_dsl::methods::FilterDsl::filter(upsert, slot_usage::used.lt(capacity));
+    Ok(on_conn!(conn, c => upsert.execute(c).await)?)
+}
+
+/// Stores the identities a booking counts against, inside its transaction.
+async fn insert_identities(
+    conn: Conn<'_>,
+    tenant: TenantId,
+    booking_id: i64,
+    identities: &[(String, String)],
+) -> Result<()> {
+    if identities.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = identities
+        .iter()
+        .map(|(kind, hash)| {
+            (
+                booking_identities::tenant_id.eq(tenant.0),
+                booking_identities::booking_id.eq(booking_id),
+                booking_identities::kind.eq(kind.as_str()),
+                booking_identities::value_hash.eq(hash.as_str()),
+            )
+        })
+        .collect();
+    match conn {
+        // One statement for all of them: one round trip.
+        Conn::Pg(c) => {
+            diesel::insert_into(booking_identities::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+        }
+        // diesel writes no multi-row INSERT for SQLite; in-process, a row each costs nothing.
+        Conn::Sqlite(c) => {
+            for row in &rows {
+                diesel::insert_into(booking_identities::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The booking stored with an idempotency key, on a connection the caller holds.
+async fn by_idempotency_key(
+    conn: Conn<'_>,
+    tenant: TenantId,
+    key: &str,
+) -> Result<Option<BookingRow>> {
+    let q = bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(bookings::idempotency_key.eq(key));
+    // `as_select()` names the backend, so it is built in each arm.
+    Ok(on_conn!(conn, c => q.select(BookingRow::as_select()).get_result(c).await.optional())?)
+}
+
 /// Takes a seat and stores the booking and its messages, or nothing.
 ///
 /// Capacity is one conditional upsert on the slot's usage row: it either raises `used`
 /// below `capacity` or changes no row, whatever the concurrency (P-3).
 /// Errors: `SlotFull`; `Unique("code")` when the human code is taken (retry with another).
+///
+/// One transaction on one connection: the idempotency key's lookup, the seat, the booking,
+/// its identities, its outbox rows and, on PostgreSQL, the notification of the usage change
+/// to the other servers (delivered at the commit, not at all on a rollback).
 #[tracing::instrument(name = "store.create_booking", skip_all)]
 pub async fn create_booking(
     db: &Db,
@@ -99,92 +270,44 @@ pub async fn create_booking(
     capacity: i64,
     messages: &[NewOutbox],
 ) -> Result<Created> {
-    if let Some(key) = &b.idempotency_key {
-        if let Some(existing) = booking_by_idempotency_key(db, b.tenant, key).await? {
-            return Ok(Created {
-                booking: existing,
-                replayed: true,
-            });
+    let insert = BookingInsert::of(b);
+    let result: Result<Created> = in_tx!(db, c => {
+        if let Some(key) = &b.idempotency_key {
+            if let Some(existing) = by_idempotency_key(c.conn(), b.tenant, key).await? {
+                return Ok(Created {
+                    booking: existing,
+                    replayed: true,
+                });
+            }
         }
-    }
-    let result: Result<BookingRow> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let taken = sqlx::query(
-            "INSERT INTO slot_usage (tenant_id, service_id, slot_start, quota, used) VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (tenant_id, service_id, quota, slot_start) \
-             DO UPDATE SET used = slot_usage.used + 1 WHERE slot_usage.used < $5",
-        )
-        .bind(b.tenant.0)
-        .bind(b.service_id)
-        .bind(b.slot_start)
-        .bind(b.quota)
-        .bind(capacity)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let taken = take_seat(c.conn(), b.tenant, b.service_id, b.slot_start, b.quota, capacity).await?;
         if taken != 1 || capacity < 1 {
             return Err(StoreError::SlotFull);
         }
-        let row = sqlx::query_as::<_, BookingRow>(&format!(
-            "INSERT INTO bookings (tenant_id, service_id, code, status, quota, source, slot_start, slot_end, \
-             client_name, client_email, client_phone, fields_json, terms_version, consents_json, accepted_at, \
-             confirmation_mode, confirm_channel, confirm_secret_hash, confirm_attempts, confirm_expires_at, \
-             confirmed_at, manage_token_hash, idempotency_key, request_hash, created_at, updated_at, manage_nonce) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, $19, \
-             $20, $21, $22, $23, $15, $15, $24) RETURNING {BOOKING_COLUMNS}"
-        ))
-        .bind(b.tenant.0)
-        .bind(b.service_id)
-        .bind(&b.code)
-        .bind(b.status)
-        .bind(b.quota)
-        .bind(b.source)
-        .bind(b.slot_start)
-        .bind(b.slot_end)
-        .bind(&b.client_name)
-        .bind(&b.client_email)
-        .bind(&b.client_phone)
-        .bind(&b.fields_json)
-        .bind(&b.terms_version)
-        .bind(&b.consents_json)
-        .bind(b.now)
-        .bind(b.confirmation_mode)
-        .bind(b.confirm_channel)
-        .bind(&b.confirm_secret_hash)
-        .bind(b.confirm_expires_at)
-        .bind(b.confirmed_at)
-        .bind(&b.manage_token_hash)
-        .bind(&b.idempotency_key)
-        .bind(&b.request_hash)
-        .bind(&b.manage_nonce)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique(e, &["idempotency", "code"]))?;
-        for (kind, hash) in &b.identities {
-            sqlx::query(
-                "INSERT INTO booking_identities (tenant_id, booking_id, kind, value_hash) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(b.tenant.0)
-            .bind(row.id)
-            .bind(kind)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
+        let row = diesel::insert_into(bookings::table)
+            .values(&insert)
+            .returning(BookingRow::as_returning())
+            .get_result(c)
+            .await
+            .map_err(|e| unique(e, &["idempotency", "code"]))?;
+        insert_identities(c.conn(), b.tenant, row.id, &b.identities).await?;
+        insert_outbox(c.conn(), b.tenant, Some(row.id), messages, b.now).await?;
+        if let Conn::Pg(pg) = c.conn() {
+            let (channel, payload) = crate::usage_events::usage_payload(b.tenant, b.service_id);
+            crate::usage_events::notify_on(pg, channel, &payload).await?;
         }
-        for m in messages {
-            insert_outbox(&mut tx, b.tenant, Some(row.id), m, b.now).await?;
-        }
-        tx.commit().await?;
-        Ok(row)
-    }.await);
+        Ok(Created {
+            booking: row,
+            replayed: false,
+        })
+    });
     match result {
-        Ok(booking) => {
-            crate::usage_events::usage_changed(db, b.tenant, b.service_id).await;
-            Ok(Created {
-                booking,
-                replayed: false,
-            })
+        Ok(created) => {
+            if !created.replayed {
+                // The other servers learn of it from the transaction's own notification.
+                crate::usage_events::invalidate_service(b.tenant.0, b.service_id);
+            }
+            Ok(created)
         }
         // A retry raced the first request for the slot's last seat: that request's booking
         // took it, so the retry replays it rather than reporting a full slot.
@@ -213,20 +336,14 @@ pub async fn create_booking(
     }
 }
 
-async fn booking_by(
-    db: &Db,
-    tenant: TenantId,
-    column: &str,
-    value: &str,
-) -> Result<Option<BookingRow>> {
-    // `column` is one of this module's constants, never input.
-    let sql =
-        format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND {column} = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, BookingRow>(&sql)
-        .bind(tenant.0)
-        .bind(value)
-        .fetch_optional(pool)
-        .await?))
+/// The booking of one tenant whose `$column` equals `$value`, on the writer.
+macro_rules! booking_where {
+    ($db:expr, $tenant:expr, $column:expr, $value:expr) => {{
+        let q = bookings::table
+            .filter(bookings::tenant_id.eq($tenant.0))
+            .filter($column.eq($value));
+        Ok(on_db!($db, c => q.select(BookingRow::as_select()).get_result(c).await.optional())?)
+    }};
 }
 
 pub async fn booking_by_idempotency_key(
@@ -234,7 +351,7 @@ pub async fn booking_by_idempotency_key(
     tenant: TenantId,
     key: &str,
 ) -> Result<Option<BookingRow>> {
-    booking_by(db, tenant, "idempotency_key", key).await
+    on_db!(db, c => by_idempotency_key(c.conn(), tenant, key).await)
 }
 
 pub async fn booking_by_manage_hash(
@@ -242,7 +359,7 @@ pub async fn booking_by_manage_hash(
     tenant: TenantId,
     hash: &str,
 ) -> Result<Option<BookingRow>> {
-    booking_by(db, tenant, "manage_token_hash", hash).await
+    booking_where!(db, tenant, bookings::manage_token_hash, hash)
 }
 
 pub async fn booking_by_confirm_hash(
@@ -250,20 +367,25 @@ pub async fn booking_by_confirm_hash(
     tenant: TenantId,
     hash: &str,
 ) -> Result<Option<BookingRow>> {
-    booking_by(db, tenant, "confirm_secret_hash", hash).await
+    booking_where!(db, tenant, bookings::confirm_secret_hash, hash)
 }
 
 pub async fn booking_by_code(db: &Db, tenant: TenantId, code: &str) -> Result<Option<BookingRow>> {
-    booking_by(db, tenant, "code", code).await
+    booking_where!(db, tenant, bookings::code, code)
 }
 
 pub async fn booking_by_id(db: &Db, tenant: TenantId, id: i64) -> Result<Option<BookingRow>> {
-    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND id = $2");
-    on_db!(db, pool => Ok(sqlx::query_as::<_, BookingRow>(&sql)
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    booking_where!(db, tenant, bookings::id, id)
+}
+
+/// The bookings of one tenant that hold a seat (pending or confirmed), by id.
+macro_rules! holding_seat {
+    ($tenant:expr, $id:expr) => {
+        bookings::table
+            .filter(bookings::tenant_id.eq($tenant.0))
+            .filter(bookings::id.eq($id))
+            .filter(bookings::status.eq_any(["pending", "confirmed"]))
+    };
 }
 
 /// pending → confirmed, if still pending and within its limit. `Conflict` otherwise.
@@ -275,40 +397,41 @@ pub async fn confirm_booking(
     now: i64,
     messages: &[NewOutbox],
 ) -> Result<BookingRow> {
-    let sql = format!(
-        "UPDATE bookings SET status = 'confirmed', confirmed_at = $3, updated_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND confirm_expires_at > $3 \
-         RETURNING {BOOKING_COLUMNS}"
-    );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, BookingRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
+    in_tx!(db, c => {
+        let target = bookings::table
+            .filter(bookings::tenant_id.eq(tenant.0))
+            .filter(bookings::id.eq(id))
+            .filter(bookings::status.eq("pending"))
+            .filter(bookings::confirm_expires_at.gt(now));
+        let row = diesel::update(target)
+            .set((
+                bookings::status.eq("confirmed"),
+                bookings::confirmed_at.eq(now),
+                bookings::updated_at.eq(now),
+            ))
+            .returning(BookingRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
             .ok_or(StoreError::Conflict)?;
-        for m in messages {
-            insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
-        }
-        tx.commit().await?;
+        insert_outbox(c.conn(), tenant, Some(id), messages, now).await?;
         Ok(row)
     })
 }
 
 /// Counts a wrong confirmation code; returns the attempts so far.
 pub async fn count_failed_code(db: &Db, tenant: TenantId, id: i64, now: i64) -> Result<i64> {
-    on_db!(db, pool => Ok(sqlx::query_scalar(
-        "UPDATE bookings SET confirm_attempts = confirm_attempts + 1, updated_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING confirm_attempts",
-    )
-    .bind(tenant.0)
-    .bind(id)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(StoreError::NotFound)?))
+    let target = bookings::table
+        .filter(bookings::tenant_id.eq(tenant.0))
+        .filter(bookings::id.eq(id));
+    let update = diesel::update(target)
+        .set((
+            bookings::confirm_attempts.eq(bookings::confirm_attempts + 1),
+            bookings::updated_at.eq(now),
+        ))
+        .returning(bookings::confirm_attempts);
+    let attempts: Option<i64> = on_db!(db, c => update.get_result(c).await.optional())?;
+    attempts.ok_or(StoreError::NotFound)
 }
 
 /// Ends a booking that holds a seat (cancelled, expired, rejected) and gives the seat back,
@@ -341,42 +464,36 @@ pub async fn release_booking_at(
     seat_back_at: Option<i64>,
     messages: &[NewOutbox],
 ) -> Result<BookingRow> {
-    let sql = format!(
-        "UPDATE bookings SET status = $3, cancelled_at = $4, cancel_reason = $5, updated_at = $4 \
-         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') \
-         RETURNING {BOOKING_COLUMNS}"
-    );
-    let row = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query_as::<_, BookingRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(new_status)
-            .bind(now)
-            .bind(reason)
-            .fetch_optional(&mut *tx)
-            .await?
+    let row = in_tx!(db, c => {
+        let row = diesel::update(holding_seat!(tenant, id))
+            .set((
+                bookings::status.eq(new_status),
+                bookings::cancelled_at.eq(now),
+                bookings::cancel_reason.eq(reason),
+                bookings::updated_at.eq(now),
+            ))
+            .returning(BookingRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
             .ok_or(StoreError::Conflict)?;
         match seat_back_at {
             Some(due) if due > now => {
-                sqlx::query(
-                    "INSERT INTO seat_releases (tenant_id, service_id, slot_start, quota, due_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(tenant.0)
-                .bind(row.service_id)
-                .bind(row.slot_start)
-                .bind(&row.quota)
-                .bind(due)
-                .execute(&mut *tx)
-                .await?;
+                diesel::insert_into(seat_releases::table)
+                    .values((
+                        seat_releases::tenant_id.eq(tenant.0),
+                        seat_releases::service_id.eq(row.service_id),
+                        seat_releases::slot_start.eq(row.slot_start),
+                        seat_releases::quota.eq(&row.quota),
+                        seat_releases::due_at.eq(due),
+                    ))
+                    .execute(c)
+                    .await?;
             }
-            _ => seat_back(&mut tx, tenant, row.service_id, row.slot_start, &row.quota).await?,
+            _ => seat_back(c.conn(), tenant, row.service_id, row.slot_start, &row.quota).await?,
         }
-        for m in messages {
-            insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, StoreError>(row)
+        insert_outbox(c.conn(), tenant, Some(id), messages, now).await?;
+        Ok(row)
     })?;
     if seat_back_at.is_none_or(|due| due <= now) {
         crate::usage_events::usage_changed(db, tenant, row.service_id).await;
@@ -387,19 +504,18 @@ pub async fn release_booking_at(
 /// Pending bookings whose confirmation time has run out, oldest first (all tenants: the
 /// expiry worker ends each one through `release_booking`, scoped by its tenant).
 pub async fn due_for_expiry(db: &Db, now: i64, limit: i64) -> Result<Vec<(TenantId, i64)>> {
-    let rows: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(
-        "SELECT tenant_id, id FROM bookings WHERE status = 'pending' AND confirm_expires_at <= $1 \
-         ORDER BY confirm_expires_at LIMIT $2",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?);
+    let q = bookings::table
+        .filter(bookings::status.eq("pending"))
+        .filter(bookings::confirm_expires_at.le(now))
+        .order(bookings::confirm_expires_at)
+        .limit(limit)
+        .select((bookings::tenant_id, bookings::id));
+    let rows: Vec<(i64, i64)> = on_db!(db, c => q.load(c).await)?;
     Ok(rows.into_iter().map(|(t, id)| (TenantId(t), id)).collect())
 }
 
-/// Seats taken per slot start in `[from, to)` for one service and quota. Reads only the
-/// usage rows of that range, so its cost does not grow with the bookings stored.
+/// Seats taken per slot start in `[from, to)` for one service and quota, by slot start.
+/// Reads only the usage rows of that range, so its cost does not grow with the bookings stored.
 #[tracing::instrument(name = "store.slot_usage", skip_all)]
 pub async fn slot_usage(
     db: &Db,
@@ -409,69 +525,114 @@ pub async fn slot_usage(
     from: i64,
     to: i64,
 ) -> Result<Vec<(i64, i64)>> {
-    // One row, `start:used,start:used,…`, rather than a row per slot: on SQLite each row
-    // crosses from the driver's worker thread on its own, which cost about 1.5 µs a row (a
-    // 60-day range holds over a thousand); `string_agg` is in PostgreSQL and SQLite ≥ 3.44.
-    let packed: Option<String> = on_read!(db, pool => sqlx::query_scalar(
-        "SELECT string_agg(slot_start || ':' || used, ',') FROM slot_usage \
-         WHERE tenant_id = $1 AND service_id = $2 AND quota = $3 AND slot_start >= $4 AND slot_start < $5",
-    )
-    .bind(tenant.0)
-    .bind(service_id)
-    .bind(quota)
-    .bind(from)
-    .bind(to)
-    .fetch_one(pool)
-    .await?);
-    let mut rows: Vec<(i64, i64)> = packed
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.split_once(':')
-                .and_then(|(start, used)| Some((start.parse().ok()?, used.parse().ok()?)))
-                .ok_or_else(|| {
-                    StoreError::Db(sqlx::Error::Protocol(format!("slot usage item {item:?}")))
-                })
-        })
-        .collect::<Result<_>>()?;
-    rows.sort_unstable();
-    Ok(rows)
+    // A row per slot: on SQLite diesel's wrapper reads every row on its blocking thread and
+    // hands them over at once, so rows no longer cross from the driver's thread one by one
+    // (what the `string_agg` packing of the sqlx version avoided).
+    let q = slot_usage::table
+        .filter(slot_usage::tenant_id.eq(tenant.0))
+        .filter(slot_usage::service_id.eq(service_id))
+        .filter(slot_usage::quota.eq(quota))
+        .filter(slot_usage::slot_start.ge(from))
+        .filter(slot_usage::slot_start.lt(to))
+        .order(slot_usage::slot_start)
+        .select((slot_usage::slot_start, slot_usage::used));
+    Ok(on_read!(db, c => q.load(c).await)?)
 }
 
 /// Gives back the seats whose delayed release is due; each exactly once (the row is
 /// deleted in the transaction that frees its seat). Returns how many were freed.
 pub async fn release_due_seats(db: &Db, now: i64) -> Result<usize> {
-    let due: Vec<i64> = on_db!(db, pool => sqlx::query_scalar(
-        "SELECT id FROM seat_releases WHERE due_at <= $1 ORDER BY due_at LIMIT 500",
-    )
-    .bind(now)
-    .fetch_all(pool)
-    .await?);
+    let q = seat_releases::table
+        .filter(seat_releases::due_at.le(now))
+        .order(seat_releases::due_at)
+        .limit(500)
+        .select(seat_releases::id);
+    let due: Vec<i64> = on_db!(db, c => q.load(c).await)?;
     let mut freed = 0;
     for id in due {
-        let done: Option<(i64, i64)> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
-                "DELETE FROM seat_releases WHERE id = $1 RETURNING tenant_id, service_id, slot_start, quota",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let done: Option<(i64, i64)> = in_tx!(db, c => {
+            let row: Option<(i64, i64, i64, String)> =
+                diesel::delete(seat_releases::table.filter(seat_releases::id.eq(id)))
+                    .returning((
+                        seat_releases::tenant_id,
+                        seat_releases::service_id,
+                        seat_releases::slot_start,
+                        seat_releases::quota,
+                    ))
+                    .get_result(c)
+                    .await
+                    .optional()?;
             let Some((tenant, service, start, quota)) = row else {
-                return Ok::<Option<(i64, i64)>, StoreError>(None);
+                return Ok(None);
             };
-            seat_back(&mut tx, TenantId(tenant), service, start, &quota).await?;
-            tx.commit().await?;
+            seat_back(c.conn(), TenantId(tenant), service, start, &quota).await?;
             Ok(Some((tenant, service)))
-        }.await)?;
+        })?;
         if let Some((tenant, service)) = done {
             crate::usage_events::usage_changed(db, TenantId(tenant), service).await;
             freed += 1;
         }
     }
     Ok(freed)
+}
+
+/// The identities of one tenant with these hashes, joined to their bookings, when the booking
+/// holds a seat and has not started (SQLite; PostgreSQL uses the statements below).
+macro_rules! active_identities {
+    ($tenant:expr, $now:expr) => {
+        booking_identities::table
+            .inner_join(
+                bookings::table.on(bookings::id
+                    .eq(booking_identities::booking_id)
+                    .and(bookings::tenant_id.eq(booking_identities::tenant_id))),
+            )
+            .filter(booking_identities::tenant_id.eq($tenant.0))
+            .filter(bookings::status.eq_any(["pending", "confirmed"]))
+            .filter(bookings::slot_start.gt($now))
+    };
+}
+
+// On PostgreSQL the identity queries are written so that their plan does not depend on
+// statistics: a plan made while the tables were empty (and kept by the prepared statement)
+// drove the join from `bookings_tenant_slot` and read every future booking of the tenant. Here
+// the rows come from `booking_identities_lookup` (tenant_id, value_hash) and each booking is
+// read by its primary key alone, in a subquery the planner cannot flatten (a scalar subquery;
+// a LATERAL with OFFSET 0); the tenant is compared outside it, so `bookings_tenant_slot` is no
+// candidate. diesel's DSL has neither correlated subqueries nor LATERAL: raw SQL, all bound.
+
+/// Per hash, the identity rows whose booking holds a seat and has not started.
+const PG_ACTIVE_BY_IDENTITY: &str = "SELECT i.value_hash, COUNT(*) AS n FROM booking_identities i \
+    WHERE i.tenant_id = $1 AND i.value_hash = ANY($2) \
+    AND (SELECT b.tenant_id FROM bookings b WHERE b.id = i.booking_id \
+         AND b.status IN ('pending', 'confirmed') AND b.slot_start > $3) = i.tenant_id \
+    GROUP BY i.value_hash";
+
+/// One hash's active bookings, first starts first.
+const PG_ACTIVE_FOR_IDENTITY: &str = "SELECT b.id, b.service_id, b.slot_start, i.value_hash \
+    FROM booking_identities i CROSS JOIN LATERAL (SELECT b.id, b.tenant_id, b.service_id, b.slot_start \
+         FROM bookings b WHERE b.id = i.booking_id AND b.status IN ('pending', 'confirmed') \
+         AND b.slot_start > $3 OFFSET 0) b \
+    WHERE i.tenant_id = $1 AND i.value_hash = $2 AND b.tenant_id = i.tenant_id \
+    ORDER BY b.slot_start LIMIT 200";
+
+#[derive(QueryableByName)]
+struct HashCount {
+    #[diesel(sql_type = Text)]
+    value_hash: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct ActiveRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    service_id: i64,
+    #[diesel(sql_type = BigInt)]
+    slot_start: i64,
+    #[diesel(sql_type = Text)]
+    value_hash: String,
 }
 
 /// Active bookings (holding a seat, not yet started) per identity hash, in one tenant.
@@ -481,20 +642,39 @@ pub async fn active_by_identity(
     hashes: &[String],
     now: i64,
 ) -> Result<Vec<(String, i64)>> {
-    let mut out = Vec::new();
-    for h in hashes {
-        let n: i64 = on_read!(db, pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM booking_identities i JOIN bookings b ON b.id = i.booking_id AND b.tenant_id = i.tenant_id \
-             WHERE i.tenant_id = $1 AND i.value_hash = $2 AND b.status IN ('pending', 'confirmed') AND b.slot_start > $3",
-        )
-        .bind(tenant.0)
-        .bind(h)
-        .bind(now)
-        .fetch_one(pool)
-        .await?);
-        out.push((h.clone(), n));
+    if hashes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    // One statement for all the hashes, counted per hash.
+    let counts: Vec<(String, i64)> = match db {
+        Db::Pg(pool) => {
+            let rows: Vec<HashCount> = diesel::sql_query(PG_ACTIVE_BY_IDENTITY)
+                .bind::<BigInt, _>(tenant.0)
+                .bind::<Array<Text>, _>(hashes)
+                .bind::<BigInt, _>(now)
+                .load(&mut *checkout(pool).await?)
+                .await?;
+            rows.into_iter().map(|r| (r.value_hash, r.n)).collect()
+        }
+        Db::Sqlite { read, .. } => {
+            active_identities!(tenant, now)
+                .filter(booking_identities::value_hash.eq_any(hashes))
+                .group_by(booking_identities::value_hash)
+                .select((booking_identities::value_hash, diesel::dsl::count_star()))
+                .load(&mut *checkout(read).await?)
+                .await?
+        }
+    };
+    Ok(hashes
+        .iter()
+        .map(|h| {
+            let n = counts
+                .iter()
+                .find(|(hash, _)| hash == h)
+                .map_or(0, |(_, n)| *n);
+            (h.clone(), n)
+        })
+        .collect())
 }
 
 /// The active (seat-holding, not yet started) bookings of these identities, one row per
@@ -506,19 +686,44 @@ pub async fn active_for_identities(
     now: i64,
 ) -> Result<Vec<(i64, i64, i64, String)>> {
     let mut out = Vec::new();
-    for h in hashes {
-        let rows: Vec<(i64, i64, i64, String)> = on_read!(db, pool => sqlx::query_as(
-            "SELECT b.id, b.service_id, b.slot_start, i.value_hash FROM booking_identities i \
-             JOIN bookings b ON b.id = i.booking_id AND b.tenant_id = i.tenant_id \
-             WHERE i.tenant_id = $1 AND i.value_hash = $2 AND b.status IN ('pending', 'confirmed') \
-             AND b.slot_start > $3 ORDER BY b.slot_start LIMIT 200",
-        )
-        .bind(tenant.0)
-        .bind(h)
-        .bind(now)
-        .fetch_all(pool)
-        .await?);
-        out.extend(rows);
+    if hashes.is_empty() {
+        return Ok(out);
+    }
+    // A statement per hash (each has its own limit of 200), on one connection.
+    match db {
+        Db::Pg(pool) => {
+            let mut c = checkout(pool).await?;
+            for h in hashes {
+                let rows: Vec<ActiveRow> = diesel::sql_query(PG_ACTIVE_FOR_IDENTITY)
+                    .bind::<BigInt, _>(tenant.0)
+                    .bind::<Text, _>(h)
+                    .bind::<BigInt, _>(now)
+                    .load(&mut *c)
+                    .await?;
+                out.extend(
+                    rows.into_iter()
+                        .map(|r| (r.id, r.service_id, r.slot_start, r.value_hash)),
+                );
+            }
+        }
+        Db::Sqlite { read, .. } => {
+            let mut c = checkout(read).await?;
+            for h in hashes {
+                let rows: Vec<(i64, i64, i64, String)> = active_identities!(tenant, now)
+                    .filter(booking_identities::value_hash.eq(h))
+                    .order(bookings::slot_start)
+                    .limit(200)
+                    .select((
+                        bookings::id,
+                        bookings::service_id,
+                        bookings::slot_start,
+                        booking_identities::value_hash,
+                    ))
+                    .load(&mut *c)
+                    .await?;
+                out.extend(rows);
+            }
+        }
     }
     out.sort_unstable();
     out.dedup();
@@ -533,40 +738,52 @@ pub async fn record_no_show(
     department: Option<&str>,
     at: i64,
 ) -> Result<()> {
-    on_db!(db, pool => sqlx::query(
-        "INSERT INTO no_shows (tenant_id, booking_id, value_hash, department, at) \
-         SELECT tenant_id, booking_id, value_hash, $3, $4 FROM booking_identities WHERE tenant_id = $1 AND booking_id = $2",
-    )
-    .bind(tenant.0)
-    .bind(booking_id)
-    .bind(department)
-    .bind(at)
-    .execute(pool)
-    .await
-    .map(|_| ()))?;
+    let of_the_booking = booking_identities::table
+        .filter(booking_identities::tenant_id.eq(tenant.0))
+        .filter(booking_identities::booking_id.eq(booking_id))
+        .select((
+            booking_identities::tenant_id,
+            booking_identities::booking_id.nullable(),
+            booking_identities::value_hash,
+            department.into_sql::<Nullable<Text>>(),
+            at.into_sql::<BigInt>(),
+        ));
+    let insert = diesel::insert_into(no_shows::table)
+        .values(of_the_booking)
+        .into_columns((
+            no_shows::tenant_id,
+            no_shows::booking_id,
+            no_shows::value_hash,
+            no_shows::department,
+            no_shows::at,
+        ));
+    on_db!(db, c => insert.execute(c).await)?;
     Ok(())
 }
 
-/// No-shows of these identities since `since`: (identity hash, department, at).
+/// No-shows of these identities since `since`: (identity hash, department, at), per hash in
+/// the order given, each hash's by time.
 pub async fn recent_no_shows(
     db: &Db,
     tenant: TenantId,
     hashes: &[String],
     since: i64,
 ) -> Result<Vec<(String, Option<String>, i64)>> {
-    let mut out = Vec::new();
-    for h in hashes {
-        let rows: Vec<(String, Option<String>, i64)> = on_read!(db, pool => sqlx::query_as(
-            "SELECT value_hash, department, at FROM no_shows WHERE tenant_id = $1 AND value_hash = $2 AND at >= $3 ORDER BY at",
-        )
-        .bind(tenant.0)
-        .bind(h)
-        .bind(since)
-        .fetch_all(pool)
-        .await?);
-        out.extend(rows);
+    if hashes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    // One statement for all the hashes (`no_shows_lookup`: tenant_id, value_hash, at).
+    let q = no_shows::table
+        .filter(no_shows::tenant_id.eq(tenant.0))
+        .filter(no_shows::value_hash.eq_any(hashes))
+        .filter(no_shows::at.ge(since))
+        .order(no_shows::at)
+        .select((no_shows::value_hash, no_shows::department, no_shows::at));
+    let rows: Vec<(String, Option<String>, i64)> = on_read!(db, c => q.load(c).await)?;
+    Ok(hashes
+        .iter()
+        .flat_map(|h| rows.iter().filter(move |(hash, _, _)| hash == h).cloned())
+        .collect())
 }
 
 /// Moves a booking that holds a seat to another slot of its service: the new seat is taken
@@ -583,56 +800,36 @@ pub async fn reschedule_booking(
     now: i64,
     messages: &[NewOutbox],
 ) -> Result<BookingRow> {
-    let sql = format!(
-        "UPDATE bookings SET slot_start = $3, slot_end = $4, updated_at = $5 \
-         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') RETURNING {BOOKING_COLUMNS}"
-    );
-    let row = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let old = sqlx::query_as::<_, BookingRow>(&format!(
-            "SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed')"
-        ))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::Conflict)?;
+    let row = in_tx!(db, c => {
+        let old = holding_seat!(tenant, id)
+            .select(BookingRow::as_select())
+            .get_result(c)
+            .await
+            .optional()?
+            .ok_or(StoreError::Conflict)?;
         if old.slot_start == new_start {
             return Ok(old);
         }
-        let taken = sqlx::query(
-            "INSERT INTO slot_usage (tenant_id, service_id, slot_start, quota, used) VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (tenant_id, service_id, quota, slot_start) \
-             DO UPDATE SET used = slot_usage.used + 1 WHERE slot_usage.used < $5",
-        )
-        .bind(tenant.0)
-        .bind(old.service_id)
-        .bind(new_start)
-        .bind(&old.quota)
-        .bind(capacity)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let taken = take_seat(c.conn(), tenant, old.service_id, new_start, &old.quota, capacity).await?;
         if taken != 1 || capacity < 1 {
             return Err(StoreError::SlotFull);
         }
         // The row is re-checked by its own condition: a concurrent cancellation wins.
-        let row = sqlx::query_as::<_, BookingRow>(&sql)
-            .bind(tenant.0)
-            .bind(id)
-            .bind(new_start)
-            .bind(new_end)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
+        let row = diesel::update(holding_seat!(tenant, id))
+            .set((
+                bookings::slot_start.eq(new_start),
+                bookings::slot_end.eq(new_end),
+                bookings::updated_at.eq(now),
+            ))
+            .returning(BookingRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
             .ok_or(StoreError::Conflict)?;
-        seat_back(&mut tx, tenant, old.service_id, old.slot_start, &old.quota).await?;
-        for m in messages {
-            insert_outbox(&mut tx, tenant, Some(id), m, now).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, StoreError>(row)
-    }.await)?;
+        seat_back(c.conn(), tenant, old.service_id, old.slot_start, &old.quota).await?;
+        insert_outbox(c.conn(), tenant, Some(id), messages, now).await?;
+        Ok(row)
+    })?;
     crate::usage_events::usage_changed(db, tenant, row.service_id).await;
     Ok(row)
 }
@@ -647,46 +844,16 @@ pub async fn update_booking_client(
     phone: Option<&str>,
     now: i64,
 ) -> Result<BookingRow> {
-    let sql = format!(
-        "UPDATE bookings SET client_name = $3, client_email = $4, client_phone = $5, updated_at = $6 \
-         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'confirmed') RETURNING {BOOKING_COLUMNS}"
-    );
-    on_db!(db, pool => sqlx::query_as::<_, BookingRow>(&sql)
-        .bind(tenant.0)
-        .bind(id)
-        .bind(name)
-        .bind(email)
-        .bind(phone)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::Conflict))
-}
-
-/// Gives one seat of a slot back (never below zero), inside the caller's transaction.
-pub(crate) async fn seat_back<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    tenant: TenantId,
-    service_id: i64,
-    slot_start: i64,
-    quota: &str,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-{
-    sqlx::query(
-        "UPDATE slot_usage SET used = used - 1 \
-         WHERE tenant_id = $1 AND service_id = $2 AND slot_start = $3 AND quota = $4 AND used > 0",
-    )
-    .bind(tenant.0)
-    .bind(service_id)
-    .bind(slot_start)
-    .bind(quota)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let update = diesel::update(holding_seat!(tenant, id)).set((
+        bookings::client_name.eq(name),
+        bookings::client_email.eq(email),
+        bookings::client_phone.eq(phone),
+        bookings::updated_at.eq(now),
+    ));
+    let row: Option<BookingRow> = on_db!(db, c => update
+        .returning(BookingRow::as_returning())
+        .get_result(c)
+        .await
+        .optional())?;
+    row.ok_or(StoreError::Conflict)
 }

@@ -20,7 +20,6 @@ pub mod schema;
 pub mod seats;
 
 pub mod audit;
-#[cfg(any())]
 pub mod bookings;
 pub mod outbox;
 pub mod pairing;
@@ -31,7 +30,6 @@ pub mod tenants;
 pub mod usage_events;
 
 pub use audit::*;
-#[cfg(any())]
 pub use bookings::*;
 pub use outbox::*;
 pub use pairing::*;

@@ -88,7 +88,9 @@ pub fn invalidate_tenant(tenant: TenantId) {
         .or_insert(0) += 1;
 }
 
-fn invalidate_service(tenant: i64, service: i64) {
+// FOUNDATION: pub(crate), so that a booking's transaction sends its own NOTIFY and the
+// booking path only invalidates this process's cache after the commit.
+pub(crate) fn invalidate_service(tenant: i64, service: i64) {
     *SERVICES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
