@@ -15,11 +15,6 @@ use crate::{
 
 /// The columns of [`BookingRow`], for the modules that still name them in SQL text
 /// (staff_bookings, personal_data); in the DSL, `BookingRow::as_select()`.
-pub const BOOKING_COLUMNS: &str = "id, tenant_id, service_id, code, status, quota, source, slot_start, slot_end, \
-    client_name, client_email, client_phone, fields_json, terms_version, consents_json, accepted_at, \
-    confirmation_mode, confirm_channel, confirm_secret_hash, confirm_attempts, confirm_expires_at, \
-    confirmed_at, manage_token_hash, idempotency_key, request_hash, cancelled_at, cancel_reason, \
-    created_at, updated_at, manage_nonce";
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = bookings)]

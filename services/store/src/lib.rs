@@ -63,20 +63,11 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The value bound as `$1` in queries built with [`Scope::cond`].
+    /// The tenant column's value in the scope (NULL for the platform).
     pub fn tenant_id(self) -> Option<i64> {
         match self {
             Scope::Platform => None,
             Scope::Tenant(t) => Some(t.0),
-        }
-    }
-
-    /// The condition on `column` that keeps a query inside the scope; the scope is bound as `$1`
-    /// (`tenant_id()`), so both variants take the same parameters.
-    pub(crate) fn cond(self, column: &str) -> String {
-        match self {
-            Scope::Platform => format!("{column} IS NULL AND CAST($1 AS BIGINT) IS NULL"),
-            Scope::Tenant(_) => format!("{column} = $1"),
         }
     }
 }

@@ -13,11 +13,10 @@ use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 
 use crate::audit::{insert_audit, NewAudit};
+use crate::bookings::BookingRow;
 use crate::events::{insert_event, NewEvent};
 use crate::outbox::OutboxRow;
 use crate::schema::{booking_identities, bookings, outbox};
-// PORT: at merge `use crate::bookings::BookingRow;` (a stand-in while bookings.rs is off here).
-use crate::staff_bookings::BookingRow;
 use crate::staff_bookings::StaffBookingRow;
 use crate::{in_tx, on_db, on_read, AnyConn as _, Db, Result, Scope, TenantId};
 

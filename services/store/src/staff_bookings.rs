@@ -11,50 +11,7 @@ use crate::events::{insert_event, NewEvent};
 use crate::schema::{bookings, no_shows, services};
 use crate::{in_tx, on_db, on_read, AnyConn as _, Db, Result, Scope, StoreError, TenantId};
 
-// PORT: bookings.rs is switched off in this worktree, so this copy of its `BookingRow` (the same
-// fields, derived as port-a derives it: Queryable + Selectable over `bookings`) stands in for it.
-// At merge: delete this module and `use crate::bookings::BookingRow;` here and in personal_data.rs.
-mod port_stand_in {
-    use diesel::prelude::*;
-
-    use crate::schema::bookings;
-
-    #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-    #[diesel(table_name = bookings)]
-    pub struct BookingRow {
-        pub id: i64,
-        pub tenant_id: i64,
-        pub service_id: i64,
-        pub code: String,
-        pub status: String,
-        pub quota: String,
-        pub source: String,
-        pub slot_start: i64,
-        pub slot_end: i64,
-        pub client_name: Option<String>,
-        pub client_email: Option<String>,
-        pub client_phone: Option<String>,
-        pub fields_json: String,
-        pub terms_version: String,
-        pub consents_json: String,
-        pub accepted_at: i64,
-        pub confirmation_mode: String,
-        pub confirm_channel: Option<String>,
-        pub confirm_secret_hash: Option<String>,
-        pub confirm_attempts: i64,
-        pub confirm_expires_at: Option<i64>,
-        pub confirmed_at: Option<i64>,
-        pub manage_token_hash: String,
-        pub idempotency_key: Option<String>,
-        pub request_hash: Option<String>,
-        pub cancelled_at: Option<i64>,
-        pub cancel_reason: Option<String>,
-        pub created_at: i64,
-        pub updated_at: i64,
-        pub manage_nonce: Option<String>,
-    }
-}
-pub(crate) use port_stand_in::BookingRow;
+use crate::bookings::BookingRow;
 
 /// A booking with its staff columns: the booking row's columns, then these.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
