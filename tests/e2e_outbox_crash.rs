@@ -10,6 +10,7 @@ mod common;
 
 use common::*;
 use okienko_store::Db;
+use okienko_test_support::sql;
 
 const SLUG: &str = "dabrowa-gornicza";
 /// Ten minutes after `NOW`: far past the 30-second lease.

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use okienko_store::Db;
+use okienko_test_support::sql;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

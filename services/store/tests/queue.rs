@@ -7,8 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use diesel_async::RunQueryDsl;
-
 use okienko_store::{
     active_offices, active_services, board_tickets, cancel_unchecked, claim_ticket,
     counters_between, create_booking, finish_service, import_tenants, issue_ticket, list_tenants,
@@ -763,6 +761,7 @@ async fn scenario_facts(db: Db) {
 
 /// The columns of `queue_facts` by name, as the database itself lists them.
 async fn facts_columns(db: &Db) -> Result<Vec<String>, StoreError> {
+    use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Column {
         #[diesel(sql_type = diesel::sql_types::Text)]
