@@ -98,18 +98,131 @@ async fn connections_of_one_address_are_bounded() {
     assert_eq!(status, 200, "{v}");
     // A connection given up makes room for the next.
     drop(idle.pop());
-    let mut again = Err(0);
+    // The refusal opened the address's penalty window: until it ends, its connections are
+    // answered 503 or closed unanswered, whatever room there is.
+    let mut again = Err(None);
     for _ in 0..50 {
-        match services_from(&s, [127, 0, 0, 4]).await {
-            (200, _) => {
+        let r = client_from([127, 0, 0, 4])
+            .post(format!("{}/t/{SLUG}/graphql", s.base))
+            .json(&json!({ "query": "{ services { key } }" }))
+            .send()
+            .await;
+        match r.map(|r| r.status().as_u16()) {
+            Ok(200) => {
                 again = Ok(());
                 break;
             }
-            (status, _) => again = Err(status),
+            Ok(status) => again = Err(Some(status)),
+            Err(_) => again = Err(None),
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(again, Ok(()));
+}
+
+/// A `GET /healthz` on a new connection from `from`, sent at once; `None` when the connection
+/// was reset before it was established on this side (refused unanswered).
+async fn send_healthz(s: &Server, from: [u8; 4]) -> Option<tokio::net::TcpStream> {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port_of(s)));
+    let mut c = sock.connect(to).await.ok()?;
+    // Refused unanswered, the connection may be reset before or while this is written.
+    let _ = c
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await;
+    Some(c)
+}
+
+/// What was answered on `c`, as text; empty when the server closed it without an answer.
+async fn answer_on(c: Option<tokio::net::TcpStream>) -> String {
+    match c {
+        Some(mut c) => read_until_closed(&mut c).await,
+        None => String::new(),
+    }
+}
+
+/// The sample `name{labels}` of an OpenMetrics text; 0 when there is none.
+fn sample(text: &str, name_and_labels: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// One address opening connections faster than its accept rate is refused before HTTP: past
+/// its burst, the first refusals are answered 503 `TOO_MANY_CONNECTIONS` (with the Polish
+/// message), the others closed without a byte; each refusal is counted; another address is
+/// answered 200 throughout.
+#[tokio::test]
+async fn an_address_opening_connections_too_fast_is_refused_before_http() {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let s = Server::with_env(&[
+        ("OKIENKO_ACCEPT_RATE_PER_CLIENT", "1"),
+        ("OKIENKO_ACCEPT_BURST_PER_CLIENT", "8"),
+        ("OKIENKO_METRICS_LISTEN", &metrics),
+    ])
+    .await;
+    let (flood, victim) = ([127, 0, 0, 7], [127, 0, 0, 8]);
+    // Each judged at its accept, in the order opened; the answers are read at the end.
+    let mut opened = Vec::new();
+    for i in 0..40 {
+        opened.push(send_healthz(&s, flood).await);
+        if i % 10 == 9 {
+            let (status, v) = services_from(&s, victim).await;
+            assert_eq!(
+                status,
+                200,
+                "the other address, after {} connections: {v}",
+                i + 1
+            );
+        }
+    }
+    let answers = futures_util::future::join_all(opened.into_iter().map(answer_on)).await;
+    let (served, answered, closed) = (
+        answers
+            .iter()
+            .filter(|a| a.starts_with("HTTP/1.1 200"))
+            .count(),
+        answers
+            .iter()
+            .filter(|a| a.starts_with("HTTP/1.1 503"))
+            .count(),
+        answers.iter().filter(|a| a.is_empty()).count(),
+    );
+    assert_eq!(served + answered + closed, 40, "{answers:#?}");
+    // The burst is served, the next connection is the first refusal of a window: answered.
+    assert!(
+        answers[..8].iter().all(|a| a.starts_with("HTTP/1.1 200")),
+        "{answers:#?}"
+    );
+    let first = &answers[8];
+    assert!(first.starts_with("HTTP/1.1 503"), "{answers:#?}");
+    assert!(first.contains("TOO_MANY_CONNECTIONS"), "{first}");
+    assert!(first.contains("Zbyt wiele otwartych połączeń"), "{first}");
+    let lower = first.to_lowercase();
+    assert!(lower.contains("retry-after: 5"), "{first}");
+    assert!(lower.contains("connection: close"), "{first}");
+    assert!(closed > 0, "none closed unanswered: {answers:#?}");
+
+    let (status, v) = services_from(&s, victim).await;
+    assert_eq!(status, 200, "{v}");
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = |outcome: &str| {
+        sample(
+            &text,
+            &format!("okienko_connections_refused_total{{reason=\"rate\",outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(
+        (refused("answered"), refused("closed")),
+        (answered as u64, closed as u64),
+        "{text}"
+    );
 }
 
 /// A body over the limit is answered 413 with `Connection: close`, and the connection ends.

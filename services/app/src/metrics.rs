@@ -146,6 +146,12 @@ pub mod labels {
     }
 
     #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct ConnectionRefused {
+        pub reason: String,
+        pub outcome: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
     pub struct Cache {
         pub cache: String,
     }
@@ -219,6 +225,7 @@ pub struct Metrics {
     pub http_in_flight: Gauge,
     pub graphql_errors: Family<l::GraphqlError, Counter>,
     pub display_connections: Family<l::TenantOffice, Gauge>,
+    pub connections_refused: ConnectionsRefused,
     pub bookings_created: Family<l::Created, Counter>,
     pub bookings_confirmed: Family<l::Tenant, Counter>,
     pub bookings_expired: Family<l::Tenant, Counter>,
@@ -338,6 +345,12 @@ impl Metrics {
                 "Call displays connected by WebSocket now",
                 Family::default()
             ),
+            connections_refused: ConnectionsRefused::new(register!(
+                r,
+                "okienko_connections_refused",
+                "Connections refused before HTTP, by the bound or rate that refused them",
+                Family::default()
+            )),
             bookings_created: register!(
                 r,
                 "okienko_bookings_created",
@@ -585,6 +598,58 @@ impl Metrics {
                 })
                 .set(now.timestamp());
         }
+    }
+}
+
+/// `okienko_connections_refused_total`, counted by the accept loop for every connection it
+/// refuses: its counters are made once, so a refusal costs one atomic addition.
+#[derive(Clone, Debug)]
+pub struct ConnectionsRefused {
+    /// By [`ConnectionsRefused::REASONS`], answered then closed.
+    counters: Arc<[[Counter; 2]; 3]>,
+}
+
+impl ConnectionsRefused {
+    /// `client`: the address holds its bound of connections; `server`: the server holds its
+    /// own; `rate`: the address opens connections faster than its accept rate.
+    pub const REASONS: [&'static str; 3] = ["client", "server", "rate"];
+
+    fn new(family: Family<l::ConnectionRefused, Counter>) -> ConnectionsRefused {
+        let counters = Self::REASONS.map(|reason| {
+            ["answered", "closed"].map(|outcome| {
+                family
+                    .get_or_create(&l::ConnectionRefused {
+                        reason: reason.into(),
+                        outcome: outcome.into(),
+                    })
+                    .clone()
+            })
+        });
+        ConnectionsRefused {
+            counters: Arc::new(counters),
+        }
+    }
+
+    /// One connection refused for `reason` (one of [`REASONS`](Self::REASONS); another counts
+    /// as `rate`), answered with 503 or closed unanswered.
+    pub fn count(&self, reason: &str, answered: bool) {
+        let r = Self::REASONS.iter().position(|x| *x == reason).unwrap_or(2);
+        self.counters[r][usize::from(!answered)].inc();
+    }
+
+    /// The count of `reason`, answered or closed.
+    pub fn get(&self, reason: &str, answered: bool) -> u64 {
+        Self::REASONS
+            .iter()
+            .position(|x| *x == reason)
+            .map_or(0, |r| self.counters[r][usize::from(!answered)].get())
+    }
+}
+
+impl Default for ConnectionsRefused {
+    /// Counters of their own, served nowhere (tests).
+    fn default() -> Self {
+        ConnectionsRefused::new(Family::default())
     }
 }
 

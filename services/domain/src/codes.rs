@@ -162,7 +162,7 @@ codes! {
     PolicyThrottled = "POLICY_THROTTLED", Load, "The city's policy scripts are held back after repeatedly exceeding their limits, or too many of its requests wait for a script turn; other cities are not affected (HTTP 503 with `Retry-After`).";
     BodyTimeout = "BODY_TIMEOUT", Load, "The request's body did not arrive within the body timeout (HTTP 408).";
     ShuttingDown = "SHUTTING_DOWN", Load, "The server is shutting down (SIGTERM): a new display WebSocket is refused with HTTP 503 and `Retry-After`; connect again, another replica answers. Open ones are closed with 1012.";
-    TooManyConnections = "TOO_MANY_CONNECTIONS", Load, "The client address, or the server in all, holds as many connections as it may (HTTP 503 with `Retry-After`).";
+    TooManyConnections = "TOO_MANY_CONNECTIONS", Load, "The client address, or the server in all, holds as many connections as it may, or the address opens them faster than its accept rate (HTTP 503 with `Retry-After`; past the first refusals of a second, the connection is closed unanswered).";
     // Shipped city policies
     EmailRequired = "EMAIL_REQUIRED", Policy, "Cieszyn, Dąbrowa Górnicza: an e-mail address is required.";
     EmailInvalid = "EMAIL_INVALID", Policy, "Cieszyn, Dąbrowa Górnicza: the e-mail address is malformed.";

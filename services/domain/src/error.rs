@@ -149,8 +149,8 @@ pub enum DomainError {
     /// The request's body did not arrive within its time limit (HTTP 408).
     #[error("Treść zapytania nie nadeszła w wyznaczonym czasie. Wyślij zapytanie ponownie.")]
     BodyTimeout,
-    /// One client address holds too many connections, or the server as many as it can serve
-    /// (HTTP 503 with `Retry-After`).
+    /// One client address holds too many connections or opens them too fast, or the server
+    /// holds as many as it can serve (HTTP 503 with `Retry-After`).
     #[error("Zbyt wiele otwartych połączeń. Spróbuj ponownie za chwilę.")]
     TooManyConnections,
 }

@@ -53,6 +53,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     pub max_connections: usize,
     pub connections_per_client: usize,
+    pub accept_rate_per_client: usize,
+    pub accept_burst_per_client: usize,
     pub max_in_flight: usize,
     pub in_flight_per_client: usize,
     pub ready_max_wait: Duration,
@@ -82,6 +84,14 @@ impl Limits {
             connections_per_client: count(
                 "OKIENKO_MAX_CONNECTIONS_PER_CLIENT",
                 c::DEFAULT_PER_CLIENT,
+            )?,
+            accept_rate_per_client: count(
+                "OKIENKO_ACCEPT_RATE_PER_CLIENT",
+                okienko_web::accept_rate::DEFAULT_RATE as usize,
+            )?,
+            accept_burst_per_client: count(
+                "OKIENKO_ACCEPT_BURST_PER_CLIENT",
+                okienko_web::accept_rate::DEFAULT_BURST as usize,
             )?,
             max_in_flight,
             in_flight_per_client: count("OKIENKO_MAX_IN_FLIGHT_PER_CLIENT", a::DEFAULT_PER_CLIENT)?,
@@ -319,6 +329,8 @@ impl Config {
             max_connections: self.limits.max_connections,
             per_client: self.limits.connections_per_client,
             header_timeout: self.limits.header_timeout,
+            accept_rate: u32::try_from(self.limits.accept_rate_per_client).unwrap_or(u32::MAX),
+            accept_burst: u32::try_from(self.limits.accept_burst_per_client).unwrap_or(u32::MAX),
             trusted_proxies: self.trusted_proxies.clone(),
         }
     }

@@ -268,7 +268,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     okienko_web::listener::serve(
         listener,
         okienko_web::http::router(app.clone(), web),
-        okienko_web::conn_limits::Connections::new(cfg.connections()),
+        okienko_web::conn_limits::Connections::new(
+            cfg.connections(),
+            app.metrics.connections_refused.clone(),
+        ),
         accept_until,
         finish_within,
     )

@@ -5,12 +5,20 @@
 //! A trusted proxy (`OKIENKO_TRUSTED_PROXIES`) carries many clients' requests on its
 //! connections, so its address counts only against the server's bound; the clients behind it
 //! are told apart per request (`admission`), where `X-Forwarded-For` is read.
+//!
+//! Before a connection is counted, its address's accept rate is looked at (`accept_rate`):
+//! an address refused at its bound or opening connections too fast has its next ones closed
+//! unanswered for a moment, so that a flood costs an `accept` and a `close` per connection.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use okienko_app::metrics::ConnectionsRefused;
+
+use crate::accept_rate::{self, AcceptRate, Verdict};
 
 /// How connections are bounded; from the server's configuration.
 #[derive(Debug, Clone)]
@@ -22,7 +30,11 @@ pub struct Settings {
     /// How long a request's headers may take to arrive, the first request's and every
     /// following one's on a kept-alive connection (`OKIENKO_HEADER_TIMEOUT_MS`).
     pub header_timeout: Duration,
-    /// Peers whose connections count only against `max_connections`.
+    /// New connections a second from one address, sustained (`OKIENKO_ACCEPT_RATE_PER_CLIENT`).
+    pub accept_rate: u32,
+    /// New connections from one address at once (`OKIENKO_ACCEPT_BURST_PER_CLIENT`).
+    pub accept_burst: u32,
+    /// Peers whose connections count only against `max_connections`, at any rate.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
@@ -42,6 +54,8 @@ impl Default for Settings {
             max_connections: FALLBACK_MAX_CONNECTIONS,
             per_client: DEFAULT_PER_CLIENT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
+            accept_rate: accept_rate::DEFAULT_RATE,
+            accept_burst: accept_rate::DEFAULT_BURST,
             trusted_proxies: Vec::new(),
         }
     }
@@ -82,6 +96,26 @@ pub enum Refused {
     Client,
     /// The server holds `max_connections`.
     Server,
+    /// Its address opens connections faster than its accept rate.
+    Rate,
+}
+
+impl Refused {
+    /// Its `reason` in `okienko_connections_refused_total`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refused::Client => "client",
+            Refused::Server => "server",
+            Refused::Rate => "rate",
+        }
+    }
+}
+
+/// A connection not taken: why, and whether it is answered (503) or closed unanswered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub why: Refused,
+    pub answer: bool,
 }
 
 /// The connections open, in total and per address.
@@ -90,15 +124,56 @@ pub struct Connections {
     settings: Settings,
     open: AtomicUsize,
     per_client: Mutex<HashMap<IpAddr, usize>>,
+    rate: AcceptRate,
+    refused: ConnectionsRefused,
 }
 
 impl Connections {
-    pub fn new(settings: Settings) -> Arc<Connections> {
+    /// Bounds connections as `settings` say; refusals are counted in `refused`.
+    pub fn new(settings: Settings, refused: ConnectionsRefused) -> Arc<Connections> {
+        let rate = AcceptRate::new(accept_rate::Settings {
+            rate: settings.accept_rate,
+            burst: settings.accept_burst,
+            trusted_proxies: settings.trusted_proxies.clone(),
+            ..accept_rate::Settings::default()
+        });
         Arc::new(Connections {
             settings,
             open: AtomicUsize::new(0),
             per_client: Mutex::default(),
+            rate,
+            refused,
         })
+    }
+
+    /// A new connection from `peer` at `now`: paced by its address's accept rate, then
+    /// counted against the bounds (see [`admit`](Self::admit)). A refusal at the address's
+    /// bound opens its penalty window too.
+    pub fn accept(self: &Arc<Self>, peer: IpAddr, now: Instant) -> Result<Open, Refusal> {
+        if let Verdict::Refuse { why, answer } = self.rate.judge(peer, now) {
+            return Err(Refusal { why, answer });
+        }
+        match self.admit(peer) {
+            Ok(open) => Ok(open),
+            Err(Refused::Client) => match self.rate.over_bound(peer, now) {
+                Verdict::Refuse { why, answer } => Err(Refusal { why, answer }),
+                Verdict::Take => Err(Refusal {
+                    why: Refused::Client,
+                    answer: true,
+                }),
+            },
+            Err(why) => Err(Refusal { why, answer: true }),
+        }
+    }
+
+    /// Counts a refused connection in `okienko_connections_refused_total`.
+    pub fn count_refused(&self, why: Refused, answered: bool) {
+        self.refused.count(why.reason(), answered);
+    }
+
+    /// Addresses whose accept rate is tracked now.
+    pub fn paced(&self) -> usize {
+        self.rate.tracked()
     }
 
     pub fn settings(&self) -> &Settings {
@@ -183,12 +258,15 @@ mod tests {
 
     #[test]
     fn per_client_and_total_bounds() {
-        let c = Connections::new(Settings {
-            max_connections: 5,
-            per_client: 2,
-            trusted_proxies: vec!["10.9.0.0/16".parse().unwrap()],
-            ..Settings::default()
-        });
+        let c = Connections::new(
+            Settings {
+                max_connections: 5,
+                per_client: 2,
+                trusted_proxies: vec!["10.9.0.0/16".parse().unwrap()],
+                ..Settings::default()
+            },
+            ConnectionsRefused::default(),
+        );
         let a1 = c.admit(ip("10.0.0.1")).unwrap();
         let _a2 = c.admit(ip("10.0.0.1")).unwrap();
         assert_eq!(c.admit(ip("10.0.0.1")).unwrap_err(), Refused::Client);
@@ -206,13 +284,62 @@ mod tests {
 
     #[test]
     fn entries_go_with_their_last_connection() {
-        let c = Connections::new(Settings::default());
+        let c = Connections::new(Settings::default(), ConnectionsRefused::default());
         let all: Vec<_> = (1..=50u8)
             .map(|i| c.admit(IpAddr::from([10, 0, 1, i])).unwrap())
             .collect();
         assert_eq!(c.clients(), 50);
         drop(all);
         assert_eq!((c.clients(), c.open()), (0, 0));
+    }
+
+    #[test]
+    fn an_address_refused_at_its_bound_is_closed_unanswered_for_a_while() {
+        let c = Connections::new(
+            Settings {
+                per_client: 2,
+                trusted_proxies: vec!["10.9.0.0/16".parse().unwrap()],
+                ..Settings::default()
+            },
+            ConnectionsRefused::default(),
+        );
+        let (t0, a) = (Instant::now(), ip("10.0.0.1"));
+        let held = [c.accept(a, t0).unwrap(), c.accept(a, t0).unwrap()];
+        let refused = |answer| {
+            Err::<(), _>(Refusal {
+                why: Refused::Client,
+                answer,
+            })
+        };
+        assert_eq!(c.accept(a, t0).map(drop), refused(true));
+        // A connection given up makes room, but not before the window ends.
+        drop(held);
+        let answered = accept_rate::ANSWERED_PER_PENALTY as usize;
+        let next: Vec<_> = (0..answered + 3)
+            .map(|_| c.accept(a, t0).map(drop))
+            .collect();
+        assert!(next[..answered - 1].iter().all(|r| *r == refused(true)));
+        assert!(next[answered - 1..].iter().all(|r| *r == refused(false)));
+        assert_eq!(c.open(), 0);
+        assert!(c.accept(a, t0 + accept_rate::PENALTY).is_ok());
+        // A trusted proxy is held by the total only, at any rate.
+        let proxied: Vec<_> = (0..300)
+            .map(|_| c.accept(ip("10.9.0.1"), t0).unwrap())
+            .collect();
+        assert_eq!(proxied.len(), 300);
+        assert_eq!(c.paced(), 1);
+    }
+
+    #[test]
+    fn refusals_are_counted_by_reason_and_outcome() {
+        let counted = ConnectionsRefused::default();
+        let c = Connections::new(Settings::default(), counted.clone());
+        c.count_refused(Refused::Rate, false);
+        c.count_refused(Refused::Rate, false);
+        c.count_refused(Refused::Client, true);
+        assert_eq!(counted.get("rate", false), 2);
+        assert_eq!(counted.get("client", true), 1);
+        assert_eq!(counted.get("server", true), 0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! clients may hold: admission and timeouts, connections, WebSockets, rate limits and the
 //! client's address behind trusted proxies.
 
+pub mod accept_rate;
 pub mod admission;
 pub mod assets;
 pub mod bearer;

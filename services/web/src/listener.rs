@@ -1,6 +1,7 @@
-//! The accept loop: each connection counted against its address's and the server's bounds
-//! (`conn_limits`), served by hyper's HTTP/1 connection with a header timeout, and ended
-//! gracefully at shutdown (issue 11).
+//! The accept loop: each connection paced by its address's accept rate and counted against
+//! its address's and the server's bounds (`conn_limits`, `accept_rate`), served by hyper's
+//! HTTP/1 connection with a header timeout, and ended gracefully at shutdown (issue 11). A
+//! refused connection is answered 503 or, in an address's penalty window, closed at once.
 //!
 //! `axum::serve` offers neither a header timeout nor a say over which connections are taken,
 //! so the loop is here, on hyper's own connection builder.
@@ -10,7 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -26,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
 use crate::admission::closing;
-use crate::conn_limits::{Connections, Open, Refused};
+use crate::conn_limits::{Connections, Open, Refusal};
 use crate::respond::error_json;
 
 /// Largest request head accepted (request line and headers); past it hyper answers 431.
@@ -71,7 +72,7 @@ pub async fn serve(
                 continue;
             }
         };
-        match connections.admit(peer.ip()) {
+        match connections.accept(peer.ip(), Instant::now()) {
             Ok(open) => {
                 let (router, stop, alive) = (router.clone(), stop_rx.clone(), alive_tx.clone());
                 let header_timeout = connections.settings().header_timeout;
@@ -80,7 +81,7 @@ pub async fn serve(
                     drop(alive);
                 });
             }
-            Err(why) => refuse(stream, peer, why, &refusing),
+            Err(refusal) => refuse(stream, peer, refusal, &refusing, &connections),
         }
     }
     // No new connections from here on: the port refuses them.
@@ -141,12 +142,29 @@ fn builder(header_timeout: Duration) -> http1::Builder {
 }
 
 /// Answers a connection that is not taken with 503 `TOO_MANY_CONNECTIONS`, `Retry-After` and
-/// `Connection: close`, once its request head has arrived; with [`MAX_REFUSING`] refusals
-/// under way, closes it at once.
-fn refuse(stream: TcpStream, peer: SocketAddr, why: Refused, refusing: &Arc<AtomicUsize>) {
-    tracing::debug!(%peer, ?why, "connection refused");
-    if refusing.fetch_add(1, Ordering::AcqRel) >= MAX_REFUSING {
-        refusing.fetch_sub(1, Ordering::AcqRel);
+/// `Connection: close`, once its request head has arrived; closes it at once, unanswered, when
+/// its address is in a penalty window past its first refusals, or with [`MAX_REFUSING`]
+/// refusals under way. Either way it is counted.
+fn refuse(
+    stream: TcpStream,
+    peer: SocketAddr,
+    refusal: Refusal,
+    refusing: &Arc<AtomicUsize>,
+    connections: &Connections,
+) {
+    let Refusal { why, answer } = refusal;
+    tracing::debug!(%peer, ?why, answer, "connection refused");
+    let answer = answer && {
+        let taken = refusing.fetch_add(1, Ordering::AcqRel) < MAX_REFUSING;
+        if !taken {
+            refusing.fetch_sub(1, Ordering::AcqRel);
+        }
+        taken
+    };
+    connections.count_refused(why, answer);
+    if !answer {
+        // Closed with a reset: nothing read or written, and no TIME_WAIT left behind.
+        let _ = stream.set_zero_linger();
         return;
     }
     let refusing = refusing.clone();
