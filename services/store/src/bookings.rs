@@ -3,14 +3,16 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::events::{insert_event, NewEvent};
 use crate::outbox::{insert_outbox, NewOutbox};
 use crate::schema::{booking_identities, bookings, no_shows, seat_releases, slot_usage};
 use crate::seats::seat_back;
 use crate::AnyConn as _;
 use crate::{
-    checkout, in_tx, on_conn, on_db, on_read, unique, Conn, Db, Result, StoreError, TenantId,
+    checkout, in_tx, on_conn, on_db, on_read, unique, Conn, Db, Result, SqliteConnection,
+    StoreError, TenantId,
 };
 
 /// The columns of [`BookingRow`], for the modules that still name them in SQL text
@@ -258,12 +260,25 @@ async fn by_idempotency_key(
 /// One transaction on one connection: the idempotency key's lookup, the seat, the booking,
 /// its identities, its outbox rows and, on PostgreSQL, the notification of the usage change
 /// to the other servers (delivered at the commit, not at all on a rollback).
-#[tracing::instrument(name = "store.create_booking", skip_all)]
 pub async fn create_booking(
     db: &Db,
     b: &NewBooking,
     capacity: i64,
     messages: &[NewOutbox],
+) -> Result<Created> {
+    create_booking_with_events(db, b, capacity, messages, &[]).await
+}
+
+/// [`create_booking`] with the booking's first history events (its `created` event), written
+/// in the same transaction after the booking row: a new booking has them, or nothing was
+/// stored. A replayed request (its idempotency key's booking) writes none.
+#[tracing::instrument(name = "store.create_booking", skip_all)]
+pub async fn create_booking_with_events(
+    db: &Db,
+    b: &NewBooking,
+    capacity: i64,
+    messages: &[NewOutbox],
+    events: &[NewEvent],
 ) -> Result<Created> {
     let insert = BookingInsert::of(b);
     let result: Result<Created> = in_tx!(db, c => {
@@ -287,6 +302,9 @@ pub async fn create_booking(
             .map_err(|e| unique(e, &["idempotency", "code"]))?;
         insert_identities(c.conn(), b.tenant, row.id, &b.identities).await?;
         insert_outbox(c.conn(), b.tenant, Some(row.id), messages, b.now).await?;
+        for e in events {
+            insert_event(c.conn(), b.tenant, row.id, e, b.now).await?;
+        }
         if let Conn::Pg(pg) = c.conn() {
             let (channel, payload) = crate::usage_events::usage_payload(b.tenant, b.service_id);
             crate::usage_events::notify_on(pg, channel, &payload).await?;
@@ -630,6 +648,19 @@ struct ActiveRow {
     value_hash: String,
 }
 
+/// The no-shows of one tenant's identities since an instant, by time
+/// (`no_shows_lookup`: tenant_id, value_hash, at).
+macro_rules! no_shows_of {
+    ($tenant:expr, $hashes:expr, $since:expr) => {
+        no_shows::table
+            .filter(no_shows::tenant_id.eq($tenant.0))
+            .filter(no_shows::value_hash.eq_any($hashes))
+            .filter(no_shows::at.ge($since))
+            .order(no_shows::at)
+            .select((no_shows::value_hash, no_shows::department, no_shows::at))
+    };
+}
+
 /// Active bookings (holding a seat, not yet started) per identity hash, in one tenant.
 pub async fn active_by_identity(
     db: &Db,
@@ -640,36 +671,13 @@ pub async fn active_by_identity(
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    // One statement for all the hashes, counted per hash.
-    let counts: Vec<(String, i64)> = match db {
-        Db::Pg(pool) => {
-            let rows: Vec<HashCount> = diesel::sql_query(PG_ACTIVE_BY_IDENTITY)
-                .bind::<BigInt, _>(tenant.0)
-                .bind::<Array<Text>, _>(hashes)
-                .bind::<BigInt, _>(now)
-                .load(&mut *checkout(pool).await?)
-                .await?;
-            rows.into_iter().map(|r| (r.value_hash, r.n)).collect()
-        }
+    let counts = match db {
+        Db::Pg(pool) => pg_counts(&*checkout(pool).await?, tenant, hashes, now).await?,
         Db::Sqlite { read, .. } => {
-            active_identities!(tenant, now)
-                .filter(booking_identities::value_hash.eq_any(hashes))
-                .group_by(booking_identities::value_hash)
-                .select((booking_identities::value_hash, diesel::dsl::count_star()))
-                .load(&mut *checkout(read).await?)
-                .await?
+            sqlite_counts(&mut *checkout(read).await?, tenant, hashes, now).await?
         }
     };
-    Ok(hashes
-        .iter()
-        .map(|h| {
-            let n = counts
-                .iter()
-                .find(|(hash, _)| hash == h)
-                .map_or(0, |(_, n)| *n);
-            (h.clone(), n)
-        })
-        .collect())
+    Ok(counts_per_hash(hashes, counts))
 }
 
 /// The active (seat-holding, not yet started) bookings of these identities, one row per
@@ -680,49 +688,216 @@ pub async fn active_for_identities(
     hashes: &[String],
     now: i64,
 ) -> Result<Vec<(i64, i64, i64, String)>> {
-    let mut out = Vec::new();
     if hashes.is_empty() {
-        return Ok(out);
+        return Ok(Vec::new());
     }
-    // A statement per hash (each has its own limit of 200), on one connection.
-    match db {
+    let rows = match db {
+        Db::Pg(pool) => pg_active(&*checkout(pool).await?, tenant, hashes, now).await?,
+        Db::Sqlite { read, .. } => {
+            sqlite_active(&mut *checkout(read).await?, tenant, hashes, now).await?
+        }
+    };
+    Ok(active_sorted(rows))
+}
+
+/// No-shows of these identities since `since`: (identity hash, department, at), per hash in
+/// the order given, each hash's by time.
+pub async fn recent_no_shows(
+    db: &Db,
+    tenant: TenantId,
+    hashes: &[String],
+    since: i64,
+) -> Result<Vec<(String, Option<String>, i64)>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = match db {
         Db::Pg(pool) => {
-            let mut c = checkout(pool).await?;
-            for h in hashes {
-                let rows: Vec<ActiveRow> = diesel::sql_query(PG_ACTIVE_FOR_IDENTITY)
-                    .bind::<BigInt, _>(tenant.0)
-                    .bind::<Text, _>(h)
-                    .bind::<BigInt, _>(now)
-                    .load(&mut *c)
-                    .await?;
-                out.extend(
-                    rows.into_iter()
-                        .map(|r| (r.id, r.service_id, r.slot_start, r.value_hash)),
-                );
-            }
+            let c = checkout(pool).await?;
+            no_shows_of!(tenant, hashes, since).load(&mut &*c).await?
         }
         Db::Sqlite { read, .. } => {
-            let mut c = checkout(read).await?;
-            for h in hashes {
-                let rows: Vec<(i64, i64, i64, String)> = active_identities!(tenant, now)
-                    .filter(booking_identities::value_hash.eq(h))
-                    .order(bookings::slot_start)
-                    .limit(200)
-                    .select((
-                        bookings::id,
-                        bookings::service_id,
-                        bookings::slot_start,
-                        booking_identities::value_hash,
-                    ))
-                    .load(&mut *c)
-                    .await?;
-                out.extend(rows);
-            }
+            no_shows_of!(tenant, hashes, since)
+                .load(&mut *checkout(read).await?)
+                .await?
         }
+    };
+    Ok(no_shows_per_hash(hashes, rows))
+}
+
+/// What the booking hooks read of a client's past (P-6, OP-14): the three answers of
+/// [`active_by_identity`], [`active_for_identities`] and [`recent_no_shows`], the same rows in
+/// the same order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientHistory {
+    /// (identity hash, active bookings), one per hash in the order given.
+    pub active_by_identity: Vec<(String, i64)>,
+    /// (booking id, service id, slot start, identity hash) of the active bookings.
+    pub active: Vec<(i64, i64, i64, String)>,
+    /// (identity hash, department, at) of the no-shows since `since`.
+    pub no_shows: Vec<(String, Option<String>, i64)>,
+}
+
+/// A client's past for a booking's rules, read on ONE connection (a reader; outside the
+/// booking's transaction, which must not wait for the policy script): on PostgreSQL its
+/// statements (the counts, one per hash for the active bookings, the no-shows) are sent
+/// together, pipelined, and cost one round trip; on SQLite they run one after another on the
+/// same WAL snapshot. No hash, no query.
+#[tracing::instrument(name = "store.client_history", skip_all)]
+pub async fn client_history(
+    db: &Db,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+    since: i64,
+) -> Result<ClientHistory> {
+    if hashes.is_empty() {
+        return Ok(ClientHistory::default());
     }
-    out.sort_unstable();
-    out.dedup();
+    let (counts, active, no_shows) = match db {
+        Db::Pg(pool) => {
+            let conn = checkout(pool).await?;
+            let c: &AsyncPgConnection = &conn;
+            // Futures on a shared reference to one connection, polled together: diesel-async
+            // writes each statement as soon as it is polled and reads the answers in order.
+            let mut shared = c;
+            let no_shows = no_shows_of!(tenant, hashes, since).load(&mut shared);
+            futures_util::future::try_join3(
+                pg_counts(c, tenant, hashes, now),
+                pg_active(c, tenant, hashes, now),
+                async { Ok(no_shows.await?) },
+            )
+            .await?
+        }
+        Db::Sqlite { read, .. } => {
+            let mut conn = checkout(read).await?;
+            let c = &mut *conn;
+            let counts = sqlite_counts(c, tenant, hashes, now).await?;
+            let active = sqlite_active(c, tenant, hashes, now).await?;
+            let no_shows = no_shows_of!(tenant, hashes, since).load(c).await?;
+            (counts, active, no_shows)
+        }
+    };
+    Ok(ClientHistory {
+        active_by_identity: counts_per_hash(hashes, counts),
+        active: active_sorted(active),
+        no_shows: no_shows_per_hash(hashes, no_shows),
+    })
+}
+
+/// Per hash, its active bookings (one statement for all the hashes), on PostgreSQL.
+async fn pg_counts(
+    mut c: &AsyncPgConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    let rows: Vec<HashCount> = diesel::sql_query(PG_ACTIVE_BY_IDENTITY)
+        .bind::<BigInt, _>(tenant.0)
+        .bind::<Array<Text>, _>(hashes)
+        .bind::<BigInt, _>(now)
+        .load(&mut c)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.value_hash, r.n)).collect())
+}
+
+/// The active bookings of each hash (a statement per hash, each with its own limit of 200),
+/// pipelined on one PostgreSQL connection.
+async fn pg_active(
+    c: &AsyncPgConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(i64, i64, i64, String)>> {
+    let per_hash = hashes.iter().map(|h| async move {
+        let mut c = c;
+        diesel::sql_query(PG_ACTIVE_FOR_IDENTITY)
+            .bind::<BigInt, _>(tenant.0)
+            .bind::<Text, _>(h)
+            .bind::<BigInt, _>(now)
+            .load::<ActiveRow>(&mut c)
+            .await
+    });
+    let rows = futures_util::future::try_join_all(per_hash).await?;
+    Ok(rows
+        .into_iter()
+        .flatten()
+        .map(|r| (r.id, r.service_id, r.slot_start, r.value_hash))
+        .collect())
+}
+
+/// Per hash, its active bookings (one statement for all the hashes), on SQLite.
+async fn sqlite_counts(
+    c: &mut SqliteConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    Ok(active_identities!(tenant, now)
+        .filter(booking_identities::value_hash.eq_any(hashes))
+        .group_by(booking_identities::value_hash)
+        .select((booking_identities::value_hash, diesel::dsl::count_star()))
+        .load(c)
+        .await?)
+}
+
+/// The active bookings of each hash (a statement per hash, each with its own limit of 200),
+/// on one SQLite connection.
+async fn sqlite_active(
+    c: &mut SqliteConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(i64, i64, i64, String)>> {
+    let mut out = Vec::new();
+    for h in hashes {
+        let rows: Vec<(i64, i64, i64, String)> = active_identities!(tenant, now)
+            .filter(booking_identities::value_hash.eq(h))
+            .order(bookings::slot_start)
+            .limit(200)
+            .select((
+                bookings::id,
+                bookings::service_id,
+                bookings::slot_start,
+                booking_identities::value_hash,
+            ))
+            .load(c)
+            .await?;
+        out.extend(rows);
+    }
     Ok(out)
+}
+
+/// A count for every hash given, in its order (0 for a hash with no active booking).
+fn counts_per_hash(hashes: &[String], counts: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    hashes
+        .iter()
+        .map(|h| {
+            let n = counts
+                .iter()
+                .find(|(hash, _)| hash == h)
+                .map_or(0, |(_, n)| *n);
+            (h.clone(), n)
+        })
+        .collect()
+}
+
+/// The rows of the active bookings by booking id, each (booking, identity) once.
+fn active_sorted(mut rows: Vec<(i64, i64, i64, String)>) -> Vec<(i64, i64, i64, String)> {
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// The no-shows per hash in the order given, each hash's by time.
+fn no_shows_per_hash(
+    hashes: &[String],
+    rows: Vec<(String, Option<String>, i64)>,
+) -> Vec<(String, Option<String>, i64)> {
+    hashes
+        .iter()
+        .flat_map(|h| rows.iter().filter(move |(hash, _, _)| hash == h).cloned())
+        .collect()
 }
 
 /// Records a no-show for each identity of a booking (OP-14).
@@ -754,31 +929,6 @@ pub async fn record_no_show(
         ));
     on_db!(db, c => insert.execute(c).await)?;
     Ok(())
-}
-
-/// No-shows of these identities since `since`: (identity hash, department, at), per hash in
-/// the order given, each hash's by time.
-pub async fn recent_no_shows(
-    db: &Db,
-    tenant: TenantId,
-    hashes: &[String],
-    since: i64,
-) -> Result<Vec<(String, Option<String>, i64)>> {
-    if hashes.is_empty() {
-        return Ok(Vec::new());
-    }
-    // One statement for all the hashes (`no_shows_lookup`: tenant_id, value_hash, at).
-    let q = no_shows::table
-        .filter(no_shows::tenant_id.eq(tenant.0))
-        .filter(no_shows::value_hash.eq_any(hashes))
-        .filter(no_shows::at.ge(since))
-        .order(no_shows::at)
-        .select((no_shows::value_hash, no_shows::department, no_shows::at));
-    let rows: Vec<(String, Option<String>, i64)> = on_read!(db, c => q.load(c).await)?;
-    Ok(hashes
-        .iter()
-        .flat_map(|h| rows.iter().filter(move |(hash, _, _)| hash == h).cloned())
-        .collect())
 }
 
 /// Moves a booking that holds a seat to another slot of its service: the new seat is taken
