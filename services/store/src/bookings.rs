@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::events::{insert_event, NewEvent};
-use crate::outbox::{insert_outbox, NewOutbox};
+use crate::events::{insert_event, insert_event_pg, NewEvent};
+use crate::outbox::{insert_outbox, insert_outbox_pg, NewOutbox};
 use crate::schema::{booking_identities, bookings, no_shows, seat_releases, slot_usage};
 use crate::seats::seat_back;
 use crate::AnyConn as _;
@@ -161,6 +161,31 @@ impl<'a> BookingInsert<'a> {
     }
 }
 
+/// The seat's conditional upsert: raises `used` below `capacity` or changes no row, whatever
+/// the concurrency (P-3).
+macro_rules! seat_upsert {
+    ($tenant:expr, $service_id:expr, $slot_start:expr, $quota:expr, $capacity:expr) => {{
+        let upsert = diesel::insert_into(slot_usage::table)
+            .values((
+                slot_usage::tenant_id.eq($tenant.0),
+                slot_usage::service_id.eq($service_id),
+                slot_usage::slot_start.eq($slot_start),
+                slot_usage::quota.eq($quota),
+                slot_usage::used.eq(1),
+            ))
+            .on_conflict((
+                slot_usage::tenant_id,
+                slot_usage::service_id,
+                slot_usage::quota,
+                slot_usage::slot_start,
+            ))
+            .do_update()
+            .set(slot_usage::used.eq(slot_usage::used + 1));
+        // `DO UPDATE ... WHERE`: the upsert's own filter (not `QueryDsl::filter`).
+        diesel::query_dsl::methods::FilterDsl::filter(upsert, slot_usage::used.lt($capacity))
+    }};
+}
+
 /// Takes one seat of a slot inside the caller's transaction: one conditional upsert that
 /// raises `used` below `capacity` or changes no row, whatever the concurrency (P-3).
 /// Returns the rows it changed (1 when the seat was taken).
@@ -172,26 +197,25 @@ async fn take_seat(
     quota: &str,
     capacity: i64,
 ) -> Result<usize> {
-    let upsert = diesel::insert_into(slot_usage::table)
-        .values((
-            slot_usage::tenant_id.eq(tenant.0),
-            slot_usage::service_id.eq(service_id),
-            slot_usage::slot_start.eq(slot_start),
-            slot_usage::quota.eq(quota),
-            slot_usage::used.eq(1),
-        ))
-        .on_conflict((
-            slot_usage::tenant_id,
-            slot_usage::service_id,
-            slot_usage::quota,
-            slot_usage::slot_start,
-        ))
-        .do_update()
-        .set(slot_usage::used.eq(slot_usage::used + 1));
-    // `DO UPDATE ... WHERE`: the upsert's own filter (not `QueryDsl::filter`).
-    let upsert =
-        diesel::query_dsl::methods::FilterDsl::filter(upsert, slot_usage::used.lt(capacity));
+    let upsert = seat_upsert!(tenant, service_id, slot_start, quota, capacity);
     Ok(on_conn!(conn, c => upsert.execute(c).await)?)
+}
+
+/// The rows of the identities a booking counts against.
+macro_rules! identity_rows {
+    ($tenant:expr, $booking_id:expr, $identities:expr) => {
+        $identities
+            .iter()
+            .map(|(kind, hash)| {
+                (
+                    booking_identities::tenant_id.eq($tenant.0),
+                    booking_identities::booking_id.eq($booking_id),
+                    booking_identities::kind.eq(kind.as_str()),
+                    booking_identities::value_hash.eq(hash.as_str()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
 }
 
 /// Stores the identities a booking counts against, inside its transaction.
@@ -201,41 +225,48 @@ async fn insert_identities(
     booking_id: i64,
     identities: &[(String, String)],
 ) -> Result<()> {
-    if identities.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = identities
-        .iter()
-        .map(|(kind, hash)| {
-            (
-                booking_identities::tenant_id.eq(tenant.0),
-                booking_identities::booking_id.eq(booking_id),
-                booking_identities::kind.eq(kind.as_str()),
-                booking_identities::value_hash.eq(hash.as_str()),
-            )
-        })
-        .collect();
     match conn {
-        // One statement for all of them: one round trip.
-        Conn::Pg(c) => {
-            diesel::insert_into(booking_identities::table)
-                .values(&rows)
-                .on_conflict_do_nothing()
-                .execute(c)
-                .await?;
-        }
+        Conn::Pg(c) => insert_identities_pg(c, tenant, booking_id, identities).await,
         // diesel writes no multi-row INSERT for SQLite; in-process, a row each costs nothing.
         Conn::Sqlite(c) => {
-            for row in &rows {
+            for row in &identity_rows!(tenant, booking_id, identities) {
                 diesel::insert_into(booking_identities::table)
                     .values(row)
                     .on_conflict_do_nothing()
                     .execute(c)
                     .await?;
             }
+            Ok(())
         }
     }
+}
+
+/// [`insert_identities`] on PostgreSQL: one statement for all of them, on a shared reference
+/// (pipelined with the booking's other last statements).
+async fn insert_identities_pg(
+    mut c: &AsyncPgConnection,
+    tenant: TenantId,
+    booking_id: i64,
+    identities: &[(String, String)],
+) -> Result<()> {
+    if identities.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(booking_identities::table)
+        .values(&identity_rows!(tenant, booking_id, identities))
+        .on_conflict_do_nothing()
+        .execute(&mut c)
+        .await?;
     Ok(())
+}
+
+/// The booking of one tenant stored with an idempotency key.
+macro_rules! with_key {
+    ($tenant:expr, $key:expr) => {
+        bookings::table
+            .filter(bookings::tenant_id.eq($tenant.0))
+            .filter(bookings::idempotency_key.eq($key))
+    };
 }
 
 /// The booking stored with an idempotency key, on a connection the caller holds.
@@ -244,9 +275,7 @@ async fn by_idempotency_key(
     tenant: TenantId,
     key: &str,
 ) -> Result<Option<BookingRow>> {
-    let q = bookings::table
-        .filter(bookings::tenant_id.eq(tenant.0))
-        .filter(bookings::idempotency_key.eq(key));
+    let q = with_key!(tenant, key);
     // `as_select()` names the backend, so it is built in each arm.
     Ok(on_conn!(conn, c => q.select(BookingRow::as_select()).get_result(c).await.optional())?)
 }
@@ -281,39 +310,22 @@ pub async fn create_booking_with_events(
     events: &[NewEvent],
 ) -> Result<Created> {
     let insert = BookingInsert::of(b);
+    // On PostgreSQL, the booking its idempotency key already has (the transaction is rolled
+    // back: the seat and the row it took with the lookup are given back).
+    let mut first: Option<BookingRow> = None;
     let result: Result<Created> = in_tx!(db, c => {
-        if let Some(key) = &b.idempotency_key {
-            if let Some(existing) = by_idempotency_key(c.conn(), b.tenant, key).await? {
-                return Ok(Created {
-                    booking: existing,
-                    replayed: true,
-                });
-            }
+        match c.conn() {
+            Conn::Pg(pg) => store_pg(pg, b, &insert, capacity, messages, events, &mut first).await,
+            Conn::Sqlite(lite) => store_sqlite(lite, b, &insert, capacity, messages, events).await,
         }
-        let taken = take_seat(c.conn(), b.tenant, b.service_id, b.slot_start, b.quota, capacity).await?;
-        if taken != 1 || capacity < 1 {
-            return Err(StoreError::SlotFull);
-        }
-        let row = diesel::insert_into(bookings::table)
-            .values(&insert)
-            .returning(BookingRow::as_returning())
-            .get_result(c)
-            .await
-            .map_err(|e| unique(e, &["idempotency", "code"]))?;
-        insert_identities(c.conn(), b.tenant, row.id, &b.identities).await?;
-        insert_outbox(c.conn(), b.tenant, Some(row.id), messages, b.now).await?;
-        for e in events {
-            insert_event(c.conn(), b.tenant, row.id, e, b.now).await?;
-        }
-        if let Conn::Pg(pg) = c.conn() {
-            let (channel, payload) = crate::usage_events::usage_payload(b.tenant, b.service_id);
-            crate::usage_events::notify_on(pg, channel, &payload).await?;
-        }
-        Ok(Created {
-            booking: row,
-            replayed: false,
-        })
     });
+    let result = match (result, first) {
+        (Err(StoreError::Conflict), Some(existing)) => Ok(Created {
+            booking: existing,
+            replayed: true,
+        }),
+        (result, _) => result,
+    };
     match result {
         Ok(created) => {
             if !created.replayed {
@@ -347,6 +359,127 @@ pub async fn create_booking_with_events(
         }
         Err(e) => Err(e),
     }
+}
+
+/// [`create_booking_with_events`]'s transaction on PostgreSQL, in two round trips between
+/// its BEGIN and its COMMIT: first the idempotency key's lookup, the seat's upsert and the
+/// booking's insert, pipelined; then, with the booking's id, its identities, its outbox rows,
+/// its events and the notification of the usage change, pipelined. Statements run in the
+/// order sent and their answers are judged in that order, as if each had waited for the one
+/// before: a statement that would not have run has its effect rolled back with the
+/// transaction (a seat taken for a replay, a booking row for a full slot).
+async fn store_pg(
+    c: &mut AsyncPgConnection,
+    b: &NewBooking,
+    insert: &BookingInsert<'_>,
+    capacity: i64,
+    messages: &[NewOutbox],
+    events: &[NewEvent],
+    first: &mut Option<BookingRow>,
+) -> Result<Created> {
+    let c: &AsyncPgConnection = c;
+    let lookup = async {
+        let mut c = c;
+        match &b.idempotency_key {
+            Some(key) => with_key!(b.tenant, key)
+                .select(BookingRow::as_select())
+                .get_result(&mut c)
+                .await
+                .optional(),
+            None => Ok(None),
+        }
+    };
+    let seat = async {
+        let mut c = c;
+        seat_upsert!(b.tenant, b.service_id, b.slot_start, b.quota, capacity)
+            .execute(&mut c)
+            .await
+    };
+    let row = async {
+        let mut c = c;
+        diesel::insert_into(bookings::table)
+            .values(insert)
+            .returning(BookingRow::as_returning())
+            .get_result(&mut c)
+            .await
+    };
+    let (existing, taken, row) = futures_util::future::join3(lookup, seat, row).await;
+    if let Some(existing) = existing? {
+        *first = Some(existing);
+        return Err(StoreError::Conflict);
+    }
+    if taken? != 1 || capacity < 1 {
+        return Err(StoreError::SlotFull);
+    }
+    let row = row.map_err(|e| unique(e, &["idempotency", "code"]))?;
+    let (channel, payload) = crate::usage_events::usage_payload(b.tenant, b.service_id);
+    let (identities, outbox, written, notified) = futures_util::future::join4(
+        insert_identities_pg(c, b.tenant, row.id, &b.identities),
+        insert_outbox_pg(c, b.tenant, Some(row.id), messages, b.now),
+        futures_util::future::join_all(
+            events
+                .iter()
+                .map(|e| insert_event_pg(c, b.tenant, row.id, e, b.now)),
+        ),
+        crate::usage_events::notify_on(c, channel, &payload),
+    )
+    .await;
+    identities?;
+    outbox?;
+    for event in written {
+        event?;
+    }
+    notified?;
+    Ok(Created {
+        booking: row,
+        replayed: false,
+    })
+}
+
+/// [`create_booking_with_events`]'s transaction on SQLite, a statement after another.
+async fn store_sqlite(
+    c: &mut SqliteConnection,
+    b: &NewBooking,
+    insert: &BookingInsert<'_>,
+    capacity: i64,
+    messages: &[NewOutbox],
+    events: &[NewEvent],
+) -> Result<Created> {
+    if let Some(key) = &b.idempotency_key {
+        if let Some(existing) = by_idempotency_key(c.conn(), b.tenant, key).await? {
+            return Ok(Created {
+                booking: existing,
+                replayed: true,
+            });
+        }
+    }
+    let taken = take_seat(
+        c.conn(),
+        b.tenant,
+        b.service_id,
+        b.slot_start,
+        b.quota,
+        capacity,
+    )
+    .await?;
+    if taken != 1 || capacity < 1 {
+        return Err(StoreError::SlotFull);
+    }
+    let row = diesel::insert_into(bookings::table)
+        .values(insert)
+        .returning(BookingRow::as_returning())
+        .get_result(c)
+        .await
+        .map_err(|e| unique(e, &["idempotency", "code"]))?;
+    insert_identities(c.conn(), b.tenant, row.id, &b.identities).await?;
+    insert_outbox(c.conn(), b.tenant, Some(row.id), messages, b.now).await?;
+    for e in events {
+        insert_event(c.conn(), b.tenant, row.id, e, b.now).await?;
+    }
+    Ok(Created {
+        booking: row,
+        replayed: false,
+    })
 }
 
 /// The booking of one tenant whose `$column` equals `$value`, on the writer.
