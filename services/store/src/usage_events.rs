@@ -116,7 +116,7 @@ pub fn apply_remote(payload: &str) {
 async fn notify(db: &Db, channel: &str, payload: String) {
     if let Db::Pg(pool) = db {
         let sent = match checkout(pool).await {
-            Ok(mut conn) => notify_on(&mut conn, channel, &payload).await,
+            Ok(conn) => notify_on(&conn, channel, &payload).await,
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
