@@ -61,17 +61,22 @@ pub async fn note(
 
 /// What the `created` event of a booking says.
 pub fn created_event(b: &BookingRow, actor: &str) -> NewEvent {
-    NewEvent::new(CREATED, actor).detail(
-        json!({ "source": b.source, "quota": b.quota, "status": b.status, "code": b.code })
-            .to_string(),
-    )
+    created_event_of(&b.code, &b.source, &b.quota, &b.status, actor)
 }
 
-/// Records the `created` event of a booking made through the public API.
-pub async fn created(app: &App, tenant: TenantId, b: &BookingRow, actor: &str) {
-    let e = created_event(b, actor);
-    let detail = e.detail_json.and_then(|d| serde_json::from_str(&d).ok());
-    note(app, tenant, b.id, CREATED, actor, detail).await;
+/// The `created` event of a booking about to be stored with these values, written in its
+/// transaction (`store::create_booking_with_events`): the same as [`created_event`] of the
+/// row it becomes.
+pub fn created_event_of(
+    code: &str,
+    source: &str,
+    quota: &str,
+    status: &str,
+    actor: &str,
+) -> NewEvent {
+    NewEvent::new(CREATED, actor).detail(
+        json!({ "source": source, "quota": quota, "status": status, "code": code }).to_string(),
+    )
 }
 
 fn instant(t: i64) -> String {

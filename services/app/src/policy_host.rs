@@ -283,15 +283,23 @@ pub async fn history(
             .map(|i| format!("{}:{}", i.kind, i.value))
             .unwrap_or_default()
     };
+    let days = t
+        .cfg
+        .policy
+        .get("no_show_block_days")
+        .and_then(Value::as_i64)
+        .unwrap_or(DEFAULT_NO_SHOW_DAYS)
+        .clamp(0, 3650);
+    let since = (now - Duration::days(days)).timestamp();
+    // One read connection, its statements pipelined on PostgreSQL.
+    let past = store::client_history(db, t.id, &hashes, now.timestamp(), since).await?;
     let mut counts = Map::new();
-    for (hash, n) in store::active_by_identity(db, t.id, &hashes, now.timestamp()).await? {
+    for (hash, n) in past.active_by_identity {
         counts.insert(label(&hash), json!(n));
     }
     // The client's active bookings, each with the identities it shares with this one.
     let mut active: Vec<(i64, Value)> = Vec::new();
-    for (id, service, slot, hash) in
-        store::active_for_identities(db, t.id, &hashes, now.timestamp()).await?
-    {
+    for (id, service, slot, hash) in past.active {
         if let Some(entry) = active.iter_mut().find(|(b, _)| *b == id) {
             if let Some(ids) = entry.1["identities"].as_array_mut() {
                 ids.push(json!(label(&hash)));
@@ -313,16 +321,8 @@ pub async fn history(
         ));
     }
     let active: Vec<Value> = active.into_iter().map(|(_, v)| v).collect();
-    let days = t
-        .cfg
-        .policy
-        .get("no_show_block_days")
-        .and_then(Value::as_i64)
-        .unwrap_or(DEFAULT_NO_SHOW_DAYS)
-        .clamp(0, 3650);
-    let since = (now - Duration::days(days)).timestamp();
-    let no_shows: Vec<Value> = store::recent_no_shows(db, t.id, &hashes, since)
-        .await?
+    let no_shows: Vec<Value> = past
+        .no_shows
         .into_iter()
         .map(|(hash, department, at)| {
             json!({

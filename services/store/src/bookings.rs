@@ -3,14 +3,16 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::outbox::{insert_outbox, NewOutbox};
+use crate::events::{insert_event, insert_event_pg, NewEvent};
+use crate::outbox::{insert_outbox, insert_outbox_pg, NewOutbox};
 use crate::schema::{booking_identities, bookings, no_shows, seat_releases, slot_usage};
 use crate::seats::seat_back;
 use crate::AnyConn as _;
 use crate::{
-    checkout, in_tx, on_conn, on_db, on_read, unique, Conn, Db, Result, StoreError, TenantId,
+    checkout, in_tx, on_conn, on_db, on_read, unique, Conn, Db, Result, SqliteConnection,
+    StoreError, TenantId,
 };
 
 /// The columns of [`BookingRow`], for the modules that still name them in SQL text
@@ -159,6 +161,31 @@ impl<'a> BookingInsert<'a> {
     }
 }
 
+/// The seat's conditional upsert: raises `used` below `capacity` or changes no row, whatever
+/// the concurrency (P-3).
+macro_rules! seat_upsert {
+    ($tenant:expr, $service_id:expr, $slot_start:expr, $quota:expr, $capacity:expr) => {{
+        let upsert = diesel::insert_into(slot_usage::table)
+            .values((
+                slot_usage::tenant_id.eq($tenant.0),
+                slot_usage::service_id.eq($service_id),
+                slot_usage::slot_start.eq($slot_start),
+                slot_usage::quota.eq($quota),
+                slot_usage::used.eq(1),
+            ))
+            .on_conflict((
+                slot_usage::tenant_id,
+                slot_usage::service_id,
+                slot_usage::quota,
+                slot_usage::slot_start,
+            ))
+            .do_update()
+            .set(slot_usage::used.eq(slot_usage::used + 1));
+        // `DO UPDATE ... WHERE`: the upsert's own filter (not `QueryDsl::filter`).
+        diesel::query_dsl::methods::FilterDsl::filter(upsert, slot_usage::used.lt($capacity))
+    }};
+}
+
 /// Takes one seat of a slot inside the caller's transaction: one conditional upsert that
 /// raises `used` below `capacity` or changes no row, whatever the concurrency (P-3).
 /// Returns the rows it changed (1 when the seat was taken).
@@ -170,26 +197,25 @@ async fn take_seat(
     quota: &str,
     capacity: i64,
 ) -> Result<usize> {
-    let upsert = diesel::insert_into(slot_usage::table)
-        .values((
-            slot_usage::tenant_id.eq(tenant.0),
-            slot_usage::service_id.eq(service_id),
-            slot_usage::slot_start.eq(slot_start),
-            slot_usage::quota.eq(quota),
-            slot_usage::used.eq(1),
-        ))
-        .on_conflict((
-            slot_usage::tenant_id,
-            slot_usage::service_id,
-            slot_usage::quota,
-            slot_usage::slot_start,
-        ))
-        .do_update()
-        .set(slot_usage::used.eq(slot_usage::used + 1));
-    // `DO UPDATE ... WHERE`: the upsert's own filter (not `QueryDsl::filter`).
-    let upsert =
-        diesel::query_dsl::methods::FilterDsl::filter(upsert, slot_usage::used.lt(capacity));
+    let upsert = seat_upsert!(tenant, service_id, slot_start, quota, capacity);
     Ok(on_conn!(conn, c => upsert.execute(c).await)?)
+}
+
+/// The rows of the identities a booking counts against.
+macro_rules! identity_rows {
+    ($tenant:expr, $booking_id:expr, $identities:expr) => {
+        $identities
+            .iter()
+            .map(|(kind, hash)| {
+                (
+                    booking_identities::tenant_id.eq($tenant.0),
+                    booking_identities::booking_id.eq($booking_id),
+                    booking_identities::kind.eq(kind.as_str()),
+                    booking_identities::value_hash.eq(hash.as_str()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
 }
 
 /// Stores the identities a booking counts against, inside its transaction.
@@ -199,41 +225,48 @@ async fn insert_identities(
     booking_id: i64,
     identities: &[(String, String)],
 ) -> Result<()> {
-    if identities.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = identities
-        .iter()
-        .map(|(kind, hash)| {
-            (
-                booking_identities::tenant_id.eq(tenant.0),
-                booking_identities::booking_id.eq(booking_id),
-                booking_identities::kind.eq(kind.as_str()),
-                booking_identities::value_hash.eq(hash.as_str()),
-            )
-        })
-        .collect();
     match conn {
-        // One statement for all of them: one round trip.
-        Conn::Pg(c) => {
-            diesel::insert_into(booking_identities::table)
-                .values(&rows)
-                .on_conflict_do_nothing()
-                .execute(c)
-                .await?;
-        }
+        Conn::Pg(c) => insert_identities_pg(c, tenant, booking_id, identities).await,
         // diesel writes no multi-row INSERT for SQLite; in-process, a row each costs nothing.
         Conn::Sqlite(c) => {
-            for row in &rows {
+            for row in &identity_rows!(tenant, booking_id, identities) {
                 diesel::insert_into(booking_identities::table)
                     .values(row)
                     .on_conflict_do_nothing()
                     .execute(c)
                     .await?;
             }
+            Ok(())
         }
     }
+}
+
+/// [`insert_identities`] on PostgreSQL: one statement for all of them, on a shared reference
+/// (pipelined with the booking's other last statements).
+async fn insert_identities_pg(
+    mut c: &AsyncPgConnection,
+    tenant: TenantId,
+    booking_id: i64,
+    identities: &[(String, String)],
+) -> Result<()> {
+    if identities.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(booking_identities::table)
+        .values(&identity_rows!(tenant, booking_id, identities))
+        .on_conflict_do_nothing()
+        .execute(&mut c)
+        .await?;
     Ok(())
+}
+
+/// The booking of one tenant stored with an idempotency key.
+macro_rules! with_key {
+    ($tenant:expr, $key:expr) => {
+        bookings::table
+            .filter(bookings::tenant_id.eq($tenant.0))
+            .filter(bookings::idempotency_key.eq($key))
+    };
 }
 
 /// The booking stored with an idempotency key, on a connection the caller holds.
@@ -242,9 +275,7 @@ async fn by_idempotency_key(
     tenant: TenantId,
     key: &str,
 ) -> Result<Option<BookingRow>> {
-    let q = bookings::table
-        .filter(bookings::tenant_id.eq(tenant.0))
-        .filter(bookings::idempotency_key.eq(key));
+    let q = with_key!(tenant, key);
     // `as_select()` names the backend, so it is built in each arm.
     Ok(on_conn!(conn, c => q.select(BookingRow::as_select()).get_result(c).await.optional())?)
 }
@@ -258,44 +289,43 @@ async fn by_idempotency_key(
 /// One transaction on one connection: the idempotency key's lookup, the seat, the booking,
 /// its identities, its outbox rows and, on PostgreSQL, the notification of the usage change
 /// to the other servers (delivered at the commit, not at all on a rollback).
-#[tracing::instrument(name = "store.create_booking", skip_all)]
 pub async fn create_booking(
     db: &Db,
     b: &NewBooking,
     capacity: i64,
     messages: &[NewOutbox],
 ) -> Result<Created> {
+    create_booking_with_events(db, b, capacity, messages, &[]).await
+}
+
+/// [`create_booking`] with the booking's first history events (its `created` event), written
+/// in the same transaction after the booking row: a new booking has them, or nothing was
+/// stored. A replayed request (its idempotency key's booking) writes none.
+#[tracing::instrument(name = "store.create_booking", skip_all)]
+pub async fn create_booking_with_events(
+    db: &Db,
+    b: &NewBooking,
+    capacity: i64,
+    messages: &[NewOutbox],
+    events: &[NewEvent],
+) -> Result<Created> {
     let insert = BookingInsert::of(b);
+    // On PostgreSQL, the booking its idempotency key already has (the transaction is rolled
+    // back: the seat and the row it took with the lookup are given back).
+    let mut first: Option<BookingRow> = None;
     let result: Result<Created> = in_tx!(db, c => {
-        if let Some(key) = &b.idempotency_key {
-            if let Some(existing) = by_idempotency_key(c.conn(), b.tenant, key).await? {
-                return Ok(Created {
-                    booking: existing,
-                    replayed: true,
-                });
-            }
+        match c.conn() {
+            Conn::Pg(pg) => store_pg(pg, b, &insert, capacity, messages, events, &mut first).await,
+            Conn::Sqlite(lite) => store_sqlite(lite, b, &insert, capacity, messages, events).await,
         }
-        let taken = take_seat(c.conn(), b.tenant, b.service_id, b.slot_start, b.quota, capacity).await?;
-        if taken != 1 || capacity < 1 {
-            return Err(StoreError::SlotFull);
-        }
-        let row = diesel::insert_into(bookings::table)
-            .values(&insert)
-            .returning(BookingRow::as_returning())
-            .get_result(c)
-            .await
-            .map_err(|e| unique(e, &["idempotency", "code"]))?;
-        insert_identities(c.conn(), b.tenant, row.id, &b.identities).await?;
-        insert_outbox(c.conn(), b.tenant, Some(row.id), messages, b.now).await?;
-        if let Conn::Pg(pg) = c.conn() {
-            let (channel, payload) = crate::usage_events::usage_payload(b.tenant, b.service_id);
-            crate::usage_events::notify_on(pg, channel, &payload).await?;
-        }
-        Ok(Created {
-            booking: row,
-            replayed: false,
-        })
     });
+    let result = match (result, first) {
+        (Err(StoreError::Conflict), Some(existing)) => Ok(Created {
+            booking: existing,
+            replayed: true,
+        }),
+        (result, _) => result,
+    };
     match result {
         Ok(created) => {
             if !created.replayed {
@@ -329,6 +359,127 @@ pub async fn create_booking(
         }
         Err(e) => Err(e),
     }
+}
+
+/// [`create_booking_with_events`]'s transaction on PostgreSQL, in two round trips between
+/// its BEGIN and its COMMIT: first the idempotency key's lookup, the seat's upsert and the
+/// booking's insert, pipelined; then, with the booking's id, its identities, its outbox rows,
+/// its events and the notification of the usage change, pipelined. Statements run in the
+/// order sent and their answers are judged in that order, as if each had waited for the one
+/// before: a statement that would not have run has its effect rolled back with the
+/// transaction (a seat taken for a replay, a booking row for a full slot).
+async fn store_pg(
+    c: &mut AsyncPgConnection,
+    b: &NewBooking,
+    insert: &BookingInsert<'_>,
+    capacity: i64,
+    messages: &[NewOutbox],
+    events: &[NewEvent],
+    first: &mut Option<BookingRow>,
+) -> Result<Created> {
+    let c: &AsyncPgConnection = c;
+    let lookup = async {
+        let mut c = c;
+        match &b.idempotency_key {
+            Some(key) => with_key!(b.tenant, key)
+                .select(BookingRow::as_select())
+                .get_result(&mut c)
+                .await
+                .optional(),
+            None => Ok(None),
+        }
+    };
+    let seat = async {
+        let mut c = c;
+        seat_upsert!(b.tenant, b.service_id, b.slot_start, b.quota, capacity)
+            .execute(&mut c)
+            .await
+    };
+    let row = async {
+        let mut c = c;
+        diesel::insert_into(bookings::table)
+            .values(insert)
+            .returning(BookingRow::as_returning())
+            .get_result(&mut c)
+            .await
+    };
+    let (existing, taken, row) = futures_util::future::join3(lookup, seat, row).await;
+    if let Some(existing) = existing? {
+        *first = Some(existing);
+        return Err(StoreError::Conflict);
+    }
+    if taken? != 1 || capacity < 1 {
+        return Err(StoreError::SlotFull);
+    }
+    let row = row.map_err(|e| unique(e, &["idempotency", "code"]))?;
+    let (channel, payload) = crate::usage_events::usage_payload(b.tenant, b.service_id);
+    let (identities, outbox, written, notified) = futures_util::future::join4(
+        insert_identities_pg(c, b.tenant, row.id, &b.identities),
+        insert_outbox_pg(c, b.tenant, Some(row.id), messages, b.now),
+        futures_util::future::join_all(
+            events
+                .iter()
+                .map(|e| insert_event_pg(c, b.tenant, row.id, e, b.now)),
+        ),
+        crate::usage_events::notify_on(c, channel, &payload),
+    )
+    .await;
+    identities?;
+    outbox?;
+    for event in written {
+        event?;
+    }
+    notified?;
+    Ok(Created {
+        booking: row,
+        replayed: false,
+    })
+}
+
+/// [`create_booking_with_events`]'s transaction on SQLite, a statement after another.
+async fn store_sqlite(
+    c: &mut SqliteConnection,
+    b: &NewBooking,
+    insert: &BookingInsert<'_>,
+    capacity: i64,
+    messages: &[NewOutbox],
+    events: &[NewEvent],
+) -> Result<Created> {
+    if let Some(key) = &b.idempotency_key {
+        if let Some(existing) = by_idempotency_key(c.conn(), b.tenant, key).await? {
+            return Ok(Created {
+                booking: existing,
+                replayed: true,
+            });
+        }
+    }
+    let taken = take_seat(
+        c.conn(),
+        b.tenant,
+        b.service_id,
+        b.slot_start,
+        b.quota,
+        capacity,
+    )
+    .await?;
+    if taken != 1 || capacity < 1 {
+        return Err(StoreError::SlotFull);
+    }
+    let row = diesel::insert_into(bookings::table)
+        .values(insert)
+        .returning(BookingRow::as_returning())
+        .get_result(c)
+        .await
+        .map_err(|e| unique(e, &["idempotency", "code"]))?;
+    insert_identities(c.conn(), b.tenant, row.id, &b.identities).await?;
+    insert_outbox(c.conn(), b.tenant, Some(row.id), messages, b.now).await?;
+    for e in events {
+        insert_event(c.conn(), b.tenant, row.id, e, b.now).await?;
+    }
+    Ok(Created {
+        booking: row,
+        replayed: false,
+    })
 }
 
 /// The booking of one tenant whose `$column` equals `$value`, on the writer.
@@ -630,6 +781,19 @@ struct ActiveRow {
     value_hash: String,
 }
 
+/// The no-shows of one tenant's identities since an instant, by time
+/// (`no_shows_lookup`: tenant_id, value_hash, at).
+macro_rules! no_shows_of {
+    ($tenant:expr, $hashes:expr, $since:expr) => {
+        no_shows::table
+            .filter(no_shows::tenant_id.eq($tenant.0))
+            .filter(no_shows::value_hash.eq_any($hashes))
+            .filter(no_shows::at.ge($since))
+            .order(no_shows::at)
+            .select((no_shows::value_hash, no_shows::department, no_shows::at))
+    };
+}
+
 /// Active bookings (holding a seat, not yet started) per identity hash, in one tenant.
 pub async fn active_by_identity(
     db: &Db,
@@ -640,36 +804,13 @@ pub async fn active_by_identity(
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    // One statement for all the hashes, counted per hash.
-    let counts: Vec<(String, i64)> = match db {
-        Db::Pg(pool) => {
-            let rows: Vec<HashCount> = diesel::sql_query(PG_ACTIVE_BY_IDENTITY)
-                .bind::<BigInt, _>(tenant.0)
-                .bind::<Array<Text>, _>(hashes)
-                .bind::<BigInt, _>(now)
-                .load(&mut *checkout(pool).await?)
-                .await?;
-            rows.into_iter().map(|r| (r.value_hash, r.n)).collect()
-        }
+    let counts = match db {
+        Db::Pg(pool) => pg_counts(&*checkout(pool).await?, tenant, hashes, now).await?,
         Db::Sqlite { read, .. } => {
-            active_identities!(tenant, now)
-                .filter(booking_identities::value_hash.eq_any(hashes))
-                .group_by(booking_identities::value_hash)
-                .select((booking_identities::value_hash, diesel::dsl::count_star()))
-                .load(&mut *checkout(read).await?)
-                .await?
+            sqlite_counts(&mut *checkout(read).await?, tenant, hashes, now).await?
         }
     };
-    Ok(hashes
-        .iter()
-        .map(|h| {
-            let n = counts
-                .iter()
-                .find(|(hash, _)| hash == h)
-                .map_or(0, |(_, n)| *n);
-            (h.clone(), n)
-        })
-        .collect())
+    Ok(counts_per_hash(hashes, counts))
 }
 
 /// The active (seat-holding, not yet started) bookings of these identities, one row per
@@ -680,49 +821,216 @@ pub async fn active_for_identities(
     hashes: &[String],
     now: i64,
 ) -> Result<Vec<(i64, i64, i64, String)>> {
-    let mut out = Vec::new();
     if hashes.is_empty() {
-        return Ok(out);
+        return Ok(Vec::new());
     }
-    // A statement per hash (each has its own limit of 200), on one connection.
-    match db {
+    let rows = match db {
+        Db::Pg(pool) => pg_active(&*checkout(pool).await?, tenant, hashes, now).await?,
+        Db::Sqlite { read, .. } => {
+            sqlite_active(&mut *checkout(read).await?, tenant, hashes, now).await?
+        }
+    };
+    Ok(active_sorted(rows))
+}
+
+/// No-shows of these identities since `since`: (identity hash, department, at), per hash in
+/// the order given, each hash's by time.
+pub async fn recent_no_shows(
+    db: &Db,
+    tenant: TenantId,
+    hashes: &[String],
+    since: i64,
+) -> Result<Vec<(String, Option<String>, i64)>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = match db {
         Db::Pg(pool) => {
-            let mut c = checkout(pool).await?;
-            for h in hashes {
-                let rows: Vec<ActiveRow> = diesel::sql_query(PG_ACTIVE_FOR_IDENTITY)
-                    .bind::<BigInt, _>(tenant.0)
-                    .bind::<Text, _>(h)
-                    .bind::<BigInt, _>(now)
-                    .load(&mut *c)
-                    .await?;
-                out.extend(
-                    rows.into_iter()
-                        .map(|r| (r.id, r.service_id, r.slot_start, r.value_hash)),
-                );
-            }
+            let c = checkout(pool).await?;
+            no_shows_of!(tenant, hashes, since).load(&mut &*c).await?
         }
         Db::Sqlite { read, .. } => {
-            let mut c = checkout(read).await?;
-            for h in hashes {
-                let rows: Vec<(i64, i64, i64, String)> = active_identities!(tenant, now)
-                    .filter(booking_identities::value_hash.eq(h))
-                    .order(bookings::slot_start)
-                    .limit(200)
-                    .select((
-                        bookings::id,
-                        bookings::service_id,
-                        bookings::slot_start,
-                        booking_identities::value_hash,
-                    ))
-                    .load(&mut *c)
-                    .await?;
-                out.extend(rows);
-            }
+            no_shows_of!(tenant, hashes, since)
+                .load(&mut *checkout(read).await?)
+                .await?
         }
+    };
+    Ok(no_shows_per_hash(hashes, rows))
+}
+
+/// What the booking hooks read of a client's past (P-6, OP-14): the three answers of
+/// [`active_by_identity`], [`active_for_identities`] and [`recent_no_shows`], the same rows in
+/// the same order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientHistory {
+    /// (identity hash, active bookings), one per hash in the order given.
+    pub active_by_identity: Vec<(String, i64)>,
+    /// (booking id, service id, slot start, identity hash) of the active bookings.
+    pub active: Vec<(i64, i64, i64, String)>,
+    /// (identity hash, department, at) of the no-shows since `since`.
+    pub no_shows: Vec<(String, Option<String>, i64)>,
+}
+
+/// A client's past for a booking's rules, read on ONE connection (a reader; outside the
+/// booking's transaction, which must not wait for the policy script): on PostgreSQL its
+/// statements (the counts, one per hash for the active bookings, the no-shows) are sent
+/// together, pipelined, and cost one round trip; on SQLite they run one after another on the
+/// same WAL snapshot. No hash, no query.
+#[tracing::instrument(name = "store.client_history", skip_all)]
+pub async fn client_history(
+    db: &Db,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+    since: i64,
+) -> Result<ClientHistory> {
+    if hashes.is_empty() {
+        return Ok(ClientHistory::default());
     }
-    out.sort_unstable();
-    out.dedup();
+    let (counts, active, no_shows) = match db {
+        Db::Pg(pool) => {
+            let conn = checkout(pool).await?;
+            let c: &AsyncPgConnection = &conn;
+            // Futures on a shared reference to one connection, polled together: diesel-async
+            // writes each statement as soon as it is polled and reads the answers in order.
+            let mut shared = c;
+            let no_shows = no_shows_of!(tenant, hashes, since).load(&mut shared);
+            futures_util::future::try_join3(
+                pg_counts(c, tenant, hashes, now),
+                pg_active(c, tenant, hashes, now),
+                async { Ok(no_shows.await?) },
+            )
+            .await?
+        }
+        Db::Sqlite { read, .. } => {
+            let mut conn = checkout(read).await?;
+            let c = &mut *conn;
+            let counts = sqlite_counts(c, tenant, hashes, now).await?;
+            let active = sqlite_active(c, tenant, hashes, now).await?;
+            let no_shows = no_shows_of!(tenant, hashes, since).load(c).await?;
+            (counts, active, no_shows)
+        }
+    };
+    Ok(ClientHistory {
+        active_by_identity: counts_per_hash(hashes, counts),
+        active: active_sorted(active),
+        no_shows: no_shows_per_hash(hashes, no_shows),
+    })
+}
+
+/// Per hash, its active bookings (one statement for all the hashes), on PostgreSQL.
+async fn pg_counts(
+    mut c: &AsyncPgConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    let rows: Vec<HashCount> = diesel::sql_query(PG_ACTIVE_BY_IDENTITY)
+        .bind::<BigInt, _>(tenant.0)
+        .bind::<Array<Text>, _>(hashes)
+        .bind::<BigInt, _>(now)
+        .load(&mut c)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.value_hash, r.n)).collect())
+}
+
+/// The active bookings of each hash (a statement per hash, each with its own limit of 200),
+/// pipelined on one PostgreSQL connection.
+async fn pg_active(
+    c: &AsyncPgConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(i64, i64, i64, String)>> {
+    let per_hash = hashes.iter().map(|h| async move {
+        let mut c = c;
+        diesel::sql_query(PG_ACTIVE_FOR_IDENTITY)
+            .bind::<BigInt, _>(tenant.0)
+            .bind::<Text, _>(h)
+            .bind::<BigInt, _>(now)
+            .load::<ActiveRow>(&mut c)
+            .await
+    });
+    let rows = futures_util::future::try_join_all(per_hash).await?;
+    Ok(rows
+        .into_iter()
+        .flatten()
+        .map(|r| (r.id, r.service_id, r.slot_start, r.value_hash))
+        .collect())
+}
+
+/// Per hash, its active bookings (one statement for all the hashes), on SQLite.
+async fn sqlite_counts(
+    c: &mut SqliteConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    Ok(active_identities!(tenant, now)
+        .filter(booking_identities::value_hash.eq_any(hashes))
+        .group_by(booking_identities::value_hash)
+        .select((booking_identities::value_hash, diesel::dsl::count_star()))
+        .load(c)
+        .await?)
+}
+
+/// The active bookings of each hash (a statement per hash, each with its own limit of 200),
+/// on one SQLite connection.
+async fn sqlite_active(
+    c: &mut SqliteConnection,
+    tenant: TenantId,
+    hashes: &[String],
+    now: i64,
+) -> Result<Vec<(i64, i64, i64, String)>> {
+    let mut out = Vec::new();
+    for h in hashes {
+        let rows: Vec<(i64, i64, i64, String)> = active_identities!(tenant, now)
+            .filter(booking_identities::value_hash.eq(h))
+            .order(bookings::slot_start)
+            .limit(200)
+            .select((
+                bookings::id,
+                bookings::service_id,
+                bookings::slot_start,
+                booking_identities::value_hash,
+            ))
+            .load(c)
+            .await?;
+        out.extend(rows);
+    }
     Ok(out)
+}
+
+/// A count for every hash given, in its order (0 for a hash with no active booking).
+fn counts_per_hash(hashes: &[String], counts: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    hashes
+        .iter()
+        .map(|h| {
+            let n = counts
+                .iter()
+                .find(|(hash, _)| hash == h)
+                .map_or(0, |(_, n)| *n);
+            (h.clone(), n)
+        })
+        .collect()
+}
+
+/// The rows of the active bookings by booking id, each (booking, identity) once.
+fn active_sorted(mut rows: Vec<(i64, i64, i64, String)>) -> Vec<(i64, i64, i64, String)> {
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// The no-shows per hash in the order given, each hash's by time.
+fn no_shows_per_hash(
+    hashes: &[String],
+    rows: Vec<(String, Option<String>, i64)>,
+) -> Vec<(String, Option<String>, i64)> {
+    hashes
+        .iter()
+        .flat_map(|h| rows.iter().filter(move |(hash, _, _)| hash == h).cloned())
+        .collect()
 }
 
 /// Records a no-show for each identity of a booking (OP-14).
@@ -754,31 +1062,6 @@ pub async fn record_no_show(
         ));
     on_db!(db, c => insert.execute(c).await)?;
     Ok(())
-}
-
-/// No-shows of these identities since `since`: (identity hash, department, at), per hash in
-/// the order given, each hash's by time.
-pub async fn recent_no_shows(
-    db: &Db,
-    tenant: TenantId,
-    hashes: &[String],
-    since: i64,
-) -> Result<Vec<(String, Option<String>, i64)>> {
-    if hashes.is_empty() {
-        return Ok(Vec::new());
-    }
-    // One statement for all the hashes (`no_shows_lookup`: tenant_id, value_hash, at).
-    let q = no_shows::table
-        .filter(no_shows::tenant_id.eq(tenant.0))
-        .filter(no_shows::value_hash.eq_any(hashes))
-        .filter(no_shows::at.ge(since))
-        .order(no_shows::at)
-        .select((no_shows::value_hash, no_shows::department, no_shows::at));
-    let rows: Vec<(String, Option<String>, i64)> = on_read!(db, c => q.load(c).await)?;
-    Ok(hashes
-        .iter()
-        .flat_map(|h| rows.iter().filter(move |(hash, _, _)| hash == h).cloned())
-        .collect())
 }
 
 /// Moves a booking that holds a seat to another slot of its service: the new seat is taken

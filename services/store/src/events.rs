@@ -4,10 +4,10 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::schema::{booking_events, bookings};
-use crate::{in_tx, on_conn, on_read, AnyConn as _, Conn, Db, Result, StoreError, TenantId};
+use crate::{in_tx, on_read, AnyConn as _, Conn, Db, Result, StoreError, TenantId};
 
 /// One event to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,38 @@ pub struct BookingEventRow {
     pub at: i64,
 }
 
+/// `INSERT … SELECT … RETURNING id` of an event: the row is written only when the booking is
+/// the tenant's.
+macro_rules! event_insert {
+    ($tenant:expr, $booking_id:expr, $e:expr, $now:expr) => {{
+        let of_the_tenant = bookings::table
+            .filter(
+                bookings::tenant_id
+                    .eq($tenant.0)
+                    .and(bookings::id.eq($booking_id)),
+            )
+            .select((
+                bookings::tenant_id,
+                bookings::id,
+                $e.kind.as_str().into_sql::<Text>(),
+                $e.actor.as_str().into_sql::<Text>(),
+                $e.detail_json.as_deref().into_sql::<Nullable<Text>>(),
+                $now.into_sql::<BigInt>(),
+            ));
+        diesel::insert_into(booking_events::table)
+            .values(of_the_tenant)
+            .into_columns((
+                booking_events::tenant_id,
+                booking_events::booking_id,
+                booking_events::kind,
+                booking_events::actor,
+                booking_events::detail_json,
+                booking_events::at,
+            ))
+            .returning(booking_events::id)
+    }};
+}
+
 /// Writes an event of the tenant's booking inside a transaction; changes nothing (false) when
 /// the booking is not the tenant's.
 pub(crate) async fn insert_event(
@@ -56,33 +88,31 @@ pub(crate) async fn insert_event(
     e: &NewEvent,
     now: i64,
 ) -> Result<bool> {
-    // INSERT … SELECT: the row is written only when the booking is the tenant's.
-    let of_the_tenant = bookings::table
-        .filter(
-            bookings::tenant_id
-                .eq(tenant.0)
-                .and(bookings::id.eq(booking_id)),
-        )
-        .select((
-            bookings::tenant_id,
-            bookings::id,
-            e.kind.as_str().into_sql::<Text>(),
-            e.actor.as_str().into_sql::<Text>(),
-            e.detail_json.as_deref().into_sql::<Nullable<Text>>(),
-            now.into_sql::<BigInt>(),
-        ));
-    let insert = diesel::insert_into(booking_events::table)
-        .values(of_the_tenant)
-        .into_columns((
-            booking_events::tenant_id,
-            booking_events::booking_id,
-            booking_events::kind,
-            booking_events::actor,
-            booking_events::detail_json,
-            booking_events::at,
-        ))
-        .returning(booking_events::id);
-    let id: Option<i64> = on_conn!(conn, c => insert.get_result(c).await.optional())?;
+    match conn {
+        Conn::Pg(c) => insert_event_pg(c, tenant, booking_id, e, now).await,
+        Conn::Sqlite(c) => {
+            let id: Option<i64> = event_insert!(tenant, booking_id, e, now)
+                .get_result(c)
+                .await
+                .optional()?;
+            Ok(id.is_some())
+        }
+    }
+}
+
+/// [`insert_event`] on PostgreSQL, on a shared reference: a booking's transaction sends it
+/// pipelined with its other last statements.
+pub(crate) async fn insert_event_pg(
+    mut c: &AsyncPgConnection,
+    tenant: TenantId,
+    booking_id: i64,
+    e: &NewEvent,
+    now: i64,
+) -> Result<bool> {
+    let id: Option<i64> = event_insert!(tenant, booking_id, e, now)
+        .get_result(&mut c)
+        .await
+        .optional()?;
     Ok(id.is_some())
 }
 

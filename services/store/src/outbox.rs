@@ -2,7 +2,7 @@
 //! a worker claims due rows, delivers them and records the outcome.
 
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::schema::outbox;
 use crate::{checkout, on_db, Conn, Db, Result, TenantId};
@@ -31,6 +31,28 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// The outbox rows of `messages`, pending and due now.
+macro_rules! outbox_rows {
+    ($tenant:expr, $booking_id:expr, $messages:expr, $now:expr) => {
+        $messages
+            .iter()
+            .map(|m| {
+                (
+                    outbox::tenant_id.eq($tenant.0),
+                    outbox::booking_id.eq($booking_id),
+                    outbox::channel.eq(m.channel),
+                    outbox::recipient.eq(m.recipient.as_str()),
+                    outbox::payload_json.eq(m.payload_json.as_str()),
+                    outbox::status.eq("pending"),
+                    outbox::attempts.eq(0),
+                    outbox::next_attempt_at.eq($now),
+                    outbox::created_at.eq($now),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
 /// Writes `messages` in the transaction of the change they announce (one statement).
 pub(crate) async fn insert_outbox(
     conn: Conn<'_>,
@@ -39,41 +61,37 @@ pub(crate) async fn insert_outbox(
     messages: &[NewOutbox],
     now: i64,
 ) -> Result<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = messages
-        .iter()
-        .map(|m| {
-            (
-                outbox::tenant_id.eq(tenant.0),
-                outbox::booking_id.eq(booking_id),
-                outbox::channel.eq(m.channel),
-                outbox::recipient.eq(m.recipient.as_str()),
-                outbox::payload_json.eq(m.payload_json.as_str()),
-                outbox::status.eq("pending"),
-                outbox::attempts.eq(0),
-                outbox::next_attempt_at.eq(now),
-                outbox::created_at.eq(now),
-            )
-        })
-        .collect();
-    let insert = diesel::insert_into(outbox::table);
     match conn {
-        // One statement for all of them: one round trip.
-        Conn::Pg(c) => {
-            insert.values(&rows).execute(c).await?;
-        }
+        Conn::Pg(c) => insert_outbox_pg(c, tenant, booking_id, messages, now).await,
         // diesel writes no multi-row INSERT for SQLite; in-process, a row each costs nothing.
         Conn::Sqlite(c) => {
-            for row in &rows {
+            for row in &outbox_rows!(tenant, booking_id, messages, now) {
                 diesel::insert_into(outbox::table)
                     .values(row)
                     .execute(c)
                     .await?;
             }
+            Ok(())
         }
     }
+}
+
+/// [`insert_outbox`] on PostgreSQL: one statement for all of them, one round trip. A shared
+/// reference is enough, so that a booking's transaction can send it pipelined with others.
+pub(crate) async fn insert_outbox_pg(
+    mut c: &AsyncPgConnection,
+    tenant: TenantId,
+    booking_id: Option<i64>,
+    messages: &[NewOutbox],
+    now: i64,
+) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(outbox::table)
+        .values(&outbox_rows!(tenant, booking_id, messages, now))
+        .execute(&mut c)
+        .await?;
     Ok(())
 }
 

@@ -116,7 +116,7 @@ pub fn apply_remote(payload: &str) {
 async fn notify(db: &Db, channel: &str, payload: String) {
     if let Db::Pg(pool) = db {
         let sent = match checkout(pool).await {
-            Ok(mut conn) => notify_on(&mut conn, channel, &payload).await,
+            Ok(conn) => notify_on(&conn, channel, &payload).await,
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
@@ -127,8 +127,10 @@ async fn notify(db: &Db, channel: &str, payload: String) {
 
 /// Sends a notification on `conn`; inside a transaction PostgreSQL delivers it at the commit,
 /// and not at all when the transaction rolls back.
+/// A shared reference is enough: a booking's transaction sends it pipelined with its last
+/// statements.
 pub(crate) async fn notify_on(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     channel: &str,
     payload: &str,
 ) -> Result<()> {
@@ -136,7 +138,7 @@ pub(crate) async fn notify_on(
     diesel::sql_query("SELECT pg_notify($1, $2)")
         .bind::<Text, _>(channel)
         .bind::<Text, _>(payload)
-        .execute(conn)
+        .execute(&mut conn)
         .await?;
     Ok(())
 }

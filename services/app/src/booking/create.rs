@@ -24,8 +24,8 @@ use crate::tokens;
 use crate::App;
 
 /// Makes a booking: checks the request, resolves who the client is, runs the city's policy,
-/// issues the booking's secrets, takes the seat and stores the booking with its messages, and
-/// writes its history. A retried request (same idempotency key) gets its first answer.
+/// issues the booking's secrets, takes the seat and stores the booking with its messages and
+/// its history, in one transaction. A retried request (same idempotency key) gets its first answer.
 pub async fn create(app: &App, tenant: &TenantCtx, r: CreateRequest) -> ApiResult<CreatedBooking> {
     create_as(app, tenant, r, None).await
 }
@@ -79,7 +79,7 @@ async fn create_as(
         Stored::Replayed(b) => replay(app, tenant, b),
         Stored::New(b) => {
             app.metrics.booking_created(tenant, "online");
-            record_created(app, tenant, &b, &secrets).await;
+            record_created(app, tenant, &b, &secrets);
             Ok(CreatedBooking {
                 booking: b,
                 token: secrets.token,
@@ -330,8 +330,8 @@ enum Stored {
     Replayed(BookingRow),
 }
 
-/// Step 7: takes the seat and stores the booking with its messages in one transaction, under
-/// a fresh human code (another is drawn when the code is taken).
+/// Step 7: takes the seat and stores the booking with its messages and its `created` event
+/// in one transaction, under a fresh human code (another is drawn when the code is taken).
 #[allow(clippy::too_many_arguments)]
 async fn take_seat_and_store(
     app: &App,
@@ -395,11 +395,15 @@ async fn take_seat_and_store(
                 .collect(),
             now: now.timestamp(),
         };
-        match store::create_booking(
+        // The booking's history starts in its own transaction.
+        let created =
+            history::created_event_of(&nb.code, nb.source, nb.quota, nb.status, history::CLIENT);
+        match store::create_booking_with_events(
             &app.db,
             &nb,
             i64::from(service.cfg.capacity_online),
             &messages,
+            std::slice::from_ref(&created),
         )
         .await
         {
@@ -460,10 +464,10 @@ fn messages_of(
     messages
 }
 
-/// Step 8: wakes the outbox worker for the messages, writes the booking's history, logs it.
-async fn record_created(app: &App, tenant: &TenantCtx, b: &BookingRow, secrets: &Secrets) {
+/// Step 8: wakes the outbox worker for the messages, logs the booking (its history was
+/// written with it).
+fn record_created(app: &App, tenant: &TenantCtx, b: &BookingRow, secrets: &Secrets) {
     app.outbox_wake.notify_one();
-    history::created(app, tenant.id, b, history::CLIENT).await;
     log_created(
         app,
         tenant,
