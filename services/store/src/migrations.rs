@@ -163,6 +163,8 @@ macro_rules! carry_over_body {
     let conn = $conn;
     let texts: &[(i64, &str)] = $texts;
     let backend: Backend = $backend;
+    // Text, not the DSL: the catalogue and sqlx's table are not in schema.rs, and the names
+    // put into the text are this function's own constants.
     let table_exists = |conn: &mut Self, name: &str| -> Result<bool> {
         let sql = match backend {
             Backend::Pg => format!(

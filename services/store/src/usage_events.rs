@@ -135,6 +135,7 @@ pub(crate) async fn notify_on(
     payload: &str,
 ) -> Result<()> {
     use diesel_async::RunQueryDsl as _;
+    // Text: `pg_notify` is PostgreSQL's own function, with nothing to check against schema.rs.
     diesel::sql_query("SELECT pg_notify($1, $2)")
         .bind::<Text, _>(channel)
         .bind::<Text, _>(payload)

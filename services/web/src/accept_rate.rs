@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::conn_limits::Refused;
+use crate::refused::Refused;
 
 /// How new connections are paced; from the server's configuration.
 #[derive(Debug, Clone)]

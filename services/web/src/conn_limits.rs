@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use okienko_app::metrics::ConnectionsRefused;
 
 use crate::accept_rate::{self, AcceptRate, Verdict};
+pub use crate::refused::Refused;
 
 /// How connections are bounded; from the server's configuration.
 #[derive(Debug, Clone)]
@@ -86,28 +87,6 @@ pub fn max_connections_for(file_limit: Option<u64>) -> usize {
         Some(n) => usize::try_from(n.saturating_sub(RESERVED_FILES))
             .unwrap_or(usize::MAX)
             .max(16),
-    }
-}
-
-/// Why a connection was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// Its address holds `per_client` connections already.
-    Client,
-    /// The server holds `max_connections`.
-    Server,
-    /// Its address opens connections faster than its accept rate.
-    Rate,
-}
-
-impl Refused {
-    /// Its `reason` in `okienko_connections_refused_total`.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Refused::Client => "client",
-            Refused::Server => "server",
-            Refused::Rate => "rate",
-        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod office;
 pub mod pages;
 pub mod queue_http;
 pub mod rate_limit;
+pub mod refused;
 pub mod respond;
 pub mod routes;
 pub mod shutdown;
