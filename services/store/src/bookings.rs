@@ -1041,26 +1041,7 @@ pub async fn record_no_show(
     department: Option<&str>,
     at: i64,
 ) -> Result<()> {
-    let of_the_booking = booking_identities::table
-        .filter(booking_identities::tenant_id.eq(tenant.0))
-        .filter(booking_identities::booking_id.eq(booking_id))
-        .select((
-            booking_identities::tenant_id,
-            booking_identities::booking_id.nullable(),
-            booking_identities::value_hash,
-            department.into_sql::<Nullable<Text>>(),
-            at.into_sql::<BigInt>(),
-        ));
-    let insert = diesel::insert_into(no_shows::table)
-        .values(of_the_booking)
-        .into_columns((
-            no_shows::tenant_id,
-            no_shows::booking_id,
-            no_shows::value_hash,
-            no_shows::department,
-            no_shows::at,
-        ));
-    on_db!(db, c => insert.execute(c).await)?;
+    on_db!(db, c => insert_no_shows(c.conn(), tenant, booking_id, department, at).await)?;
     Ok(())
 }
 
@@ -1134,4 +1115,36 @@ pub async fn update_booking_client(
         .await
         .optional())?;
     row.ok_or(StoreError::Conflict)
+}
+
+/// A no-show for each identity of a booking (OP-14), inside the caller's transaction.
+pub(crate) async fn insert_no_shows(
+    conn: Conn<'_>,
+    tenant: TenantId,
+    booking_id: i64,
+    department: Option<&str>,
+    at: i64,
+) -> Result<()> {
+    // INSERT … SELECT: one row per identity of the tenant's booking.
+    let identities = booking_identities::table
+        .filter(booking_identities::tenant_id.eq(tenant.0))
+        .filter(booking_identities::booking_id.eq(booking_id))
+        .select((
+            booking_identities::tenant_id,
+            booking_identities::booking_id.nullable(),
+            booking_identities::value_hash,
+            department.into_sql::<Nullable<Text>>(),
+            at.into_sql::<BigInt>(),
+        ));
+    let insert = diesel::insert_into(no_shows::table)
+        .values(identities)
+        .into_columns((
+            no_shows::tenant_id,
+            no_shows::booking_id,
+            no_shows::value_hash,
+            no_shows::department,
+            no_shows::at,
+        ));
+    on_conn!(conn, c => insert.execute(c).await)?;
+    Ok(())
 }

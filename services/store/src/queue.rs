@@ -13,7 +13,7 @@ use diesel_async::RunQueryDsl;
 
 use okienko_domain::queue::ticket_label;
 
-use crate::schema::{booking_identities, bookings, no_shows, queue_counters, queue_facts, tickets};
+use crate::schema::{bookings, queue_counters, queue_facts, tickets};
 use crate::seats::seat_back;
 use crate::{
     in_tx, on_conn, on_db, on_read, unique, AnyConn as _, Conn, Db, Result, StoreError, TenantId,
@@ -141,38 +141,6 @@ async fn insert_fact(
         queue_facts::booked.eq(i64::from(at.booked)),
         queue_facts::seconds.eq(seconds.map(|s| s.max(0))),
     ));
-    on_conn!(conn, c => insert.execute(c).await)?;
-    Ok(())
-}
-
-/// A no-show for each identity of a booking (OP-14), as `record_no_show` writes it.
-async fn insert_no_shows(
-    conn: Conn<'_>,
-    tenant: TenantId,
-    booking_id: i64,
-    department: Option<&str>,
-    at: i64,
-) -> Result<()> {
-    // INSERT … SELECT: one row per identity of the tenant's booking.
-    let identities = booking_identities::table
-        .filter(booking_identities::tenant_id.eq(tenant.0))
-        .filter(booking_identities::booking_id.eq(booking_id))
-        .select((
-            booking_identities::tenant_id,
-            booking_identities::booking_id.nullable(),
-            booking_identities::value_hash,
-            department.into_sql::<Nullable<Text>>(),
-            at.into_sql::<BigInt>(),
-        ));
-    let insert = diesel::insert_into(no_shows::table)
-        .values(identities)
-        .into_columns((
-            no_shows::tenant_id,
-            no_shows::booking_id,
-            no_shows::value_hash,
-            no_shows::department,
-            no_shows::at,
-        ));
     on_conn!(conn, c => insert.execute(c).await)?;
     Ok(())
 }
@@ -861,7 +829,7 @@ pub async fn cancel_unchecked(
             .first(c)
             .await?;
         seat_back(c.conn(), tenant, row.service_id, row.slot_start, &quota).await?;
-        insert_no_shows(c.conn(), tenant, id, department, now).await?;
+        crate::bookings::insert_no_shows(c.conn(), tenant, id, department, now).await?;
         if let Some(at) = fact {
             insert_fact(c.conn(), tenant, at, "no_show", None).await?;
         }
